@@ -1,0 +1,238 @@
+"""The module structure (spec chapter 2, "Structure").
+
+The binary decoder and the text parser both produce a :class:`Module`; the validator checks
+it; the compiler translates its functions; the encoder and printer write it back out.
+
+Conventions (the one place they are written down):
+
+* Value types are strings: ``"i32" "i64" "f32" "f64" "v128" "funcref" "externref"``.
+* A block type is ``None`` (no params, no results), a value type string (one result),
+  or an ``int`` (an index into ``Module.types``).
+* Instructions form a *flat* sequence, as in the binary format: ``block``/``loop``/``if``
+  open a construct, ``else`` and ``end`` appear as instructions of their own, and a
+  function body ends with its final ``end``. Nothing here is recursive, so real compiler
+  output nested thousands deep costs no Python recursion.
+* Immediates (``Instr.imm``), by the opcode table's immediate kind (see ``opcodes.py``):
+  - blocktype: block type as above
+  - label: int;  br_table: ``(tuple_of_labels, default_label)``
+  - func/local/global/table/elem/data/mem: int index
+  - call_indirect: ``(type_index, table_index)``
+  - table_copy: ``(dst_table, src_table)``;  table_init: ``(elem_index, table_index)``
+  - memory_copy: ``(dst_mem, src_mem)``;  memory_init: ``(data_index, mem_index)``
+  - memarg: ``(align_exponent, offset, mem_index)``
+  - i32 / i64: the constant as an *unsigned* int (``value & mask``)
+  - f32 / f64: the constant's IEEE bit pattern as an int (NaN payloads survive)
+  - v128: the constant as an int in ``[0, 2**128)``, lane 0 in the low bits
+  - reftype: a reference type string;  select_t: tuple of value types
+  - lane: int;  memarg_lane: ``(memarg, lane)``;  shuffle: tuple of 16 ints
+  - none: ``None``
+* ``Instr.offset`` is the byte offset of the opcode in the binary (or None for text),
+  used in error messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+I32 = "i32"
+I64 = "i64"
+F32 = "f32"
+F64 = "f64"
+V128 = "v128"
+FUNCREF = "funcref"
+EXTERNREF = "externref"
+
+NUM_TYPES = (I32, I64, F32, F64)
+VEC_TYPES = (V128,)
+REF_TYPES = (FUNCREF, EXTERNREF)
+VALUE_TYPES = NUM_TYPES + VEC_TYPES + REF_TYPES
+
+ValueType = str
+BlockType = Union[None, str, int]
+
+
+class Instr:
+    """One instruction: its name (as in the text format), immediates and byte offset."""
+
+    __slots__ = ("op", "imm", "offset")
+
+    def __init__(self, op: str, imm: Any = None, offset: Optional[int] = None) -> None:
+        self.op = op
+        self.imm = imm
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        if self.imm is None:
+            return "Instr(%r)" % self.op
+        return "Instr(%r, %r)" % (self.op, self.imm)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Instr) and self.op == other.op
+                and self.imm == other.imm)
+
+    def __hash__(self) -> int:
+        return hash((self.op, self.imm))
+
+
+Expr = List[Instr]
+
+
+@dataclass(frozen=True)
+class FuncType:
+    params: Tuple[str, ...]
+    results: Tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "(%s) -> (%s)" % (", ".join(self.params), ", ".join(self.results))
+
+
+@dataclass(frozen=True)
+class Limits:
+    min: int
+    max: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class TableType:
+    element: str          # a reference type
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class MemoryType:
+    limits: Limits        # in pages of 64 KiB
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class GlobalType:
+    content: str          # a value type
+    mutable: bool
+
+
+# Kinds of imports and exports (the text format's keywords).
+FUNC = "func"
+TABLE = "table"
+MEMORY = "memory"
+GLOBAL = "global"
+
+ImportDesc = Union[int, TableType, MemoryType, GlobalType]   # int = type index of a func
+
+
+@dataclass
+class Import:
+    module: str
+    name: str
+    kind: str             # FUNC, TABLE, MEMORY or GLOBAL
+    desc: ImportDesc      # type index for FUNC, else the table/memory/global type
+
+
+@dataclass
+class Export:
+    name: str
+    kind: str
+    index: int
+
+
+@dataclass
+class Func:
+    type_index: int
+    locals: List[str]     # declared locals, expanded (parameters not included)
+    body: Expr            # flat, ends with "end"
+    offset: Optional[int] = None   # byte offset of the body in the binary
+
+
+@dataclass
+class Global:
+    type: GlobalType
+    init: Expr            # constant expression, ends with "end"
+
+
+# Segment modes
+PASSIVE = "passive"
+ACTIVE = "active"
+DECLARATIVE = "declarative"
+
+
+@dataclass
+class Elem:
+    type: str             # a reference type
+    init: List[Expr]      # one constant expression per element
+    mode: str             # PASSIVE, ACTIVE or DECLARATIVE
+    table: int = 0
+    offset: Optional[Expr] = None
+
+
+@dataclass
+class Data:
+    init: bytes
+    mode: str             # PASSIVE or ACTIVE
+    memory: int = 0
+    offset: Optional[Expr] = None
+
+
+@dataclass
+class CustomSection:
+    name: str
+    data: bytes
+
+
+@dataclass
+class Names:
+    """The contents of the ``name`` custom section (all optional)."""
+
+    module: Optional[str] = None
+    funcs: Dict[int, str] = field(default_factory=dict)
+    locals: Dict[int, Dict[int, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Module:
+    types: List[FuncType] = field(default_factory=list)
+    imports: List[Import] = field(default_factory=list)
+    funcs: List[Func] = field(default_factory=list)        # defined functions only
+    tables: List[TableType] = field(default_factory=list)  # defined tables only
+    mems: List[MemoryType] = field(default_factory=list)   # defined memories only
+    globals: List[Global] = field(default_factory=list)    # defined globals only
+    elems: List[Elem] = field(default_factory=list)
+    datas: List[Data] = field(default_factory=list)
+    start: Optional[int] = None
+    exports: List[Export] = field(default_factory=list)
+    customs: List[CustomSection] = field(default_factory=list)
+    names: Names = field(default_factory=Names)
+    data_count: Optional[int] = None
+
+    # Index spaces: imports come first, then definitions (spec 2.5.1).
+    def imported(self, kind: str) -> List[Import]:
+        return [imp for imp in self.imports if imp.kind == kind]
+
+    def func_types(self) -> List[FuncType]:
+        """The type of every function in the function index space."""
+        out = [self.types[imp.desc] for imp in self.imports if imp.kind == FUNC]  # type: ignore[index]
+        out.extend(self.types[f.type_index] for f in self.funcs)
+        return out
+
+    def table_types(self) -> List[TableType]:
+        out = [imp.desc for imp in self.imports if imp.kind == TABLE]
+        return out + list(self.tables)  # type: ignore[operator]
+
+    def memory_types(self) -> List[MemoryType]:
+        out = [imp.desc for imp in self.imports if imp.kind == MEMORY]
+        return out + list(self.mems)  # type: ignore[operator]
+
+    def global_types(self) -> List[GlobalType]:
+        out = [imp.desc for imp in self.imports if imp.kind == GLOBAL]
+        return out + [g.type for g in self.globals]  # type: ignore[operator]
+
+    def num_imported_funcs(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == FUNC)
+
+    def func_name(self, index: int) -> str:
+        """A readable name for function ``index`` (name section, else an export, else $N)."""
+        name = self.names.funcs.get(index)
+        if name is not None:
+            return name
+        for exp in self.exports:
+            if exp.kind == FUNC and exp.index == index:
+                return exp.name
+        return "$%d" % index
