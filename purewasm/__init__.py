@@ -1,0 +1,24 @@
+"""purewasm: a WebAssembly runtime in pure Python.
+
+The public API mirrors wasmtime-py's core API: code written for it runs after
+``import purewasm as wasmtime``.
+"""
+from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Global, \
+    GlobalType, ImportType, Instance, Limits, Linker, Memory, MemoryType, Module, Store, \
+    Table, TableType, Val, ValType, wat2wasm
+from purewasm.errors import ExitTrap, Trap, TrapCode, WasmtimeError
+
+__all__ = [
+    "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
+    "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
+    "GlobalType", "ImportType", "ExportType", "Caller", "Trap", "TrapCode", "WasmtimeError",
+    "ExitTrap", "wat2wasm", "WasiConfig",
+]
+
+
+def __getattr__(name: str) -> object:
+    # WASI is loaded on first use only (PEP 562): the core API does not need it.
+    if name == "WasiConfig":
+        from purewasm.wasi import WasiConfig
+        return WasiConfig
+    raise AttributeError("module 'purewasm' has no attribute %r" % name)

@@ -9,7 +9,7 @@ No check of ours is an ``assert``: ``python -O`` would remove it.
 from __future__ import annotations
 
 import enum
-from typing import List, Optional
+from typing import List, Optional, Union
 
 
 class WasmtimeError(Exception):
@@ -90,10 +90,13 @@ class TrapCode(enum.Enum):
 class Trap(WasmtimeError):
     """A WebAssembly trap. ``trap_code`` says why; ``frames`` is the Wasm backtrace."""
 
-    def __init__(self, code: TrapCode, message: Optional[str] = None) -> None:
-        self.trap_code = code
+    def __init__(self, code: "Union[TrapCode, str]", message: Optional[str] = None) -> None:
+        # wasmtime-py's ``Trap("message")`` (a host-raised trap) has no code.
+        if isinstance(code, str):
+            message, code = code, None
+        self.trap_code: Optional[TrapCode] = code
         self.frames: List[str] = []
-        self.reason = message or code.value
+        self.reason = message or (code.value if code is not None else "trap")
         super().__init__(self.reason)
 
     @property

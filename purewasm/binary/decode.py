@@ -1,0 +1,763 @@
+"""Binary format decoder (spec chapter 5, "Binary Format").
+
+``decode_module(data)`` turns the bytes of a module into a :class:`syntax.Module`, or raises
+:class:`MalformedError` with the wording of the reference interpreter
+(``interpreter/binary/decode.ml``), which the testsuite's ``assert_malformed`` expects.
+
+How the reference interpreter reads, and so how we read:
+
+* Everything is read from the *whole* input, not from the current section or function
+  body: a section (or body) that reads past its declared size is caught afterwards by the
+  size check ("section size mismatch"), and only running off the end of the input is
+  "unexpected end". Reading past the end raises ``IndexError`` from ``data[pos]``, which
+  :func:`decode_module` turns into that error (this keeps bounds checks out of the hot
+  loops); slices never raise, so every multi-byte read checks its length explicitly.
+* A length or count (``len32``) larger than the bytes that remain (counted from the start
+  of the length itself) is "length out of bounds" before anything is allocated: every
+  element takes at least one byte, so no count can make us allocate more than the input.
+* Instructions are decoded into a flat list (see ``syntax``); a stack of open constructs
+  (no recursion) finds where each body ends, so nesting depth costs no Python frames.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .. import opcodes as _opc
+from ..errors import MalformedError
+from ..syntax import (
+    ACTIVE, DECLARATIVE, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
+    CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, Instr,
+    Limits, MemoryType, Module, Names, TableType,
+)
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+
+# Value type encodings (spec 5.3.1-5.3.4).
+VALTYPE_BY_BYTE: Dict[int, str] = {
+    0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
+    0x70: FUNCREF, 0x6F: EXTERNREF,
+}
+REFTYPE_BY_BYTE: Dict[int, str] = {0x70: FUNCREF, 0x6F: EXTERNREF}
+
+# Implementation limit (spec A.1 allows one): the most locals one function may declare.
+# wasmtime uses the same number; it keeps a hostile count from exhausting memory when
+# the declared locals are expanded into a list.
+MAX_LOCALS = 50000
+
+_EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL)
+
+# Section ids (spec 5.5.2) and the order they must come in (data count sits before code).
+_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+_EOF = "unexpected end of section or function"
+
+# --- Instruction dispatch tables -------------------------------------------------------
+# Immediate kinds as small ints (the hot loop compares ints, not strings).
+(K_NONE, K_IDX, K_I32, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_I64, K_F32, K_F64, K_BR_TABLE,
+ K_CALL_INDIRECT, K_ZERO, K_REFTYPE, K_SELECT_T, K_PREFIX_FC, K_PREFIX_FD, K_V128,
+ K_LANE, K_MEMARG_LANE, K_SHUFFLE, K_TABLE_COPY, K_TABLE_INIT, K_MEMORY_COPY,
+ K_MEMORY_INIT, K_DATA, K_ILLEGAL) = range(27)
+
+_KIND_CODE = {
+    _opc.NONE: K_NONE, _opc.LABEL: K_IDX, _opc.FUNC: K_IDX, _opc.LOCAL: K_IDX,
+    _opc.GLOBAL: K_IDX, _opc.TABLE: K_IDX, _opc.ELEM: K_IDX, _opc.DATA: K_DATA,
+    _opc.BLOCKTYPE: K_BLOCK, _opc.BR_TABLE: K_BR_TABLE,
+    _opc.CALL_INDIRECT: K_CALL_INDIRECT, _opc.MEMARG: K_MEMARG, _opc.MEM: K_ZERO,
+    _opc.CONST_I32: K_I32, _opc.CONST_I64: K_I64, _opc.CONST_F32: K_F32,
+    _opc.CONST_F64: K_F64, _opc.CONST_V128: K_V128, _opc.REFTYPE: K_REFTYPE,
+    _opc.SELECT_T: K_SELECT_T, _opc.LANE: K_LANE, _opc.MEMARG_LANE: K_MEMARG_LANE,
+    _opc.SHUFFLE: K_SHUFFLE, _opc.TABLE_COPY: K_TABLE_COPY, _opc.TABLE_INIT: K_TABLE_INIT,
+    _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT,
+}
+
+
+def _build_tables() -> Tuple[List[Optional[Tuple[str, int]]], Dict[int, Tuple[str, int]],
+                             Dict[int, Tuple[str, int]]]:
+    one: List[Optional[Tuple[str, int]]] = [None] * 256
+    fc: Dict[int, Tuple[str, int]] = {}
+    fd: Dict[int, Tuple[str, int]] = {}
+    for info in _opc.OPS:
+        kind = _KIND_CODE[info.imm]
+        if info.name == "end":
+            kind = K_END
+        elif info.name == "else":
+            kind = K_ELSE
+        if info.prefix is None:
+            one[info.code] = (info.name, kind)
+        elif info.prefix == 0xFC:
+            fc[info.code] = (info.name, kind)
+        elif info.prefix == 0xFD:
+            fd[info.code] = (info.name, kind)
+    one[0xFC] = ("", K_PREFIX_FC)
+    one[0xFD] = ("", K_PREFIX_FD)
+    return one, fc, fd
+
+
+_OP1, _OPFC, _OPFD = _build_tables()
+# The one-byte table split in two lists: the hot loop indexes each directly.
+_NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
+_KINDS1: List[int] = [e[1] if e is not None else K_ILLEGAL for e in _OP1]
+
+
+# --- LEB128 (spec 5.2.2) ---------------------------------------------------------------
+# The checks follow the reference interpreter byte by byte: on the last byte allowed for
+# N bits, unused bits must be zero (unsigned) or copies of the sign bit (signed), else
+# "integer too large"; a continuation bit there is "integer representation too long".
+
+def read_uleb(data: bytes, pos: int, bits: int = 32) -> Tuple[int, int]:
+    """Read an unsigned LEB128 of at most ``bits`` bits at ``pos``: (value, new_pos)."""
+    result = 0
+    shift = 0
+    n = bits
+    while True:
+        if n <= 0:
+            raise MalformedError("integer representation too long", pos)
+        b = data[pos]
+        pos += 1
+        if n < 7 and (b & 0x7F) >= (1 << n):
+            raise MalformedError("integer too large", pos - 1)
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        n -= 7
+
+
+def read_sleb(data: bytes, pos: int, bits: int) -> Tuple[int, int]:
+    """Read a signed LEB128 of at most ``bits`` bits at ``pos``: (signed value, new_pos)."""
+    result = 0
+    shift = 0
+    n = bits
+    while True:
+        if n <= 0:
+            raise MalformedError("integer representation too long", pos)
+        b = data[pos]
+        pos += 1
+        if n < 7:
+            mask = (-1 << (n - 1)) & 0x7F
+            if (b & mask) != 0 and (b & mask) != mask:
+                raise MalformedError("integer too large", pos - 1)
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            return result, pos
+        n -= 7
+
+
+def _u32(data: bytes, pos: int) -> Tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_uleb(data, pos, 32)
+
+
+def _len32(data: bytes, pos: int) -> Tuple[int, int]:
+    """A length or count: it may not exceed the bytes that remain ("length out of bounds")."""
+    start = pos
+    b = data[pos]
+    if b < 0x80:
+        n, pos = b, pos + 1
+    else:
+        n, pos = read_uleb(data, pos, 32)
+    # Measured from the start of the LEB128, as the reference interpreter does.
+    if n > len(data) - start:
+        raise MalformedError("length out of bounds", start)
+    return n, pos
+
+
+def _bytes(data: bytes, pos: int) -> Tuple[bytes, int]:
+    n, pos = _len32(data, pos)
+    if pos + n > len(data):
+        raise MalformedError(_EOF, len(data))
+    return data[pos:pos + n], pos + n
+
+
+def _name(data: bytes, pos: int) -> Tuple[str, int]:
+    start = pos
+    raw, pos = _bytes(data, pos)
+    try:
+        # Python's strict UTF-8 codec rejects overlong forms, surrogates and code points
+        # above U+10FFFF, as spec 5.2.4 ("Names") requires.
+        return raw.decode("utf-8"), pos
+    except UnicodeDecodeError:
+        raise MalformedError("malformed UTF-8 encoding", start) from None
+
+
+def _bad_type_byte(b: int, pos: int, what: str) -> MalformedError:
+    # A byte with the continuation bit starts a longer LEB128 (s7) than a type may have.
+    if b & 0x80:
+        return MalformedError("integer representation too long", pos + 1)
+    return MalformedError(what, pos)
+
+
+def _valtype(data: bytes, pos: int) -> Tuple[str, int]:
+    b = data[pos]
+    t = VALTYPE_BY_BYTE.get(b)
+    if t is None:
+        # The reference interpreter reads unknown codes below 0x7B as a reference type.
+        raise _bad_type_byte(b, pos, "malformed reference type" if b < 0x7B
+                             else "malformed value type")
+    return t, pos + 1
+
+
+def _reftype(data: bytes, pos: int) -> Tuple[str, int]:
+    b = data[pos]
+    t = REFTYPE_BY_BYTE.get(b)
+    if t is None:
+        raise _bad_type_byte(b, pos, "malformed reference type")
+    return t, pos + 1
+
+
+def _limits(data: bytes, pos: int) -> Tuple[Limits, int]:
+    # The flag is a u1 in Wasm 2.0 (spec 5.3.7): 0 = no maximum, 1 = maximum.
+    flag, pos = read_uleb(data, pos, 1)
+    lo, pos = _u32(data, pos)
+    hi: Optional[int] = None
+    if flag:
+        hi, pos = _u32(data, pos)
+    return Limits(lo, hi), pos
+
+
+def _globaltype(data: bytes, pos: int) -> Tuple[GlobalType, int]:
+    t, pos = _valtype(data, pos)
+    m = data[pos]
+    if m > 1:
+        raise MalformedError("malformed mutability", pos)
+    return GlobalType(t, m == 1), pos + 1
+
+
+# --- Instructions (spec 5.4) -------------------------------------------------------------
+
+class _CodeState:
+    """What decoding instructions learns about the module as a whole."""
+
+    __slots__ = ("uses_data_count",)
+
+    def __init__(self) -> None:
+        self.uses_data_count = False
+
+
+def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
+                ) -> Tuple[List[Instr], int]:
+    """Decode instructions at ``pos`` up to and including the ``end`` that closes the
+    expression; return (flat instruction list, position after that ``end``)."""
+    out: List[Instr] = []
+    append = out.append
+    names = _NAMES1
+    I = Instr  # noqa: N806 - a local is faster to look up than a global
+    kinds = _KINDS1
+    # Open constructs: 0 = block/loop, 1 = if (else allowed), 2 = if after its else.
+    ctl: List[int] = []
+    push = ctl.append
+    pop = ctl.pop
+    while True:
+        start = pos
+        b = data[pos]
+        pos += 1
+        kind = kinds[b]
+        # Branches ordered by how often real code uses each kind.
+        if kind == K_IDX:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            append(I(names[b], x, start))
+        elif kind == K_NONE:
+            append(I(names[b], None, start))
+        elif kind == K_END:
+            append(I("end", None, start))
+            if not ctl:
+                return out, pos
+            pop()
+        elif kind == K_I32:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+                if x & 0x40:
+                    x |= 0xFFFFFF80
+            else:
+                x, pos = read_sleb(data, pos, 32)
+                x &= 0xFFFFFFFF
+            append(I("i32.const", x, start))
+        elif kind == K_I64:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+                if x & 0x40:
+                    x |= 0xFFFFFFFFFFFFFF80
+            else:
+                x, pos = read_sleb(data, pos, 64)
+                x &= 0xFFFFFFFFFFFFFFFF
+            append(I("i64.const", x, start))
+        elif kind == K_BLOCK:
+            bt = data[pos]
+            if bt == 0x40:
+                btype = None
+                pos += 1
+            elif bt & 0xC0 == 0x40:
+                btype, pos = _valtype(data, pos)
+            else:
+                tpos = pos
+                btype, pos = read_sleb(data, pos, 33)
+                if btype < 0:
+                    raise MalformedError("malformed block type", tpos)
+            append(I(names[b], btype, start))
+            push(1 if b == 0x04 else 0)
+        elif kind == K_MEMARG:
+            a = data[pos]
+            if a < 0x80:
+                pos += 1
+            else:
+                a, pos = read_uleb(data, pos, 32)
+            # Wasm 2.0 has one memory: the flags are the alignment exponent, < 32.
+            if a >= 32:
+                raise MalformedError("malformed memop flags", pos - 1)
+            o = data[pos]
+            if o < 0x80:
+                pos += 1
+            else:
+                o, pos = read_uleb(data, pos, 32)
+            append(I(names[b], (a, o, 0), start))
+        elif kind == K_ELSE:
+            if not ctl or ctl[-1] != 1:
+                raise MalformedError("END opcode expected", start)
+            ctl[-1] = 2
+            append(I("else", None, start))
+        elif kind == K_F32:
+            if pos + 4 > len(data):
+                raise MalformedError(_EOF, len(data))
+            append(I(names[b], int.from_bytes(data[pos:pos + 4], "little"), start))
+            pos += 4
+        elif kind == K_F64:
+            if pos + 8 > len(data):
+                raise MalformedError(_EOF, len(data))
+            append(I(names[b], int.from_bytes(data[pos:pos + 8], "little"), start))
+            pos += 8
+        elif kind == K_BR_TABLE:
+            n, pos = _len32(data, pos)
+            labels = []
+            for _ in range(n):
+                x, pos = _u32(data, pos)
+                labels.append(x)
+            x, pos = _u32(data, pos)
+            append(I(names[b], (tuple(labels), x), start))
+        elif kind == K_CALL_INDIRECT:
+            y, pos = _u32(data, pos)
+            x, pos = _u32(data, pos)
+            append(I(names[b], (y, x), start))
+        elif kind == K_ZERO:
+            if data[pos] != 0:
+                raise MalformedError("zero byte expected", pos)
+            pos += 1
+            append(I(names[b], 0, start))
+        elif kind == K_REFTYPE:
+            t, pos = _reftype(data, pos)
+            append(I(names[b], t, start))
+        elif kind == K_SELECT_T:
+            n, pos = _len32(data, pos)
+            ts = []
+            for _ in range(n):
+                t, pos = _valtype(data, pos)
+                ts.append(t)
+            append(I(names[b], tuple(ts), start))
+        elif kind == K_ILLEGAL:
+            raise MalformedError("illegal opcode %02x" % b, start)
+        else:
+            # Prefixed instructions: 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
+            sub = data[pos]
+            if sub < 0x80:
+                pos += 1
+            else:
+                sub, pos = read_uleb(data, pos, 32)
+            entry = (_OPFC if kind == K_PREFIX_FC else _OPFD).get(sub)
+            if entry is None:
+                raise MalformedError("illegal opcode %02x %02x" % (b, sub), start)
+            pos = _prefixed(data, pos, start, entry, append, state)
+
+
+def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
+              append: Callable[[Instr], None], state: Optional[_CodeState]) -> int:
+    """Decode the immediates of a 0xFC/0xFD instruction (kept out of the hot loop)."""
+    name, kind = entry
+    n = len(data)
+    if kind == K_NONE:
+        append(Instr(name, None, start))
+    elif kind == K_IDX:
+        x, pos = _u32(data, pos)
+        append(Instr(name, x, start))
+    elif kind == K_MEMARG or kind == K_MEMARG_LANE:
+        a, pos = _u32(data, pos)
+        if a >= 32:
+            raise MalformedError("malformed memop flags", pos - 1)
+        o, pos = _u32(data, pos)
+        if kind == K_MEMARG:
+            append(Instr(name, (a, o, 0), start))
+        else:
+            lane = data[pos]
+            pos += 1
+            append(Instr(name, ((a, o, 0), lane), start))
+    elif kind == K_V128:
+        if pos + 16 > n:
+            raise MalformedError(_EOF, n)
+        append(Instr(name, int.from_bytes(data[pos:pos + 16], "little"), start))
+        pos += 16
+    elif kind == K_SHUFFLE:
+        if pos + 16 > n:
+            raise MalformedError(_EOF, n)
+        append(Instr(name, tuple(data[pos:pos + 16]), start))
+        pos += 16
+    elif kind == K_LANE:
+        lane = data[pos]
+        append(Instr(name, lane, start))
+        pos += 1
+    elif kind == K_ZERO:          # memory.fill
+        if data[pos] != 0:
+            raise MalformedError("zero byte expected", pos)
+        append(Instr(name, 0, start))
+        pos += 1
+    elif kind == K_MEMORY_COPY:
+        for _ in range(2):
+            if data[pos] != 0:
+                raise MalformedError("zero byte expected", pos)
+            pos += 1
+        append(Instr(name, (0, 0), start))
+    elif kind == K_MEMORY_INIT:
+        x, pos = _u32(data, pos)
+        if data[pos] != 0:
+            raise MalformedError("zero byte expected", pos)
+        pos += 1
+        append(Instr(name, (x, 0), start))
+        if state is not None:
+            state.uses_data_count = True
+    elif kind == K_DATA:          # data.drop
+        x, pos = _u32(data, pos)
+        append(Instr(name, x, start))
+        if state is not None:
+            state.uses_data_count = True
+    elif kind == K_TABLE_INIT:    # elem index, then table index
+        y, pos = _u32(data, pos)
+        x, pos = _u32(data, pos)
+        append(Instr(name, (y, x), start))
+    elif kind == K_TABLE_COPY:    # destination, then source
+        x, pos = _u32(data, pos)
+        y, pos = _u32(data, pos)
+        append(Instr(name, (x, y), start))
+    else:  # pragma: no cover - every kind of the opcode table is handled above
+        raise MalformedError("illegal opcode", start)
+    return pos
+
+
+# --- Sections (spec 5.5) -------------------------------------------------------------------
+
+class _Decoder:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.module = Module()
+        self.func_type_indices: List[int] = []
+        self.code_count = 0
+        self.state = _CodeState()
+        self.seen_name_section = False
+
+    def run(self) -> Module:
+        data = self.data
+        n = len(data)
+        if n < 4:
+            raise MalformedError("unexpected end", n)
+        if data[:4] != MAGIC:
+            raise MalformedError("magic header not detected", 0)
+        if n < 8:
+            raise MalformedError("unexpected end", n)
+        if data[4:8] != VERSION:
+            raise MalformedError("unknown binary version", 4)
+        pos = 8
+        last_rank = 0
+        m = self.module
+        while pos < n:
+            sid = data[pos]
+            if sid > 12:
+                raise MalformedError("malformed section id", pos)
+            if sid != 0:
+                rank = _SECTION_RANK[sid]
+                if rank <= last_rank:
+                    # Out of order or repeated: the reference interpreter has finished
+                    # reading the sections in order and finds bytes left over.
+                    raise MalformedError("unexpected content after last section", pos)
+                last_rank = rank
+            size, p = _len32(data, pos + 1)
+            end = p + size
+            p = self.section(sid, p, end)
+            if p != end:
+                raise MalformedError("section size mismatch", p)
+            pos = end
+        # Checks on the module as a whole, in the reference interpreter's order
+        # (spec 5.5.16: function and code sections pair up; 5.5.15: data count).
+        if len(self.func_type_indices) != self.code_count:
+            raise MalformedError("function and code section have inconsistent lengths", n)
+        if m.data_count is not None and m.data_count != len(m.datas):
+            raise MalformedError(
+                "data count and data section have inconsistent lengths", n)
+        if m.data_count is None and self.state.uses_data_count:
+            raise MalformedError("data count section required", n)
+        return m
+
+    def section(self, sid: int, pos: int, end: int) -> int:
+        data = self.data
+        m = self.module
+        if sid == 0:
+            return self.custom(pos, end)
+        if sid == 1:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                if data[pos] != 0x60:
+                    raise _bad_type_byte(data[pos], pos, "malformed function type")
+                pos += 1
+                params, pos = self.valtypes(pos)
+                results, pos = self.valtypes(pos)
+                m.types.append(FuncType(params, results))
+        elif sid == 2:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                modname, pos = _name(data, pos)
+                name, pos = _name(data, pos)
+                kind = data[pos]
+                pos += 1
+                if kind == 0:
+                    desc, pos = _u32(data, pos)
+                elif kind == 1:
+                    desc, pos = self.tabletype(pos)
+                elif kind == 2:
+                    desc, pos = self.memtype(pos)
+                elif kind == 3:
+                    desc, pos = _globaltype(data, pos)
+                else:
+                    raise MalformedError("malformed import kind", pos - 1)
+                m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
+        elif sid == 3:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                x, pos = _u32(data, pos)
+                self.func_type_indices.append(x)
+        elif sid == 4:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                tt, pos = self.tabletype(pos)
+                m.tables.append(tt)
+        elif sid == 5:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                mt, pos = self.memtype(pos)
+                m.mems.append(mt)
+        elif sid == 6:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                gt, pos = _globaltype(data, pos)
+                init, pos = decode_expr(data, pos, self.state)
+                m.globals.append(Global(gt, init))
+        elif sid == 7:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                name, pos = _name(data, pos)
+                kind = data[pos]
+                if kind > 3:
+                    raise MalformedError("malformed export kind", pos)
+                x, pos = _u32(data, pos + 1)
+                m.exports.append(Export(name, _EXTERN_KINDS[kind], x))
+        elif sid == 8:
+            m.start, pos = _u32(data, pos)
+        elif sid == 9:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                elem, pos = self.elem(pos)
+                m.elems.append(elem)
+        elif sid == 12:
+            m.data_count, pos = _u32(data, pos)
+        elif sid == 10:
+            pos = self.code(pos)
+        elif sid == 11:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                seg, pos = self.data_segment(pos)
+                m.datas.append(seg)
+        return pos
+
+    def valtypes(self, pos: int) -> Tuple[Tuple[str, ...], int]:
+        data = self.data
+        count, pos = _len32(data, pos)
+        out = []
+        for _ in range(count):
+            t, pos = _valtype(data, pos)
+            out.append(t)
+        return tuple(out), pos
+
+    def tabletype(self, pos: int) -> Tuple[TableType, int]:
+        t, pos = _reftype(self.data, pos)
+        lim, pos = _limits(self.data, pos)
+        return TableType(t, lim), pos
+
+    def memtype(self, pos: int) -> Tuple[MemoryType, int]:
+        lim, pos = _limits(self.data, pos)
+        return MemoryType(lim), pos
+
+    def elem(self, pos: int) -> Tuple[Elem, int]:
+        """One element segment (spec 5.5.12): the flags select the mode, whether a table
+        index and an element kind/type are present, and indices vs expressions."""
+        data = self.data
+        fpos = pos
+        flags, pos = _u32(data, pos)
+        if flags > 7:
+            raise MalformedError("malformed elements segment kind", fpos)
+        mode = ACTIVE if not flags & 1 else (DECLARATIVE if flags & 2 else PASSIVE)
+        table = 0
+        offset = None
+        if mode == ACTIVE:
+            if flags & 2:
+                table, pos = _u32(data, pos)
+            offset, pos = decode_expr(data, pos, self.state)
+        rtype = FUNCREF
+        if flags & 3:                     # an explicit element kind or type follows
+            if flags & 4:
+                rtype, pos = _reftype(data, pos)
+            else:
+                if data[pos] != 0x00:
+                    raise MalformedError("malformed element kind", pos)
+                pos += 1
+        count, pos = _len32(data, pos)
+        init: List[List[Instr]] = []
+        if flags & 4:
+            for _ in range(count):
+                e, pos = decode_expr(data, pos, self.state)
+                init.append(e)
+        else:
+            for _ in range(count):
+                ipos = pos
+                x, pos = _u32(data, pos)
+                init.append([Instr("ref.func", x, ipos), Instr("end", None, None)])
+        return Elem(rtype, init, mode, table, offset), pos
+
+    def data_segment(self, pos: int) -> Tuple[Data, int]:
+        data = self.data
+        fpos = pos
+        flags, pos = _u32(data, pos)
+        if flags > 2:
+            raise MalformedError("malformed data segment kind", fpos)
+        mem = 0
+        offset = None
+        if flags == 2:
+            mem, pos = _u32(data, pos)
+        if flags != 1:
+            offset, pos = decode_expr(data, pos, self.state)
+        init, pos = _bytes(data, pos)
+        return Data(init, PASSIVE if flags == 1 else ACTIVE, mem, offset), pos
+
+    def code(self, pos: int) -> int:
+        data = self.data
+        count, pos = _len32(data, pos)
+        funcs = self.module.funcs
+        types = self.func_type_indices
+        state = self.state
+        for i in range(count):
+            size, pos = _len32(data, pos)
+            body_start = pos
+            body_end = pos + size
+            nentries, pos = _len32(data, pos)
+            locals_: List[str] = []
+            total = 0
+            decls = []
+            for _ in range(nentries):
+                c, pos = _u32(data, pos)
+                t, pos = _valtype(data, pos)
+                total += c
+                decls.append((c, t))
+            if total >= 1 << 32:
+                raise MalformedError("too many locals", body_start)
+            if total > MAX_LOCALS:
+                raise MalformedError("too many locals (implementation limit %d)" % MAX_LOCALS,
+                                     body_start)
+            for c, t in decls:
+                locals_.extend([t] * c)
+            body, pos = decode_expr(data, pos, state)
+            if pos != body_end:
+                raise MalformedError("section size mismatch", pos)
+            type_index = types[i] if i < len(types) else 0
+            funcs.append(Func(type_index, locals_, body, body_start))
+        self.code_count = count
+        return pos
+
+    def custom(self, pos: int, end: int) -> int:
+        data = self.data
+        name, p = _name(data, pos)
+        if p > end or end > len(data):
+            raise MalformedError(_EOF, min(end, len(data)))
+        payload = data[p:end]
+        if name == "name" and not self.seen_name_section:
+            # The first name section also stays in ``customs`` (its raw bytes keep the
+            # subsections Names has no field for; the encoder reuses them unchanged).
+            self.seen_name_section = True
+            names = decode_name_section(payload)
+            if names is not None:
+                self.module.names = names
+        self.module.customs.append(CustomSection(name, payload))
+        return end
+
+
+def decode_name_section(payload: bytes) -> Optional[Names]:
+    """Decode the contents of a ``name`` custom section (spec 7.4.1), or return None if
+    they are malformed: custom section contents never make a module malformed."""
+    names = Names()
+    pos = 0
+    n = len(payload)
+    last_id = -1
+    try:
+        while pos < n:
+            sid = payload[pos]
+            size, pos = _len32(payload, pos + 1)
+            end = pos + size
+            if sid <= last_id:    # subsections appear at most once, in order
+                return None
+            last_id = sid
+            if sid == 0:
+                names.module, pos = _name(payload, pos)
+            elif sid == 1:
+                names.funcs, pos = _name_map(payload, pos)
+            elif sid == 2:
+                count, pos = _len32(payload, pos)
+                for _ in range(count):
+                    f, pos = _u32(payload, pos)
+                    if f in names.locals:
+                        return None
+                    names.locals[f], pos = _name_map(payload, pos)
+            else:
+                pos = end         # other subsections (labels, types, ...) are not kept
+            if pos != end:
+                return None
+    except (MalformedError, IndexError):
+        return None
+    return names
+
+
+def _name_map(data: bytes, pos: int) -> Tuple[Dict[int, str], int]:
+    count, pos = _len32(data, pos)
+    out: Dict[int, str] = {}
+    for _ in range(count):
+        idx, pos = _u32(data, pos)
+        if idx in out:
+            raise MalformedError("duplicate index in name map", pos)
+        out[idx], pos = _name(data, pos)
+    return out, pos
+
+
+def decode_module(data: bytes) -> Module:
+    """Decode a binary module (spec 5.5.16). Raises :class:`MalformedError` (with the byte
+    ``offset``) for every input the spec calls malformed, and for no other reason."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    try:
+        return _Decoder(data).run()
+    except IndexError:
+        raise MalformedError(_EOF, len(data)) from None
+    except RecursionError:  # pragma: no cover - nothing here recurses per input byte
+        raise MalformedError("module too deeply nested") from None

@@ -1,0 +1,412 @@
+"""Binary format encoder: the mirror of ``decode.py`` (spec chapter 5).
+
+``encode_module(module)`` writes the canonical encoding wabt's ``wat2wasm`` writes for the
+same module, so that ``encode(decode(x)) == x`` for wabt's output:
+
+* minimal LEB128s everywhere (section and body sizes included);
+* sections in spec order; the data count section only when the module records one
+  (``Module.data_count``) or when code uses ``memory.init``/``data.drop``;
+* element segments in the shortest form that can express them: function indices when
+  the type is funcref and every element is a single ``ref.func``, else expressions;
+  the table index only when it is not 0 (or the legacy flag-0/4 form cannot express the
+  segment); data segments with flag 0 / 1 / 2 likewise;
+* custom sections after all others, in their order (their position among the other
+  sections is not recorded); the name section as described in ``encode_module``.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Dict, List, Optional
+
+from .. import opcodes as _opc
+from ..errors import WasmtimeError
+from ..syntax import (
+    ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, Elem, Instr,
+    Limits, Module, Names,
+)
+from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
+
+_BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
+_KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3}
+
+
+class EncodeError(WasmtimeError):
+    """The module cannot be encoded (e.g. an unknown instruction name or type)."""
+
+
+def uleb(value: int) -> bytes:
+    """Minimal unsigned LEB128 of ``value`` (>= 0)."""
+    if value < 0:
+        raise EncodeError("negative value %d for an unsigned LEB128" % value)
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def sleb(value: int) -> bytes:
+    """Minimal signed LEB128 of ``value``."""
+    if -64 <= value < 64:
+        return bytes((value & 0x7F,))
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if (value == 0 and not b & 0x40) or (value == -1 and b & 0x40):
+            out.append(b)
+            return bytes(out)
+        out.append(b | 0x80)
+
+
+def _signed(value: int, bits: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _vec_len(n: int) -> bytes:
+    return uleb(n)
+
+
+def _name(s: str) -> bytes:
+    raw = s.encode("utf-8")
+    return uleb(len(raw)) + raw
+
+
+def _valtype(t: str) -> int:
+    b = _BYTE_BY_VALTYPE.get(t)
+    if b is None:
+        raise EncodeError("unknown value type %r" % (t,))
+    return b
+
+
+def _limits(lim: Limits, shared: bool = False) -> bytes:
+    flag = (1 if lim.max is not None else 0) | (2 if shared else 0)
+    out = bytes((flag,)) + uleb(lim.min)
+    if lim.max is not None:
+        out += uleb(lim.max)
+    return out
+
+
+# name -> (prefix or None, code bytes, immediate kind)
+_ENC: Dict[str, bytes] = {}
+_IMM: Dict[str, str] = {}
+for _info in _opc.OPS:
+    if _info.prefix is None:
+        _ENC[_info.name] = bytes((_info.code,))
+    else:
+        _ENC[_info.name] = bytes((_info.prefix,)) + uleb(_info.code)
+    _IMM[_info.name] = _info.imm
+_DATA_OPS = frozenset(("memory.init", "data.drop"))
+
+
+def _memarg(out: bytearray, imm: tuple) -> None:
+    align, offset, mem = imm
+    if mem:
+        raise EncodeError("multiple memories are not supported by the Wasm 2.0 encoding")
+    out += uleb(align)
+    out += uleb(offset)
+
+
+def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearray:
+    """Append the encoding of a flat instruction list (ending with ``end``) to ``out``."""
+    if out is None:
+        out = bytearray()
+    enc = _ENC
+    imms = _IMM
+    for ins in instrs:
+        op = ins.op
+        code = enc.get(op)
+        if code is None:
+            raise EncodeError("unknown instruction %r" % (op,))
+        out += code
+        kind = imms[op]
+        imm = ins.imm
+        if kind == _opc.NONE:
+            continue
+        if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
+                    _opc.ELEM, _opc.DATA):
+            out += uleb(imm)
+        elif kind == _opc.CONST_I32:
+            out += sleb(_signed(imm, 32))
+        elif kind == _opc.MEMARG:
+            _memarg(out, imm)
+        elif kind == _opc.BLOCKTYPE:
+            if imm is None:
+                out.append(0x40)
+            elif isinstance(imm, str):
+                out.append(_valtype(imm))
+            else:
+                out += sleb(imm)
+        elif kind == _opc.CONST_I64:
+            out += sleb(_signed(imm, 64))
+        elif kind == _opc.CONST_F32:
+            out += struct.pack("<I", imm)
+        elif kind == _opc.CONST_F64:
+            out += struct.pack("<Q", imm)
+        elif kind == _opc.BR_TABLE:
+            labels, default = imm
+            out += uleb(len(labels))
+            for x in labels:
+                out += uleb(x)
+            out += uleb(default)
+        elif kind == _opc.CALL_INDIRECT:
+            out += uleb(imm[0])
+            out += uleb(imm[1])
+        elif kind == _opc.MEM:
+            if imm:
+                raise EncodeError("memory index %d needs multi-memory" % imm)
+            out.append(0)
+        elif kind == _opc.REFTYPE:
+            out.append(_valtype(imm))
+        elif kind == _opc.SELECT_T:
+            out += uleb(len(imm))
+            for t in imm:
+                out.append(_valtype(t))
+        elif kind == _opc.CONST_V128:
+            out += imm.to_bytes(16, "little")
+        elif kind == _opc.LANE:
+            out.append(imm)
+        elif kind == _opc.MEMARG_LANE:
+            _memarg(out, imm[0])
+            out.append(imm[1])
+        elif kind == _opc.SHUFFLE:
+            out += bytes(imm)
+        elif kind == _opc.TABLE_COPY or kind == _opc.TABLE_INIT:
+            out += uleb(imm[0])
+            out += uleb(imm[1])
+        elif kind == _opc.MEMORY_COPY:
+            if imm[0] or imm[1]:
+                raise EncodeError("memory.copy between memories needs multi-memory")
+            out += b"\x00\x00"
+        elif kind == _opc.MEMORY_INIT:
+            if imm[1]:
+                raise EncodeError("memory.init of memory %d needs multi-memory" % imm[1])
+            out += uleb(imm[0])
+            out.append(0)
+        else:  # pragma: no cover - every kind of the opcode table is handled above
+            raise EncodeError("cannot encode immediate kind %r" % (kind,))
+    return out
+
+
+def _const_expr(expr: List[Instr], out: bytearray) -> None:
+    """A constant expression (spec 5.4.9): its instructions and the closing ``end``
+    (added if the list omits it, as a hand-built element expression may)."""
+    encode_expr(expr, out)
+    if not expr or expr[-1].op != "end":
+        out.append(0x0B)
+
+
+def _section(out: bytearray, sid: int, content: bytes) -> None:
+    out.append(sid)
+    out += uleb(len(content))
+    out += content
+
+
+def _elem_is_func_indices(seg: Elem) -> bool:
+    if seg.type != FUNCREF:
+        return False
+    for e in seg.init:
+        if not e or e[0].op != "ref.func" or len(e) > 2 or (len(e) == 2 and e[1].op != "end"):
+            return False
+    return True
+
+
+def _elem(seg: Elem) -> bytes:
+    """One element segment, with the flags wabt picks (spec 5.5.12)."""
+    indices = _elem_is_func_indices(seg)
+    flags = 0 if indices else 4
+    if seg.mode == PASSIVE:
+        flags |= 1
+    elif seg.mode == DECLARATIVE:
+        flags |= 3
+    elif seg.mode == ACTIVE:
+        # Flags 0/4 imply table 0 and type funcref; anything else needs the long form.
+        if seg.table != 0 or (not indices and seg.type != FUNCREF):
+            flags |= 2
+    else:
+        raise EncodeError("unknown element segment mode %r" % (seg.mode,))
+    out = bytearray(uleb(flags))
+    if seg.mode == ACTIVE:
+        if flags & 2:
+            out += uleb(seg.table)
+        if seg.offset is None:
+            raise EncodeError("active element segment without an offset")
+        _const_expr(seg.offset, out)
+    if flags & 3:
+        if indices:
+            out.append(0x00)          # element kind funcref
+        else:
+            out.append(_valtype(seg.type))
+    out += uleb(len(seg.init))
+    for e in seg.init:
+        if indices:
+            out += uleb(e[0].imm)
+        else:
+            _const_expr(e, out)
+    return bytes(out)
+
+
+def _uses_data_count(module: Module) -> bool:
+    for f in module.funcs:
+        for ins in f.body:
+            if ins.op in _DATA_OPS:
+                return True
+    return False
+
+
+def encode_name_section(names: Names) -> bytes:
+    """The contents of a ``name`` custom section (spec 7.4.1): subsections 0, 1, 2."""
+    out = bytearray()
+    if names.module is not None:
+        _section(out, 0, _name(names.module))
+    if names.funcs:
+        sub = bytearray(uleb(len(names.funcs)))
+        for idx in sorted(names.funcs):
+            sub += uleb(idx) + _name(names.funcs[idx])
+        _section(out, 1, bytes(sub))
+    if names.locals:
+        sub = bytearray(uleb(len(names.locals)))
+        for fidx in sorted(names.locals):
+            loc = names.locals[fidx]
+            sub += uleb(fidx) + uleb(len(loc))
+            for idx in sorted(loc):
+                sub += uleb(idx) + _name(loc[idx])
+        _section(out, 2, bytes(sub))
+    return bytes(out)
+
+
+def encode_module(module: Module) -> bytes:
+    """Encode ``module`` in the binary format (spec 5.5.16)."""
+    out = bytearray(MAGIC + VERSION)
+    m = module
+    if m.types:
+        sec = bytearray(_vec_len(len(m.types)))
+        for ft in m.types:
+            sec.append(0x60)
+            sec += uleb(len(ft.params)) + bytes(_valtype(t) for t in ft.params)
+            sec += uleb(len(ft.results)) + bytes(_valtype(t) for t in ft.results)
+        _section(out, 1, bytes(sec))
+    if m.imports:
+        sec = bytearray(_vec_len(len(m.imports)))
+        for imp in m.imports:
+            sec += _name(imp.module) + _name(imp.name)
+            kind = _KIND_BYTE.get(imp.kind)
+            if kind is None:
+                raise EncodeError("unknown import kind %r" % (imp.kind,))
+            sec.append(kind)
+            d = imp.desc
+            if kind == 0:
+                sec += uleb(d)  # type: ignore[arg-type]
+            elif kind == 1:
+                sec.append(_valtype(d.element))  # type: ignore[union-attr]
+                sec += _limits(d.limits)  # type: ignore[union-attr]
+            elif kind == 2:
+                sec += _limits(d.limits, d.shared)  # type: ignore[union-attr]
+            else:
+                sec.append(_valtype(d.content))  # type: ignore[union-attr]
+                sec.append(1 if d.mutable else 0)  # type: ignore[union-attr]
+        _section(out, 2, bytes(sec))
+    if m.funcs:
+        sec = bytearray(_vec_len(len(m.funcs)))
+        for f in m.funcs:
+            sec += uleb(f.type_index)
+        _section(out, 3, bytes(sec))
+    if m.tables:
+        sec = bytearray(_vec_len(len(m.tables)))
+        for tt in m.tables:
+            sec.append(_valtype(tt.element))
+            sec += _limits(tt.limits)
+        _section(out, 4, bytes(sec))
+    if m.mems:
+        sec = bytearray(_vec_len(len(m.mems)))
+        for mt in m.mems:
+            sec += _limits(mt.limits, mt.shared)
+        _section(out, 5, bytes(sec))
+    if m.globals:
+        sec = bytearray(_vec_len(len(m.globals)))
+        for g in m.globals:
+            sec.append(_valtype(g.type.content))
+            sec.append(1 if g.type.mutable else 0)
+            _const_expr(g.init, sec)
+        _section(out, 6, bytes(sec))
+    if m.exports:
+        sec = bytearray(_vec_len(len(m.exports)))
+        for e in m.exports:
+            kind = _KIND_BYTE.get(e.kind)
+            if kind is None:
+                raise EncodeError("unknown export kind %r" % (e.kind,))
+            sec += _name(e.name)
+            sec.append(kind)
+            sec += uleb(e.index)
+        _section(out, 7, bytes(sec))
+    if m.start is not None:
+        _section(out, 8, uleb(m.start))
+    if m.elems:
+        sec = bytearray(_vec_len(len(m.elems)))
+        for seg in m.elems:
+            sec += _elem(seg)
+        _section(out, 9, bytes(sec))
+    data_count = m.data_count
+    if data_count is None and _uses_data_count(m):
+        data_count = len(m.datas)
+    if data_count is not None:
+        _section(out, 12, uleb(data_count))
+    if m.funcs:
+        sec = bytearray(_vec_len(len(m.funcs)))
+        for f in m.funcs:
+            body = bytearray()
+            runs: List[List] = []
+            for t in f.locals:
+                if runs and runs[-1][1] == t:
+                    runs[-1][0] += 1
+                else:
+                    runs.append([1, t])
+            body += uleb(len(runs))
+            for count, t in runs:
+                body += uleb(count)
+                body.append(_valtype(t))
+            encode_expr(f.body, body)
+            sec += uleb(len(body))
+            sec += body
+        _section(out, 10, bytes(sec))
+    if m.datas:
+        sec = bytearray(_vec_len(len(m.datas)))
+        for d in m.datas:
+            if d.mode == PASSIVE:
+                sec.append(1)
+            elif d.mode == ACTIVE:
+                if d.memory:
+                    sec.append(2)
+                    sec += uleb(d.memory)
+                else:
+                    sec.append(0)
+                if d.offset is None:
+                    raise EncodeError("active data segment without an offset")
+                _const_expr(d.offset, sec)
+            else:
+                raise EncodeError("unknown data segment mode %r" % (d.mode,))
+            sec += uleb(len(d.init))
+            sec += d.init
+        _section(out, 11, bytes(sec))
+    # The name section: the decoder keeps the first one both in ``names`` and, raw, in
+    # ``customs``. Where ``names`` still says what those raw bytes say, they are written
+    # as they were (keeping subsections Names has no field for); else ``names`` is
+    # encoded in their place, or first among the custom sections if there were none.
+    has_names = m.names.module is not None or bool(m.names.funcs) or bool(m.names.locals)
+    raw_names = next((c for c in m.customs if c.name == "name"), None)
+    if raw_names is None and has_names:
+        _section(out, 0, _name("name") + encode_name_section(m.names))
+    for c in m.customs:
+        if c is raw_names and (decode_name_section(c.data) or Names()) != m.names:
+            if has_names:
+                _section(out, 0, _name("name") + encode_name_section(m.names))
+            continue
+        _section(out, 0, _name(c.name) + c.data)
+    return bytes(out)

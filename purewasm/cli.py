@@ -1,0 +1,416 @@
+"""The ``purewasm`` command line: ``run``, ``validate`` (and ``wast``, wired by the runner).
+
+Exit status (documented in ``--help``):
+
+==========  ==============================================================================
+0–255       ``run``: the program's exit status (``proc_exit`` code, 0 when ``_start``
+            returns); ``validate``: 0 when the module is valid
+1           an error before or around the program: unreadable file, malformed / invalid
+            module, unsatisfied import
+2           a usage error (unknown flag, missing file operand, bad ``--invoke`` argument)
+134         the program trapped (as wasmtime on Unix: 128 + SIGABRT)
+130         interrupted (Ctrl-C)
+70          an internal error of purewasm (a bug: please report it)
+==========  ==============================================================================
+
+Every error is one line on stderr (a trap adds its Wasm backtrace below it); set
+``PUREWASM_TRACEBACK=1`` to see the Python traceback of an internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from typing import Any, List, NoReturn, Optional, Sequence, Tuple
+
+from .errors import ExitTrap, InvalidError, LinkError, MalformedError, Trap, WasmtimeError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_TRAP = 134
+
+PROG = "purewasm"
+
+_STATUS_HELP = """\
+exit status:
+  run        the program's exit status (proc_exit code; 0 when _start returns)
+  validate   0 when the module is valid
+  1          error: unreadable file, malformed or invalid module, unknown import
+  2          usage error (unknown flag, missing operand, bad --invoke argument)
+  134        the program trapped (one line with the trap, then its wasm backtrace)
+  130        interrupted
+  70         internal error of purewasm (set PUREWASM_TRACEBACK=1 for the traceback)
+"""
+
+
+class UsageError(Exception):
+    """A command-line mistake: one line, exit status 2."""
+
+
+class CliError(Exception):
+    """An error outside the module (e.g. an unreadable file): one line, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line instead of usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        # ARGS is optional; argparse's REMAINDER makes it look required.
+        message = message.replace("FILE, ARGS", "FILE")
+        raise UsageError("%s (see '%s --help')" % (message, self.prog))
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write("%s: error: %s\n" % (PROG, message))
+    sys.stderr.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="purewasm: a WebAssembly runtime in pure Python.",
+        epilog=_STATUS_HELP + "\n'purewasm FILE [ARGS...]' is short for "
+               "'purewasm run FILE [ARGS...]'.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run", help="run a WebAssembly module (.wasm or .wat) with WASI",
+        description="Run a WebAssembly module with WASI preview 1, as 'wasmtime run' does. "
+                    "The program sees only what the flags give it: its arguments, the "
+                    "--env variables and the --dir directories; stdin, stdout and stderr "
+                    "are the terminal's. Options go before FILE; everything after FILE "
+                    "is passed to the program.",
+        epilog=_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                     help="give the program the host directory HOST, seen as GUEST "
+                          "(default: the same path as HOST); repeatable")
+    run.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
+                     help="set environment variable NAME to VALUE for the program; "
+                          "without =VALUE, pass the host's value of NAME (if set); "
+                          "repeatable")
+    run.add_argument("--invoke", metavar="NAME",
+                     help="call the exported function NAME instead of _start: ARGS are "
+                          "parsed by its parameter types (i32/i64 as integers, decimal or "
+                          "0x-hex; f32/f64 as floats, 'nan' and 'inf' allowed) and each "
+                          "result is printed on its own line")
+    run.add_argument("file", metavar="FILE", help="the module: .wasm binary or .wat text")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="arguments for the program (or for --invoke)")
+
+    val = sub.add_parser(
+        "validate", help="check that a module is well formed and valid",
+        description="Decode (or parse) and validate a module; print 'FILE: valid' or a "
+                    "one-line error naming the location.",
+        epilog=_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    val.add_argument("file", metavar="FILE", help="the module: .wasm binary or .wat text")
+
+    wast = sub.add_parser(
+        "wast", help="run WebAssembly spec test scripts (.wast)",
+        description="Run .wast scripts (module, register, invoke, assert_* commands).")
+    wast.add_argument("files", nargs="+", metavar="FILE", help=".wast scripts")
+    return parser
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CliError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+
+
+def _is_text(path: str, data: bytes) -> bool:
+    if path.endswith((".wat", ".wast")):
+        return True
+    return not data.startswith(b"\0asm")
+
+
+def load_syntax_module(path: str) -> Any:
+    """Decode or parse ``path`` into a validated ``syntax.Module``."""
+    data = _read_file(path)
+    if _is_text(path, data):
+        from .text import parse_module
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedError("not UTF-8 text and not a Wasm binary") from None
+        module = parse_module(text)
+    else:
+        from .binary import decode_module
+        module = decode_module(data)
+    from .validate import validate_module
+    validate_module(module)
+    return module
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, MalformedError):
+        return "malformed module: %s" % exc
+    if isinstance(exc, InvalidError):
+        return "invalid module: %s" % exc
+    if isinstance(exc, LinkError):
+        return "cannot link: %s" % exc
+    return str(exc)
+
+
+# --- run -------------------------------------------------------------------------------------
+
+def parse_dir(spec: str) -> Tuple[str, str]:
+    """``HOST[::GUEST]`` -> (host, guest); guest defaults to host, as in wasmtime."""
+    host, sep, guest = spec.partition("::")
+    if not host:
+        raise UsageError("--dir needs a host directory: %r" % spec)
+    return host, (guest if sep and guest else host)
+
+
+def parse_env(specs: Sequence[str]) -> List[Tuple[str, str]]:
+    env: List[Tuple[str, str]] = []
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not name:
+            raise UsageError("--env needs a name: %r" % spec)
+        if not sep:
+            if name not in os.environ:
+                continue
+            value = os.environ[name]
+        env = [(k, v) for k, v in env if k != name] + [(name, value)]
+    return env
+
+
+_INT_BITS = {"i32": 32, "i64": 64}
+
+
+def parse_value(text: str, valtype: str) -> Any:
+    """An --invoke argument of Wasm type ``valtype`` (ints may be given signed or not)."""
+    if valtype in _INT_BITS:
+        bits = _INT_BITS[valtype]
+        try:
+            value = int(text.replace("_", ""), 0)
+        except ValueError:
+            raise UsageError("invalid %s argument: %r" % (valtype, text)) from None
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise UsageError("%s argument out of range: %r" % (valtype, text))
+        # wasmtime-shaped API: signed ints in, the runtime canonicalises.
+        return value - (1 << bits) if value >= 1 << (bits - 1) else value
+    if valtype in ("f32", "f64"):
+        try:
+            return float(text)
+        except ValueError:
+            raise UsageError("invalid %s argument: %r" % (valtype, text)) from None
+    raise UsageError("cannot pass a %s argument from the command line" % valtype)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if value is None:
+        return "null"
+    inner = getattr(value, "value", None)    # a purewasm.Val
+    if inner is not None and not isinstance(value, (int, float)):
+        return format_value(inner)
+    return str(value)
+
+
+def _valtype_name(vt: Any) -> str:
+    return str(vt)
+
+
+def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
+                      dirs: List[Tuple[str, str]]) -> Any:
+    from .wasi import WasiConfig
+    cfg = WasiConfig()
+    cfg.argv = argv
+    cfg.env = env
+    cfg.inherit_stdin()
+    cfg.inherit_stdout()
+    cfg.inherit_stderr()
+    for host, guest in dirs:
+        if not os.path.isdir(host):
+            raise CliError("--dir %s: not a directory" % host)
+        cfg.preopen_dir(host, guest)
+    return cfg
+
+
+def cmd_run(opts: argparse.Namespace) -> int:
+    import purewasm
+    from . import wasi
+
+    dirs = [parse_dir(d) for d in opts.dir]
+    env = parse_env(opts.env)
+    data = _read_file(opts.file)
+    engine = purewasm.Engine()
+    if _is_text(opts.file, data):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedError("not UTF-8 text and not a Wasm binary") from None
+        module = purewasm.Module(engine, text)
+    else:
+        module = purewasm.Module(engine, data)
+    store = purewasm.Store(engine)
+    linker = purewasm.Linker(engine)
+    linker.define_wasi()
+    cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
+                            env, dirs)
+    if hasattr(store, "set_wasi"):
+        store.set_wasi(cfg)
+    else:
+        wasi.set_wasi(store, cfg)
+    instance = linker.instantiate(store, module)
+    exports = instance.exports(store)
+    if opts.invoke is None:
+        start = _get_export(exports, "_start")
+        if start is not None:
+            start(store)
+        return 0
+    init = _get_export(exports, "_initialize")
+    if init is not None:
+        init(store)
+    func = _get_export(exports, opts.invoke)
+    if func is None or not hasattr(func, "type") or not callable(func):
+        raise UsageError("no exported function named %r" % opts.invoke)
+    ftype = func.type(store)
+    params = [_valtype_name(t) for t in ftype.params]
+    if len(opts.args) != len(params):
+        raise UsageError("%s expects %d argument(s) (%s), got %d" % (
+            opts.invoke, len(params), ", ".join(params) or "none", len(opts.args)))
+    values = [parse_value(a, t) for a, t in zip(opts.args, params)]
+    result = func(store, *values)
+    if result is None:
+        results: List[Any] = []
+    elif isinstance(result, (list, tuple)):
+        results = list(result)
+    else:
+        results = [result]
+    for value in results:
+        sys.stdout.write(format_value(value) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def _get_export(exports: Any, name: str) -> Any:
+    try:
+        return exports[name]
+    except (KeyError, IndexError):
+        return None
+
+
+# --- validate / wast -------------------------------------------------------------------------
+
+def cmd_validate(opts: argparse.Namespace) -> int:
+    load_syntax_module(opts.file)
+    sys.stdout.write("%s: valid\n" % opts.file)
+    return 0
+
+
+def cmd_wast(opts: argparse.Namespace) -> int:
+    """Run .wast scripts: the spot where the script runner (purewasm/script) plugs in.
+
+    The runner is expected as ``purewasm.script.main(files) -> exit status``.
+    """
+    try:
+        from .script import main as run_scripts  # type: ignore[attr-defined]
+    except ImportError:
+        _fail("the wast runner is not available in this build")
+        return EXIT_ERROR
+    return int(run_scripts(list(opts.files)))
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "wast": cmd_wast}
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def _frames_from_traceback(tb: Any) -> List[str]:
+    """Wasm frames of a Python traceback, innermost first.
+
+    Used when the runtime did not fill ``Trap.frames``: the compiler names each
+    generated function's code ``<wasm function INDEX NAME>``.
+    """
+    import traceback
+    frames = []
+    for entry in traceback.extract_tb(tb):
+        name = entry.filename
+        if name.startswith("<wasm function") and name.endswith(">"):
+            frames.append(name[1:-1])
+    return frames[::-1]
+
+
+def _print_trap(trap: Trap) -> None:
+    frames = list(trap.frames) or _frames_from_traceback(trap.__traceback__)
+    sys.stderr.write("%s: trap: %s\n" % (PROG, trap.reason))
+    if frames:
+        sys.stderr.write("wasm backtrace:\n")
+        for i, frame in enumerate(frames):
+            sys.stderr.write("  %d: %s\n" % (i, frame))
+    sys.stderr.flush()
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``purewasm`` console script; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `purewasm FILE ARGS...` is `purewasm run FILE ARGS...`, as with wasmtime.
+    if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        args.insert(0, "run")
+    try:
+        opts = parser.parse_args(args)
+        if opts.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return COMMANDS[opts.command](opts)
+    except SystemExit as exc:          # --help, or argparse exiting on its own
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_ERROR)
+    except UsageError as exc:
+        _fail(str(exc))
+        return EXIT_USAGE
+    except CliError as exc:
+        _fail(str(exc))
+        return EXIT_ERROR
+    except ExitTrap as exc:
+        _flush_std_streams()
+        code = exc.code
+        return code if 0 <= code <= 255 else code & 0xFF
+    except Trap as exc:
+        _flush_std_streams()
+        _print_trap(exc)
+        return EXIT_TRAP
+    except WasmtimeError as exc:
+        _flush_std_streams()
+        _fail(_describe_error(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return EXIT_INTERRUPTED
+    except RecursionError:
+        _flush_std_streams()
+        sys.stderr.write("%s: trap: call stack exhausted\n" % PROG)
+        return EXIT_TRAP
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback by default
+        _flush_std_streams()
+        if os.environ.get("PUREWASM_TRACEBACK"):
+            import traceback
+            traceback.print_exc()
+        _fail("internal error: %s: %s" % (type(exc).__name__, exc))
+        return EXIT_INTERNAL

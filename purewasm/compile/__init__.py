@@ -1,0 +1,200 @@
+"""Wasm functions -> Python functions (see translate.py for the translation itself).
+
+``CompiledModule(module)`` holds one code object per defined function, translated on the
+function's first call and shared by every instance of the module; ``bind(instance)``
+gives an instance its namespace and a lazy stub per defined function (docs/INTERNALS.md).
+"""
+from __future__ import annotations
+
+import struct
+import threading
+import types
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from purewasm.errors import Trap, TrapCode
+from purewasm.syntax import Module
+
+from .support import base_namespace
+from .translate import TranslationError, Translator, UnsupportedError
+
+__all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
+           "TRANSLATOR_VERSION"]
+
+# Part of any on-disk cache key for generated code.
+TRANSLATOR_VERSION = 1
+
+try:
+    from purewasm.runtime.values import type_id as _type_id
+except ImportError:  # pragma: no cover - the runtime is written in parallel
+    _type_id = None  # type: ignore[assignment]
+
+_BASE_NS = base_namespace()
+
+
+def trap_from_exception(exc: BaseException) -> Optional[Trap]:
+    """Map an exception escaping generated code to its Trap (None: not ours).
+
+    Generated code lets Python raise for speed: struct.error / IndexError from a memory
+    access past the end (addresses are never negative, so they never wrap), and
+    ZeroDivisionError from i32/i64 div_u/rem_u (float divisions go through fdiv and never
+    raise). RecursionError: the Python stack is the Wasm call stack.
+    """
+    if isinstance(exc, Trap):
+        return exc
+    if isinstance(exc, (struct.error, IndexError)):
+        return Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if isinstance(exc, ZeroDivisionError):
+        return Trap(TrapCode.INTEGER_DIVISION_BY_ZERO)
+    if isinstance(exc, RecursionError):
+        return Trap(TrapCode.STACK_OVERFLOW)
+    return None
+
+
+class CompiledModule:
+    """Translation results for one Module, shared by all its instances."""
+
+    def __init__(self, module: Module, mode: Optional[str] = None) -> None:
+        """``mode``: None chooses per function; "flat" forces the any-shape lowering
+        everywhere (tests use it to check both lowerings on the same programs)."""
+        if mode not in (None, "flat", "structured"):
+            raise ValueError("mode must be None, 'flat' or 'structured'")
+        self.module = module
+        self.force = mode
+        self.func_types = module.func_types()
+        self.num_imported = module.num_imported_funcs()
+        # function index -> (code object, constants it needs in its namespace, mode)
+        self._codes: Dict[int, Tuple[types.CodeType, Dict[str, Any], str]] = {}
+        self._lock = threading.Lock()
+
+    # ----- translation ----------------------------------------------------------------
+
+    def source(self, index: int, flat: Optional[bool] = None) -> str:
+        """The Python source of function ``index`` (for debugging and tests)."""
+        src, _, _ = self._translate(index, flat)
+        return src
+
+    def _translate(self, index: int, flat: Optional[bool]) -> Tuple[str, Dict[str, Any], bool]:
+        if flat is None and self.force is not None:
+            flat = self.force == "flat"
+        if flat is None:
+            tr = Translator(self.module, index, False, self.func_types)
+            from .translate import Scan
+            flat = not Scan(tr.func.body).structured_ok()
+        tr = Translator(self.module, index, flat, self.func_types)
+        return tr.translate(), tr.consts, flat
+
+    def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
+        """The code object of function ``index``, translated on first use and cached."""
+        entry = self._codes.get(index)
+        if entry is None or flat is not None:
+            entry = self._compile(index, flat)
+            if flat is None:
+                self._codes[index] = entry
+        if flat is not None:
+            return entry[0]
+        return entry[0]
+
+    def mode(self, index: int) -> str:
+        """"structured" or "flat": how function ``index`` was lowered (after code())."""
+        self.code(index)
+        return self._codes[index][2]
+
+    def _compile(self, index: int, flat: Optional[bool]) -> Tuple[types.CodeType,
+                                                                   Dict[str, Any], str]:
+        src, consts, is_flat = self._translate(index, flat)
+        try:
+            code = self._compile_source(src, index)
+        except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
+            if is_flat or flat is not None:
+                raise TranslationError("function %s: generated code does not compile: %s"
+                                       % (self.module.func_name(index), exc)) from None
+            # A shape the structured lowering cannot express within CPython's limits.
+            src, consts, is_flat = self._translate(index, True)
+            try:
+                code = self._compile_source(src, index)
+            except (SyntaxError, RecursionError, MemoryError, ValueError,
+                    OverflowError) as exc2:
+                raise TranslationError("function %s: generated code does not compile: %s"
+                                       % (self.module.func_name(index), exc2)) from None
+        return code, consts, "flat" if is_flat else "structured"
+
+    def _compile_source(self, src: str, index: int) -> types.CodeType:
+        filename = "<wasm function %d %s>" % (index, self.module.func_name(index))
+        scratch: Dict[str, Any] = {}
+        exec(compile(src, filename, "exec"), scratch)
+        return scratch["f%d" % index].__code__
+
+    # ----- instances --------------------------------------------------------------------
+
+    def bind(self, instance: Any) -> None:
+        """Give every defined function of ``instance`` a stub that compiles on first call."""
+        ns: Dict[str, Any] = dict(_BASE_NS)
+        ns["__purewasm_ready__"] = False
+        for i in range(self.num_imported, len(self.func_types)):
+            finst = instance.funcs[i]
+            stub = self._make_stub(ns, instance, i, finst)
+            finst.fn = stub
+            ns["f%d" % i] = stub
+
+    def _populate(self, ns: Dict[str, Any], instance: Any) -> None:
+        """Fill the instance's names in (done on the first call: instantiation is over)."""
+        module = self.module
+        for i in range(self.num_imported):
+            fn = instance.import_calls.get(i) if getattr(instance, "import_calls", None) \
+                else None
+            ns["f%d" % i] = fn if fn is not None else instance.funcs[i].fn
+        for i, finst in enumerate(instance.funcs):
+            ns["F%d" % i] = finst
+        for i, mem in enumerate(instance.memories):
+            ns["mem%d" % i] = mem.data
+            ns["MGROW%d" % i] = mem.grow
+        for i, tab in enumerate(instance.tables):
+            ns["tab%d" % i] = tab.elements
+            ns["TGROW%d" % i] = tab.grow
+        gtypes = module.global_types()
+        for i, g in enumerate(instance.globals):
+            if gtypes[i].mutable:
+                ns["g%d" % i] = g
+            else:
+                ns["G%d" % i] = g.value
+        tid = _type_id if _type_id is not None else _fallback_type_id
+        for i, ft in enumerate(module.types):
+            ns["T%d" % i] = tid(ft)
+        ns["ELEMS"] = instance.elem_segments
+        ns["DATAS"] = instance.data_segments
+        ns["__purewasm_ready__"] = True
+
+    def _make_stub(self, ns: Dict[str, Any], instance: Any, index: int,
+                   finst: Any) -> Callable[..., Any]:
+        done: List[Callable[..., Any]] = []
+
+        def stub(*args: Any) -> Any:
+            if done:
+                return done[0](*args)
+            with self._lock:
+                if not done:
+                    if not ns["__purewasm_ready__"]:
+                        self._populate(ns, instance)
+                    code = self.code(index)
+                    ns.update(self._codes[index][1])
+                    fn = types.FunctionType(code, ns)
+                    done.append(fn)
+                    ns["f%d" % index] = fn
+                    finst.fn = fn
+            return done[0](*args)
+
+        stub.__name__ = "stub_f%d" % index
+        return stub
+
+    def compile_all(self) -> None:
+        """Translate every defined function now (e.g. to fill a cache or find errors)."""
+        for i in range(self.num_imported, len(self.func_types)):
+            self.code(i)
+
+
+_FALLBACK_IDS: Dict[Any, int] = {}
+
+
+def _fallback_type_id(ft: Any) -> int:
+    return _FALLBACK_IDS.setdefault(ft, len(_FALLBACK_IDS))
+

@@ -1,0 +1,115 @@
+"""Helpers that generated code calls for the rarer instructions (tables, bulk memory,
+call_indirect) and the names it finds in its namespace.
+
+Bounds follow the spec's exec/instructions.rst: a bulk operation traps when any accessed
+index range is out of bounds, checked before anything is written, even for length 0
+when the start is past the end.
+"""
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any, Callable, Dict, List
+
+from purewasm import numeric
+from purewasm.errors import Trap, TrapCode
+
+
+def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
+    """call_indirect (spec exec/instructions.rst): the callee's raw callable, or a trap."""
+    if i >= len(elements):
+        raise Trap(TrapCode.UNDEFINED_ELEMENT)
+    f = elements[i]
+    if f is None:
+        raise Trap(TrapCode.INDIRECT_CALL_TO_NULL)
+    if f.type_id != tid:
+        raise Trap(TrapCode.BAD_SIGNATURE)
+    return f.fn
+
+
+def table_get(elements: List[Any], i: int) -> Any:
+    if i >= len(elements):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    return elements[i]
+
+
+def table_set(elements: List[Any], i: int, v: Any) -> None:
+    if i >= len(elements):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elements[i] = v
+
+
+def table_fill(elements: List[Any], i: int, v: Any, n: int) -> None:
+    if i + n > len(elements):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elements[i:i + n] = [v] * n
+
+
+def table_copy(dst: List[Any], src: List[Any], d: int, s: int, n: int) -> None:
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    dst[d:d + n] = src[s:s + n]   # the right side is a copy: overlap is safe
+
+
+def table_init(elements: List[Any], segs: List[List[Any]], k: int, d: int, s: int,
+               n: int) -> None:
+    seg = segs[k]
+    if s + n > len(seg) or d + n > len(elements):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elements[d:d + n] = seg[s:s + n]
+
+
+def memory_fill(mem: bytearray, d: int, v: int, n: int) -> None:
+    if d + n > len(mem):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        mem[d:d + n] = bytes((v & 0xFF,)) * n
+
+
+def memory_copy(dst: bytearray, src: bytearray, d: int, s: int, n: int) -> None:
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        dst[d:d + n] = src[s:s + n]
+
+
+def memory_init(mem: bytearray, segs: List[bytes], k: int, d: int, s: int, n: int) -> None:
+    seg = segs[k]
+    if s + n > len(seg) or d + n > len(mem):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        mem[d:d + n] = seg[s:s + n]
+
+
+def _struct_fns() -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for name, fmt in (("U32", "<I"), ("U64", "<Q"), ("F64", "<d"), ("I16", "<h"),
+                      ("U16", "<H"), ("I32", "<i")):
+        s = struct.Struct(fmt)
+        out["LD_" + name] = s.unpack_from
+        out["ST_" + name] = s.pack_into
+    return out
+
+
+def base_namespace() -> Dict[str, Any]:
+    """The names every generated function may use, independent of the instance."""
+    import builtins
+    ns: Dict[str, Any] = {"__builtins__": builtins}
+    ns.update(numeric.HELPERS)
+    ns.update(_struct_fns())
+    ns.update({
+        "Trap": Trap,
+        "TC_UNREACHABLE": TrapCode.UNREACHABLE,
+        "CALL_TARGET": call_target,
+        "TABLE_GET": table_get,
+        "TABLE_SET": table_set,
+        "TABLE_FILL": table_fill,
+        "TABLE_COPY": table_copy,
+        "TABLE_INIT": table_init,
+        "MEMORY_FILL": memory_fill,
+        "MEMORY_COPY": memory_copy,
+        "MEMORY_INIT": memory_init,
+        "copysign": math.copysign,
+        "fabs": math.fabs,
+    })
+    return ns

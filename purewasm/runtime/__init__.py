@@ -1,0 +1,18 @@
+"""Store objects, instantiation, linking and the call boundary (spec exec/runtime.rst,
+exec/modules.rst). The contracts with the compiler are in docs/INTERNALS.md."""
+from .call import DEFAULT_MAX_CALL_DEPTH, HostError, in_guest, invoke
+from .instances import MAX_PAGES, PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
+    ModuleInstance, TableInstance
+from .instantiate import Store, check_import, eval_const, import_matches, instantiate, \
+    limits_match
+from .values import default_value, f32_from_bits, f32_round, f32_to_bits, f64_from_bits, \
+    f64_to_bits, type_id
+
+__all__ = [
+    "DEFAULT_MAX_CALL_DEPTH", "HostError", "in_guest", "invoke",
+    "MAX_PAGES", "PAGE_SIZE", "FuncInstance", "GlobalInstance", "MemoryInstance",
+    "ModuleInstance", "TableInstance",
+    "Store", "check_import", "eval_const", "import_matches", "instantiate", "limits_match",
+    "default_value", "f32_from_bits", "f32_round", "f32_to_bits", "f64_from_bits",
+    "f64_to_bits", "type_id",
+]

@@ -1,0 +1,320 @@
+"""Instantiation (spec exec/modules.rst, "Instantiation", Wasm 2.0) and the runtime Store.
+
+Order, as in the 2.0 spec:
+ 1. the externs must match the imports (``LinkError``: "incompatible import type");
+ 2. globals are initialised from constant expressions (which may read imported globals and
+    take ``ref.func`` of any function of the module);
+ 3. element and data segment contents are evaluated;
+ 4. active element segments are copied into tables (``table.init`` then ``elem.drop``),
+    declarative ones dropped; then active data segments are copied into memories
+    (``memory.init`` then ``data.drop``). Each copy is bounds-checked on its own: an out of
+    bounds segment traps, and the segments before it *stay applied* (2.0 semantics: tables
+    and memories shared with other instances observe them, see linking.wast);
+ 5. the start function runs.
+The functions of a module whose instantiation traps stay alive where a table holds them.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from purewasm.errors import InstantiationError, InvalidError, LinkError, Trap, TrapCode, \
+    WasmtimeError
+from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, Expr, \
+    FuncType, Import, Limits, Module
+
+from . import call
+from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
+    ModuleInstance, TableInstance
+from .values import MASK32, MASK64, f32_from_bits, f64_from_bits
+
+Extern = Any   # FuncInstance | TableInstance | MemoryInstance | GlobalInstance
+
+
+class Store:
+    """The runtime side of a store: limits and the call boundary for its functions."""
+
+    def __init__(self, max_call_depth: int = call.DEFAULT_MAX_CALL_DEPTH,
+                 use_thread: Optional[bool] = None) -> None:
+        self.max_call_depth = max_call_depth
+        self.use_thread = use_thread
+        self.memory_limit_bytes: Optional[int] = None   # per memory (Store.set_limits)
+        self.table_limit: Optional[int] = None          # elements per table
+        self.instance_limit: Optional[int] = None
+        self.table_count_limit: Optional[int] = None
+        self.memory_count_limit: Optional[int] = None
+        self.instance_count = 0
+        self.table_count = 0
+        self.memory_count = 0
+        # Instances entered from the embedder, innermost last: the Caller of a host function
+        # reached without a per-instance binding (e.g. through a table).
+        self.active_instances: List[ModuleInstance] = []
+        # Store-independent host definitions (Linker.define_func) materialised in this store.
+        self.host_cache: Dict[Any, FuncInstance] = {}
+        self.data: Any = None
+
+    def invoke(self, func: FuncInstance, args: Sequence[Any]) -> Any:
+        """Call ``func`` with raw args through the call boundary; raw result."""
+        fn = func.fn
+        if fn is None:
+            raise WasmtimeError("function %s has no code (compiler unavailable)" % func.name)
+        owner = func.module
+        if owner is None:
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+        self.active_instances.append(owner)
+        try:
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+        finally:
+            self.active_instances.pop()
+
+    def current_instance(self) -> Optional[ModuleInstance]:
+        return self.active_instances[-1] if self.active_instances else None
+
+    def new_memory(self, memtype: Any) -> MemoryInstance:
+        if self.memory_count_limit is not None and self.memory_count >= self.memory_count_limit:
+            raise InstantiationError("memory count limit exceeded")
+        size = memtype.limits.min * PAGE_SIZE
+        if self.memory_limit_bytes is not None and size > self.memory_limit_bytes:
+            raise InstantiationError("memory minimum size of %d pages exceeds memory limits"
+                                     % memtype.limits.min)
+        try:
+            mem = MemoryInstance(memtype, self.memory_limit_bytes)
+        except (MemoryError, OverflowError):
+            raise InstantiationError("cannot allocate a memory of %d pages"
+                                     % memtype.limits.min) from None
+        self.memory_count += 1
+        return mem
+
+    def new_table(self, tabletype: Any, init: Any = None) -> TableInstance:
+        if self.table_count_limit is not None and self.table_count >= self.table_count_limit:
+            raise InstantiationError("table count limit exceeded")
+        if self.table_limit is not None and tabletype.limits.min > self.table_limit:
+            raise InstantiationError("table minimum size of %d elements exceeds table limits"
+                                     % tabletype.limits.min)
+        try:
+            table = TableInstance(tabletype, init, self.table_limit)
+        except (MemoryError, OverflowError):
+            raise InstantiationError("cannot allocate a table of %d elements"
+                                     % tabletype.limits.min) from None
+        self.table_count += 1
+        return table
+
+
+# --- Import matching (spec exec/modules.rst "Import matching", valid/types.rst) -----------
+
+def limits_match(actual: Limits, expected: Limits) -> bool:
+    """Limits subtyping: {n1, m1} <= {n2, m2} iff n1 >= n2 and (m2 absent or m1 <= m2)."""
+    if actual.min < expected.min:
+        return False
+    if expected.max is None:
+        return True
+    return actual.max is not None and actual.max <= expected.max
+
+
+def extern_kind(ext: Extern) -> str:
+    if isinstance(ext, FuncInstance):
+        return FUNC
+    if isinstance(ext, TableInstance):
+        return TABLE
+    if isinstance(ext, MemoryInstance):
+        return MEMORY
+    if isinstance(ext, GlobalInstance):
+        return GLOBAL
+    raise TypeError("not an extern: %r" % (ext,))
+
+
+def describe_extern(ext: Extern) -> str:
+    kind = extern_kind(ext)
+    if kind == FUNC:
+        return "func %s" % (ext.type,)
+    if kind == TABLE:
+        return "table %s %s" % (ext.element_type, _limits_str(Limits(len(ext.elements), ext.max)))
+    if kind == MEMORY:
+        return "memory %s" % _limits_str(Limits(ext.pages, ext.max))
+    return "global %s%s" % ("mut " if ext.type.mutable else "", ext.type.content)
+
+
+def _limits_str(limits: Limits) -> str:
+    return "%d..%s" % (limits.min, "" if limits.max is None else limits.max)
+
+
+def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
+    desc: Any = imp.desc
+    if imp.kind == FUNC:
+        return "func %s" % (types[desc],)
+    if imp.kind == TABLE:
+        return "table %s %s" % (desc.element, _limits_str(desc.limits))
+    if imp.kind == MEMORY:
+        return "memory %s" % _limits_str(desc.limits)
+    return "global %s%s" % ("mut " if desc.mutable else "", desc.content)
+
+
+def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
+    """Whether extern ``ext`` may satisfy import ``imp`` (Wasm 2.0 import matching)."""
+    desc: Any = imp.desc
+    if imp.kind == FUNC:
+        # Function types must be equal (no subtyping in 2.0).
+        return isinstance(ext, FuncInstance) and ext.type == _as_tuple_type(types[desc])
+    if imp.kind == TABLE:
+        return (isinstance(ext, TableInstance) and ext.element_type == desc.element
+                and limits_match(Limits(len(ext.elements), ext.max), desc.limits))
+    if imp.kind == MEMORY:
+        return (isinstance(ext, MemoryInstance)
+                and limits_match(Limits(ext.pages, ext.max), desc.limits)
+                and bool(ext.shared) == bool(getattr(desc, "shared", False)))
+    if imp.kind == GLOBAL:
+        return (isinstance(ext, GlobalInstance) and ext.type.content == desc.content
+                and bool(ext.type.mutable) == bool(desc.mutable))
+    return False
+
+
+def check_import(imp: Import, ext: Extern, types: Sequence[FuncType]) -> None:
+    if not import_matches(imp, ext, types):
+        try:
+            found = describe_extern(ext)
+        except TypeError:
+            found = repr(ext)
+        raise LinkError("incompatible import type for `%s::%s`: expected %s, found %s"
+                        % (imp.module, imp.name, describe_import(imp, types), found))
+
+
+def _as_tuple_type(ft: FuncType) -> FuncType:
+    if isinstance(ft.params, tuple) and isinstance(ft.results, tuple):
+        return ft
+    return FuncType(tuple(ft.params), tuple(ft.results))
+
+
+# --- Constant expressions (spec valid/instructions.rst "Constant Expressions") ------------
+
+_BINOPS: Dict[str, Callable[[int, int], int]] = {
+    # Extended constant expressions (Wasm 3.0) are harmless to support here.
+    "i32.add": lambda a, b: (a + b) & MASK32,
+    "i32.sub": lambda a, b: (a - b) & MASK32,
+    "i32.mul": lambda a, b: (a * b) & MASK32,
+    "i64.add": lambda a, b: (a + b) & MASK64,
+    "i64.sub": lambda a, b: (a - b) & MASK64,
+    "i64.mul": lambda a, b: (a * b) & MASK64,
+}
+
+
+def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
+    """Evaluate a (validated) constant expression to a raw value."""
+    stack: List[Any] = []
+    for ins in expr:
+        op = ins.op
+        if op == "end":
+            break
+        if op in ("i32.const", "i64.const", "v128.const"):
+            stack.append(ins.imm)
+        elif op == "f32.const":
+            stack.append(f32_from_bits(ins.imm))
+        elif op == "f64.const":
+            stack.append(f64_from_bits(ins.imm))
+        elif op == "ref.null":
+            stack.append(None)
+        elif op == "ref.func":
+            stack.append(inst.funcs[ins.imm])
+        elif op == "global.get":
+            stack.append(inst.globals[ins.imm].value)
+        elif op in _BINOPS:
+            b = stack.pop()
+            a = stack.pop()
+            stack.append(_BINOPS[op](a, b))
+        else:
+            raise InvalidError("constant expression required, found %s" % op)
+    if len(stack) != 1:
+        raise InvalidError("type mismatch in constant expression")
+    return stack[0]
+
+
+# --- Instantiation -------------------------------------------------------------------------
+
+def instantiate(store: Store, module: Module, externs: Sequence[Extern],
+                compiled: Any = None,
+                import_calls: Any = None,
+                run_start: bool = True) -> ModuleInstance:
+    """Instantiate the validated ``module`` with ``externs`` (one per import, in order).
+
+    ``compiled`` is the module's ``compile.CompiledModule`` (None: functions get no code;
+    useful only for modules whose functions never run). ``import_calls`` become the
+    instance's ``import_calls`` (e.g. host functions bound to this instance as their Caller):
+    a dict, or a callable taking the new ModuleInstance and returning one.
+    Raises LinkError, Trap (segments, start function) or InstantiationError.
+    """
+    if len(externs) != len(module.imports):
+        raise LinkError("expected %d imports, found %d" % (len(module.imports), len(externs)))
+    if store.instance_limit is not None and store.instance_count >= store.instance_limit:
+        raise InstantiationError("instance limit of %d exceeded" % store.instance_limit)
+    types = module.types
+    inst = ModuleInstance(module)
+    inst.store = store
+    inst.compiled = compiled
+    for imp, ext in zip(module.imports, externs):
+        check_import(imp, ext, types)
+        if imp.kind == FUNC:
+            inst.funcs.append(ext)
+        elif imp.kind == TABLE:
+            inst.tables.append(ext)
+        elif imp.kind == MEMORY:
+            inst.memories.append(ext)
+        else:
+            inst.globals.append(ext)
+
+    base = len(inst.funcs)
+    for i, func in enumerate(module.funcs):
+        index = base + i
+        inst.funcs.append(FuncInstance(types[func.type_index], None, module.func_name(index),
+                                       inst, index))
+    for tabletype in module.tables:
+        inst.tables.append(store.new_table(tabletype, None))
+    for memtype in module.mems:
+        inst.memories.append(store.new_memory(memtype))
+    # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
+    for glob in module.globals:
+        inst.globals.append(GlobalInstance(glob.type, eval_const(glob.init, inst)))
+    if callable(import_calls):
+        import_calls = import_calls(inst)
+    if import_calls:
+        inst.import_calls.update(import_calls)
+
+    inst.elem_segments = [[eval_const(e, inst) for e in seg.init] for seg in module.elems]
+    inst.data_segments = [bytes(seg.init) for seg in module.datas]
+
+    spaces = {FUNC: inst.funcs, TABLE: inst.tables, MEMORY: inst.memories,
+              GLOBAL: inst.globals}
+    for exp in module.exports:
+        item = spaces[exp.kind][exp.index]
+        inst.exports[exp.name] = item
+        inst.export_list.append((exp.name, item))
+
+    if compiled is not None:
+        compiled.bind(inst)
+    store.instance_count += 1
+
+    # Spec 2.0 instantiation steps 14-15: table.init + elem.drop per active segment, in
+    # order; declarative segments are only dropped.
+    for k, seg in enumerate(module.elems):
+        if seg.mode == ACTIVE:
+            offset = eval_const(seg.offset, inst) if seg.offset is not None else 0
+            values = inst.elem_segments[k]
+            table = inst.tables[seg.table]
+            if offset + len(values) > len(table.elements):
+                raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+            table.elements[offset:offset + len(values)] = values
+            inst.elem_segments[k] = []
+        elif seg.mode == DECLARATIVE:
+            inst.elem_segments[k] = []
+    # Step 16: memory.init + data.drop per active data segment.
+    for k, dseg in enumerate(module.datas):
+        if dseg.mode == ACTIVE:
+            offset = eval_const(dseg.offset, inst) if dseg.offset is not None else 0
+            data = inst.data_segments[k]
+            mem = inst.memories[dseg.memory]
+            if offset + len(data) > len(mem.data):
+                raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+            # Same length on both sides: slice assignment cannot resize the bytearray.
+            mem.data[offset:offset + len(data)] = data
+            inst.data_segments[k] = b""
+    # Step 17: the start function.
+    if run_start and module.start is not None:
+        store.invoke(inst.funcs[module.start], ())
+    return inst

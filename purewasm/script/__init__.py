@@ -1,0 +1,1 @@
+"""The .wast script runner and the ``spectest`` host module."""

@@ -1,0 +1,32 @@
+"""The text format (spec chapter 6): WAT modules, WAST scripts, and a printer.
+
+* :func:`parse_module` — WAT text -> :class:`purewasm.syntax.Module`
+* :func:`wat2wasm` — WAT text -> binary (via ``purewasm.binary.encode_module``)
+* :func:`parse_script` — WAST text -> list of ``purewasm.script.commands`` objects
+* :func:`print_module` — Module -> WAT text
+"""
+from __future__ import annotations
+
+from typing import Union
+
+from .parser import parse_module
+
+__all__ = ["parse_module", "wat2wasm", "parse_script", "print_module"]
+
+
+def wat2wasm(text: Union[str, bytes]) -> bytes:
+    """Parse a module in the text format and encode it in the binary format."""
+    from ..binary import encode_module
+    return encode_module(parse_module(text))
+
+
+def parse_script(text: Union[str, bytes]) -> list:
+    """Parse a ``.wast`` script into ``purewasm.script.commands`` objects."""
+    from .script import parse_script as _parse_script
+    return _parse_script(text)
+
+
+def print_module(module) -> str:  # type: ignore[no-untyped-def]
+    """Write ``module`` in the text format."""
+    from .printer import print_module as _print_module
+    return _print_module(module)

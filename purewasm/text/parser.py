@@ -1,0 +1,1052 @@
+"""The parser of the text format: tokens -> :class:`syntax.Module` (spec 6.4-6.6).
+
+Two passes over the module's fields. The first binds every symbolic identifier of the
+module-level index spaces (spec 6.6.1: identifiers may be used before their definition)
+and collects the explicit type definitions; the second builds the module. Implicit types
+of inline type uses (spec 6.6.3, "abbreviations" of ``typeuse``) are appended to
+``Module.types`` in the order they occur, after the explicit ones, reusing the first
+equal type if one exists.
+
+Instruction sequences are parsed with an explicit stack of open constructs (plain
+``block ... end`` and the folded forms of spec 6.5.5), so nesting depth costs no Python
+recursion.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, NoReturn, Optional, Tuple
+
+from .. import opcodes
+from ..syntax import (
+    ACTIVE, DECLARATIVE, PASSIVE, Data, Elem, Export, Func, FuncType, Global, GlobalType,
+    Import, Instr, Limits, MemoryType, Module, TableType,
+)
+from .lexer import ATOM, EOF, LP, RP, STRING, Tokens, tokenize
+from .literals import LiteralError, parse_float, parse_iN, parse_nat
+
+VALUE_TYPES = frozenset(("i32", "i64", "f32", "f64", "v128", "funcref", "externref"))
+REF_TYPES = frozenset(("funcref", "externref"))
+HEAP_TYPES = {"func": "funcref", "extern": "externref"}
+
+# Names of the index spaces, as used in "unknown ..." and "duplicate ..." messages.
+_SPACE_NOUN = {
+    "type": "type", "func": "function", "table": "table", "memory": "memory",
+    "global": "global", "elem": "elem segment", "data": "data segment",
+}
+_DUP_NOUN = {"type": "type", "func": "func", "table": "table", "memory": "memory",
+             "global": "global", "elem": "elem", "data": "data"}
+
+# Instructions parsed structurally, or that exist only in the binary format.
+_NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then"))
+
+# Keywords of the text format that are no instruction names.
+_KEYWORDS = frozenset((
+    "type", "func", "param", "result", "local", "global", "table", "memory", "elem", "data",
+    "import", "export", "start", "offset", "item", "declare", "mut", "then", "module",
+    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern"))
+
+# v128.const shapes (spec 6.5.9): lane count, lane bits, float lanes?
+_SHAPES = {"i8x16": (16, 8, False), "i16x8": (8, 16, False), "i32x4": (4, 32, False),
+           "i64x2": (2, 64, False), "f32x4": (4, 32, True), "f64x2": (2, 64, True)}
+
+# Frames of the instruction parser's explicit stack.
+_B = 0      # plain block/loop/if, waiting for "end": [_B, opname, label, seen_else]
+_FP = 1     # folded plain instruction, waiting for ")": [_FP, instr]
+_FB = 2     # folded block/loop: [_FB]
+_FC = 3     # folded if, parsing its condition: [_FC, label, blocktype]
+_FT = 4     # folded if, inside (then ...): [_FT]
+_FE = 5     # folded if, inside (else ...): [_FE]
+
+_U32 = 1 << 32
+
+
+def _end() -> Instr:
+    return Instr("end")
+
+
+def _literal_message(exc: LiteralError, text: str) -> str:
+    """The spec interpreter's reason for a bad literal: a token that is no number at all
+    is a keyword ("unexpected token") or a reserved token ("unknown operator")."""
+    msg = exc.args[0]
+    if msg == "unexpected token" and _is_number(text) and text not in _NAN_PATTERNS:
+        return "unknown operator"
+    return msg
+
+
+_NAN_PATTERNS = ("nan:canonical", "nan:arithmetic")
+
+
+def _is_number(text: str) -> bool:
+    """A literal, or a reserved token where a literal may stand (not a keyword or id)."""
+    return not ("a" <= text[0] <= "z" or text[0] == "$") or text in ("inf", "nan") \
+        or text.startswith("nan:")
+
+
+def _close(out: List[Instr]) -> None:
+    """Append the "end" of a block; an empty else branch is dropped (spec 5.4.1: the
+    binary format omits it), so text and binary give the same instruction sequence."""
+    if out and out[-1].op == "else":
+        out.pop()
+    out.append(Instr("end"))
+
+
+class _Func:
+    """What the parser needs to know inside one function body."""
+
+    __slots__ = ("locals",)
+
+    def __init__(self) -> None:
+        self.locals: Dict[str, int] = {}
+
+
+class ModuleParser:
+    """Parses the fields of one module from a token range ``[start, stop)``."""
+
+    def __init__(self, toks: Tokens, start: int, stop: int) -> None:
+        self.toks = toks
+        self.kinds = toks.kinds
+        self.values = toks.values
+        self.match = toks.match
+        self.i = start
+        self.start = start
+        self.stop = stop
+        self.module = Module()
+        self.spaces: Dict[str, Dict[str, int]] = {k: {} for k in _SPACE_NOUN}
+        self.counts: Dict[str, int] = {k: 0 for k in _SPACE_NOUN}
+        self.uses_data_count = False
+
+    # --- token helpers -------------------------------------------------------------
+
+    def error(self, message: str, index: Optional[int] = None) -> NoReturn:
+        self.toks.error(self.i if index is None else index, message)
+
+    def at_lp(self, keyword: str) -> bool:
+        i = self.i
+        return (self.kinds[i] == LP and self.kinds[i + 1] == ATOM
+                and self.values[i + 1] == keyword)
+
+    def expect_rp(self) -> None:
+        if self.kinds[self.i] != RP:
+            self.error("unexpected token")
+        self.i += 1
+
+    def expect_keyword(self, keyword: str) -> None:
+        if self.kinds[self.i] != ATOM or self.values[self.i] != keyword:
+            self.error("unexpected token")
+        self.i += 1
+
+    def opt_id(self) -> Optional[str]:
+        i = self.i
+        if self.kinds[i] == ATOM:
+            v = self.values[i]
+            if v[0] == "$" and len(v) > 1:  # type: ignore[index]
+                self.i += 1
+                return v  # type: ignore[return-value]
+        return None
+
+    def string(self) -> bytes:
+        if self.kinds[self.i] != STRING:
+            self.error("unexpected token")
+        self.i += 1
+        return self.values[self.i - 1]  # type: ignore[return-value]
+
+    def name(self) -> str:
+        """A name (spec 6.3.4): a string that must be valid UTF-8."""
+        index = self.i
+        data = self.string()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.error("malformed UTF-8 encoding", index)
+
+    def nat32(self) -> int:
+        i = self.i
+        v = self.values[i] if self.kinds[i] == ATOM else None
+        n = parse_nat(v) if v is not None else None  # type: ignore[arg-type]
+        if n is None:
+            # A reserved token (spec 6.2.2, e.g. "0drop") where an index is expected.
+            self.error("unknown operator" if v is not None and _is_number(v)  # type: ignore[arg-type]
+                       else "unexpected token")
+        if n >= _U32:
+            self.error("i32 constant out of range")
+        self.i += 1
+        return n
+
+    def valtype(self) -> str:
+        v = self.values[self.i]
+        if self.kinds[self.i] != ATOM or v not in VALUE_TYPES:
+            self.error("unexpected token")
+        self.i += 1
+        return v  # type: ignore[return-value]
+
+    def reftype(self) -> str:
+        v = self.values[self.i]
+        if self.kinds[self.i] != ATOM or v not in REF_TYPES:
+            self.error("unexpected token")
+        self.i += 1
+        return v  # type: ignore[return-value]
+
+    def index(self, space: str) -> int:
+        """An index (spec 6.6.1): a u32 or a symbolic identifier bound in ``space``."""
+        i = self.i
+        if self.kinds[i] != ATOM:
+            self.error("unexpected token")
+        v: str = self.values[i]  # type: ignore[assignment]
+        if v[0] == "$":
+            idx = self.spaces[space].get(v)
+            if idx is None:
+                self.error("unknown %s %s" % (_SPACE_NOUN[space], v))
+            self.i += 1
+            return idx
+        return self.nat32()
+
+    def at_index(self) -> bool:
+        i = self.i
+        if self.kinds[i] != ATOM:
+            return False
+        v: str = self.values[i]  # type: ignore[assignment]
+        return v[0] == "$" or v[0].isdigit()
+
+    def two_indices(self) -> bool:
+        if not self.at_index():
+            return False
+        self.i += 1
+        try:
+            return self.at_index()
+        finally:
+            self.i -= 1
+
+    def bind(self, space: str, ident: Optional[str], index: int) -> None:
+        if ident is None:
+            return
+        names = self.spaces[space]
+        if ident in names:
+            self.error("duplicate %s %s" % (_DUP_NOUN[space], ident), self.i - 1)
+        names[ident] = index
+
+    # --- types -----------------------------------------------------------------------
+
+    def functype_body(self) -> Tuple[FuncType, List[Optional[str]]]:
+        """``(param ...)* (result ...)*`` (spec 6.4.2), returning param ids too."""
+        params: List[str] = []
+        names: List[Optional[str]] = []
+        results: List[str] = []
+        while self.at_lp("param"):
+            self.i += 2
+            ident = self.opt_id()
+            if ident is not None:
+                params.append(self.valtype())
+                names.append(ident)
+            else:
+                while self.kinds[self.i] == ATOM:
+                    params.append(self.valtype())
+                    names.append(None)
+            self.expect_rp()
+        while self.at_lp("result"):
+            self.i += 2
+            while self.kinds[self.i] == ATOM:
+                results.append(self.valtype())
+            self.expect_rp()
+        if self.at_lp("param") or self.at_lp("type"):
+            self.error("unexpected token")     # out of order (spec 6.6.3)
+        return FuncType(tuple(params), tuple(results)), names
+
+    def implicit_type(self, ft: FuncType) -> int:
+        types = self.module.types
+        for idx, t in enumerate(types):
+            if t == ft:
+                return idx
+        types.append(ft)
+        return len(types) - 1
+
+    def typeuse(self) -> Tuple[int, List[Optional[str]]]:
+        """A type use (spec 6.6.3) with its abbreviations; returns (type index, param ids)."""
+        tidx = None
+        if self.at_lp("type"):
+            self.i += 2
+            tidx = self.index("type")
+            self.expect_rp()
+        start = self.i
+        ft, names = self.functype_body()
+        if tidx is None:
+            return self.implicit_type(ft), names
+        if self.i != start:
+            types = self.module.types
+            if tidx >= len(types):
+                # The inline declaration cannot be checked against a missing type.
+                self.error("unknown type", start)
+            if types[tidx] != ft:
+                self.error("inline function type", start)
+            return tidx, names
+        if tidx < len(self.module.types):
+            names = [None] * len(self.module.types[tidx].params)
+        return tidx, names
+
+    def blocktype(self):  # type: ignore[no-untyped-def]
+        """A block type (spec 6.5.2): None, a value type, or a type index."""
+        if self.kinds[self.i] != LP:
+            return None
+        if self.at_lp("type"):
+            tidx, _ = self.typeuse()
+            # A type index whose type has the short form is written in the short form,
+            # as wabt (and the binary decoder of wabt's output) has it: same semantics.
+            types = self.module.types
+            if tidx < len(types) and not types[tidx].params and len(types[tidx].results) <= 1:
+                return types[tidx].results[0] if types[tidx].results else None
+            return tidx
+        start = self.i
+        ft, names = self.functype_body()
+        if any(n is not None for n in names):
+            self.error("unexpected token", start)
+        if not ft.params and len(ft.results) <= 1:
+            return ft.results[0] if ft.results else None
+        return self.implicit_type(ft)
+
+    def limits(self) -> Limits:
+        lo = self.nat32()
+        hi = None
+        if self.kinds[self.i] == ATOM and self.values[self.i][0].isdigit():  # type: ignore[index]
+            hi = self.nat32()
+        return Limits(lo, hi)
+
+    def globaltype(self) -> GlobalType:
+        if self.at_lp("mut"):
+            self.i += 2
+            t = self.valtype()
+            self.expect_rp()
+            return GlobalType(t, True)
+        return GlobalType(self.valtype(), False)
+
+    # --- module ----------------------------------------------------------------------
+
+    def parse(self) -> Module:
+        self.pass1()
+        self.i = self.start
+        kinds, values = self.kinds, self.values
+        while self.i < self.stop:
+            if kinds[self.i] != LP or kinds[self.i + 1] != ATOM:
+                self.error("unexpected token", self.i + (kinds[self.i] == LP))
+            kw = values[self.i + 1]
+            end = self.match[self.i]
+            if kinds[end] != RP:
+                self.error("unexpected end of input", end)
+            self.i += 2
+            handler = _FIELD_PARSERS.get(kw)  # type: ignore[arg-type]
+            if handler is None:
+                self.error("unexpected token", self.i - 1)
+            handler(self, end)
+            if self.i != end:
+                self.error("unexpected token")
+            self.i = end + 1
+        if self.uses_data_count:
+            # The binary format needs a data count section for these instructions
+            # (spec 5.5.16); the decoder reports its value, so the parser does too.
+            self.module.data_count = len(self.module.datas)
+        return self.module
+
+    def pass1(self) -> None:
+        """Bind identifiers of module-level definitions; collect explicit types."""
+        kinds, values, match = self.kinds, self.values, self.match
+        defined: Optional[str] = None    # the first non-imported definition seen
+        i = self.start
+        while i < self.stop:
+            end = match[i]
+            if kinds[i] != LP or kinds[i + 1] != ATOM or end > self.stop or kinds[end] != RP:
+                break    # pass 2 reports the error where it is, in source order
+            kw = values[i + 1]
+            self.i = i + 2
+            if kw == "type":
+                ident = self.opt_id()
+                if not self.at_lp("func"):
+                    self.error("unexpected token")
+                self.i += 2
+                self.opt_id()
+                ft, _ = self.functype_body()
+                self.expect_rp()
+                self.bind("type", ident, len(self.module.types))
+                self.module.types.append(ft)
+                self.counts["type"] += 1
+            elif kw == "import":
+                self.string()
+                self.string()
+                if kinds[self.i] != LP or kinds[self.i + 1] != ATOM:
+                    self.error("unexpected token")
+                space = values[self.i + 1]
+                if space not in ("func", "table", "memory", "global"):
+                    self.error("unexpected token", self.i + 1)
+                if defined is not None:
+                    self.error("import after " + _SPACE_NOUN[defined], i + 1)
+                self.i += 2
+                self._bind_next(space, self.opt_id())  # type: ignore[arg-type]
+            elif kw in ("func", "table", "memory", "global"):
+                ident = self.opt_id()
+                while self.at_lp("export"):
+                    self.i = match[self.i] + 1
+                if self.at_lp("import"):
+                    if defined is not None:
+                        self.error("import after " + _SPACE_NOUN[defined], self.i + 1)
+                elif defined is None:
+                    defined = kw  # type: ignore[assignment]
+                self._bind_next(kw, ident)  # type: ignore[arg-type]
+            elif kw in ("elem", "data"):
+                self._bind_next(kw, self.opt_id())  # type: ignore[arg-type]
+            i = end + 1
+
+    def _bind_next(self, space: str, ident: Optional[str]) -> None:
+        self.bind(space, ident, self.counts[space])
+        self.counts[space] += 1
+
+    def exports(self, kind: str, index: int) -> None:
+        while self.at_lp("export"):
+            self.i += 2
+            self.module.exports.append(Export(self.name(), kind, index))
+            self.expect_rp()
+
+    def inline_import(self) -> Optional[Tuple[str, str]]:
+        if not self.at_lp("import"):
+            return None
+        self.i += 2
+        mod = self.name()
+        nm = self.name()
+        self.expect_rp()
+        return mod, nm
+
+    def field_type(self, end: int) -> None:
+        self.i = end       # fully handled in pass 1
+
+    def field_import(self, end: int) -> None:
+        mod = self.name()
+        nm = self.name()
+        self.i += 1
+        kind = self.values[self.i]
+        self.i += 1
+        ident = self.opt_id()
+        m = self.module
+        if kind == "func":
+            index = len(m.imported("func"))
+            tidx, _ = self.typeuse()
+            m.imports.append(Import(mod, nm, "func", tidx))
+            if ident is not None:
+                m.names.funcs[index] = ident[1:]
+        elif kind == "table":
+            lim = self.limits()
+            m.imports.append(Import(mod, nm, "table", TableType(self.reftype(), lim)))
+        elif kind == "memory":
+            m.imports.append(Import(mod, nm, "memory", MemoryType(self.limits())))
+        else:
+            m.imports.append(Import(mod, nm, "global", self.globaltype()))
+        self.expect_rp()
+
+    def field_func(self, end: int) -> None:
+        m = self.module
+        ident = self.opt_id()
+        index = m.num_imported_funcs() + len(m.funcs)
+        if ident is not None:
+            m.names.funcs[index] = ident[1:]
+        self.exports("func", index)
+        imp = self.inline_import()
+        tidx, names = self.typeuse()
+        if imp is not None:
+            m.imports.append(Import(imp[0], imp[1], "func", tidx))
+            return
+        ctx = _Func()
+        local_names: Dict[int, str] = {}
+        for n, ident_ in enumerate(names):
+            if ident_ is not None:
+                if ident_ in ctx.locals:
+                    self.error("duplicate local %s" % ident_)
+                ctx.locals[ident_] = n
+                local_names[n] = ident_[1:]
+        nparams = len(names)
+        locals_: List[str] = []
+        while self.at_lp("local"):
+            self.i += 2
+            ident_ = self.opt_id()
+            if ident_ is not None:
+                if ident_ in ctx.locals:
+                    self.error("duplicate local %s" % ident_, self.i - 1)
+                n = nparams + len(locals_)
+                ctx.locals[ident_] = n
+                local_names[n] = ident_[1:]
+                locals_.append(self.valtype())
+            else:
+                while self.kinds[self.i] == ATOM:
+                    locals_.append(self.valtype())
+            self.expect_rp()
+        body: List[Instr] = []
+        self.instrs(end, body, [], ctx)
+        body.append(_end())
+        m.funcs.append(Func(tidx, locals_, body))
+        if local_names:
+            m.names.locals[index] = local_names
+
+    def field_table(self, end: int) -> None:
+        m = self.module
+        self.opt_id()
+        index = len(m.imported("table")) + len(m.tables)
+        self.exports("table", index)
+        imp = self.inline_import()
+        if imp is not None:
+            lim = self.limits()
+            m.imports.append(Import(imp[0], imp[1], "table", TableType(self.reftype(), lim)))
+            return
+        if self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES:
+            # Inline element segment (spec 6.6.7 abbreviation).
+            rt = self.reftype()
+            if not self.at_lp("elem"):
+                self.error("unexpected token")
+            seg_end = self.match[self.i]
+            self.i += 2
+            init = self.elem_items(seg_end, rt, func_indices=self.kinds[self.i] != LP)
+            self.expect_rp()
+            m.tables.append(TableType(rt, Limits(len(init), len(init))))
+            m.elems.append(Elem(rt, init, ACTIVE, index, [Instr("i32.const", 0), _end()]))
+            return
+        lim = self.limits()
+        m.tables.append(TableType(self.reftype(), lim))
+
+    def field_memory(self, end: int) -> None:
+        m = self.module
+        self.opt_id()
+        index = len(m.imported("memory")) + len(m.mems)
+        self.exports("memory", index)
+        imp = self.inline_import()
+        if imp is not None:
+            m.imports.append(Import(imp[0], imp[1], "memory", MemoryType(self.limits())))
+            return
+        if self.at_lp("data"):
+            # Inline data segment (spec 6.6.8 abbreviation): limits from the data size.
+            self.i += 2
+            data = bytearray()
+            while self.kinds[self.i] == STRING:
+                data += self.string()
+            self.expect_rp()
+            pages = (len(data) + 0xFFFF) // 0x10000
+            m.mems.append(MemoryType(Limits(pages, pages)))
+            m.datas.append(Data(bytes(data), ACTIVE, index, [Instr("i32.const", 0), _end()]))
+            return
+        m.mems.append(MemoryType(self.limits()))
+
+    def field_global(self, end: int) -> None:
+        m = self.module
+        self.opt_id()
+        index = len(m.imported("global")) + len(m.globals)
+        self.exports("global", index)
+        imp = self.inline_import()
+        gt = self.globaltype()
+        if imp is not None:
+            m.imports.append(Import(imp[0], imp[1], "global", gt))
+            return
+        m.globals.append(Global(gt, self.expr(end)))
+
+    def field_export(self, end: int) -> None:
+        nm = self.name()
+        if self.kinds[self.i] != LP or self.kinds[self.i + 1] != ATOM:
+            self.error("unexpected token")
+        kind = self.values[self.i + 1]
+        if kind not in ("func", "table", "memory", "global"):
+            self.error("unexpected token", self.i + 1)
+        self.i += 2
+        idx = self.index(kind)  # type: ignore[arg-type]
+        self.expect_rp()
+        self.module.exports.append(Export(nm, kind, idx))  # type: ignore[arg-type]
+
+    def field_start(self, end: int) -> None:
+        if self.module.start is not None:
+            self.error("multiple start sections", self.i - 1)
+        self.module.start = self.index("func")
+
+    def field_elem(self, end: int) -> None:
+        self.opt_id()
+        mode = PASSIVE
+        table = 0
+        offset = None
+        has_table = False
+        if self.kinds[self.i] == ATOM and self.values[self.i] == "declare":
+            self.i += 1
+            mode = DECLARATIVE
+        else:
+            if self.at_lp("table"):
+                self.i += 2
+                table = self.index("table")
+                self.expect_rp()
+                has_table = True
+            elif self.at_index() and self.kinds[self.i + 1] == LP:
+                # Legacy (Wasm 1.0) form: a bare table index before the offset.
+                table = self.index("table")
+                has_table = True
+            if self.kinds[self.i] == LP:
+                offset = self.offset_expr()
+                mode = ACTIVE
+            elif has_table:
+                self.error("unexpected token")
+        v = self.values[self.i] if self.kinds[self.i] == ATOM else None
+        if v == "func":
+            self.i += 1
+            rt = "funcref"
+            init = self.elem_items(end, rt, func_indices=True)
+        elif v in REF_TYPES:
+            self.i += 1
+            rt = v  # type: ignore[assignment]
+            init = self.elem_items(end, rt, func_indices=False)
+        elif mode == ACTIVE and not has_table:
+            # Abbreviation (spec 6.6.7): "(elem (offset ...) funcidx*)".
+            rt = "funcref"
+            init = self.elem_items(end, rt, func_indices=True)
+        else:
+            self.error("unexpected token")
+        self.module.elems.append(Elem(rt, init, mode, table, offset))
+
+    def elem_items(self, end: int, rt: str, func_indices: bool) -> List[List[Instr]]:
+        init: List[List[Instr]] = []
+        if func_indices:
+            while self.i < end and self.kinds[self.i] == ATOM:
+                init.append([Instr("ref.func", self.index("func")), _end()])
+            return init
+        while self.i < end and self.kinds[self.i] == LP:
+            if self.at_lp("item"):
+                item_end = self.match[self.i]
+                self.i += 2
+                e: List[Instr] = []
+                self.instrs(item_end, e, [], None)
+                self.expect_rp()
+            else:
+                e = []
+                self.instrs(self.match[self.i] + 1, e, [], None)
+            e.append(_end())
+            init.append(e)
+        return init
+
+    def offset_expr(self) -> List[Instr]:
+        """``(offset expr)`` or its abbreviation, one folded instruction (spec 6.6.7)."""
+        e: List[Instr] = []
+        if self.at_lp("offset"):
+            oend = self.match[self.i]
+            self.i += 2
+            self.instrs(oend, e, [], None)
+            self.expect_rp()
+        else:
+            self.instrs(self.match[self.i] + 1, e, [], None)
+        e.append(_end())
+        return e
+
+    def field_data(self, end: int) -> None:
+        self.opt_id()
+        mem = 0
+        offset = None
+        mode = PASSIVE
+        if self.at_lp("memory"):
+            self.i += 2
+            mem = self.index("memory")
+            self.expect_rp()
+            offset = self.offset_expr()
+            mode = ACTIVE
+        else:
+            if self.at_index() and self.kinds[self.i + 1] == LP:
+                mem = self.index("memory")    # legacy form: a bare memory index
+                offset = self.offset_expr()
+                mode = ACTIVE
+            elif self.kinds[self.i] == LP:
+                offset = self.offset_expr()
+                mode = ACTIVE
+        data = bytearray()
+        while self.kinds[self.i] == STRING:
+            data += self.string()
+        self.module.datas.append(Data(bytes(data), mode, mem, offset))
+
+    def expr(self, end: int) -> List[Instr]:
+        e: List[Instr] = []
+        self.instrs(end, e, [], None)
+        e.append(_end())
+        return e
+
+    # --- instructions ----------------------------------------------------------------
+
+    def label_id(self, labels: List[Optional[str]]) -> Optional[str]:
+        ident = self.opt_id()
+        labels.append(ident)
+        return ident
+
+    def check_end_label(self, label: Optional[str]) -> None:
+        """``end $l`` / ``else $l`` must repeat the block's label (spec 6.5.2)."""
+        ident = self.opt_id()
+        if ident is not None and ident != label:
+            self.error("mismatching label", self.i - 1)
+
+    def instrs(self, end: int, out: List[Instr], labels: List[Optional[str]],
+               ctx: Optional[_Func]) -> None:
+        """Parse instructions from ``self.i`` up to token ``end`` into ``out`` (flat)."""
+        kinds, values = self.kinds, self.values
+        stack: List[list] = []
+        append = out.append
+        while True:
+            i = self.i
+            if i >= end:
+                if i > end or stack:
+                    self.error("unexpected token", min(i, end))
+                return
+            k = kinds[i]
+            if k == ATOM:
+                if stack and stack[-1][0] in (_FP, _FC):
+                    # Operands of a folded instruction must be folded (spec 6.5.5).
+                    self.error("unexpected token")
+                kw = values[i]
+                if kw == "block" or kw == "loop" or kw == "if":
+                    self.i += 1
+                    label = self.label_id(labels)
+                    append(Instr(kw, self.blocktype()))  # type: ignore[arg-type]
+                    stack.append([_B, kw, label, False])
+                elif kw == "else":
+                    top = stack[-1] if stack else None
+                    if top is None or top[0] != _B or top[1] != "if" or top[3]:
+                        self.error("unexpected token")
+                    self.i += 1
+                    self.check_end_label(top[2])
+                    top[3] = True
+                    append(Instr("else"))
+                elif kw == "end":
+                    top = stack[-1] if stack else None
+                    if top is None or top[0] != _B:
+                        self.error("unexpected token")
+                    self.i += 1
+                    self.check_end_label(top[2])
+                    stack.pop()
+                    labels.pop()
+                    _close(out)
+                else:
+                    append(self.plain(labels, ctx))
+            elif k == LP:
+                if kinds[i + 1] != ATOM:
+                    self.error("unexpected token", i + 1)
+                kw = values[i + 1]
+                top = stack[-1] if stack else None
+                if top is not None and top[0] == _FC:
+                    if kw == "then":
+                        self.i += 2
+                        labels.append(top[1])
+                        append(Instr("if", top[2]))
+                        top[0] = _FT
+                        continue
+                if kw == "block" or kw == "loop":
+                    self.i += 2
+                    self.label_id(labels)
+                    append(Instr(kw, self.blocktype()))  # type: ignore[arg-type]
+                    stack.append([_FB])
+                elif kw == "if":
+                    self.i += 2
+                    label = self.opt_id()
+                    stack.append([_FC, label, self.blocktype()])
+                else:
+                    self.i += 1
+                    stack.append([_FP, self.plain(labels, ctx)])
+            elif k == RP:
+                if not stack:
+                    self.error("unexpected token")
+                top = stack[-1]
+                f = top[0]
+                self.i += 1
+                if f == _FP:
+                    append(top[1])
+                    stack.pop()
+                elif f == _FB:
+                    append(_end())
+                    labels.pop()
+                    stack.pop()
+                elif f == _FT:
+                    if self.at_lp("else"):
+                        self.i += 2
+                        append(Instr("else"))
+                        top[0] = _FE
+                    else:
+                        self.expect_rp()
+                        append(_end())
+                        labels.pop()
+                        stack.pop()
+                elif f == _FE:
+                    self.expect_rp()
+                    _close(out)
+                    labels.pop()
+                    stack.pop()
+                else:
+                    # A folded "if" without "(then" or a plain block without "end".
+                    self.error("unexpected token", i)
+            else:
+                self.error("unexpected token")
+
+    def label_index(self, labels: List[Optional[str]]) -> int:
+        i = self.i
+        if self.kinds[i] != ATOM:
+            self.error("unexpected token")
+        v: str = self.values[i]  # type: ignore[assignment]
+        if v[0] == "$":
+            for depth in range(len(labels) - 1, -1, -1):
+                if labels[depth] == v:
+                    self.i += 1
+                    return len(labels) - 1 - depth
+            self.error("unknown label %s" % v)
+        return self.nat32()
+
+    def local_index(self, ctx: Optional[_Func]) -> int:
+        i = self.i
+        if self.kinds[i] != ATOM:
+            self.error("unexpected token")
+        v: str = self.values[i]  # type: ignore[assignment]
+        if v[0] == "$":
+            idx = ctx.locals.get(v) if ctx is not None else None
+            if idx is None:
+                self.error("unknown local %s" % v)
+            self.i += 1
+            return idx
+        return self.nat32()
+
+    def memarg(self, natural: Optional[int]) -> Tuple[int, int, int]:
+        """``offset=N? align=N?`` (spec 6.5.7); the alignment must be a power of two."""
+        offset = 0
+        align = natural or 0
+        v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and v.startswith("offset="):  # type: ignore[union-attr]
+            n = parse_nat(v[7:])  # type: ignore[index]
+            if n is None:
+                self.error("unknown operator")   # no "offset=N" token (spec lexer)
+            if n >= _U32:
+                self.error("i32 constant")
+            offset = n
+            self.i += 1
+            v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and v.startswith("align="):  # type: ignore[union-attr]
+            n = parse_nat(v[6:])  # type: ignore[index]
+            if n is None:
+                self.error("unknown operator")
+            if n == 0 or n & (n - 1):
+                self.error("alignment must be a power of two")
+            align = n.bit_length() - 1
+            self.i += 1
+        return (align, offset, 0)
+
+    def lane(self, shuffle: bool = False) -> int:
+        v = self.values[self.i]
+        if self.kinds[self.i] != ATOM:
+            self.error("unexpected token")
+        n = parse_nat(v)  # type: ignore[arg-type]
+        if n is None:
+            # The spec parser wants a NAT token here; a shuffle's lanes are any numbers.
+            self.error("malformed lane index" if shuffle else "unexpected token")
+        if n > 255:
+            self.error("malformed lane index")
+        self.i += 1
+        return n
+
+    def num(self, kind: str) -> int:
+        """An i32/i64/f32/f64 literal, as the opcode table's immediate of ``kind``."""
+        i = self.i
+        if self.kinds[i] != ATOM:
+            self.error("unexpected token")
+        v: str = self.values[i]  # type: ignore[assignment]
+        try:
+            if kind == "i32":
+                r = parse_iN(v, 32)
+            elif kind == "i64":
+                r = parse_iN(v, 64)
+            elif kind == "f32":
+                r = parse_float(v, 32)
+            else:
+                r = parse_float(v, 64)
+        except LiteralError as exc:
+            self.error(_literal_message(exc, v))
+        self.i += 1
+        return r
+
+    def _count_numbers(self) -> int:
+        """How many numeric literal tokens follow (lane lists are checked as a whole)."""
+        j = self.i
+        while self.kinds[j] == ATOM and _is_number(self.values[j]):  # type: ignore[arg-type]
+            j += 1
+        return j - self.i
+
+    def v128_const(self) -> int:
+        if self.kinds[self.i] != ATOM or self.values[self.i] not in _SHAPES:
+            self.error("unexpected token")
+        count, bits, is_float = _SHAPES[self.values[self.i]]  # type: ignore[index]
+        self.i += 1
+        if self._count_numbers() != count:
+            self.error("wrong number of lane literals")
+        value = 0
+        for n in range(count):
+            if is_float:
+                lane = self.num("f32" if bits == 32 else "f64")
+            else:
+                v: str = self.values[self.i]  # type: ignore[assignment]
+                try:
+                    lane = parse_iN(v, bits)
+                except LiteralError as exc:
+                    self.error(_literal_message(exc, v))
+                self.i += 1
+            value |= lane << (n * bits)
+        return value
+
+    def plain(self, labels: List[Optional[str]], ctx: Optional[_Func]) -> Instr:
+        """One plain instruction (spec 6.5) at ``self.i`` with its immediates."""
+        i = self.i
+        if self.kinds[i] != ATOM:
+            self.error("unexpected token")
+        op: str = self.values[i]  # type: ignore[assignment]
+        info = opcodes.BY_NAME.get(op)
+        if info is None or op in _NOT_PLAIN:
+            if op in _KEYWORDS or op[0] == "$" or _is_number(op):
+                self.error("unexpected token")
+            self.error("unknown operator %s" % op)
+        self.i += 1
+        kind = info.imm
+        if kind == "none":
+            if op == "select" and self.at_lp("result"):
+                types: List[str] = []
+                while self.at_lp("result"):
+                    self.i += 2
+                    while self.kinds[self.i] == ATOM:
+                        types.append(self.valtype())
+                    self.expect_rp()
+                return Instr("select_t", tuple(types))
+            return Instr(op)
+        if kind in ("i32", "i64", "f32", "f64"):
+            return Instr(op, self.num(kind))
+        if kind == "local":
+            return Instr(op, self.local_index(ctx))
+        if kind == "global":
+            return Instr(op, self.index("global"))
+        if kind == "label":
+            return Instr(op, self.label_index(labels))
+        if kind == "func":
+            return Instr(op, self.index("func"))
+        if kind == "memarg":
+            return Instr(op, self.memarg(info.natural_align))
+        if kind == "br_table":
+            targets = [self.label_index(labels)]
+            while self.at_index():
+                targets.append(self.label_index(labels))
+            return Instr(op, (tuple(targets[:-1]), targets[-1]))
+        if kind == "call_indirect":
+            table = self.index("table") if self.at_index() else 0
+            tidx, names = self.typeuse()
+            if any(n is not None for n in names):
+                self.error("unexpected token")
+            return Instr(op, (tidx, table))
+        if kind == "table":
+            return Instr(op, self.index("table") if self.at_index() else 0)
+        if kind == "mem":
+            return Instr(op, self.index("memory") if self.at_index() else 0)
+        if kind == "reftype":
+            v = self.values[self.i]
+            if self.kinds[self.i] != ATOM or v not in HEAP_TYPES:
+                self.error("unexpected token")
+            self.i += 1
+            return Instr(op, HEAP_TYPES[v])  # type: ignore[index]
+        if kind == "table_copy":
+            if self.at_index():
+                dst = self.index("table")
+                return Instr(op, (dst, self.index("table")))
+            return Instr(op, (0, 0))
+        if kind == "table_init":
+            if self.two_indices():
+                # "table.init x y": x is the table, y the element segment (spec 6.5.6).
+                table = self.index("table")
+                return Instr(op, (self.index("elem"), table))
+            return Instr(op, (self.index("elem"), 0))
+        if kind == "elem":
+            return Instr(op, self.index("elem"))
+        if kind == "data":
+            self.uses_data_count = True
+            return Instr(op, self.index("data"))
+        if kind == "memory_init":
+            self.uses_data_count = True
+            if self.two_indices():
+                mem = self.index("memory")
+                return Instr(op, (self.index("data"), mem))
+            return Instr(op, (self.index("data"), 0))
+        if kind == "memory_copy":
+            if self.at_index():
+                dst = self.index("memory")
+                return Instr(op, (dst, self.index("memory")))
+            return Instr(op, (0, 0))
+        if kind == "v128":
+            return Instr(op, self.v128_const())
+        if kind == "lane":
+            return Instr(op, self.lane())
+        if kind == "memarg_lane":
+            ma = self.memarg(info.natural_align)
+            return Instr(op, (ma, self.lane()))
+        if kind == "shuffle":
+            if self._count_numbers() != 16:
+                self.error("invalid lane length")
+            lanes = [self.lane(True) for _ in range(16)]
+            return Instr(op, tuple(lanes))
+        self.error("unknown operator")  # pragma: no cover - a kind this parser lacks
+
+
+_FIELD_PARSERS = {
+    "type": ModuleParser.field_type,
+    "import": ModuleParser.field_import,
+    "func": ModuleParser.field_func,
+    "table": ModuleParser.field_table,
+    "memory": ModuleParser.field_memory,
+    "global": ModuleParser.field_global,
+    "export": ModuleParser.field_export,
+    "start": ModuleParser.field_start,
+    "elem": ModuleParser.field_elem,
+    "data": ModuleParser.field_data,
+}
+
+
+def parse_module_tokens(toks: Tokens, start: int) -> Tuple[Module, int]:
+    """Parse ``(module $id? field*)`` starting at token ``start`` (its "(").
+
+    Returns the module and the index of the token after its ")".
+    """
+    end = toks.match[start]
+    if toks.kinds[end] != RP:
+        toks.error(end, "unexpected end of input")
+    i = start + 2
+    ident = None
+    v = toks.values[i]
+    if toks.kinds[i] == ATOM and v[0] == "$":  # type: ignore[index]
+        ident = v
+        i += 1
+    module = ModuleParser(toks, i, end).parse()
+    if ident is not None:
+        module.names.module = ident[1:]  # type: ignore[index]
+    return module, end + 1
+
+
+def _script_form(toks: Tokens, j: int) -> Module:
+    """``(module $id? binary "..."*)`` / ``(module $id? quote "..."*)`` (script syntax)."""
+    kinds = toks.kinds
+    i = j + 1
+    parts = []
+    while kinds[i] == STRING:
+        parts.append(toks.values[i])
+        i += 1
+    if kinds[i] != RP or kinds[i + 1] != EOF:
+        toks.error(i, "unexpected token")
+    data = b"".join(parts)  # type: ignore[arg-type]
+    if toks.values[j] == "binary":
+        from ..binary import decode_module
+        return decode_module(data)
+    return parse_module(data)
+
+
+def parse_module(text) -> Module:  # type: ignore[no-untyped-def]
+    """Parse a module in the text format: ``(module ...)`` or a bare list of fields.
+
+    ``text`` is a ``str`` (or UTF-8 ``bytes``). Raises MalformedError with line and column.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="surrogateescape")
+    toks = tokenize(text)
+    kinds, values = toks.kinds, toks.values
+    if kinds[0] == LP and kinds[1] == ATOM and values[1] == "module":
+        j = 3 if kinds[2] == ATOM and values[2][0] == "$" else 2  # type: ignore[index]
+        if kinds[j] == ATOM and values[j] in ("binary", "quote"):
+            return _script_form(toks, j)
+        module, i = parse_module_tokens(toks, 0)
+        if kinds[i] != EOF:
+            toks.error(i, "unexpected token")
+        return module
+    return ModuleParser(toks, 0, len(kinds) - 1).parse()

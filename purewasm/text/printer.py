@@ -1,0 +1,252 @@
+"""The printer: :class:`syntax.Module` -> text format (spec chapter 6).
+
+The output uses no abbreviation that would change the module when parsed back: every
+function and ``call_indirect`` names its type by index, segments spell out their mode,
+table and offset, and float constants are written in exact hexadecimal (NaN payloads and
+signed zeros included). So ``parse_module(print_module(m))`` equals ``m`` for any module
+the parser produced. Names from ``Module.names`` become ``$identifiers`` where they are
+valid identifiers (spec 6.3.5) and unique; references to functions and locals use them.
+Custom sections have no text form in Wasm 2.0 and are not printed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional
+
+from .. import opcodes
+from ..syntax import ACTIVE, DECLARATIVE, Instr, Limits, Module
+
+_ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
+_FLOAT = {"f32": (23, 8), "f64": (52, 11)}
+_SHAPE_OF_BITS = {8: "i8x16", 16: "i16x8", 32: "i32x4", 64: "i64x2"}
+
+
+def _quote(data: bytes) -> str:
+    out = ['"']
+    for b in data:
+        if 0x20 <= b < 0x7F and b not in (0x22, 0x5C):
+            out.append(chr(b))
+        else:
+            out.append("\\%02x" % b)
+    out.append('"')
+    return "".join(out)
+
+
+def _name_str(s: str) -> str:
+    return _quote(s.encode("utf-8"))
+
+
+def float_text(bits: int, t: str) -> str:
+    """An exact text literal for the f32/f64 bit pattern ``bits``."""
+    mbits, ebits = _FLOAT[t]
+    width = mbits + ebits + 1
+    sign = "-" if bits >> (width - 1) & 1 else ""
+    exp = (bits >> mbits) & ((1 << ebits) - 1)
+    mant = bits & ((1 << mbits) - 1)
+    if exp == (1 << ebits) - 1:
+        if mant == 0:
+            return sign + "inf"
+        return "%snan:0x%x" % (sign, mant)
+    if exp == 0 and mant == 0:
+        return sign + "0x0p+0"
+    bias = (1 << (ebits - 1)) - 1
+    # Shift the fraction to a whole number of hex digits.
+    pad = (4 - mbits % 4) % 4
+    digits = (mbits + pad) // 4
+    frac = "%0*x" % (digits, mant << pad)
+    if exp == 0:
+        return "%s0x0.%sp%+d" % (sign, frac, 1 - bias)
+    return "%s0x1.%sp%+d" % (sign, frac, exp - bias)
+
+
+class _Printer:
+    def __init__(self, module: Module) -> None:
+        self.m = module
+        self.func_ids: Dict[int, str] = self._ids(module.names.funcs)
+
+    @staticmethod
+    def _ids(names: Dict[int, str]) -> Dict[int, str]:
+        out: Dict[int, str] = {}
+        seen = set()
+        for idx in sorted(names):
+            n = names[idx]
+            if _ID_RE.match(n) and n not in seen:
+                seen.add(n)
+                out[idx] = "$" + n
+        return out
+
+    def func_ref(self, idx: int) -> str:
+        return self.func_ids.get(idx, str(idx))
+
+    def instr(self, ins: Instr, local_ids: Dict[int, str]) -> str:
+        op = ins.op
+        imm = ins.imm
+        info = opcodes.BY_NAME[op]
+        kind = info.imm
+        if kind == "none":
+            return op
+        if kind == "blocktype":
+            if imm is None:
+                return op
+            if isinstance(imm, str):
+                return "%s (result %s)" % (op, imm)
+            return "%s (type %d)" % (op, imm)
+        if kind in ("i32", "i64"):
+            return "%s %d" % (op, imm)
+        if kind in ("f32", "f64"):
+            return "%s %s" % (op, float_text(imm, kind))
+        if kind == "local":
+            return "%s %s" % (op, local_ids.get(imm, str(imm)))
+        if kind == "func":
+            return "%s %s" % (op, self.func_ref(imm))
+        if kind == "br_table":
+            return "%s %s" % (op, " ".join(str(x) for x in list(imm[0]) + [imm[1]]))
+        if kind == "call_indirect":
+            return "%s %d (type %d)" % (op, imm[1], imm[0])
+        # Memory indices other than 0 need multi-memory syntax; Wasm 2.0 text has none.
+        if kind == "mem":
+            return op if imm == 0 else "%s %d" % (op, imm)
+        if kind == "memory_copy" and imm == (0, 0):
+            return op
+        if kind == "memory_init" and imm[1] == 0:
+            return "%s %d" % (op, imm[0])
+        if kind in ("table_copy", "memory_copy"):
+            return "%s %d %d" % (op, imm[0], imm[1])
+        if kind in ("table_init", "memory_init"):
+            return "%s %d %d" % (op, imm[1], imm[0])
+        if kind == "memarg":
+            return op + self.memarg(imm, info.natural_align)
+        if kind == "memarg_lane":
+            return "%s%s %d" % (op, self.memarg(imm[0], info.natural_align), imm[1])
+        if kind == "reftype":
+            return "%s %s" % (op, imm[:-3])
+        if kind == "select_t":
+            return "select (result %s)" % " ".join(imm)
+        if kind == "v128":
+            return "%s i32x4 %s" % (op, " ".join(
+                "0x%08x" % ((imm >> (32 * n)) & 0xFFFFFFFF) for n in range(4)))
+        if kind == "shuffle":
+            return "%s %s" % (op, " ".join(str(x) for x in imm))
+        # label, global, table, elem, data, mem, lane: one index or number
+        return "%s %d" % (op, imm)
+
+    @staticmethod
+    def memarg(imm: tuple, natural: Optional[int]) -> str:
+        align, offset, _mem = imm
+        out = ""
+        if offset:
+            out += " offset=%d" % offset
+        if align != natural:
+            out += " align=%d" % (1 << align)
+        return out
+
+    def instrs(self, body: List[Instr], out: List[str], depth: int,
+               local_ids: Dict[int, str]) -> None:
+        for ins in body:
+            op = ins.op
+            if op == "end" or op == "else":
+                depth -= 1
+            out.append("  " * depth + (op if op in ("end", "else") else
+                                       self.instr(ins, local_ids)))
+            if op in ("block", "loop", "if", "else"):
+                depth += 1
+
+    def expr(self, e: List[Instr]) -> str:
+        body = e[:-1] if e and e[-1].op == "end" else e
+        return " ".join(self.instr(i, {}) for i in body)
+
+    @staticmethod
+    def limits(lim: Limits) -> str:
+        return "%d" % lim.min if lim.max is None else "%d %d" % (lim.min, lim.max)
+
+    def print(self) -> str:
+        m = self.m
+        out: List[str] = []
+        head = "(module"
+        if m.names.module and _ID_RE.match(m.names.module):
+            head += " $" + m.names.module
+        out.append(head)
+        for n, t in enumerate(m.types):
+            out.append("  (type (;%d;) (func%s%s))" % (n, _params(t.params),
+                                                      _results(t.results)))
+        nfunc = 0
+        for imp in m.imports:
+            where = "%s %s" % (_name_str(imp.module), _name_str(imp.name))
+            if imp.kind == "func":
+                fid = self.func_ids.get(nfunc)
+                nfunc += 1
+                desc = "(func%s (type %d))" % (" " + fid if fid else "", imp.desc)
+            elif imp.kind == "table":
+                desc = "(table %s %s)" % (self.limits(imp.desc.limits),  # type: ignore[union-attr]
+                                          imp.desc.element)  # type: ignore[union-attr]
+            elif imp.kind == "memory":
+                desc = "(memory %s)" % self.limits(imp.desc.limits)  # type: ignore[union-attr]
+            else:
+                desc = "(global %s)" % _globaltype(imp.desc)
+            out.append("  (import %s %s)" % (where, desc))
+        for n, f in enumerate(m.funcs):
+            idx = nfunc + n
+            fid = self.func_ids.get(idx)
+            local_ids = self._ids(m.names.locals.get(idx, {}))
+            ft = m.types[f.type_index] if f.type_index < len(m.types) else None
+            nparams = len(ft.params) if ft is not None else 0
+            line = "  (func%s (type %d)" % (" " + fid if fid else "", f.type_index)
+            if ft is not None:
+                # Params are restated (they must match the type) only to carry their ids.
+                for p, t in enumerate(ft.params):
+                    line += " (param%s %s)" % (" " + local_ids[p] if p in local_ids else "", t)
+                line += _results(ft.results)
+            for n2, t in enumerate(f.locals):
+                lid = local_ids.get(nparams + n2)
+                line += " (local%s %s)" % (" " + lid if lid else "", t)
+            out.append(line)
+            body: List[str] = []
+            self.instrs(f.body[:-1] if f.body and f.body[-1].op == "end" else f.body,
+                        body, 2, local_ids)
+            out.extend(body)
+            out.append("  )")
+        for t in m.tables:
+            out.append("  (table %s %s)" % (self.limits(t.limits), t.element))
+        for mem in m.mems:
+            out.append("  (memory %s)" % self.limits(mem.limits))
+        for g in m.globals:
+            out.append("  (global %s %s)" % (_globaltype(g.type), self.expr(g.init)))
+        for e in m.exports:
+            ref = self.func_ref(e.index) if e.kind == "func" else str(e.index)
+            out.append("  (export %s (%s %s))" % (_name_str(e.name), e.kind, ref))
+        if m.start is not None:
+            out.append("  (start %s)" % self.func_ref(m.start))
+        for el in m.elems:
+            line = "  (elem"
+            if el.mode == ACTIVE:
+                line += " (table %d) (offset %s)" % (el.table, self.expr(el.offset or []))
+            elif el.mode == DECLARATIVE:
+                line += " declare"
+            line += " " + el.type
+            for item in el.init:
+                line += " (item %s)" % self.expr(item)
+            out.append(line + ")")
+        for d in m.datas:
+            line = "  (data"
+            if d.mode == ACTIVE:
+                line += " (memory %d) (offset %s)" % (d.memory, self.expr(d.offset or []))
+            out.append(line + " " + _quote(d.init) + ")")
+        out.append(")")
+        return "\n".join(out) + "\n"
+
+
+def _params(ts) -> str:  # type: ignore[no-untyped-def]
+    return " (param %s)" % " ".join(ts) if ts else ""
+
+
+def _results(ts) -> str:  # type: ignore[no-untyped-def]
+    return " (result %s)" % " ".join(ts) if ts else ""
+
+
+def _globaltype(gt) -> str:  # type: ignore[no-untyped-def]
+    return "(mut %s)" % gt.content if gt.mutable else gt.content
+
+
+def print_module(module: Module) -> str:
+    """Write ``module`` in the text format (see the module docstring)."""
+    return _Printer(module).print()

@@ -1,0 +1,482 @@
+"""Validation of one function body: the spec's appendix "Validation Algorithm".
+
+The algorithm keeps an operand stack of value types and a control stack of frames
+(spec appendix A.3 / "Algorithm" in the 2.0 document). ``None`` on the operand stack is
+the algorithm's ``Unknown`` type, produced by popping past the frame height once the
+frame has become unreachable (after ``unreachable``, ``br``, ``br_table``, ``return``):
+the stack is then polymorphic.
+
+The body is the flat instruction sequence of the binary format (see ``syntax``), so
+nesting costs no Python recursion. The loop is kept tight for speed: per instruction a
+dict lookup gives either a fixed stack effect (:data:`tables.FIXED`, checked by comparing
+a slice of the operand stack with the parameter list) or a small integer kind; the
+current frame's height and unreachable flag live in local variables.
+
+A control frame is a list ``[kind, start_types, end_types, height, unreachable,
+label_types]`` (label types: ``start_types`` for ``loop``, ``end_types`` otherwise, spec
+3.3.8.2-3.3.8.4).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from ..errors import InvalidError
+from ..syntax import FUNCREF, VALUE_TYPES, Func, FuncType, GlobalType, Instr
+from .tables import (
+    FIXED, K_BLOCK, K_BR, K_BR_IF, K_BR_TABLE, K_CALL, K_CALL_INDIRECT, K_DATA_DROP,
+    K_DROP, K_ELEM_DROP, K_ELSE, K_END, K_GLOBAL_GET, K_GLOBAL_SET, K_IF, K_LANE,
+    K_LOCAL_GET, K_LOCAL_SET, K_LOCAL_TEE, K_LOOP, K_MEM, K_MEMARG, K_MEMARG_LANE,
+    K_MEMORY_COPY, K_MEMORY_INIT, K_REF_FUNC, K_REF_IS_NULL, K_REF_NULL, K_RETURN,
+    K_SELECT, K_SELECT_T, K_SHUFFLE, K_TABLE_COPY, K_TABLE_FILL, K_TABLE_GET,
+    K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_UNREACHABLE, KIND,
+)
+
+Sig = Tuple[List[str], List[str]]
+
+_I32 = ["i32"]
+_I32X3 = ["i32", "i32", "i32"]
+_EMPTY: List[str] = []
+# Untyped select takes only numeric and vector operands (spec 3.3.4.2); None = Unknown.
+_SELECT_OK = frozenset(("i32", "i64", "f32", "f64", "v128", None))
+_REF_OK = frozenset(("funcref", "externref", None))
+
+
+class Context:
+    """The parts of the spec's validation context C (3.1.1) a function body needs,
+    pre-resolved into lists so the instruction loop only indexes."""
+
+    def __init__(self, types: Sequence[FuncType], func_types: Sequence[FuncType],
+                 table_elems: Sequence[str], n_mems: int, globals_: Sequence[GlobalType],
+                 elem_types: Sequence[str], n_datas: int, refs: Set[int]) -> None:
+        self.type_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in types]
+        self.func_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in func_types]
+        self.table_elems = list(table_elems)
+        self.n_mems = n_mems
+        self.global_types = [g.content for g in globals_]
+        self.global_mut = [g.mutable for g in globals_]
+        self.elem_types = list(elem_types)
+        self.n_datas = n_datas
+        self.refs = refs
+        # Block types resolved once per module: None | value type | type index (spec 3.2.9).
+        self.block_sigs: Dict[object, Sig] = {None: (_EMPTY, _EMPTY)}
+
+    def block_sig(self, bt: object, fidx: int, ins: Instr) -> Sig:
+        """Resolve a block type to (params, results) (spec 3.2.9 "Block Types")."""
+        if isinstance(bt, int) and not isinstance(bt, bool):
+            if 0 <= bt < len(self.type_sigs):
+                sig = self.type_sigs[bt]
+            else:
+                raise InvalidError("unknown type %d" % bt, fidx, ins.offset)
+        elif bt in VALUE_TYPES:
+            sig = (_EMPTY, [bt])
+        else:
+            raise InvalidError("malformed block type %r" % (bt,), fidx, ins.offset)
+        self.block_sigs[bt] = sig
+        return sig
+
+
+def _describe(t: Optional[str]) -> str:
+    return "unknown" if t is None else t
+
+
+def _mismatch(expect: Optional[str], actual: Optional[str], empty: bool,
+              fidx: int, ins: Instr) -> InvalidError:
+    if empty:
+        msg = "type mismatch: %s expected %s but the stack is empty" % (
+            ins.op, _describe(expect))
+    else:
+        msg = "type mismatch: %s expected %s but found %s" % (
+            ins.op, _describe(expect), _describe(actual))
+    return InvalidError(msg, fidx, ins.offset)
+
+
+def _pop(vals: List[Optional[str]], height: int, unreach: bool, expect: Optional[str],
+         fidx: int, ins: Instr) -> Optional[str]:
+    """The appendix's pop_val(expect): None as ``expect`` accepts any type."""
+    if len(vals) == height:
+        if unreach:
+            return None
+        raise _mismatch(expect, None, True, fidx, ins)
+    actual = vals.pop()
+    if actual != expect and actual is not None and expect is not None:
+        raise _mismatch(expect, actual, False, fidx, ins)
+    return actual
+
+
+def _pop_vals(vals: List[Optional[str]], height: int, unreach: bool,
+              types: Sequence[Optional[str]], fidx: int, ins: Instr) -> List[Optional[str]]:
+    """The appendix's pop_vals: pops ``types`` (last first) and returns what was popped."""
+    out: List[Optional[str]] = [None] * len(types)
+    for j in range(len(types) - 1, -1, -1):
+        out[j] = _pop(vals, height, unreach, types[j], fidx, ins)
+    return out
+
+
+def _unknown(what: str, index: object, fidx: int, ins: Instr) -> InvalidError:
+    return InvalidError("unknown %s %s" % (what, index), fidx, ins.offset)
+
+
+def validate_func(ctx: Context, fidx: int, func: Func) -> None:
+    """Validate the body of ``func`` (function index ``fidx``) under ``ctx`` (spec 3.4.1)."""
+    if not 0 <= func.type_index < len(ctx.type_sigs):
+        raise InvalidError("unknown type %d" % func.type_index, fidx, func.offset)
+    params, results = ctx.type_sigs[func.type_index]
+    locs: List[str] = list(params) + list(func.locals)
+    nloc = len(locs)
+    body = func.body
+
+    fixed_get = FIXED.get
+    kind_get = KIND.get
+    block_sigs = ctx.block_sigs
+    func_sigs = ctx.func_sigs
+    nfuncs = len(func_sigs)
+    n_mems = ctx.n_mems
+
+    vals: List[Optional[str]] = []
+    # The function's own frame: a block whose label and result are the function results.
+    frame: list = [K_BLOCK, _EMPTY, results, 0, False, results]
+    ctrls: List[list] = [frame]
+    height = 0
+    unreach = False
+    done = -1
+
+    for pos, ins in enumerate(body):
+        op = ins.op
+        sig = fixed_get(op)
+        if sig is not None:
+            p, r = sig
+            if p:
+                k = len(p)
+                if vals[-k:] == p and len(vals) - k >= height:
+                    del vals[-k:]
+                else:
+                    _pop_vals(vals, height, unreach, p, fidx, ins)
+            if r:
+                vals += r
+            continue
+
+        info = kind_get(op)
+        if info is None:
+            raise InvalidError("unknown instruction %s" % op, fidx, ins.offset)
+        kind = info[0]
+        imm = ins.imm
+
+        # --- variables (3.3.5) ---
+        if kind == K_LOCAL_GET:
+            if not 0 <= imm < nloc:
+                raise _unknown("local", imm, fidx, ins)
+            vals.append(locs[imm])
+            continue
+        if kind == K_LOCAL_SET or kind == K_LOCAL_TEE:
+            if not 0 <= imm < nloc:
+                raise _unknown("local", imm, fidx, ins)
+            t = locs[imm]
+            if len(vals) > height and vals[-1] == t:
+                if kind == K_LOCAL_SET:
+                    vals.pop()
+            else:
+                _pop(vals, height, unreach, t, fidx, ins)
+                if kind == K_LOCAL_TEE:
+                    vals.append(t)
+            continue
+
+        # --- control (3.3.8) ---
+        if kind == K_END or kind == K_ELSE:
+            end = frame[2]
+            if vals[height:] != end:
+                _pop_vals(vals, height, unreach, end, fidx, ins)
+                if len(vals) != height:
+                    raise InvalidError("type mismatch: %d value(s) left on the stack at the "
+                                       "end of a block" % (len(vals) - height),
+                                       fidx, ins.offset)
+            del vals[height:]
+            if kind == K_ELSE:
+                if frame[0] != K_IF:
+                    raise InvalidError("else without matching if", fidx, ins.offset)
+                start = frame[1]
+                frame = [K_ELSE, start, end, height, False, end]
+                ctrls[-1] = frame
+                unreach = False
+                vals += start
+                continue
+            if frame[0] == K_IF and frame[1] != end:
+                # An if without else has an implicit empty else branch, which must turn
+                # the block's parameters into its results (3.3.8.5).
+                raise InvalidError("type mismatch: if without else must not change the "
+                                   "stack (block type %s)" % ins.op, fidx, ins.offset)
+            ctrls.pop()
+            if not ctrls:
+                done = pos
+                break
+            frame = ctrls[-1]
+            height = frame[3]
+            unreach = frame[4]
+            vals += end
+            continue
+        if kind == K_BLOCK or kind == K_LOOP or kind == K_IF:
+            bsig = block_sigs.get(imm)
+            if bsig is None:
+                bsig = ctx.block_sig(imm, fidx, ins)
+            p, r = bsig
+            if kind == K_IF:
+                if len(vals) > height and vals[-1] == "i32":
+                    vals.pop()
+                else:
+                    _pop(vals, height, unreach, "i32", fidx, ins)
+            k = len(p)
+            if k and not (vals[-k:] == p and len(vals) - k >= height):
+                _pop_vals(vals, height, unreach, p, fidx, ins)
+                vals += p
+            height = len(vals) - k
+            unreach = False
+            frame = [kind, p, r, height, False, p if kind == K_LOOP else r]
+            ctrls.append(frame)
+            continue
+        if kind == K_BR or kind == K_BR_IF:
+            if not 0 <= imm < len(ctrls):
+                raise _unknown("label", imm, fidx, ins)
+            lab = ctrls[-1 - imm][5]
+            if kind == K_BR_IF:
+                if len(vals) > height and vals[-1] == "i32":
+                    vals.pop()
+                else:
+                    _pop(vals, height, unreach, "i32", fidx, ins)
+            k = len(lab)
+            if k and not (vals[-k:] == lab and len(vals) - k >= height):
+                _pop_vals(vals, height, unreach, lab, fidx, ins)
+                if kind == K_BR_IF:
+                    vals += lab
+            elif k and kind == K_BR:
+                del vals[-k:]
+            if kind == K_BR:
+                del vals[height:]
+                frame[4] = unreach = True
+            continue
+        if kind == K_CALL:
+            if not 0 <= imm < nfuncs:
+                raise _unknown("function", imm, fidx, ins)
+            p, r = func_sigs[imm]
+        elif kind == K_GLOBAL_GET:
+            if not 0 <= imm < len(ctx.global_types):
+                raise _unknown("global", imm, fidx, ins)
+            vals.append(ctx.global_types[imm])
+            continue
+        elif kind == K_GLOBAL_SET:
+            if not 0 <= imm < len(ctx.global_types):
+                raise _unknown("global", imm, fidx, ins)
+            if not ctx.global_mut[imm]:
+                raise InvalidError("global is immutable: global %d" % imm, fidx, ins.offset)
+            _pop(vals, height, unreach, ctx.global_types[imm], fidx, ins)
+            continue
+
+        # --- memory (3.3.7) ---
+        elif kind == K_MEMARG:
+            align, _offset, mem = imm
+            if not 0 <= mem < n_mems:
+                raise _unknown("memory", mem, fidx, ins)
+            if align > info[3]:
+                raise InvalidError("alignment must not be larger than natural",
+                                   fidx, ins.offset)
+            p = info[1]
+            r = info[2]
+        elif kind == K_DROP:
+            if len(vals) > height:
+                vals.pop()
+            elif not unreach:
+                raise _mismatch(None, None, True, fidx, ins)
+            continue
+        elif kind == K_SELECT:
+            _pop(vals, height, unreach, "i32", fidx, ins)
+            t1 = _pop(vals, height, unreach, None, fidx, ins)
+            t2 = _pop(vals, height, unreach, None, fidx, ins)
+            if t1 not in _SELECT_OK or t2 not in _SELECT_OK:
+                raise InvalidError("type mismatch: select without a type needs numeric or "
+                                   "vector operands", fidx, ins.offset)
+            if t1 != t2 and t1 is not None and t2 is not None:
+                raise _mismatch(t1, t2, False, fidx, ins)
+            vals.append(t2 if t1 is None else t1)
+            continue
+        elif kind == K_SELECT_T:
+            if len(imm) != 1:
+                raise InvalidError("invalid result arity", fidx, ins.offset)
+            t = imm[0]
+            p = [t, t, "i32"]
+            r = [t]
+        elif kind == K_BR_TABLE:
+            labels, default = imm
+            if len(vals) > height and vals[-1] == "i32":
+                vals.pop()
+            else:
+                _pop(vals, height, unreach, "i32", fidx, ins)
+            nctrl = len(ctrls)
+            if not 0 <= default < nctrl:
+                raise _unknown("label", default, fidx, ins)
+            dlab = ctrls[-1 - default][5]
+            arity = len(dlab)
+            for lbl in labels:
+                if not 0 <= lbl < nctrl:
+                    raise _unknown("label", lbl, fidx, ins)
+                lab = ctrls[-1 - lbl][5]
+                if len(lab) != arity:
+                    raise InvalidError("type mismatch: br_table targets have different "
+                                       "arities", fidx, ins.offset)
+                if arity and not (vals[-arity:] == lab and len(vals) - arity >= height):
+                    # appendix: push_vals(pop_vals(label_types)) — Unknowns stay Unknown.
+                    vals += _pop_vals(vals, height, unreach, lab, fidx, ins)
+            if arity:
+                _pop_vals(vals, height, unreach, dlab, fidx, ins)
+            del vals[height:]
+            frame[4] = unreach = True
+            continue
+        elif kind == K_RETURN:
+            _pop_vals(vals, height, unreach, results, fidx, ins)
+            del vals[height:]
+            frame[4] = unreach = True
+            continue
+        elif kind == K_UNREACHABLE:
+            del vals[height:]
+            frame[4] = unreach = True
+            continue
+        elif kind == K_CALL_INDIRECT:
+            ti, tab = imm
+            if not 0 <= tab < len(ctx.table_elems):
+                raise _unknown("table", tab, fidx, ins)
+            if not 0 <= ti < len(ctx.type_sigs):
+                raise _unknown("type", ti, fidx, ins)
+            if ctx.table_elems[tab] != FUNCREF:
+                raise InvalidError("type mismatch: call_indirect needs a funcref table",
+                                   fidx, ins.offset)
+            _pop(vals, height, unreach, "i32", fidx, ins)
+            p, r = ctx.type_sigs[ti]
+
+        # --- vector lanes (3.3.3, 3.3.7) ---
+        elif kind == K_MEMARG_LANE:
+            (align, _offset, mem), lane = imm
+            if not 0 <= mem < n_mems:
+                raise _unknown("memory", mem, fidx, ins)
+            if align > info[3]:
+                raise InvalidError("alignment must not be larger than natural",
+                                   fidx, ins.offset)
+            if not 0 <= lane < info[4]:
+                raise InvalidError("invalid lane index", fidx, ins.offset)
+            p = info[1]
+            r = info[2]
+        elif kind == K_LANE:
+            if not 0 <= imm < info[3]:
+                raise InvalidError("invalid lane index", fidx, ins.offset)
+            p = info[1]
+            r = info[2]
+        elif kind == K_SHUFFLE:
+            for lane in imm:
+                if not 0 <= lane < 32:
+                    raise InvalidError("invalid lane index", fidx, ins.offset)
+            p = info[1]
+            r = info[2]
+
+        # --- memory instructions with a memory index (3.3.7) ---
+        elif kind == K_MEM:
+            if not 0 <= imm < n_mems:
+                raise _unknown("memory", imm, fidx, ins)
+            p = info[1]
+            r = info[2]
+        elif kind == K_MEMORY_COPY:
+            for mem in imm:
+                if not 0 <= mem < n_mems:
+                    raise _unknown("memory", mem, fidx, ins)
+            p = _I32X3
+            r = _EMPTY
+        elif kind == K_MEMORY_INIT:
+            data, mem = imm
+            if not 0 <= mem < n_mems:
+                raise _unknown("memory", mem, fidx, ins)
+            if not 0 <= data < ctx.n_datas:
+                raise _unknown("data segment", data, fidx, ins)
+            p = _I32X3
+            r = _EMPTY
+        elif kind == K_DATA_DROP:
+            if not 0 <= imm < ctx.n_datas:
+                raise _unknown("data segment", imm, fidx, ins)
+            continue
+
+        # --- references (3.3.2) ---
+        elif kind == K_REF_NULL:
+            vals.append(imm)
+            continue
+        elif kind == K_REF_IS_NULL:
+            t = _pop(vals, height, unreach, None, fidx, ins)
+            if t not in _REF_OK:
+                raise InvalidError("type mismatch: ref.is_null expected a reference but "
+                                   "found %s" % t, fidx, ins.offset)
+            vals.append("i32")
+            continue
+        elif kind == K_REF_FUNC:
+            if not 0 <= imm < nfuncs:
+                raise _unknown("function", imm, fidx, ins)
+            if imm not in ctx.refs:
+                # C.refs: functions referenced outside function bodies (3.4.10).
+                raise InvalidError("undeclared function reference %d" % imm,
+                                   fidx, ins.offset)
+            vals.append(FUNCREF)
+            continue
+
+        # --- tables (3.3.6) ---
+        elif kind == K_ELEM_DROP:
+            if not 0 <= imm < len(ctx.elem_types):
+                raise _unknown("elem segment", imm, fidx, ins)
+            continue
+        elif kind == K_TABLE_INIT:
+            elem, tab = imm
+            if not 0 <= tab < len(ctx.table_elems):
+                raise _unknown("table", tab, fidx, ins)
+            if not 0 <= elem < len(ctx.elem_types):
+                raise _unknown("elem segment", elem, fidx, ins)
+            if ctx.table_elems[tab] != ctx.elem_types[elem]:
+                raise InvalidError("type mismatch: table.init of a %s segment into a %s "
+                                   "table" % (ctx.elem_types[elem], ctx.table_elems[tab]),
+                                   fidx, ins.offset)
+            p = _I32X3
+            r = _EMPTY
+        elif kind == K_TABLE_COPY:
+            dst, src = imm
+            for tab in (dst, src):
+                if not 0 <= tab < len(ctx.table_elems):
+                    raise _unknown("table", tab, fidx, ins)
+            if ctx.table_elems[dst] != ctx.table_elems[src]:
+                raise InvalidError("type mismatch: table.copy between tables of %s and %s"
+                                   % (ctx.table_elems[src], ctx.table_elems[dst]),
+                                   fidx, ins.offset)
+            p = _I32X3
+            r = _EMPTY
+        else:
+            # table.get/set/size/grow/fill x
+            if not 0 <= imm < len(ctx.table_elems):
+                raise _unknown("table", imm, fidx, ins)
+            t = ctx.table_elems[imm]
+            if kind == K_TABLE_GET:
+                p, r = _I32, [t]
+            elif kind == K_TABLE_SET:
+                p, r = ["i32", t], _EMPTY
+            elif kind == K_TABLE_SIZE:
+                p, r = _EMPTY, _I32
+            elif kind == K_TABLE_GROW:
+                p, r = [t, "i32"], _I32
+            elif kind == K_TABLE_FILL:
+                p, r = ["i32", t, "i32"], _EMPTY
+            else:  # pragma: no cover - every kind is handled above
+                raise InvalidError("unknown instruction %s" % op, fidx, ins.offset)
+
+        # The stack effect (p -> r) of the instructions that fall through to here.
+        if p:
+            k = len(p)
+            if vals[-k:] == p and len(vals) - k >= height:
+                del vals[-k:]
+            else:
+                _pop_vals(vals, height, unreach, p, fidx, ins)
+        if r:
+            vals += r
+
+    if done < 0:
+        raise InvalidError("function body is not terminated by end", fidx, func.offset)
+    if done != len(body) - 1:
+        raise InvalidError("instructions after the end of the function body", fidx,
+                           body[done + 1].offset)

@@ -1,0 +1,237 @@
+"""Module validation (spec 3.4 "Modules", 3.2 "Types", 3.3.10 "Constant Expressions").
+
+The order of the checks follows the reference interpreter (``valid.ml``): imports, the
+types of defined functions, tables, memories, globals, element and data segments,
+function bodies, start function, exports. The testsuite only cares that the first error
+found carries the expected text, and its invalid modules each have one error.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Set
+
+from ..errors import InvalidError
+from ..syntax import (
+    ACTIVE, FUNC, FUNCREF, GLOBAL, MEMORY, REF_TYPES, TABLE, VALUE_TYPES, Expr, FuncType,
+    GlobalType, Limits, MemoryType, Module, TableType,
+)
+from .func import Context, validate_func
+
+# Spec 3.2.7: memory limits are in pages and bounded by 2^16 (4 GiB of 64 KiB pages).
+MAX_PAGES = 0x10000
+# Spec 3.2.6: table limits must lie in the range of a u32.
+MAX_TABLE = 0xFFFFFFFF
+
+_CONST_RESULTS = {
+    "i32.const": "i32", "i64.const": "i64", "f32.const": "f32", "f64.const": "f64",
+    "v128.const": "v128",
+}
+
+
+def _check_limits(lim: Limits, bound: int, msg: str) -> None:
+    """Spec 3.2.1 "Limits": min (and max) within ``bound``, and min <= max."""
+    if not 0 <= lim.min <= bound:
+        raise InvalidError(msg)
+    if lim.max is not None:
+        if not 0 <= lim.max <= bound:
+            raise InvalidError(msg)
+        if lim.min > lim.max:
+            raise InvalidError("size minimum must not be greater than maximum")
+
+
+def _check_table_type(tt: TableType) -> None:
+    if tt.element not in REF_TYPES:
+        raise InvalidError("malformed table element type %r" % (tt.element,))
+    _check_limits(tt.limits, MAX_TABLE, "table size must be at most 2^32-1")
+
+
+def _check_memory_type(mt: MemoryType) -> None:
+    _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
+
+
+def _check_global_type(gt: GlobalType) -> None:
+    if gt.content not in VALUE_TYPES:
+        raise InvalidError("malformed value type %r" % (gt.content,))
+
+
+def _check_func_type(ft: FuncType) -> None:
+    for t in ft.params + ft.results:
+        if t not in VALUE_TYPES:
+            raise InvalidError("malformed value type %r" % (t,))
+
+
+def _const_refs(expr: Optional[Expr], refs: Set[int]) -> None:
+    """Collect the ``ref.func`` indices of a constant expression into C.refs (3.4.10)."""
+    if expr:
+        for ins in expr:
+            if ins.op == "ref.func" and isinstance(ins.imm, int):
+                refs.add(ins.imm)
+
+
+def check_const_expr(expr: Expr, expected: str, n_funcs: int,
+                     const_globals: List[GlobalType], what: str) -> None:
+    """Validate a constant expression producing one ``expected`` value (spec 3.3.10).
+
+    In Wasm 2.0 the constant instructions are ``t.const``, ``ref.null``, ``ref.func``
+    and ``global.get`` of an *imported immutable* global: ``const_globals`` holds just
+    the imported globals (3.4.10: the context C' for globals and segment offsets).
+    """
+    body = list(expr)
+    if body and body[-1].op == "end":
+        body.pop()
+    stack: List[str] = []
+    for ins in body:
+        op = ins.op
+        t = _CONST_RESULTS.get(op)
+        if t is None:
+            if op == "ref.null":
+                t = ins.imm
+            elif op == "ref.func":
+                if not 0 <= ins.imm < n_funcs:
+                    raise InvalidError("unknown function %d (in %s)" % (ins.imm, what),
+                                       None, ins.offset)
+                t = FUNCREF
+            elif op == "global.get":
+                x = ins.imm
+                if not 0 <= x < len(const_globals):
+                    raise InvalidError("unknown global %d (in %s)" % (x, what),
+                                       None, ins.offset)
+                if const_globals[x].mutable:
+                    raise InvalidError("constant expression required: global %d is mutable "
+                                       "(in %s)" % (x, what), None, ins.offset)
+                t = const_globals[x].content
+            else:
+                raise InvalidError("constant expression required: %s (in %s)" % (op, what),
+                                   None, ins.offset)
+        stack.append(t)
+    if stack != [expected]:
+        raise InvalidError("type mismatch: %s must produce [%s] but produces [%s]"
+                           % (what, expected, " ".join(stack)))
+
+
+def validate_module(module: Module) -> None:
+    """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error."""
+    types = module.types
+    for ft in types:
+        _check_func_type(ft)
+    n_types = len(types)
+
+    # Imports (3.4.8) build the first part of every index space.
+    func_types: List[FuncType] = []
+    table_types: List[TableType] = []
+    mem_types: List[MemoryType] = []
+    global_types: List[GlobalType] = []
+    for imp in module.imports:
+        kind = imp.kind
+        desc = imp.desc
+        if kind == FUNC:
+            if not isinstance(desc, int) or not 0 <= desc < n_types:
+                raise InvalidError("unknown type %s (import %s.%s)" % (desc, imp.module,
+                                                                        imp.name))
+            func_types.append(types[desc])
+        elif kind == TABLE:
+            _check_table_type(desc)  # type: ignore[arg-type]
+            table_types.append(desc)  # type: ignore[arg-type]
+        elif kind == MEMORY:
+            _check_memory_type(desc)  # type: ignore[arg-type]
+            mem_types.append(desc)  # type: ignore[arg-type]
+        elif kind == GLOBAL:
+            _check_global_type(desc)  # type: ignore[arg-type]
+            global_types.append(desc)  # type: ignore[arg-type]
+        else:
+            raise InvalidError("malformed import kind %r" % (kind,))
+    imported_globals = list(global_types)
+    n_imported_funcs = len(func_types)
+
+    for i, f in enumerate(module.funcs):
+        if not 0 <= f.type_index < n_types:
+            raise InvalidError("unknown type %d" % f.type_index, n_imported_funcs + i,
+                               f.offset)
+        func_types.append(types[f.type_index])
+    n_funcs = len(func_types)
+
+    for tt in module.tables:
+        _check_table_type(tt)
+        table_types.append(tt)
+    for mt in module.mems:
+        _check_memory_type(mt)
+        mem_types.append(mt)
+    # Wasm 2.0 allows at most one memory (3.4.10); multi-memory is a later proposal.
+    if len(mem_types) > 1:
+        raise InvalidError("multiple memories")
+
+    # Globals (3.4.4): initialisers see only the imported globals.
+    for i, g in enumerate(module.globals):
+        _check_global_type(g.type)
+        check_const_expr(g.init, g.type.content, n_funcs, imported_globals,
+                         "global %d" % (len(imported_globals) + i))
+        global_types.append(g.type)
+
+    # Element segments (3.4.5).
+    for i, e in enumerate(module.elems):
+        if e.type not in REF_TYPES:
+            raise InvalidError("malformed element type %r" % (e.type,))
+        for expr in e.init:
+            check_const_expr(expr, e.type, n_funcs, imported_globals, "elem segment %d" % i)
+        if e.mode == ACTIVE:
+            if not 0 <= e.table < len(table_types):
+                raise InvalidError("unknown table %d" % e.table)
+            if table_types[e.table].element != e.type:
+                raise InvalidError("type mismatch: elem segment %d of %s for a table of %s"
+                                   % (i, e.type, table_types[e.table].element))
+            if e.offset is None:
+                raise InvalidError("active elem segment %d has no offset" % i)
+            check_const_expr(e.offset, "i32", n_funcs, imported_globals,
+                             "offset of elem segment %d" % i)
+
+    # Data segments (3.4.6).
+    for i, d in enumerate(module.datas):
+        if d.mode == ACTIVE:
+            if not 0 <= d.memory < len(mem_types):
+                raise InvalidError("unknown memory %d" % d.memory)
+            if d.offset is None:
+                raise InvalidError("active data segment %d has no offset" % i)
+            check_const_expr(d.offset, "i32", n_funcs, imported_globals,
+                             "offset of data segment %d" % i)
+
+    # C.refs: function indices referenced anywhere but in function bodies and the start
+    # function (3.4.10); only those may appear in ref.func inside a body.
+    refs: Set[int] = set()
+    for g in module.globals:
+        _const_refs(g.init, refs)
+    for e in module.elems:
+        for expr in e.init:
+            _const_refs(expr, refs)
+        _const_refs(e.offset, refs)
+    for d in module.datas:
+        _const_refs(d.offset, refs)
+    for exp in module.exports:
+        if exp.kind == FUNC:
+            refs.add(exp.index)
+
+    ctx = Context(types, func_types, [t.element for t in table_types], len(mem_types),
+                  global_types, [e.type for e in module.elems], len(module.datas), refs)
+    for i, f in enumerate(module.funcs):
+        validate_func(ctx, n_imported_funcs + i, f)
+
+    # Start function (3.4.7).
+    if module.start is not None:
+        s = module.start
+        if not 0 <= s < n_funcs:
+            raise InvalidError("unknown function %d" % s)
+        ft = func_types[s]
+        if ft.params or ft.results:
+            raise InvalidError("start function must have type [] -> [], not %s" % (ft,))
+
+    # Exports (3.4.9): names unique, indices in range.
+    seen: Set[str] = set()
+    spaces = {FUNC: ("function", n_funcs), TABLE: ("table", len(table_types)),
+              MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types))}
+    for exp in module.exports:
+        what = spaces.get(exp.kind)
+        if what is None:
+            raise InvalidError("malformed export kind %r" % (exp.kind,))
+        if not 0 <= exp.index < what[1]:
+            raise InvalidError("unknown %s %d" % (what[0], exp.index))
+        if exp.name in seen:
+            raise InvalidError("duplicate export name %r" % (exp.name,))
+        seen.add(exp.name)

@@ -1,0 +1,235 @@
+"""The one binding table of wasi_snapshot_preview1 and the glue to a Linker.
+
+``BINDINGS`` lists every preview1 function once: (name, Wasm parameter types, Wasm result
+types, implementation), the implementation being the method of the same name of
+:class:`~purewasm.wasi.core.WasiContext`; :func:`host_functions` binds them to a context
+and wraps each so that it returns an errno for every host failure.
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, List, Optional, Tuple
+
+from ..errors import ExitTrap
+from ..syntax import FuncType
+from . import constants as C
+from .core import WasiContext, WasiError
+
+MODULE = "wasi_snapshot_preview1"
+
+_I = "i32"
+_L = "i64"
+
+W = WasiContext
+
+# (name, Wasm parameter types, Wasm result types, implementation). The implementation is
+# an unbound WasiContext method: impl(ctx, mem, *raw_args) -> errno.
+BINDINGS: Tuple[Tuple[str, Tuple[str, ...], Tuple[str, ...], Callable[..., int]], ...] = (
+    ("args_get", (_I, _I), (_I,), W.args_get),
+    ("args_sizes_get", (_I, _I), (_I,), W.args_sizes_get),
+    ("environ_get", (_I, _I), (_I,), W.environ_get),
+    ("environ_sizes_get", (_I, _I), (_I,), W.environ_sizes_get),
+    ("clock_res_get", (_I, _I), (_I,), W.clock_res_get),
+    ("clock_time_get", (_I, _L, _I), (_I,), W.clock_time_get),
+    ("fd_advise", (_I, _L, _L, _I), (_I,), W.fd_advise),
+    ("fd_allocate", (_I, _L, _L), (_I,), W.fd_allocate),
+    ("fd_close", (_I,), (_I,), W.fd_close),
+    ("fd_datasync", (_I,), (_I,), W.fd_datasync),
+    ("fd_fdstat_get", (_I, _I), (_I,), W.fd_fdstat_get),
+    ("fd_fdstat_set_flags", (_I, _I), (_I,), W.fd_fdstat_set_flags),
+    ("fd_fdstat_set_rights", (_I, _L, _L), (_I,), W.fd_fdstat_set_rights),
+    ("fd_filestat_get", (_I, _I), (_I,), W.fd_filestat_get),
+    ("fd_filestat_set_size", (_I, _L), (_I,), W.fd_filestat_set_size),
+    ("fd_filestat_set_times", (_I, _L, _L, _I), (_I,), W.fd_filestat_set_times),
+    ("fd_pread", (_I, _I, _I, _L, _I), (_I,), W.fd_pread),
+    ("fd_prestat_get", (_I, _I), (_I,), W.fd_prestat_get),
+    ("fd_prestat_dir_name", (_I, _I, _I), (_I,), W.fd_prestat_dir_name),
+    ("fd_pwrite", (_I, _I, _I, _L, _I), (_I,), W.fd_pwrite),
+    ("fd_read", (_I, _I, _I, _I), (_I,), W.fd_read),
+    ("fd_readdir", (_I, _I, _I, _L, _I), (_I,), W.fd_readdir),
+    ("fd_renumber", (_I, _I), (_I,), W.fd_renumber),
+    ("fd_seek", (_I, _L, _I, _I), (_I,), W.fd_seek),
+    ("fd_sync", (_I,), (_I,), W.fd_sync),
+    ("fd_tell", (_I, _I), (_I,), W.fd_tell),
+    ("fd_write", (_I, _I, _I, _I), (_I,), W.fd_write),
+    ("path_create_directory", (_I, _I, _I), (_I,), W.path_create_directory),
+    ("path_filestat_get", (_I, _I, _I, _I, _I), (_I,), W.path_filestat_get),
+    ("path_filestat_set_times", (_I, _I, _I, _I, _L, _L, _I), (_I,), W.path_filestat_set_times),
+    ("path_link", (_I, _I, _I, _I, _I, _I, _I), (_I,), W.path_link),
+    ("path_open", (_I, _I, _I, _I, _I, _L, _L, _I, _I), (_I,), W.path_open),
+    ("path_readlink", (_I, _I, _I, _I, _I, _I), (_I,), W.path_readlink),
+    ("path_remove_directory", (_I, _I, _I), (_I,), W.path_remove_directory),
+    ("path_rename", (_I, _I, _I, _I, _I, _I), (_I,), W.path_rename),
+    ("path_symlink", (_I, _I, _I, _I, _I), (_I,), W.path_symlink),
+    ("path_unlink_file", (_I, _I, _I), (_I,), W.path_unlink_file),
+    ("poll_oneoff", (_I, _I, _I, _I), (_I,), W.poll_oneoff),
+    ("proc_exit", (_I,), (), W.proc_exit),
+    ("proc_raise", (_I,), (_I,), W.proc_raise),
+    ("random_get", (_I, _I), (_I,), W.random_get),
+    ("sched_yield", (), (_I,), W.sched_yield),
+    ("sock_accept", (_I, _I, _I), (_I,), W.sock_accept),
+    ("sock_recv", (_I, _I, _I, _I, _I, _I), (_I,), W.sock_recv),
+    ("sock_send", (_I, _I, _I, _I, _I), (_I,), W.sock_send),
+    ("sock_shutdown", (_I, _I), (_I,), W.sock_shutdown),
+)
+
+SIGNATURES = {name: FuncType(params, results) for name, params, results, _ in BINDINGS}
+
+
+def guarded(impl: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a WASI implementation so every failure becomes an errno.
+
+    Only ``ExitTrap`` (proc_exit) escapes: it ends the program, not the call.
+    """
+    def call(mem: Any, *args: int) -> int:
+        try:
+            return impl(mem, *args)
+        except ExitTrap:
+            raise
+        except WasiError as exc:
+            return exc.errno
+        except OSError as exc:
+            return C.errno_from_oserror(exc)
+        except (struct.error, IndexError):
+            # A guest pointer outside linear memory.
+            return C.EFAULT
+        except UnicodeError:
+            return C.EILSEQ
+        except (ValueError, OverflowError):
+            return C.EINVAL
+        except Exception:  # noqa: BLE001 - no host exception may reach the guest
+            return C.EIO
+    call.__name__ = getattr(impl, "__name__", "wasi")
+    return call
+
+
+def bound_functions(ctx: WasiContext) -> List[Tuple[str, FuncType, Callable[..., int]]]:
+    """(name, type, ``fn(mem, *raw_args) -> errno``) for every preview1 function."""
+    return [(name, SIGNATURES[name], guarded(impl.__get__(ctx, WasiContext)))
+            for name, _, _, impl in BINDINGS]
+
+
+def default_get_memory(caller: Any) -> Any:
+    """The guest memory buffer of a host call's ``caller`` (its export "memory").
+
+    Fast path for purewasm's ``Caller`` (the instance's ``MemoryInstance.data``, the live
+    bytearray); otherwise any ``caller["memory"]`` object exposing such a bytearray.
+    Embedders with another shape pass their own getter.
+    """
+    inst = getattr(caller, "_instance", None)
+    if inst is not None:
+        item = inst.exports.get("memory") if hasattr(inst, "exports") else None
+        data = getattr(item, "data", None)
+        if isinstance(data, bytearray):
+            return data
+    try:
+        mem = caller["memory"]
+    except (KeyError, TypeError):
+        from ..errors import WasmtimeError
+        raise WasmtimeError('WASI: the module must export its memory as "memory"') from None
+    data = getattr(mem, "data", None)
+    if isinstance(data, bytearray):
+        return data
+    inner = getattr(getattr(mem, "_inst", None), "data", None)
+    if isinstance(inner, bytearray):
+        return inner
+    raise TypeError("cannot find the bytearray of the guest memory %r" % (mem,))
+
+
+def context_of(caller: Any) -> WasiContext:
+    """The WasiContext attached to the store of ``caller`` by :func:`set_wasi`."""
+    rts = getattr(caller, "_rt", None)
+    ctx = getattr(rts, "wasi", None)
+    if ctx is None:
+        from ..errors import WasmtimeError
+        raise WasmtimeError("WASI is not configured: call store.set_wasi(config) first")
+    return ctx
+
+
+def set_wasi(store: Any, config: Any) -> WasiContext:
+    """Attach a WASI context built from ``config`` to ``store`` (``Store.set_wasi``).
+
+    ``store`` is a public ``purewasm.Store`` or a ``runtime`` store; ``config`` a
+    :class:`WasiConfig` or an already built :class:`WasiContext`. A previous context of
+    the store is closed (its host files released).
+    """
+    rts = store
+    if not hasattr(rts, "host_cache"):
+        from ..api import _rt_store
+        rts = _rt_store(store)
+    old = getattr(rts, "wasi", None)
+    if old is not None:
+        old.close()
+    ctx = config if isinstance(config, WasiContext) else WasiContext(config)
+    rts.wasi = ctx
+    return ctx
+
+
+def host_functions(ctx: Optional[WasiContext] = None,
+                   get_memory: Optional[Callable[[Any], Any]] = None
+                   ) -> List[Tuple[str, FuncType, Callable[..., Any]]]:
+    """(name, type, ``fn(caller, *raw_args)``) ready for ``define_func(access_caller=True)``.
+
+    With ``ctx`` None, each call uses the context of the caller's store (:func:`set_wasi`).
+    Raw i32/i64 arguments may arrive signed (wasmtime-py style) or unsigned (purewasm's
+    raw convention); they are made unsigned here.
+    """
+    getter = get_memory or default_get_memory
+    out = []
+    for name, params, results, impl in BINDINGS:
+        masks = tuple(0xFFFFFFFF if t == "i32" else 0xFFFFFFFFFFFFFFFF for t in params)
+        if ctx is not None:
+            fn = guarded(impl.__get__(ctx, WasiContext))
+            host = _make_host(fn, masks, getter, bool(results))
+        else:
+            host = _make_store_host(impl, masks, getter, bool(results))
+        out.append((name, SIGNATURES[name], host))
+    return out
+
+
+def _make_host(fn: Callable[..., int], masks: Tuple[int, ...],
+               getter: Callable[[Any], Any], has_result: bool) -> Callable[..., Any]:
+    if has_result:
+        def host(caller: Any, *args: int) -> int:
+            return fn(getter(caller), *[a & m for a, m in zip(args, masks)])
+    else:
+        def host(caller: Any, *args: int) -> None:
+            fn(getter(caller), *[a & m for a, m in zip(args, masks)])
+    return host
+
+
+def _make_store_host(impl: Callable[..., int], masks: Tuple[int, ...],
+                     getter: Callable[[Any], Any], has_result: bool) -> Callable[..., Any]:
+    # The guarded method is cached per context: contexts change only via set_wasi.
+    cache: List[Any] = [None, None]
+
+    def host(caller: Any, *args: int) -> Any:
+        ctx = context_of(caller)
+        if cache[0] is not ctx:
+            cache[0], cache[1] = ctx, guarded(impl.__get__(ctx, WasiContext))
+        result = cache[1](getter(caller), *[a & m for a, m in zip(args, masks)])
+        return result if has_result else None
+    return host
+
+
+def _public_functype(ftype: FuncType) -> Any:
+    from ..api import FuncType as PublicFuncType
+    from ..api import ValType
+    vt = {"i32": ValType.i32(), "i64": ValType.i64()}
+    return PublicFuncType([vt[t] for t in ftype.params], [vt[t] for t in ftype.results])
+
+
+def define_wasi(linker: Any, ctx: Optional[WasiContext] = None,
+                get_memory: Optional[Callable[[Any], Any]] = None,
+                make_type: Optional[Callable[[FuncType], Any]] = None) -> None:
+    """Define every wasi_snapshot_preview1 function in ``linker`` (``Linker.define_wasi``).
+
+    Uses ``linker.define_func(module, name, type, fn, access_caller=True)``, the
+    wasmtime-py shape. With ``ctx`` None (the wasmtime way) each call uses the context
+    that ``set_wasi(store, config)`` attached to the caller's store. ``make_type``
+    converts a ``syntax.FuncType`` to the linker's function type (default: purewasm's
+    public ``FuncType``).
+    """
+    convert = make_type or _public_functype
+    for name, ftype, host in host_functions(ctx, get_memory):
+        linker.define_func(MODULE, name, convert(ftype), host, access_caller=True)

@@ -1,0 +1,117 @@
+"""WasiConfig: what a guest may see. Nothing from the host reaches it unless configured here.
+
+Shaped like wasmtime-py's ``WasiConfig``: ``argv``/``env`` properties, ``inherit_*``
+methods, ``stdin_file``/``stdout_file``/``stderr_file`` paths, ``preopen_dir(host, guest)``.
+Extras: ``stdin_bytes`` and ``stdout_custom``/``stderr_custom`` that take a callable
+(receiving each written ``bytes``) or a ``bytearray`` (extended in place).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, List, Mapping, Optional, Tuple, Union
+
+from ..errors import WasmtimeError
+
+Sink = Union[Callable[[bytes], object], bytearray]
+
+
+class Preopen:
+    """A host directory made visible to the guest under ``guest_path``."""
+
+    def __init__(self, host_path: str, guest_path: str, writable: bool) -> None:
+        self.host_path = host_path
+        self.guest_path = guest_path
+        self.writable = writable
+
+    def __repr__(self) -> str:
+        return "Preopen(%r, %r, writable=%r)" % (self.host_path, self.guest_path, self.writable)
+
+
+class WasiConfig:
+    """The configuration of one WASI instance (sandboxed by default)."""
+
+    def __init__(self) -> None:
+        self._argv: List[str] = []
+        self._env: List[Tuple[str, str]] = []
+        # stdin: None (empty), ("inherit",), ("file", path), ("bytes", data)
+        self.stdin_source: Optional[tuple] = None
+        # stdout/stderr: None (discarded), ("inherit",), ("file", path), ("sink", sink)
+        self.stdout_target: Optional[tuple] = None
+        self.stderr_target: Optional[tuple] = None
+        self.preopens: List[Preopen] = []
+
+    # argv / env ---------------------------------------------------------------------------
+    @property
+    def argv(self) -> List[str]:
+        return list(self._argv)
+
+    @argv.setter
+    def argv(self, value: Iterable[str]) -> None:
+        self._argv = [str(a) for a in value]
+
+    def inherit_argv(self) -> None:
+        import sys
+        self._argv = list(sys.argv)
+
+    @property
+    def env(self) -> List[Tuple[str, str]]:
+        return list(self._env)
+
+    @env.setter
+    def env(self, value: Union[Mapping[str, str], Iterable[Tuple[str, str]]]) -> None:
+        items = value.items() if isinstance(value, Mapping) else value
+        self._env = [(str(k), str(v)) for k, v in items]
+
+    def inherit_env(self) -> None:
+        self._env = list(os.environ.items())
+
+    # stdio --------------------------------------------------------------------------------
+    def inherit_stdin(self) -> None:
+        self.stdin_source = ("inherit",)
+
+    def inherit_stdout(self) -> None:
+        self.stdout_target = ("inherit",)
+
+    def inherit_stderr(self) -> None:
+        self.stderr_target = ("inherit",)
+
+    def _set_stdin_file(self, path: str) -> None:
+        self.stdin_source = ("file", os.fspath(path))
+
+    def _set_stdout_file(self, path: str) -> None:
+        self.stdout_target = ("file", os.fspath(path))
+
+    def _set_stderr_file(self, path: str) -> None:
+        self.stderr_target = ("file", os.fspath(path))
+
+    # wasmtime-py exposes these as write-only properties.
+    stdin_file = property(None, _set_stdin_file)
+    stdout_file = property(None, _set_stdout_file)
+    stderr_file = property(None, _set_stderr_file)
+
+    def stdin_bytes(self, data: bytes) -> None:
+        """The guest's stdin reads ``data`` and then end of file."""
+        self.stdin_source = ("bytes", bytes(data))
+
+    def _set_stdout_custom(self, sink: Sink) -> None:
+        self.stdout_target = ("sink", _check_sink(sink))
+
+    def _set_stderr_custom(self, sink: Sink) -> None:
+        self.stderr_target = ("sink", _check_sink(sink))
+
+    stdout_custom = property(None, _set_stdout_custom)
+    stderr_custom = property(None, _set_stderr_custom)
+
+    # filesystem ---------------------------------------------------------------------------
+    def preopen_dir(self, path: str, guest_path: str, fs_mutable: bool = True) -> None:
+        """Let the guest see host directory ``path`` as ``guest_path``."""
+        host = os.path.realpath(os.fspath(path))
+        if not os.path.isdir(host):
+            raise WasmtimeError("cannot preopen %r: not a directory" % (path,))
+        self.preopens.append(Preopen(host, str(guest_path), bool(fs_mutable)))
+
+
+def _check_sink(sink: Sink) -> Sink:
+    if not (callable(sink) or isinstance(sink, bytearray)):
+        raise TypeError("expected a callable taking bytes or a bytearray")
+    return sink

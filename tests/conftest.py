@@ -1,0 +1,32 @@
+"""Shared pytest configuration: a summary of the spec-suite counts (tests/test_spec.py)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, List
+
+# Let tests import the helper modules next to them (e.g. ``from wast_json import ...``).
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    counts: Dict[str, List[int]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", "call") != "call":
+                continue
+            for key, value in getattr(report, "user_properties", ()):
+                if key == "spec_counts":
+                    mode, passed, failed, skipped = value
+                    c = counts.setdefault(mode, [0, 0, 0, 0])
+                    c[0] += 1
+                    c[1] += passed
+                    c[2] += failed
+                    c[3] += skipped
+    for mode, (files, passed, failed, skipped) in sorted(counts.items()):
+        total = passed + failed
+        terminalreporter.write_line(
+            "spec suite (%s): %d files, %d/%d commands passed (%.2f%%), %d failed, "
+            "%d not run (text-format modules)" % (
+                mode, files, passed, total, 100.0 * passed / total if total else 0.0,
+                failed, skipped))

@@ -1,0 +1,270 @@
+"""purewasm-only tests of the runtime: store objects, instantiation order, the call boundary
+(depth limit, worker thread, exception mapping) and the API's value conversions."""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, List
+
+import pytest
+
+import purewasm as w
+from purewasm import runtime as rt
+from purewasm.errors import LinkError, Trap, TrapCode
+from purewasm.runtime.call import HostError, invoke
+from purewasm.syntax import ACTIVE, DECLARATIVE, PASSIVE, Data, Elem, Func, FuncType, \
+    GlobalType, Import, Instr, Limits, MemoryType, Module, TableType
+
+
+def _have(modname: str, attr: str) -> bool:
+    try:
+        mod = __import__(modname, fromlist=[attr])
+    except ImportError:
+        return False
+    return hasattr(mod, attr)
+
+
+needs_code = pytest.mark.skipif(
+    not (_have("purewasm.compile", "CompiledModule") and _have("purewasm.text", "parse_module")),
+    reason="needs the compiler and the text parser")
+
+
+# --- store objects -------------------------------------------------------------------------
+
+def test_type_id() -> None:
+    a = rt.type_id(FuncType(("i32",), ("i64",)))
+    assert a == rt.type_id(FuncType(("i32",), ("i64",)))
+    assert a != rt.type_id(FuncType(("i64",), ("i32",)))
+    f = rt.FuncInstance(FuncType(("i32",), ("i64",)))
+    assert f.type_id == a
+
+
+def test_memory_grow_in_place() -> None:
+    mem = rt.MemoryInstance(MemoryType(Limits(1, 3)))
+    data = mem.data
+    assert mem.grow(1) == 1 and mem.pages == 2
+    assert mem.grow(2) == -1
+    assert mem.grow(0) == 2
+    assert mem.data is data and len(data) == 2 * 65536
+    unbounded = rt.MemoryInstance(MemoryType(Limits(0, None)))
+    assert unbounded.grow(65537) == -1
+    limited = rt.MemoryInstance(MemoryType(Limits(0, None)), limit_bytes=65536)
+    assert limited.grow(1) == 0 and limited.grow(1) == -1
+
+
+def test_table_grow_in_place() -> None:
+    table = rt.TableInstance(TableType("externref", Limits(1, 2)), "a")
+    elements = table.elements
+    assert table.grow(1, "b") == 1
+    assert table.grow(1, "c") == -1
+    assert table.elements is elements and elements == ["a", "b"]
+
+
+def test_f32_bits_roundtrip() -> None:
+    for bits in (0, 0x80000000, 0x3F800000, 0x7F800000, 0x7FA00000, 0xFFC00001, 0x7F800001,
+                 0x00000001):
+        assert rt.f32_to_bits(rt.f32_from_bits(bits)) == bits
+    assert rt.f32_round(1e300) == float("inf")
+    assert rt.f32_round(0.1) == 0.10000000149011612
+
+
+# --- instantiation -------------------------------------------------------------------------
+
+def _const(v: int) -> List[Instr]:
+    return [Instr("i32.const", v), Instr("end")]
+
+
+def _segments_module() -> Module:
+    ft = FuncType((), ())
+    return Module(
+        types=[ft],
+        imports=[Import("env", "t", "table", TableType("funcref", Limits(4, None))),
+                 Import("env", "m", "memory", MemoryType(Limits(1, None)))],
+        funcs=[Func(0, [], [Instr("end")])],
+        elems=[Elem("funcref", [[Instr("ref.func", 0), Instr("end")]], ACTIVE, 0, _const(1)),
+               Elem("funcref", [[Instr("ref.func", 0), Instr("end")]], PASSIVE),
+               Elem("funcref", [[Instr("ref.func", 0), Instr("end")]], DECLARATIVE),
+               Elem("funcref", [[Instr("ref.null", "funcref"), Instr("end")]] * 2, ACTIVE, 0,
+                    _const(3))],
+        datas=[Data(b"xy", ACTIVE, 0, _const(0))],
+    )
+
+
+def test_instantiate_segment_trap_keeps_earlier_segments() -> None:
+    store = rt.Store()
+    table = rt.TableInstance(TableType("funcref", Limits(4, None)))
+    mem = rt.MemoryInstance(MemoryType(Limits(1, None)))
+    with pytest.raises(Trap) as info:
+        rt.instantiate(store, _segments_module(), [table, mem])
+    assert info.value.trap_code is TrapCode.TABLE_OUT_OF_BOUNDS
+    # The first segment was applied before the failing one (Wasm 2.0); data never ran.
+    assert isinstance(table.elements[1], rt.FuncInstance)
+    assert mem.data[:2] == b"\0\0"
+
+
+def test_instantiate_drops_segments() -> None:
+    store = rt.Store()
+    module = _segments_module()
+    module.elems.pop()
+    table = rt.TableInstance(TableType("funcref", Limits(4, None)))
+    mem = rt.MemoryInstance(MemoryType(Limits(1, None)))
+    inst = rt.instantiate(store, module, [table, mem])
+    assert inst.elem_segments[0] == []            # active: dropped after table.init
+    assert len(inst.elem_segments[1]) == 1        # passive: kept
+    assert inst.elem_segments[2] == []            # declarative: dropped
+    assert inst.data_segments == [b""]
+    assert mem.data[:2] == b"xy"
+    assert table.elements[1] is inst.funcs[0]
+
+
+def test_import_matching_errors() -> None:
+    store = rt.Store()
+    module = Module(types=[FuncType(("i32",), ())],
+                    imports=[Import("m", "f", "func", 0)])
+    with pytest.raises(LinkError, match="incompatible import type for `m::f`"):
+        rt.instantiate(store, module, [rt.FuncInstance(FuncType(("i64",), ()), lambda x: None)])
+    with pytest.raises(LinkError):
+        rt.instantiate(store, module, [rt.GlobalInstance(GlobalType("i32", False), 0)])
+    with pytest.raises(LinkError):
+        rt.instantiate(store, module, [])
+
+
+def test_globals_from_constant_expressions() -> None:
+    from purewasm.syntax import Global
+    store = rt.Store()
+    module = Module(
+        imports=[Import("m", "g", "global", GlobalType("i32", False))],
+        globals=[Global(GlobalType("i32", False), [Instr("global.get", 0), Instr("end")]),
+                 Global(GlobalType("f32", True), [Instr("f32.const", 0x7FA00000),
+                                                  Instr("end")])])
+    inst = rt.instantiate(store, module, [rt.GlobalInstance(GlobalType("i32", False), 7)])
+    assert inst.globals[1].value == 7
+    assert rt.f32_to_bits(inst.globals[2].value) == 0x7FA00000
+
+
+# --- the call boundary ---------------------------------------------------------------------
+
+def _recurse(n: int) -> int:
+    return 0 if n == 0 else 1 + _recurse(n - 1)
+
+
+@pytest.mark.parametrize("use_thread", [False, True])
+def test_depth_limit(use_thread: bool) -> None:
+    if not use_thread and rt.call.NEEDS_WORKER_THREAD:
+        pytest.skip("deep recursion on the calling thread is unsafe on this Python")
+    before = sys.getrecursionlimit()
+    assert invoke(_recurse, [5000], use_thread=use_thread) == 5000
+    with pytest.raises(Trap) as info:
+        invoke(_recurse, [50000], use_thread=use_thread)
+    assert info.value.trap_code is TrapCode.STACK_OVERFLOW
+    with pytest.raises(Trap):
+        invoke(_recurse, [2000], max_depth=1000, use_thread=use_thread)
+    assert invoke(_recurse, [100000], max_depth=200000, use_thread=use_thread) == 100000
+    assert sys.getrecursionlimit() == before
+
+
+def test_host_exception_unwrapped() -> None:
+    class Custom(Exception):
+        pass
+
+    original = Custom("x")
+
+    def guest() -> None:
+        raise HostError(original)
+    with pytest.raises(Custom) as info:
+        invoke(guest, [])
+    assert info.value is original
+
+
+def test_unknown_exception_passes() -> None:
+    def guest() -> None:
+        raise KeyError("not ours")
+    with pytest.raises(KeyError):
+        invoke(guest, [])
+
+
+def test_nested_invoke_and_worker_thread() -> None:
+    seen: List[Any] = []
+
+    def inner() -> int:
+        seen.append(threading.current_thread().name)
+        return 5
+
+    def outer() -> int:
+        return invoke(inner, []) + 1
+    assert invoke(outer, [], use_thread=True) == 6
+    assert seen == ["purewasm-guest"]
+
+
+def test_api_host_function_conversions() -> None:
+    store = w.Store()
+    got: List[Any] = []
+
+    def host(a: int, b: int, c: float, d: Any) -> Any:
+        got.extend([a, b, c, d])
+        return (a, b)
+    ty = w.FuncType([w.ValType.i32(), w.ValType.i64(), w.ValType.f32(),
+                     w.ValType.externref()], [w.ValType.i32(), w.ValType.i64()])
+    f = w.Func(store, ty, host)
+    raw = f._inst.fn(0xFFFFFFFF, 2**63, 1.5, "obj")
+    assert got == [-1, -2**63, 1.5, "obj"]
+    assert raw == (0xFFFFFFFF, 2**63)
+
+
+def test_config_max_call_depth() -> None:
+    cfg = w.Config()
+    cfg.max_call_depth = 123
+    store = w.Store(w.Engine(cfg))
+    assert store._rt.max_call_depth == 123
+
+
+# --- with code ---------------------------------------------------------------------------
+
+@needs_code
+def test_caller_is_the_calling_instance() -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+
+    def who(caller: Any) -> int:
+        return caller["tag"].value(caller)
+    linker.define_func("env", "who", w.FuncType([], [w.ValType.i32()]), who,
+                       access_caller=True)
+    src = """(module (import "env" "who" (func $who (result i32)))
+               (global (export "tag") i32 (i32.const %d))
+               (func (export "ask") (result i32) (call $who)))"""
+    a = linker.instantiate(store, w.Module(engine, src % 1))
+    b = linker.instantiate(store, w.Module(engine, src % 2))
+    assert a.exports(store)["ask"](store) == 1
+    assert b.exports(store)["ask"](store) == 2
+
+
+@needs_code
+def test_trap_then_store_usable_and_memory_grow() -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    module = w.Module(engine, """(module (memory (export "m") 1 3)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))""")
+    ex = w.Instance(store, module, []).exports(store)
+    with pytest.raises(w.Trap) as info:
+        ex["load"](store, 65536)
+    assert info.value.trap_code == w.TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert ex["grow"](store, 2) == 1
+    assert ex["grow"](store, 1) == -1
+    assert ex["load"](store, 65536) == 0
+    assert ex["m"].size(store) == 3
+
+
+@needs_code
+def test_store_limits_memory() -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    store.set_limits(memory_size=2 * 65536)
+    module = w.Module(engine, """(module (memory 1)
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))""")
+    ex = w.Instance(store, module, []).exports(store)
+    assert ex["grow"](store, 1) == 1
+    assert ex["grow"](store, 1) == -1
+    with pytest.raises(w.WasmtimeError):
+        w.Instance(store, w.Module(engine, "(module (memory 3))"), [])

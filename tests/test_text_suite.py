@@ -1,0 +1,123 @@
+"""The text format against the whole official testsuite (wasm-2.0, SIMD included).
+
+Per script: it parses; every text module parses and every text ``assert_malformed`` is
+rejected; each module equals what ``decode_module`` gives for wabt's binary of it
+(``wast2json``), and our encoding (name section left out: wast2json writes none) equals
+wabt's bytes; printing and parsing again gives the same module (from our parse and from
+the decoded binary).
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+from typing import Any, List, Tuple
+
+import pytest
+from wast_json import all_wast_files, wast_commands
+
+from purewasm.errors import MalformedError
+from purewasm.script import commands as C
+from purewasm.syntax import Module, Names
+from purewasm.text import parse_module, parse_script, print_module
+
+FILES = all_wast_files()
+IDS = [str(p.relative_to(p.parents[1] if p.parent.name == "simd" else p.parent))
+       for p in FILES]
+
+pytestmark = pytest.mark.skipif(not FILES, reason="testsuite not present")
+
+
+def module_sources(cmds: List[Any]) -> List[Tuple[int, C.ModuleSource]]:
+    """Sources of the modules that wast2json turns into a binary, in script order."""
+    out = []
+    for c in cmds:
+        src = None
+        if isinstance(c, C.ModuleCommand):
+            src = c.source
+        elif isinstance(c, C.AssertTrap) and isinstance(c.action, C.ModuleCommand):
+            src = c.action.source
+        elif isinstance(c, (C.AssertInvalid, C.AssertUnlinkable, C.AssertUninstantiable)):
+            src = c.module
+        if src is not None:
+            out.append((c.line, src))
+    return out
+
+
+def normal(m: Module) -> Module:
+    """``m`` without what the text cannot say or wabt does not write."""
+    m = copy.copy(m)
+    m.names = Names()
+    m.customs = []
+    if m.data_count == 0:    # wabt omits an empty data count section
+        m.data_count = None
+    m.funcs = [copy.copy(f) for f in m.funcs]
+    for f in m.funcs:
+        f.offset = None
+    return m
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_script_parses_and_malformed_rejected(path) -> None:  # type: ignore[no-untyped-def]
+    cmds = parse_script(path.read_bytes())
+    accepted = []
+    for c in cmds:
+        if isinstance(c, C.AssertMalformed) and c.module.kind != C.BINARY:
+            try:
+                parse_module(c.module.data)
+            except MalformedError:
+                continue
+            accepted.append(c.line)
+    assert accepted == [], "malformed modules accepted at lines %s" % accepted
+    for line, src in module_sources(cmds):
+        if src.kind != C.BINARY:
+            m = parse_module(src.data)
+            assert parse_module(print_module(m)) == m, "round trip, line %d" % line
+
+
+@pytest.mark.skipif(shutil.which("wast2json") is None, reason="wabt not installed")
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_same_module_as_wabt(path, record_property) -> None:  # type: ignore[no-untyped-def]
+    from purewasm.binary import decode_module, encode_module
+    jcmds, moddir = wast_commands(path)
+    jmods = [j for j in jcmds if "filename" in j and j["type"] != "assert_malformed"
+             and j.get("module_type", "binary") == "binary"]
+    ours = module_sources(parse_script(path.read_bytes()))
+    assert len(jmods) == len(ours)
+    problems = []
+    counts = {"equal": 0, "bytes_equal": 0, "wabt_binary_refused": 0}
+    for j, (line, src) in zip(jmods, ours):
+        data = (moddir / j["filename"]).read_bytes()
+        try:
+            ref = decode_module(data)
+        except MalformedError:
+            # e.g. assert_invalid modules wabt writes without their data count section
+            counts["wabt_binary_refused"] += 1
+            continue
+        # The printer on a decoded binary: print -> parse gives it back.
+        if normal(parse_module(print_module(ref))) != normal(ref):
+            problems.append((line, "print of decoded binary does not round trip"))
+        if src.kind == C.BINARY:
+            continue
+        m = parse_module(src.data)
+        if normal(m) != normal(ref):
+            problems.append((line, "module differs from wabt's"))
+            continue
+        counts["equal"] += 1
+        m.names = Names()
+        if encode_module(m) == data:
+            counts["bytes_equal"] += 1
+        else:
+            problems.append((line, "encoding differs from wabt's"))
+    record_property("text_vs_wabt", counts)
+    assert problems == []
+
+
+def test_big_scripts_parse_fast() -> None:
+    import time
+    for name in ("f32.wast", "f64.wast"):
+        path = [p for p in FILES if p.name == name][0]
+        data = path.read_bytes()
+        t = time.perf_counter()
+        cmds = parse_script(data)
+        assert time.perf_counter() - t < 1.0
+        assert len(cmds) > 2500

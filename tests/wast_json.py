@@ -1,0 +1,62 @@
+"""Convert an official-testsuite ``.wast`` script to wabt's JSON form, cached.
+
+Usage (from any test)::
+
+    from tests.wast_json import wast_commands          # or: from wast_json import ...
+    cmds, moddir = wast_commands("/work/shared/testsuite/wasm-2.0/binary.wast")
+    for cmd in cmds:                 # wast2json's "commands" list, unchanged
+        if cmd["type"] == "assert_malformed" and cmd["module_type"] == "binary":
+            data = (moddir / cmd["filename"]).read_bytes()
+
+``wast2json`` (wabt) writes ``x.json`` plus one ``x.N.wasm`` / ``x.N.wat`` file per
+module. The output goes to a cache directory under the system temp dir, keyed by the
+script's path, size and mtime, so a whole test session converts each script once (and
+parallel workers do not clash: each conversion is written elsewhere, then renamed).
+``WAST_DIR`` is the wasm-2.0 testsuite; ``all_wast_files()`` lists it (incl. simd/).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+WAST_DIR = Path("/work/shared/testsuite/wasm-2.0")
+CACHE_ROOT = Path(tempfile.gettempdir()) / "purewasm-wast-json"
+
+
+def all_wast_files(root: Path = WAST_DIR) -> List[Path]:
+    """Every ``.wast`` file under ``root`` (sorted; empty if the testsuite is absent)."""
+    if not root.is_dir():
+        return []
+    return sorted(root.rglob("*.wast"))
+
+
+def wast_commands(path: "os.PathLike[str] | str") -> Tuple[List[Dict[str, Any]], Path]:
+    """Return (commands, module_dir): the parsed wast2json commands and the directory
+    holding the module files their ``filename`` fields name. Raises
+    ``subprocess.CalledProcessError`` if wast2json rejects the script."""
+    src = Path(path).resolve()
+    st = src.stat()
+    key = hashlib.sha1(("%s|%d|%d" % (src, st.st_size, st.st_mtime_ns)).encode()).hexdigest()
+    out = CACHE_ROOT / ("%s-%s" % (src.stem, key[:16]))
+    json_path = out / "x.json"
+    if not json_path.exists():
+        CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=str(CACHE_ROOT)))
+        try:
+            subprocess.run(["wast2json", str(src), "-o", str(tmp / "x.json")],
+                           check=True, capture_output=True)
+            try:
+                os.rename(str(tmp), str(out))
+            except OSError:  # another worker won the race: its copy is identical
+                pass
+        finally:
+            if tmp.exists():
+                shutil.rmtree(str(tmp), ignore_errors=True)
+    with open(str(json_path), encoding="utf-8") as f:
+        return json.load(f)["commands"], out
