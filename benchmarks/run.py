@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from functools import lru_cache
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -195,7 +195,7 @@ def main(argv: List[str]) -> int:
             n = max(2, n // 4) if name != "fib" else n - 3
         ours(name, 2 if name != "sieve" else 10)  # warm-up: translation
         count = model(n)
-        t = timed(lambda: ours(name, n), repeat)
+        t = timed(lambda name=name, n=n: ours(name, n), repeat)
         ns = t * 1e9 / count
         line = "%-8s %12d %10.1f" % (name, count, ns)
         if theirs is not None:
@@ -208,7 +208,7 @@ def main(argv: List[str]) -> int:
                 ok = (r_ours - r_py) % (1 << 32) == 0
             else:
                 ok = r_ours == r_py
-            t_py = timed(lambda: theirs(name, n_py), 1)
+            t_py = timed(lambda name=name, n_py=n_py: theirs(name, n_py), 1)
             ns_py = t_py * 1e9 / count_py
             ratios.append(ns_py / ns)
             line += " %12d %10.1f %7.0fx%s" % (count_py, ns_py, ns_py / ns,

@@ -7,12 +7,13 @@ from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Glo
     GlobalType, ImportType, Instance, Limits, Linker, Memory, MemoryType, Module, Store, \
     Table, TableType, Val, ValType, wat2wasm
 from purewasm.errors import ExitTrap, Trap, TrapCode, WasmtimeError
+from purewasm.runtime.call import Frame
 
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
     "GlobalType", "ImportType", "ExportType", "Caller", "Trap", "TrapCode", "WasmtimeError",
-    "ExitTrap", "wat2wasm", "WasiConfig",
+    "ExitTrap", "Frame", "wat2wasm", "WasiConfig",
 ]
 
 

@@ -516,6 +516,11 @@ class Engine:
             config = Config()
         elif not isinstance(config, Config):
             raise TypeError("expected Config")
+        # Refuse rather than silently run unmetered code that the embedder expects to stop.
+        if config.consume_fuel:
+            raise WasmtimeError("fuel metering (Config.consume_fuel) is not supported yet")
+        if config.epoch_interruption:
+            raise WasmtimeError("epoch interruption is not supported yet")
         self.config = config
         self.epoch = 0
 
@@ -738,7 +743,7 @@ class Func:
             raise TypeError("expected a FuncType")
         rts = _rt_store(store)
         hd = HostDefinition(ty._ft, func, access_caller, getattr(func, "__name__", "host"))
-        self._inst = hd.instance(rts)
+        self._inst = hd.make_instance(rts)
 
     @classmethod
     def _wrap(cls, inst: rt.FuncInstance) -> "Func":
@@ -789,11 +794,15 @@ class HostDefinition:
         self.name = name
 
     def instance(self, rts: rt.Store) -> rt.FuncInstance:
-        inst = rts.host_cache.get(self)  # type: ignore[call-overload]
+        """The function in store ``rts`` (one per store: a Linker may serve many stores)."""
+        inst = rts.host_cache.get(self)
         if inst is None:
-            inst = rt.FuncInstance(self.functype, None, self.name, None, None, self)
-            inst.fn = self.trampoline(rts, None)
-            rts.host_cache[self] = inst  # type: ignore[index]
+            inst = rts.host_cache[self] = self.make_instance(rts)
+        return inst
+
+    def make_instance(self, rts: rt.Store) -> rt.FuncInstance:
+        inst = rt.FuncInstance(self.functype, None, self.name, None, None, self)
+        inst.fn = self.trampoline(rts, None)
         return inst
 
     def trampoline(self, rts: rt.Store,
@@ -1251,10 +1260,10 @@ class _RawHost:
         self.name = name
 
     def instance(self, rts: rt.Store) -> rt.FuncInstance:
-        inst = rts.host_cache.get(self)  # type: ignore[call-overload]
+        inst = rts.host_cache.get(self)
         if inst is None:
             inst = rt.FuncInstance(self.functype, self.fn, self.name, None, None, self)
-            rts.host_cache[self] = inst  # type: ignore[index]
+            rts.host_cache[self] = inst
         return inst
 
 

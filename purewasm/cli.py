@@ -223,10 +223,6 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _valtype_name(vt: Any) -> str:
-    return str(vt)
-
-
 def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
                       dirs: List[Tuple[str, str]]) -> Any:
     from .wasi import WasiConfig
@@ -248,7 +244,9 @@ def cmd_run(opts: argparse.Namespace) -> int:
     from . import wasi
 
     dirs = [parse_dir(d) for d in opts.dir]
-    env = parse_env(opts.env)
+    # Configuration mistakes are reported before the (possibly slow) module load.
+    cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
+                            parse_env(opts.env), dirs)
     data = _read_file(opts.file)
     engine = purewasm.Engine()
     if _is_text(opts.file, data):
@@ -262,8 +260,6 @@ def cmd_run(opts: argparse.Namespace) -> int:
     store = purewasm.Store(engine)
     linker = purewasm.Linker(engine)
     linker.define_wasi()
-    cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
-                            env, dirs)
     if hasattr(store, "set_wasi"):
         store.set_wasi(cfg)
     else:
@@ -282,7 +278,7 @@ def cmd_run(opts: argparse.Namespace) -> int:
     if func is None or not hasattr(func, "type") or not callable(func):
         raise UsageError("no exported function named %r" % opts.invoke)
     ftype = func.type(store)
-    params = [_valtype_name(t) for t in ftype.params]
+    params = [str(t) for t in ftype.params]   # ValType prints as its name
     if len(opts.args) != len(params):
         raise UsageError("%s expects %d argument(s) (%s), got %d" % (
             opts.invoke, len(params), ", ".join(params) or "none", len(opts.args)))

@@ -386,3 +386,66 @@ def test_start_function_traps(w: Any, needs_code: None) -> None:
     with pytest.raises(w.Trap) as info:
         w.Instance(store, module, [])
     assert info.value.trap_code == w.TrapCode.UNREACHABLE
+
+
+def test_values_through_wasm(w: Any, needs_code: None) -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    module = w.Module(engine, wasm("""
+      (module
+        (func (export "id64") (param i64) (result i64) (local.get 0))
+        (func (export "idf32") (param f32) (result f32) (local.get 0))
+        (func (export "bits32") (param f32) (result i32) (i32.reinterpret_f32 (local.get 0)))
+        (func (export "ext") (param externref) (result externref) (local.get 0))
+        (func (export "isnull") (param externref) (result i32) (ref.is_null (local.get 0))))"""))
+    ex = w.Instance(store, module, []).exports(store)
+    assert ex["id64"](store, 2**64 - 1) == -1
+    assert ex["id64"](store, -(2**63)) == -(2**63)
+    assert ex["idf32"](store, 0.1) == f32(0.1)
+    assert ex["bits32"](store, 1.0) == 0x3F800000
+    obj = object()
+    assert ex["ext"](store, obj) is obj
+    assert ex["isnull"](store, None) == 1
+    assert ex["isnull"](store, "x") == 0
+    with pytest.raises(TypeError):
+        ex["id64"](store, "nope")
+
+
+def test_link_two_instances_and_tables(w: Any, needs_code: None) -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+    lib = w.Module(engine, wasm("""
+      (module
+        (table (export "tab") 2 funcref)
+        (func $seven (result i32) (i32.const 7))
+        (elem (i32.const 0) $seven)
+        (func (export "call") (param i32) (result i32)
+          (call_indirect (result i32) (local.get 0))))"""))
+    linker.define_instance(store, "lib", linker.instantiate(store, lib))
+    user = w.Module(engine, wasm("""
+      (module
+        (import "lib" "call" (func $call (param i32) (result i32)))
+        (import "lib" "tab" (table 2 funcref))
+        (func (export "go") (param i32) (result i32) (call $call (local.get 0))))"""))
+    ex = linker.instantiate(store, user).exports(store)
+    assert ex["go"](store, 0) == 7
+    with pytest.raises(w.Trap):
+        ex["go"](store, 1)                     # null entry
+    tab = linker.get(store, "lib", "tab")
+    host = w.Func(store, w.FuncType([], [w.ValType.i32()]), lambda: 99)
+    tab.set(store, 1, host)
+    assert ex["go"](store, 1) == 99
+    assert ex["go"](store, 0) == 7
+
+
+def test_host_returns_wrong_type(w: Any, needs_code: None) -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+    linker.define_func("env", "f", w.FuncType([], [w.ValType.i32()]), lambda: "str")
+    module = w.Module(engine, wasm("""(module (import "env" "f" (func $f (result i32)))
+        (func (export "go") (result i32) (call $f)))"""))
+    ex = linker.instantiate(store, module).exports(store)
+    with pytest.raises(TypeError):
+        ex["go"](store)

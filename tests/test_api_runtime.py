@@ -268,3 +268,25 @@ def test_store_limits_memory() -> None:
     assert ex["grow"](store, 1) == -1
     with pytest.raises(w.WasmtimeError):
         w.Instance(store, w.Module(engine, "(module (memory 3))"), [])
+
+
+@needs_code
+def test_trap_backtrace_frames() -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    module = w.Module(engine, """(module
+        (func $inner (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+        (func $outer (export "f") (param i32) (result i32) (call $inner (local.get 0))))""")
+    f = w.Instance(store, module, []).exports(store)["f"]
+    with pytest.raises(w.Trap) as info:
+        f(store, 0)
+    frames = info.value.frames
+    assert [(fr.func_index, fr.func_name) for fr in frames] == [(0, "inner"), (1, "outer")]
+    assert "inner" in str(info.value)
+
+
+def test_unsupported_config_refused() -> None:
+    cfg = w.Config()
+    cfg.consume_fuel = True
+    with pytest.raises(w.WasmtimeError):
+        w.Engine(cfg)

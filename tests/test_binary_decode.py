@@ -353,3 +353,16 @@ def test_encoder_fills_in_what_text_may_leave_out() -> None:
     m.funcs[0].body = [Instr("no.such.op"), Instr("end")]
     with pytest.raises(EncodeError):
         encode_module(m)
+
+
+@pytest.mark.parametrize("bad", [
+    Instr("local.get", -1), Instr("local.get", 1 << 32), Instr("i8x16.extract_lane_s", 256),
+    Instr("v128.const", -1), Instr("i32.load", (2, 0)), Instr("f32.const", 1 << 32),
+    Instr("block", "i33"),
+])
+def test_encoder_rejects_bad_immediates_cleanly(bad: Instr) -> None:
+    from purewasm.binary.encode import EncodeError
+
+    m = Module(types=[FuncType((), ())], funcs=[Func(0, [], [bad, Instr("end")])])
+    with pytest.raises(EncodeError):
+        encode_module(m)

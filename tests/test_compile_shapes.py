@@ -188,3 +188,15 @@ def test_many_nested_targeted_blocks_with_values() -> None:
     f = instance("\n".join(parts)).func("f")
     assert f(0) == 5 + 2 * n
     assert f(1) == 5 + 2 * (n - n // 2 - 1)
+
+
+def test_structured_falls_back_when_python_refuses() -> None:
+    # Forcing the structured lowering on 30 nested loops: CPython refuses the code
+    # ("too many statically nested blocks"), the function is lowered flat instead.
+    n = 30
+    text = "(module (func (export \"f\") (result i32) (local i32) %s %s local.get 0))" % (
+        "loop " * n, "local.get 0 i32.const 1 i32.add local.tee 0 i32.const 100 i32.lt_u "
+        "br_if 0 end " * n)
+    inst = instance(text, mode="structured")
+    assert inst.func("f")() == 100 + n - 1
+    assert inst.compiled.mode(0) == "flat"

@@ -35,9 +35,9 @@ class EncodeError(WasmtimeError):
 
 
 def uleb(value: int) -> bytes:
-    """Minimal unsigned LEB128 of ``value`` (>= 0)."""
-    if value < 0:
-        raise EncodeError("negative value %d for an unsigned LEB128" % value)
+    """Minimal unsigned LEB128 of a u32 ``value`` (every unsigned field of Wasm 2.0)."""
+    if not 0 <= value < 1 << 32:
+        raise EncodeError("value %d out of range for a u32" % value)
     if value < 0x80:
         return bytes((value,))
     out = bytearray()
@@ -121,77 +121,83 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
     enc = _ENC
     imms = _IMM
     for ins in instrs:
-        op = ins.op
-        code = enc.get(op)
-        if code is None:
-            raise EncodeError("unknown instruction %r" % (op,))
-        out += code
-        kind = imms[op]
-        imm = ins.imm
-        if kind == _opc.NONE:
-            continue
-        if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
-                    _opc.ELEM, _opc.DATA):
-            out += uleb(imm)
-        elif kind == _opc.CONST_I32:
-            out += sleb(_signed(imm, 32))
-        elif kind == _opc.MEMARG:
-            _memarg(out, imm)
-        elif kind == _opc.BLOCKTYPE:
-            if imm is None:
-                out.append(0x40)
-            elif isinstance(imm, str):
+        try:
+            op = ins.op
+            code = enc.get(op)
+            if code is None:
+                raise EncodeError("unknown instruction %r" % (op,))
+            out += code
+            kind = imms[op]
+            imm = ins.imm
+            if kind == _opc.NONE:
+                continue
+            if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
+                        _opc.ELEM, _opc.DATA):
+                out += uleb(imm)
+            elif kind == _opc.CONST_I32:
+                out += sleb(_signed(imm, 32))
+            elif kind == _opc.MEMARG:
+                _memarg(out, imm)
+            elif kind == _opc.BLOCKTYPE:
+                if imm is None:
+                    out.append(0x40)
+                elif isinstance(imm, str):
+                    out.append(_valtype(imm))
+                else:
+                    out += sleb(imm)
+            elif kind == _opc.CONST_I64:
+                out += sleb(_signed(imm, 64))
+            elif kind == _opc.CONST_F32:
+                out += struct.pack("<I", imm)
+            elif kind == _opc.CONST_F64:
+                out += struct.pack("<Q", imm)
+            elif kind == _opc.BR_TABLE:
+                labels, default = imm
+                out += uleb(len(labels))
+                for x in labels:
+                    out += uleb(x)
+                out += uleb(default)
+            elif kind == _opc.CALL_INDIRECT:
+                out += uleb(imm[0])
+                out += uleb(imm[1])
+            elif kind == _opc.MEM:
+                if imm:
+                    raise EncodeError("memory index %d needs multi-memory" % imm)
+                out.append(0)
+            elif kind == _opc.REFTYPE:
                 out.append(_valtype(imm))
-            else:
-                out += sleb(imm)
-        elif kind == _opc.CONST_I64:
-            out += sleb(_signed(imm, 64))
-        elif kind == _opc.CONST_F32:
-            out += struct.pack("<I", imm)
-        elif kind == _opc.CONST_F64:
-            out += struct.pack("<Q", imm)
-        elif kind == _opc.BR_TABLE:
-            labels, default = imm
-            out += uleb(len(labels))
-            for x in labels:
-                out += uleb(x)
-            out += uleb(default)
-        elif kind == _opc.CALL_INDIRECT:
-            out += uleb(imm[0])
-            out += uleb(imm[1])
-        elif kind == _opc.MEM:
-            if imm:
-                raise EncodeError("memory index %d needs multi-memory" % imm)
-            out.append(0)
-        elif kind == _opc.REFTYPE:
-            out.append(_valtype(imm))
-        elif kind == _opc.SELECT_T:
-            out += uleb(len(imm))
-            for t in imm:
-                out.append(_valtype(t))
-        elif kind == _opc.CONST_V128:
-            out += imm.to_bytes(16, "little")
-        elif kind == _opc.LANE:
-            out.append(imm)
-        elif kind == _opc.MEMARG_LANE:
-            _memarg(out, imm[0])
-            out.append(imm[1])
-        elif kind == _opc.SHUFFLE:
-            out += bytes(imm)
-        elif kind == _opc.TABLE_COPY or kind == _opc.TABLE_INIT:
-            out += uleb(imm[0])
-            out += uleb(imm[1])
-        elif kind == _opc.MEMORY_COPY:
-            if imm[0] or imm[1]:
-                raise EncodeError("memory.copy between memories needs multi-memory")
-            out += b"\x00\x00"
-        elif kind == _opc.MEMORY_INIT:
-            if imm[1]:
-                raise EncodeError("memory.init of memory %d needs multi-memory" % imm[1])
-            out += uleb(imm[0])
-            out.append(0)
-        else:  # pragma: no cover - every kind of the opcode table is handled above
-            raise EncodeError("cannot encode immediate kind %r" % (kind,))
+            elif kind == _opc.SELECT_T:
+                out += uleb(len(imm))
+                for t in imm:
+                    out.append(_valtype(t))
+            elif kind == _opc.CONST_V128:
+                out += imm.to_bytes(16, "little")
+            elif kind == _opc.LANE:
+                out.append(imm)
+            elif kind == _opc.MEMARG_LANE:
+                _memarg(out, imm[0])
+                out.append(imm[1])
+            elif kind == _opc.SHUFFLE:
+                out += bytes(imm)
+            elif kind == _opc.TABLE_COPY or kind == _opc.TABLE_INIT:
+                out += uleb(imm[0])
+                out += uleb(imm[1])
+            elif kind == _opc.MEMORY_COPY:
+                if imm[0] or imm[1]:
+                    raise EncodeError("memory.copy between memories needs multi-memory")
+                out += b"\x00\x00"
+            elif kind == _opc.MEMORY_INIT:
+                if imm[1]:
+                    raise EncodeError("memory.init of memory %d needs multi-memory" % imm[1])
+                out += uleb(imm[0])
+                out.append(0)
+            else:  # pragma: no cover - every kind of the opcode table is handled above
+                raise EncodeError("cannot encode immediate kind %r" % (kind,))
+        except EncodeError:
+            raise
+        except (TypeError, ValueError, OverflowError, IndexError, struct.error) as exc:
+            # An immediate of the wrong shape or range (see syntax's conventions).
+            raise EncodeError("cannot encode %r: %s" % (ins, exc)) from None
     return out
 
 

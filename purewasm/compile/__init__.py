@@ -85,13 +85,11 @@ class CompiledModule:
 
     def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
         """The code object of function ``index``, translated on first use and cached."""
-        entry = self._codes.get(index)
-        if entry is None or flat is not None:
-            entry = self._compile(index, flat)
-            if flat is None:
-                self._codes[index] = entry
         if flat is not None:
-            return entry[0]
+            return self._compile(index, flat)[0]   # a forced lowering is not cached
+        entry = self._codes.get(index)
+        if entry is None:
+            entry = self._codes[index] = self._compile(index, None)
         return entry[0]
 
     def mode(self, index: int) -> str:

@@ -279,6 +279,7 @@ class Translator:
         self.states: List[List[Tuple[int, str]]] = []
         self.max_slot = -1
         self.guards: Dict[str, int] = {}   # chain variable -> mark of its open guard
+        self.last_effect: Optional[Tuple[Tuple[int, str], int, str]] = None
 
     # ----- output ---------------------------------------------------------------------
 
@@ -408,6 +409,8 @@ class Translator:
         name = "s%d" % h
         self.protect(name)
         self.emit("%s = %s" % (name, expr))
+        # Remembered so that a local.set right after can assign the local directly.
+        self.last_effect = (self.lines[-1], h, expr)
         if h > self.max_slot:
             self.max_slot = h
         self.stack.append(V(name, t, frozenset((name,)), canon, bits or _WIDTH.get(t, 0),
@@ -818,17 +821,25 @@ class Translator:
             self.flush(len(self.stack) - 1)
             c = self.pop()
         idx = c.e
-        # Ranges of consecutive indexes that branch to the same label.
-        ranges: List[Tuple[int, int, int]] = []
+        # Ranges of consecutive indexes that branch to the same label, or (switch chains)
+        # to consecutive cases: case = index + offset.
+        ranges: List[Tuple[int, int, int, Optional[int]]] = []
         for i, d in enumerate(labels):
-            if ranges and ranges[-1][2] == d and ranges[-1][1] == i:
-                ranges[-1] = (ranges[-1][0], i + 1, d)
-            else:
-                ranges.append((i, i + 1, d))
-        if ranges and ranges[-1][2] == default:
-            ranges[-1] = (ranges[-1][0], -1, default)
+            f = self.ctrl[-1 - d]
+            off = f.case - i if f.kind == "case" and not self.flat else None
+            if ranges and ranges[-1][1] == i:
+                plo, _, pd, poff = ranges[-1]
+                if (off is None and poff is None and pd == d) or (
+                        off is not None and poff == off
+                        and self.ctrl[-1 - pd].chainvar == f.chainvar):
+                    ranges[-1] = (plo, i + 1, pd, poff)
+                    continue
+            ranges.append((i, i + 1, d, off))
+        if ranges and ranges[-1][2] == default and ranges[-1][3] is None:
+            ranges[-1] = (ranges[-1][0], -1, default, None)
         else:
-            ranges.append((len(labels), -1, default))
+            ranges.append((len(labels), -1, default, None))
+        self.bt_labels = labels
         if self.flat:
             self.flat_br_table(idx, labels, default)
         elif all(self.ctrl[-1 - d].kind == "case" for d in list(labels) + [default]):
@@ -849,10 +860,18 @@ class Translator:
             self.range_tree(idx, ranges, 0, len(ranges))
         self.live = False
 
-    def range_tree(self, idx: str, ranges: List[Tuple[int, int, int]], lo: int,
-                   hi: int) -> None:
+    def range_tree(self, idx: str, ranges: List[Tuple[int, int, int, Optional[int]]],
+                   lo: int, hi: int) -> None:
         if hi - lo == 1:
-            self.branch(ranges[lo][2])
+            rlo, rhi, d, off = ranges[lo]
+            if off is None or rhi - rlo == 1:
+                self.branch(d)
+                return
+            f = self.ctrl[-1 - d]
+            for j in range(rlo, rhi):
+                self.ctrl[-1 - self.bt_labels[j]].reached = True
+            self.emit("%s = %s%s" % (f.chainvar, idx, " + %d" % off if off > 0 else
+                                     (" - %d" % -off if off < 0 else "")))
             return
         mid = (lo + hi) // 2
         self.open_suite("if %s < %d:" % (idx, ranges[mid][0]))
@@ -972,6 +991,14 @@ class Translator:
         if v.e == name:
             return
         self.protect(name)
+        last = self.last_effect
+        if (last is not None and v.slot == len(self.stack) and v.canon
+                and self.lines and self.lines[-1] is last[0] and last[1] == v.slot):
+            # "s3 = <load/call>" then "l2 = s3": assign the local in the first place (the
+            # slot's value was just produced and nothing else reads it).
+            self.lines[-1] = (self.lines[-1][0], "%s = %s" % (name, last[2]))
+            self.last_effect = None
+            return
         self.emit("%s = %s" % (name, self.cx(v)))
 
     def op_local_tee(self, ins: Instr) -> None:
@@ -1026,6 +1053,9 @@ class Translator:
     # ----- memory -----------------------------------------------------------------------
 
     def address(self, base: V, offset: int) -> str:
+        if base.atom and base.e.isdigit():
+            # A constant base: the effective address is a constant (never wrapped).
+            return str(int(base.e) + offset)
         a = self.cx(base)
         if offset:
             if not base.canon:

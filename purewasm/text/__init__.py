@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Union
 
+from ..syntax import Module
 from .parser import parse_module
 
 __all__ = ["parse_module", "wat2wasm", "parse_script", "print_module"]
@@ -26,7 +27,7 @@ def parse_script(text: Union[str, bytes]) -> list:
     return _parse_script(text)
 
 
-def print_module(module) -> str:  # type: ignore[no-untyped-def]
+def print_module(module: Module) -> str:
     """Write ``module`` in the text format."""
     from .printer import print_module as _print_module
     return _print_module(module)

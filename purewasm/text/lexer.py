@@ -46,7 +46,6 @@ _TOKEN_RE = re.compile(
 _ATOM_RE = re.compile(r"(?:[%s]|%s)+" % (_IDCHAR, _STRING), re.DOTALL)
 _IDCHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "!#$%&'*+-./:<=>?@\\^_`|~\"")
-_STRING_FULL_RE = re.compile(_STRING + r"\Z", re.DOTALL)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _COMMENT_RE = re.compile(r"\(;|;\)")
 
@@ -120,17 +119,10 @@ def tokenize(text: str) -> Tokens:
                     _check_strings(toks, m.group(kind), start)
                 continue
             val = m.group(kind)
-            if '"' in val:
-                if val[0] == '"' and _STRING_FULL_RE.match(val):
-                    data, reason = decode_string(val[1:-1])
-                    if data is None:
-                        toks.error_at(start, reason)
-                    kinds_append(STRING)
-                    values_append(data)
-                else:
-                    _check_strings(toks, val, start)
-                    kinds_append(RESERVED)
-                    values_append(val)
+            if '"' in val:           # idchars glued to a string: reserved (spec 6.2.2)
+                _check_strings(toks, val, start)
+                kinds_append(RESERVED)
+                values_append(val)
             else:
                 kinds_append(ATOM)
                 values_append(val)

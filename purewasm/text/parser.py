@@ -13,11 +13,11 @@ recursion.
 """
 from __future__ import annotations
 
-from typing import Dict, List, NoReturn, Optional, Tuple
+from typing import Dict, List, NoReturn, Optional, Tuple, Union
 
 from .. import opcodes
 from ..syntax import (
-    ACTIVE, DECLARATIVE, PASSIVE, Data, Elem, Export, Func, FuncType, Global, GlobalType,
+    ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType,
 )
 from .lexer import ATOM, EOF, LP, RP, STRING, Tokens, tokenize
@@ -42,7 +42,8 @@ _NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then"
 _KEYWORDS = frozenset((
     "type", "func", "param", "result", "local", "global", "table", "memory", "elem", "data",
     "import", "export", "start", "offset", "item", "declare", "mut", "then", "module",
-    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern"))
+    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern", "declare",
+    "binary", "quote", "inf", "nan"))
 
 # v128.const shapes (spec 6.5.9): lane count, lane bits, float lanes?
 _SHAPES = {"i8x16": (16, 8, False), "i16x8": (8, 16, False), "i32x4": (4, 32, False),
@@ -129,11 +130,6 @@ class ModuleParser:
             self.error("unexpected token")
         self.i += 1
 
-    def expect_keyword(self, keyword: str) -> None:
-        if self.kinds[self.i] != ATOM or self.values[self.i] != keyword:
-            self.error("unexpected token")
-        self.i += 1
-
     def opt_id(self) -> Optional[str]:
         i = self.i
         if self.kinds[i] == ATOM:
@@ -171,17 +167,27 @@ class ModuleParser:
         self.i += 1
         return n
 
+    def unexpected(self) -> NoReturn:
+        """A syntax error at the current token, worded as the spec interpreter's: a word
+        that is no keyword at all is an "unknown operator" (e.g. the old ``anyfunc``)."""
+        v = self.values[self.i]
+        if (self.kinds[self.i] == ATOM and "a" <= v[0] <= "z"  # type: ignore[index]
+                and v not in _KEYWORDS and v not in opcodes.BY_NAME
+                and not _is_number(v)):  # type: ignore[arg-type]
+            self.error("unknown operator %s" % v)
+        self.error("unexpected token")
+
     def valtype(self) -> str:
         v = self.values[self.i]
         if self.kinds[self.i] != ATOM or v not in VALUE_TYPES:
-            self.error("unexpected token")
+            self.unexpected()
         self.i += 1
         return v  # type: ignore[return-value]
 
     def reftype(self) -> str:
         v = self.values[self.i]
         if self.kinds[self.i] != ATOM or v not in REF_TYPES:
-            self.error("unexpected token")
+            self.unexpected()
         self.i += 1
         return v  # type: ignore[return-value]
 
@@ -281,7 +287,7 @@ class ModuleParser:
             names = [None] * len(self.module.types[tidx].params)
         return tidx, names
 
-    def blocktype(self):  # type: ignore[no-untyped-def]
+    def blocktype(self) -> BlockType:
         """A block type (spec 6.5.2): None, a value type, or a type index."""
         if self.kinds[self.i] != LP:
             return None
@@ -1032,7 +1038,7 @@ def _script_form(toks: Tokens, j: int) -> Module:
     return parse_module(data)
 
 
-def parse_module(text) -> Module:  # type: ignore[no-untyped-def]
+def parse_module(text: Union[str, bytes]) -> Module:
     """Parse a module in the text format: ``(module ...)`` or a bare list of fields.
 
     ``text`` is a ``str`` (or UTF-8 ``bytes``). Raises MalformedError with line and column.
