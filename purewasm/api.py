@@ -329,15 +329,15 @@ class Val:
 
     @classmethod
     def f32(cls, val: float) -> "Val":
-        if not isinstance(val, (float, int)):
+        if not isinstance(val, float):      # as wasmtime-py: an int is refused here
             raise TypeError("expected a float")
-        return Val("f32", f32_round(float(val)))
+        return Val("f32", f32_round(val))
 
     @classmethod
     def f64(cls, val: float) -> "Val":
-        if not isinstance(val, (float, int)):
+        if not isinstance(val, float):
             raise TypeError("expected a float")
-        return Val("f64", float(val))
+        return Val("f64", val)
 
     @classmethod
     def v128(cls, val: int) -> "Val":
@@ -874,8 +874,8 @@ class Caller:
         return self._rt.data
 
     def _invalidate(self) -> None:
-        # wasmtime-py invalidates a Caller after the call; ours stays harmless, keep access.
-        pass
+        # As wasmtime-py: a Caller kept past its call no longer reaches the instance.
+        self._instance = None
 
 
 class Memory:
@@ -917,6 +917,21 @@ class Memory:
     def page_size_log2(self, store: Any) -> int:
         return 16
 
+    def data_ptr(self, store: Any) -> "_MemoryPointer":
+        """An indexable view of the memory (``ptr[i]``, ``ptr[i] = b``, slices): stands in
+        for wasmtime-py's raw pointer; it holds no buffer, so memory.grow stays possible."""
+        return _MemoryPointer(self._inst.data)
+
+    def get_buffer_ptr(self, store: Any, size: Optional[int] = None,
+                       offset: int = 0) -> Any:
+        """A zero-copy ctypes array over the memory (e.g. for numpy). While it is alive the
+        memory cannot grow (memory.grow returns -1): drop it before running Wasm code."""
+        import ctypes
+        data = self._inst.data
+        if size is None:
+            size = len(data) - offset
+        return (ctypes.c_ubyte * size).from_buffer(data, offset)
+
     def read(self, store: Any, start: Optional[int] = 0,
              stop: Optional[int] = None) -> bytearray:
         """A copy of ``memory[start:stop]`` (slice semantics, as wasmtime-py)."""
@@ -948,6 +963,25 @@ class Memory:
 
     def __hash__(self) -> int:
         return id(self._inst)
+
+
+class _MemoryPointer:
+    """Index access to a memory's bytes (see Memory.data_ptr)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytearray) -> None:
+        self._data = data
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        if isinstance(index, int) and index < 0:
+            raise IndexError("negative index into linear memory")
+        return self._data[index]
+
+    def __setitem__(self, index: int, value: int) -> None:
+        if not isinstance(index, int) or index < 0:
+            raise IndexError("only non-negative integer indexes can be written")
+        self._data[index] = value
 
 
 class Table:
@@ -1007,6 +1041,7 @@ class Global:
     def __init__(self, store: Any, ty: GlobalType, val: Any) -> None:
         if not isinstance(ty, GlobalType):
             raise TypeError("expected a GlobalType")
+        _rt_store(store)
         self._inst = rt.GlobalInstance(ty._gt, _TO_RAW[ty._gt.content](val))
 
     @classmethod
@@ -1147,6 +1182,8 @@ class Linker:
         self._allow_shadowing = bool(allow)
 
     def _insert(self, module: str, name: str, item: Any) -> None:
+        if not isinstance(module, str) or not isinstance(name, str):
+            raise TypeError("module and name must be strings")
         key = (module, name)
         if key in self._defs and not self._allow_shadowing:
             raise WasmtimeError("import of `%s::%s` defined twice" % key)

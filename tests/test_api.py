@@ -449,3 +449,76 @@ def test_host_returns_wrong_type(w: Any, needs_code: None) -> None:
     ex = linker.instantiate(store, module).exports(store)
     with pytest.raises(TypeError):
         ex["go"](store)
+
+
+def test_caller_in_start_function(w: Any, needs_code: None) -> None:
+    store = w.Store()
+    hit: Any = {}
+
+    def host(caller: Any) -> None:
+        hit["caller"] = caller
+        mem = caller.get("foo")
+        hit["is_memory"] = isinstance(mem, w.Memory)
+        hit["bytes"] = mem.read(caller, 0, 3)
+        hit["missing"] = caller.get("bar")
+    module = w.Module(store.engine, wasm("""(module (import "" "" (func))
+        (memory (export "foo") 1) (start 0) (data (i32.const 0) "foo"))"""))
+    w.Instance(store, module, [w.Func(store, w.FuncType([], []), host, access_caller=True)])
+    assert hit["is_memory"] and hit["bytes"] == bytearray(b"foo") and hit["missing"] is None
+    assert hit["caller"].get("foo") is None       # invalidated after the call
+
+
+def test_externref_released(w: Any, needs_code: None) -> None:
+    import gc
+    store = w.Store()
+    module = w.Module(store.engine, wasm('(module (func (export "f") (param externref)))'))
+    f = w.Instance(store, module, []).exports(store)["f"]
+    freed: Any = {}
+
+    class Tracked:
+        def __del__(self) -> None:
+            freed["yes"] = True
+    f(store, Tracked())
+    store.gc()
+    gc.collect()
+    assert freed.get("yes")
+
+
+def test_text_module_and_serialize(w: Any) -> None:
+    engine = w.Engine()
+    module = w.Module(engine, '(module (global (export "g") i32 (i32.const 5)))')
+    assert [e.name for e in module.exports] == ["g"]
+    again = w.Module.deserialize(engine, module.serialize())
+    store = w.Store(engine)
+    assert w.Instance(store, again, []).exports(store)["g"].value(store) == 5
+    with pytest.raises(w.WasmtimeError):
+        w.Module(engine, "(module (func (result i32)))")   # invalid: no result
+    with pytest.raises(w.WasmtimeError):
+        w.Module(engine, "(module (bogus))")               # malformed text
+
+
+def test_linker_helpers(w: Any, needs_code: None) -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+    lib = w.Module(engine, wasm('(module (func (export "seven") (result i32) (i32.const 7)))'))
+    linker.define_module(store, "lib", lib)
+    assert linker.get(store, "lib", "seven")(store) == 7
+    with pytest.raises(w.WasmtimeError):
+        linker.get(store, "lib", "nope")
+    user = w.Module(engine, wasm("""(module
+        (import "lib" "seven" (func $seven (result i32)))
+        (import "env" "missing" (func $missing (result i64)))
+        (func (export "a") (result i32) (call $seven))
+        (func (export "b") (result i64) (call $missing)))"""))
+    trap_linker = w.Linker(engine)
+    trap_linker.define_module(store, "lib", lib)
+    trap_linker.define_unknown_imports_as_traps(user)
+    ex = trap_linker.instantiate(store, user).exports(store)
+    assert ex["a"](store) == 7
+    with pytest.raises(w.WasmtimeError):
+        ex["b"](store)
+    linker.define_unknown_imports_as_default_values(store, user)
+    ex = linker.instantiate(store, user).exports(store)
+    assert ex["b"](store) == 0
+    linker.get_default(store, "nothing")(store)

@@ -199,4 +199,5 @@ def test_structured_falls_back_when_python_refuses() -> None:
         "br_if 0 end " * n)
     inst = instance(text, mode="structured")
     assert inst.func("f")() == 100 + n - 1
-    assert inst.compiled.mode(0) == "flat"
+    if sys.implementation.name == "cpython":   # PyPy's compiler has no such limit
+        assert inst.compiled.mode(0) == "flat"

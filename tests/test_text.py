@@ -102,6 +102,23 @@ def test_float_text_round_trips_bits(b32: int, b64: int) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.integers(0, 0x7F7FFFFF))
+def test_f32_decimal_hex_and_ties(b: int) -> None:
+    x = struct.unpack("<f", struct.pack("<I", b))[0]
+    assert parse_float("%.9g" % x, 32) == b          # 9 digits identify an f32
+    assert parse_float(float.hex(x), 32) == b       # exact hex
+    assert parse_float("-" + float.hex(x), 32) == b | 0x80000000
+    if b < 0x7F7FFFFF:
+        # The exact midpoint to the next f32 rounds to the even one of the two.
+        y = struct.unpack("<f", struct.pack("<I", b + 1))[0]
+        from fractions import Fraction
+        mid = (Fraction(x) + Fraction(y)) / 2
+        num, den = mid.numerator, mid.denominator      # den is a power of two
+        text = "0x%xp-%d" % (num, den.bit_length() - 1)
+        assert parse_float(text, 32) == (b if b % 2 == 0 else b + 1)
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_decimal_f64_matches_python(x: float) -> None:
     assert parse_float(repr(x), 64) == f64_bits(x)
@@ -475,3 +492,14 @@ def test_parse_module_accepts_script_module_forms() -> None:
     m = parse_module('(module binary "\\00asm" "\\01\\00\\00\\00")')
     assert m.funcs == []
     malformed('(module quote "(func" ")" extra)', "unexpected token")
+
+
+def test_quoted_identifiers() -> None:
+    # Wasm 3.0 ids written as strings, as `wasm-tools print` emits them: $"a b" == $"a b"
+    # and $"abc" == $abc.
+    m = parse_module('(module (func $"a b" (call $"a b")) (func $abc (call $"abc")))')
+    assert ops(m.funcs[0].body)[0] == ("call", 0)
+    assert ops(m.funcs[1].body)[0] == ("call", 1)
+    assert m.names.funcs == {0: "a b", 1: "abc"}
+    malformed('(module (func $""))', "empty identifier")
+    malformed('(module (func $"\\ff"))', "malformed UTF-8")

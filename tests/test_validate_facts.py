@@ -72,6 +72,7 @@ def test_branch_to_function_and_multi_value() -> None:
             mk("return"), mk("end")]
     f = facts_of(body, results=["i64"], types=[t])
     assert f.entry_height == {3: 1}
+    assert f.arity == {3: (2, 1)}
     assert f.targets == {3, -1}
     assert f.max_stack == 3
     assert f.dead == []

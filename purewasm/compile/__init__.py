@@ -117,7 +117,11 @@ class CompiledModule:
         return code, consts, "flat" if is_flat else "structured"
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:
-        filename = "<wasm function %d %s>" % (index, self.module.func_name(index))
+        # The name comes from the module (name section, exports): any string, so keep only
+        # a printable ASCII form (compile() refuses NUL characters, e.g.).
+        name = self.module.func_name(index).encode("ascii", "backslashreplace").decode()
+        name = "".join(ch if " " <= ch < "\x7f" else "?" for ch in name)[:200]
+        filename = "<wasm function %d %s>" % (index, name)
         scratch: Dict[str, Any] = {}
         exec(compile(src, filename, "exec"), scratch)
         return scratch["f%d" % index].__code__

@@ -40,6 +40,7 @@ MAX_DEPTH = 24          # nested operations in one expression before a slot is u
 MAX_PY_LOOPS = 18       # CPython: at most 20 statically nested blocks (loops)
 MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
 MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
+MAX_FORWARD = 6         # br_if per block lowered to nested "if not c:" suites
 
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -97,7 +98,7 @@ class PyLoop:
 class Frame:
     __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
                  "st_start", "st_else", "st_end", "reached", "entry", "live_at_else",
-                 "mark", "case", "chainvar", "last", "shared")
+                 "mark", "case", "chainvar", "last", "shared", "marks")
 
     def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
                  base: int, targeted: bool, has_else: bool = False) -> None:
@@ -119,6 +120,7 @@ class Frame:
         self.chainvar = ""
         self.last = False             # the chain's outermost block
         self.shared = False           # block around a loop: exits with the loop
+        self.marks: Optional[List[int]] = None   # forward block: its open "if not" suites
 
 
 # ---------------------------------------------------------------------------------------
@@ -131,6 +133,7 @@ class Scan:
         self.targeted: set = set()
         self.has_else: set = set()
         self.refs: Dict[int, set] = {}       # opener -> branch instructions targeting it
+        self.deep_refs: set = set()          # openers branched to from nested constructs
         self.end_of: Dict[int, int] = {}     # opener -> its end
         ctrl: List[int] = []
         for i, ins in enumerate(body):
@@ -148,14 +151,18 @@ class Scan:
                 if d < len(ctrl):
                     self.targeted.add(ctrl[-1 - d])
                     self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                    if d != 0:
+                        self.deep_refs.add(ctrl[-1 - d])
             elif op == "br_table":
                 labels, default = ins.imm
                 for d in set(labels) | {default}:
                     if d < len(ctrl):
                         self.targeted.add(ctrl[-1 - d])
                         self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                        self.deep_refs.add(ctrl[-1 - d])
         self.find_chains(body)
         self.find_shared(body)
+        self.find_forward(body)
         # Nesting of the structured lowering.
         depth_loops = 0
         indent = 0
@@ -229,6 +236,19 @@ class Scan:
                     and body[nxt].imm is None and nxt in self.targeted
                     and self.end_of.get(nxt) == end - 1):
                 self.shared.add(opener)
+
+    def find_forward(self, body: Sequence[Instr]) -> None:
+        """A block (no params or results) whose branches are all br/br_if directly in
+        its own body: each br_if becomes ``if not c:`` around the rest of the body, so
+        the block needs no Python loop (opener -> number of br_if)."""
+        self.forward: Dict[int, int] = {}
+        for opener, refs in self.refs.items():
+            if (body[opener].op == "block" and body[opener].imm is None
+                    and opener not in self.deep_refs and opener not in self.chain
+                    and opener not in self.shared):
+                n = sum(1 for r in refs if body[r].op == "br_if")
+                if n <= MAX_FORWARD:
+                    self.forward[opener] = n
 
     def structured_ok(self) -> bool:
         # +4: br_if bodies and the escape dispatch after a loop nest a few more suites.
@@ -654,6 +674,8 @@ class Translator:
             f.st_end = self.new_state()
         elif self.pc in self.scan.shared:
             f.shared = True   # op_loop gives it the loop's Python loop
+        elif self.pc in self.scan.forward:
+            f.marks = []
         else:
             self.open_pyloop(f)
 
@@ -747,6 +769,14 @@ class Translator:
                                                                            f.case))
             self.result_slots(f.base, ())
             return
+        if kind == "block" and f.marks is not None:
+            for mark in reversed(f.marks):
+                self.close_suite(mark)
+            if self.live:
+                f.reached = True
+            self.live = f.reached
+            self.result_slots(f.base, f.results)
+            return
         if kind == "block" and f.shared:
             # The loop inside has closed the Python loop both share.
             if self.live:
@@ -800,12 +830,23 @@ class Translator:
         self.result_slots(f.base, f.results)
 
     def op_br(self, ins: Instr) -> None:
-        self.branch(ins.imm)
+        f = self.ctrl[-1 - ins.imm]
+        if f.marks is not None:
+            f.reached = True   # the rest of this suite is dead: the block end follows
+        else:
+            self.branch(ins.imm)
         self.live = False
 
     def op_br_if(self, ins: Instr) -> None:
         c = self.pop()
         f = self.ctrl[-1 - ins.imm]
+        if f.marks is not None:
+            # Forward block: the rest of its body runs when the branch is not taken.
+            self.materialise_all()
+            f.reached = True
+            cond = _p(c) if c.isbool else self.pcx(c)
+            f.marks.append(self.open_suite("if not %s:" % cond))
+            return
         n = len(f.params if f.kind == "loop" else f.results)
         self.shallow(n)
         self.open_suite("if %s:" % (c.e if c.isbool or c.canon else self.cx(c)))
@@ -1056,12 +1097,9 @@ class Translator:
         if base.atom and base.e.isdigit():
             # A constant base: the effective address is a constant (never wrapped).
             return str(int(base.e) + offset)
-        a = self.cx(base)
         if offset:
-            if not base.canon:
-                a = "(%s)" % a
-            return "%s + %d" % (a, offset)
-        return a
+            return "%s + %d" % (self.pcx(base), offset)
+        return self.cx(base)
 
     def load(self, ins: Instr, t: str, tmpl: str, canon: bool = True, bits: int = 0) -> None:
         _, offset, memidx = ins.imm

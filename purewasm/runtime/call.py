@@ -98,7 +98,8 @@ class Frame(str):
     def make(cls, index: int, name: str) -> "Frame":
         frame = cls("%s (func %d)" % (name, index))
         frame.func_index = index
-        frame.func_name = name
+        # The compiler's fallback name "$INDEX" means the function has no name.
+        frame.func_name = None if name == "$%d" % index else name
         return frame
 
 
@@ -198,7 +199,10 @@ class _Worker:
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 job.error = exc
             finally:
+                job.fn = job.args = None  # type: ignore[assignment]
                 job.done.release()
+                # Hold no reference to the arguments (externrefs) while idle.
+                del job
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         job = _Job(fn, args)

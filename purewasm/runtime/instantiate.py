@@ -66,6 +66,19 @@ class Store:
         finally:
             self.active_instances.pop()
 
+    def invoke_in(self, inst: ModuleInstance, index: int, args: Sequence[Any]) -> Any:
+        """Call function ``index`` of ``inst`` as ``inst`` itself would (through its
+        ``import_calls``: a host function then sees ``inst`` as its Caller)."""
+        fn = inst.import_calls.get(index) or inst.funcs[index].fn
+        if fn is None:
+            raise WasmtimeError("function %s has no code (compiler unavailable)"
+                                % inst.funcs[index].name)
+        self.active_instances.append(inst)
+        try:
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+        finally:
+            self.active_instances.pop()
+
     def current_instance(self) -> Optional[ModuleInstance]:
         return self.active_instances[-1] if self.active_instances else None
 
@@ -316,5 +329,5 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
             inst.data_segments[k] = b""
     # Step 17: the start function.
     if run_start and module.start is not None:
-        store.invoke(inst.funcs[module.start], ())
+        store.invoke_in(inst, module.start, ())
     return inst

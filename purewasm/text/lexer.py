@@ -4,7 +4,7 @@ One compiled regular expression splits the source into tokens: ``(``, ``)``, str
 *atoms* (keywords, numbers, identifiers: spec 6.2.2 tokens made of ``idchar``). Anything
 else that is made of idchars and strings glued together is a *reserved* token (spec 6.2.2:
 "reserved" — e.g. ``0drop`` or ``data"a"``), an error wherever it is used. White space,
-line comments, nested block comments (6.2.3) and annotations (``(@id ...)``, skipped as
+line comments, nested block comments (6.2.4) and annotations (``(@id ...)``, skipped as
 the annotations proposal prescribes) produce no tokens.
 
 Tokens are kept in parallel lists (kind, value, source offset) rather than objects: the
@@ -43,6 +43,7 @@ _TOKEN_RE = re.compile(
     r'|(?P<str>")'
     r"|(?P<atom>(?:[%s]|%s)+)"
     r"|(?P<bad>[^ \t\n\r]))" % (_IDCHAR, _STRING), re.DOTALL)
+_QUOTED_ID_RE = re.compile(r"\$%s\Z" % _STRING, re.DOTALL)
 _ATOM_RE = re.compile(r"(?:[%s]|%s)+" % (_IDCHAR, _STRING), re.DOTALL)
 _IDCHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "!#$%&'*+-./:<=>?@\\^_`|~\"")
@@ -119,6 +120,23 @@ def tokenize(text: str) -> Tokens:
                     _check_strings(toks, m.group(kind), start)
                 continue
             val = m.group(kind)
+            if val[:2] == '$"' and _QUOTED_ID_RE.match(val):
+                # $"name": an identifier written as a string (Wasm 3.0, spec 6.3.5),
+                # as ``wasm-tools print`` writes names that are no plain ids.
+                data, reason = decode_string(val[2:-1])
+                if data is None:
+                    toks.error_at(start, reason)
+                try:
+                    ident = data.decode("utf-8")  # type: ignore[union-attr]
+                except UnicodeDecodeError:
+                    toks.error_at(start, "malformed UTF-8 encoding")
+                if not ident:
+                    toks.error_at(start, "empty identifier")
+                kinds_append(ATOM)
+                values_append("$" + ident)
+                starts_append(start)
+                match_append(-1)
+                continue
             if '"' in val:           # idchars glued to a string: reserved (spec 6.2.2)
                 _check_strings(toks, val, start)
                 kinds_append(RESERVED)
@@ -235,7 +253,7 @@ def _check_strings(toks: Tokens, val: str, start: int) -> None:
 
 
 def _skip_block_comment(toks: Tokens, pos: int, start: int) -> int:
-    """Skip a block comment whose "(;" ended at ``pos``; they nest (spec 6.2.3)."""
+    """Skip a block comment whose "(;" ended at ``pos``; they nest (spec 6.2.4, "Comments")."""
     text = toks.text
     depth = 1
     while depth:

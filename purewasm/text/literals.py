@@ -30,6 +30,8 @@ class LiteralError(ValueError):
 
 def parse_nat(text: str) -> Optional[int]:
     """The value of an unsigned integer literal, or None if ``text`` is not one."""
+    if text.isdigit() and text.isascii():     # the common case, fast
+        return int(text)
     if NAT_RE.match(text) is None:
         return None
     return _int(text.replace("_", ""))

@@ -8,7 +8,7 @@ of inline type uses (spec 6.6.3, "abbreviations" of ``typeuse``) are appended to
 equal type if one exists.
 
 Instruction sequences are parsed with an explicit stack of open constructs (plain
-``block ... end`` and the folded forms of spec 6.5.5), so nesting depth costs no Python
+``block ... end`` and the folded forms of spec 6.5, "Folded Instructions"), so nesting depth costs no Python
 recursion.
 """
 from __future__ import annotations
@@ -232,7 +232,7 @@ class ModuleParser:
     # --- types -----------------------------------------------------------------------
 
     def functype_body(self) -> Tuple[FuncType, List[Optional[str]]]:
-        """``(param ...)* (result ...)*`` (spec 6.4.2), returning param ids too."""
+        """``(param ...)* (result ...)*`` (spec 6.4, "Function Types"), returning param ids."""
         params: List[str] = []
         names: List[Optional[str]] = []
         results: List[str] = []
@@ -345,7 +345,7 @@ class ModuleParser:
             self.i = end + 1
         if self.uses_data_count:
             # The binary format needs a data count section for these instructions
-            # (spec 5.5.16); the decoder reports its value, so the parser does too.
+            # (spec 5.5, "Data Count Section"); the decoder reports its value, so the parser does too.
             self.module.data_count = len(self.module.datas)
         return self.module
 
@@ -496,7 +496,7 @@ class ModuleParser:
             m.imports.append(Import(imp[0], imp[1], "table", TableType(self.reftype(), lim)))
             return
         if self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES:
-            # Inline element segment (spec 6.6.7 abbreviation).
+            # Inline element segment (spec 6.6, "Tables", abbreviations).
             rt = self.reftype()
             if not self.at_lp("elem"):
                 self.error("unexpected token")
@@ -520,7 +520,7 @@ class ModuleParser:
             m.imports.append(Import(imp[0], imp[1], "memory", MemoryType(self.limits())))
             return
         if self.at_lp("data"):
-            # Inline data segment (spec 6.6.8 abbreviation): limits from the data size.
+            # Inline data segment (spec 6.6, "Memories", abbreviations): limits from the data size.
             self.i += 2
             data = bytearray()
             while self.kinds[self.i] == STRING:
@@ -595,7 +595,7 @@ class ModuleParser:
             rt = v  # type: ignore[assignment]
             init = self.elem_items(end, rt, func_indices=False)
         elif mode == ACTIVE and not has_table:
-            # Abbreviation (spec 6.6.7): "(elem (offset ...) funcidx*)".
+            # Abbreviation (spec 6.6, "Element Segments"): "(elem (offset ...) funcidx*)".
             rt = "funcref"
             init = self.elem_items(end, rt, func_indices=True)
         else:
@@ -623,7 +623,7 @@ class ModuleParser:
         return init
 
     def offset_expr(self) -> List[Instr]:
-        """``(offset expr)`` or its abbreviation, one folded instruction (spec 6.6.7)."""
+        """``(offset expr)`` or its abbreviation, one folded instruction (spec 6.6, "Element Segments")."""
         e: List[Instr] = []
         if self.at_lp("offset"):
             oend = self.match[self.i]
@@ -693,7 +693,7 @@ class ModuleParser:
             k = kinds[i]
             if k == ATOM:
                 if stack and stack[-1][0] in (_FP, _FC):
-                    # Operands of a folded instruction must be folded (spec 6.5.5).
+                    # Operands of a folded instruction must be folded (spec 6.5, "Folded Instructions").
                     self.error("unexpected token")
                 kw = values[i]
                 if kw == "block" or kw == "loop" or kw == "if":

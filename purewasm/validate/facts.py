@@ -17,6 +17,7 @@ What the facts say (positions are indexes into ``Func.body``):
   ``targets`` never iterates).
 * ``entry_height[p]``: operand stack height (in values) below the construct's parameters
   when it is entered — the values a branch out of it leaves untouched.
+* ``arity[p]``: ``(n_params, n_results)`` of the construct's block type.
 * ``max_stack`` (most operand values live at once) and ``max_depth`` (deepest nesting of
   constructs, the function body not counted): the compiler uses them to choose between
   nested Python code and a flat lowering (CPython allows only 20 nested loops and about
@@ -63,14 +64,15 @@ for _name, _info in KIND.items():
 class FuncFacts:
     """What :class:`FuncAnalyzer` found out about one function (see the module doc)."""
 
-    __slots__ = ("end_of", "else_of", "targets", "entry_height", "max_stack", "max_depth",
-                 "dead")
+    __slots__ = ("end_of", "else_of", "targets", "entry_height", "arity", "max_stack",
+                 "max_depth", "dead")
 
     def __init__(self) -> None:
         self.end_of: Dict[int, int] = {}
         self.else_of: Dict[int, int] = {}
         self.targets: Set[int] = set()
         self.entry_height: Dict[int, int] = {}
+        self.arity: Dict[int, Tuple[int, int]] = {}
         self.max_stack = 0
         self.max_depth = 0
         self.dead: List[Tuple[int, int]] = []
@@ -108,6 +110,7 @@ class FuncAnalyzer:
         else_of = facts.else_of
         targets = facts.targets
         entry_height = facts.entry_height
+        arity = facts.arity
         dead = facts.dead
         fixed_arity = _FIXED_ARITY
         kind_get = KIND.get
@@ -167,6 +170,7 @@ class FuncAnalyzer:
                     h -= 1
                 p, r = self._block_arity(imm)
                 entry_height[pos] = h - p
+                arity[pos] = (p, r)
                 ctrls.append([pos, h - p, p, r])
                 if len(ctrls) - 1 > max_depth:
                     max_depth = len(ctrls) - 1

@@ -182,6 +182,8 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
 
         # --- control (3.3.8) ---
         if kind == K_END or kind == K_ELSE:
+            if kind == K_ELSE and frame[0] != K_IF:
+                raise InvalidError("else without matching if", fidx, ins.offset)
             end = frame[2]
             if vals[height:] != end:
                 _pop_vals(vals, height, unreach, end, fidx, ins)
@@ -191,8 +193,6 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                                        fidx, ins.offset)
             del vals[height:]
             if kind == K_ELSE:
-                if frame[0] != K_IF:
-                    raise InvalidError("else without matching if", fidx, ins.offset)
                 start = frame[1]
                 frame = [K_ELSE, start, end, height, False, end]
                 ctrls[-1] = frame
@@ -202,8 +202,8 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             if frame[0] == K_IF and frame[1] != end:
                 # An if without else has an implicit empty else branch, which must turn
                 # the block's parameters into its results (3.3.8.5).
-                raise InvalidError("type mismatch: if without else must not change the "
-                                   "stack (block type %s)" % ins.op, fidx, ins.offset)
+                raise InvalidError("type mismatch: an if without else must have the same "
+                                   "parameter and result types", fidx, ins.offset)
             ctrls.pop()
             if not ctrls:
                 done = pos
@@ -246,8 +246,6 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 _pop_vals(vals, height, unreach, lab, fidx, ins)
                 if kind == K_BR_IF:
                     vals += lab
-            elif k and kind == K_BR:
-                del vals[-k:]
             if kind == K_BR:
                 del vals[height:]
                 frame[4] = unreach = True
