@@ -15,7 +15,7 @@ import random
 import shutil
 import struct
 import subprocess
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -40,10 +40,7 @@ pytestmark = pytest.mark.skipif(shutil.which("wasm-tools") is None,
                                 reason="needs wasm-tools")
 
 # Seeds known to differ (strict xfail: a fixed one must be removed from here), with why.
-KNOWN_BAD = {
-    4: "compiler: `ref.is_null` operand folded as `l0 is None + 96350` (precedence)",
-    176: "compiler: `ref.is_null` operand folded into arithmetic without parentheses",
-}
+KNOWN_BAD: Dict[int, str] = {}
 
 # Trap codes that differ only in name between the two runtimes.
 _SAME_TRAP = {"UNDEFINED_ELEMENT": "TABLE_OUT_OF_BOUNDS"}

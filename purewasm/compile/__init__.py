@@ -6,19 +6,22 @@ gives an instance its namespace and a lazy stub per defined function (docs/INTER
 """
 from __future__ import annotations
 
+import hashlib
+import marshal
 import struct
+import sys
 import threading
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from purewasm.errors import Trap, TrapCode
+from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
 from .support import base_namespace
 from .translate import TranslationError, Translator, UnsupportedError
 
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
-           "TRANSLATOR_VERSION"]
+           "TRANSLATOR_VERSION", "cache_key"]
 
 # Part of any on-disk cache key for generated code.
 TRANSLATOR_VERSION = 1
@@ -50,6 +53,13 @@ def trap_from_exception(exc: BaseException) -> Optional[Trap]:
     return None
 
 
+def cache_key(module_bytes: bytes) -> str:
+    """A key for cached translations of a module: its hash, the translator version and
+    the Python implementation (code objects are specific to one bytecode version)."""
+    h = hashlib.sha256(module_bytes).hexdigest()
+    return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
+
+
 class CompiledModule:
     """Translation results for one Module, shared by all its instances."""
 
@@ -64,7 +74,7 @@ class CompiledModule:
         self.num_imported = module.num_imported_funcs()
         # function index -> (code object, constants it needs in its namespace, mode)
         self._codes: Dict[int, Tuple[types.CodeType, Dict[str, Any], str]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # realize() may realize another instance's stub
 
     # ----- translation ----------------------------------------------------------------
 
@@ -144,7 +154,17 @@ class CompiledModule:
         for i in range(self.num_imported):
             fn = instance.import_calls.get(i) if getattr(instance, "import_calls", None) \
                 else None
-            ns["f%d" % i] = fn if fn is not None else instance.funcs[i].fn
+            if fn is None:
+                fn = instance.funcs[i].fn
+                realize = getattr(fn, "purewasm_realize", None)
+                if realize is not None:
+                    # Another instance's lazy stub: translate it now so that calls go
+                    # straight to the generated function (no extra frame per call).
+                    try:
+                        fn = realize()
+                    except WasmtimeError:
+                        pass   # e.g. unsupported: the stub raises it when called
+            ns["f%d" % i] = fn
         for i, finst in enumerate(instance.funcs):
             ns["F%d" % i] = finst
         for i, mem in enumerate(instance.memories):
@@ -170,12 +190,11 @@ class CompiledModule:
                    finst: Any) -> Callable[..., Any]:
         done: List[Callable[..., Any]] = []
 
-        def stub(*args: Any) -> Any:
-            if done:
-                return done[0](*args)
+        def realize() -> Callable[..., Any]:
             with self._lock:
                 if not done:
                     if not ns["__purewasm_ready__"]:
+                        ns["__purewasm_ready__"] = True   # no recursion through imports
                         self._populate(ns, instance)
                     code = self.code(index)
                     ns.update(self._codes[index][1])
@@ -183,10 +202,45 @@ class CompiledModule:
                     done.append(fn)
                     ns["f%d" % index] = fn
                     finst.fn = fn
-            return done[0](*args)
+            return done[0]
+
+        def stub(*args: Any) -> Any:
+            if done:
+                return done[0](*args)
+            return realize()(*args)
 
         stub.__name__ = "stub_f%d" % index
+        stub.purewasm_realize = realize  # type: ignore[attr-defined]
         return stub
+
+    # ----- persistence (an on-disk cache is built on these) ------------------------------
+
+    def export_codes(self) -> bytes:
+        """The translated functions so far, marshalled (valid only for the same module,
+        translator version and Python implementation: see :func:`cache_key`)."""
+        payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
+                   "codes": dict(self._codes)}
+        return marshal.dumps(payload)
+
+    def import_codes(self, data: bytes) -> int:
+        """Load functions saved by :meth:`export_codes`; returns how many were loaded
+        (0 when the data is from another translator version or Python)."""
+        try:
+            payload = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return 0
+        if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
+                or payload.get("tag") != sys.implementation.cache_tag):
+            return 0
+        codes = payload.get("codes")
+        if not isinstance(codes, dict):
+            return 0
+        n = 0
+        for index, entry in codes.items():
+            if index not in self._codes and self.num_imported <= index < len(self.func_types):
+                self._codes[index] = entry
+                n += 1
+        return n
 
     def compile_all(self) -> None:
         """Translate every defined function now (e.g. to fill a cache or find errors)."""

@@ -111,5 +111,6 @@ def base_namespace() -> Dict[str, Any]:
         "MEMORY_INIT": memory_init,
         "copysign": math.copysign,
         "fabs": math.fabs,
+        "fmod": math.fmod,
     })
     return ns

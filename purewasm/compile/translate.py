@@ -348,18 +348,32 @@ class Translator:
     def protect(self, name: str, skip: int = -1) -> None:
         """Materialise the pending entries that read ``name`` (about to be reassigned)."""
         st = self.stack
-        for j in range(self.dirty, len(st)):
-            if j != skip and name in st[j].deps and st[j].slot != j:
-                self.materialise(j)
+        need = [j for j in range(self.dirty, len(st))
+                if j != skip and st[j].slot != j and name in st[j].deps]
+        if need:
+            self.materialise_set(need)
 
     def materialise(self, h: int) -> None:
-        v = self.stack[h]
-        if v.slot == h:
-            return
-        name = "s%d" % h
-        self.protect(name, h)
-        self.emit("%s = %s" % (name, v.e))
-        self.stack[h] = self.slot_entry(h, v)
+        if self.stack[h].slot != h:
+            self.materialise_set([h])
+
+    def materialise_set(self, heights: List[int]) -> None:
+        """Put the entries at ``heights`` in their slots, after the entries that read
+        those slots (transitively; an entry only reads slots at or above its height, so
+        they are all below: one downward scan, then assignments bottom-up, no recursion
+        whatever the stack height)."""
+        st = self.stack
+        need = set(heights)
+        names = {"s%d" % j for j in need}
+        for j in range(max(heights) - 1, self.dirty - 1, -1):
+            v = st[j]
+            if j not in need and v.slot != j and v.deps and not names.isdisjoint(v.deps):
+                need.add(j)
+                names.add("s%d" % j)
+        for j in sorted(need):
+            v = st[j]
+            self.emit("s%d = %s" % (j, v.e))
+            st[j] = self.slot_entry(j, v)
 
     def materialise_all(self) -> None:
         st = self.stack
@@ -842,7 +856,8 @@ class Translator:
         f = self.ctrl[-1 - ins.imm]
         if f.marks is not None:
             # Forward block: the rest of its body runs when the branch is not taken.
-            self.materialise_all()
+            # Pending entries above the block's base are only used on that path (the
+            # block has no results); those below were materialised at the block entry.
             f.reached = True
             cond = _p(c) if c.isbool else self.pcx(c)
             f.marks.append(self.open_suite("if not %s:" % cond))
@@ -1268,6 +1283,19 @@ def _int_binop(t: str, name: str):  # noqa: C901 - one case per operator
                 # b = 0 raises ZeroDivisionError: trap_from_exception maps it (float
                 # divisions never raise it, they go through fdiv).
                 self.effect(e, t)
+        elif (name in ("div_s", "rem_s") and w == 32 and b.atom and b.e.isdigit()
+              and int(b.e) not in (0, M32)):
+            # A constant divisor other than 0 and -1 cannot trap. For i32 the float
+            # quotient truncates exactly: |q| < 2^31 is within 2^-22/|d| of the true
+            # quotient, whose distance to the next integer is at least 1/|d|; fmod is
+            # exact and keeps the dividend's sign (spec idiv_s / irem_s).
+            d = int(b.e)
+            d = d - (1 << 32) if d >> 31 else d
+            sa = "(%s ^ %s) - %s" % (self.pcx(a), sign, sign)
+            if name == "div_s":
+                self.pure("int((%s) / %d)" % (sa, d), t, (a,), canon=False, bits=w)
+            else:
+                self.pure("int(fmod(%s, %d))" % (sa, d), t, (a,), canon=False, bits=w)
         elif name in ("div_s", "rem_s"):
             e = "%s_s%s(%s, %s)" % (name[:3], sfx, self.cx(a), self.cx(b))
             self.effect(e, t)

@@ -191,6 +191,17 @@ class _Worker:
         finally:
             threading.stack_size(old)
 
+    def _interrupt(self) -> bool:
+        try:
+            import ctypes
+            set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        except (ImportError, AttributeError):   # e.g. PyPy without the C API
+            return False
+        ident = self.thread.ident
+        if ident is None:
+            return False
+        return bool(set_async_exc(ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)))
+
     def _loop(self) -> None:
         while True:
             job = self.queue.get()
@@ -207,7 +218,14 @@ class _Worker:
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         job = _Job(fn, args)
         self.queue.put(job)
-        job.done.acquire()
+        try:
+            job.done.acquire()
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the waiting thread only: stop the guest too, at its next
+            # bytecode, so that the store is not left running behind the embedder's back.
+            if self._interrupt():
+                job.done.acquire(timeout=10.0)
+            raise
         if job.error is not None:
             error, job.error = job.error, None
             raise error

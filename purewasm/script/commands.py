@@ -28,6 +28,10 @@ Expected results (``AssertReturn.expected``), each one of:
 * :class:`Either` — the result must match one of several alternatives (each alternative
   is a tuple of expected results, one per result value).
 
+Module names (``ModuleCommand.name``, ``Register.name``, ``Invoke.module``, ``Get.module``)
+are the script's ``$id`` spelled with its ``$`` (as wast2json writes them); ``None`` means
+the most recently defined module. ``Register.as_name`` is the plain import module name.
+
 Module sources (:class:`ModuleSource`): ``binary`` (``bytes``), ``text`` (a ``str`` holding
 a complete ``(module ...)`` form) or ``quote`` (a ``str``: the concatenated quoted strings of
 ``(module quote "...")``, i.e. module fields, to be parsed as text).

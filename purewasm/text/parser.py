@@ -114,6 +114,8 @@ class ModuleParser:
         self.spaces: Dict[str, Dict[str, int]] = {k: {} for k in _SPACE_NOUN}
         self.counts: Dict[str, int] = {k: 0 for k in _SPACE_NOUN}
         self.uses_data_count = False
+        # Imports per kind so far: indices of definitions follow them (spec 6.6.1).
+        self.imported = {"func": 0, "table": 0, "memory": 0, "global": 0}
 
     # --- token helpers -------------------------------------------------------------
 
@@ -292,12 +294,10 @@ class ModuleParser:
         if self.kinds[self.i] != LP:
             return None
         if self.at_lp("type"):
+            # An explicit type use stays a type index, as in the spec interpreter and
+            # wasm-tools, even when the short form could say the same (wabt rewrites it
+            # to the short form: same semantics, other bytes).
             tidx, _ = self.typeuse()
-            # A type index whose type has the short form is written in the short form,
-            # as wabt (and the binary decoder of wabt's output) has it: same semantics.
-            types = self.module.types
-            if tidx < len(types) and not types[tidx].params and len(types[tidx].results) <= 1:
-                return types[tidx].results[0] if types[tidx].results else None
             return tidx
         start = self.i
         ft, names = self.functype_body()
@@ -344,8 +344,8 @@ class ModuleParser:
                 self.error("unexpected token")
             self.i = end + 1
         if self.uses_data_count:
-            # The binary format needs a data count section for these instructions
-            # (spec 5.5, "Data Count Section"); the decoder reports its value, so the parser does too.
+            # The binary format needs a data count section for these instructions (spec
+            # 5.5, "Data Count Section"); the decoder reports its value, so we do too.
             self.module.data_count = len(self.module.datas)
         return self.module
 
@@ -427,8 +427,9 @@ class ModuleParser:
         self.i += 1
         ident = self.opt_id()
         m = self.module
+        index = self.imported[kind]  # type: ignore[index]
+        self.imported[kind] += 1  # type: ignore[index]
         if kind == "func":
-            index = len(m.imported("func"))
             tidx, _ = self.typeuse()
             m.imports.append(Import(mod, nm, "func", tidx))
             if ident is not None:
@@ -445,7 +446,7 @@ class ModuleParser:
     def field_func(self, end: int) -> None:
         m = self.module
         ident = self.opt_id()
-        index = m.num_imported_funcs() + len(m.funcs)
+        index = self.imported["func"] + len(m.funcs)
         if ident is not None:
             m.names.funcs[index] = ident[1:]
         self.exports("func", index)
@@ -453,6 +454,7 @@ class ModuleParser:
         tidx, names = self.typeuse()
         if imp is not None:
             m.imports.append(Import(imp[0], imp[1], "func", tidx))
+            self.imported["func"] += 1
             return
         ctx = _Func()
         local_names: Dict[int, str] = {}
@@ -488,12 +490,13 @@ class ModuleParser:
     def field_table(self, end: int) -> None:
         m = self.module
         self.opt_id()
-        index = len(m.imported("table")) + len(m.tables)
+        index = self.imported["table"] + len(m.tables)
         self.exports("table", index)
         imp = self.inline_import()
         if imp is not None:
             lim = self.limits()
             m.imports.append(Import(imp[0], imp[1], "table", TableType(self.reftype(), lim)))
+            self.imported["table"] += 1
             return
         if self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES:
             # Inline element segment (spec 6.6, "Tables", abbreviations).
@@ -513,11 +516,12 @@ class ModuleParser:
     def field_memory(self, end: int) -> None:
         m = self.module
         self.opt_id()
-        index = len(m.imported("memory")) + len(m.mems)
+        index = self.imported["memory"] + len(m.mems)
         self.exports("memory", index)
         imp = self.inline_import()
         if imp is not None:
             m.imports.append(Import(imp[0], imp[1], "memory", MemoryType(self.limits())))
+            self.imported["memory"] += 1
             return
         if self.at_lp("data"):
             # Inline data segment (spec 6.6, "Memories", abbreviations): limits from the data size.
@@ -535,12 +539,13 @@ class ModuleParser:
     def field_global(self, end: int) -> None:
         m = self.module
         self.opt_id()
-        index = len(m.imported("global")) + len(m.globals)
+        index = self.imported["global"] + len(m.globals)
         self.exports("global", index)
         imp = self.inline_import()
         gt = self.globaltype()
         if imp is not None:
             m.imports.append(Import(imp[0], imp[1], "global", gt))
+            self.imported["global"] += 1
             return
         m.globals.append(Global(gt, self.expr(end)))
 

@@ -175,7 +175,8 @@ class _Printer:
             if imp.kind == "func":
                 fid = self.func_ids.get(nfunc)
                 nfunc += 1
-                desc = "(func%s (type %d))" % (" " + fid if fid else "", imp.desc)
+                desc = "(func%s (;%d;) (type %d))" % (" " + fid if fid else "", nfunc - 1,
+                                                      imp.desc)
             elif imp.kind == "table":
                 desc = "(table %s %s)" % (self.limits(imp.desc.limits),  # type: ignore[union-attr]
                                           imp.desc.element)  # type: ignore[union-attr]
@@ -190,7 +191,7 @@ class _Printer:
             local_ids = self._ids(m.names.locals.get(idx, {}))
             ft = m.types[f.type_index] if f.type_index < len(m.types) else None
             nparams = len(ft.params) if ft is not None else 0
-            line = "  (func%s (type %d)" % (" " + fid if fid else "", f.type_index)
+            line = "  (func%s (;%d;) (type %d)" % (" " + fid if fid else "", idx, f.type_index)
             if ft is not None:
                 # Params are restated (they must match the type) only to carry their ids.
                 for p, t in enumerate(ft.params):
