@@ -277,3 +277,61 @@ def test_main_in_process_returns_status(capsys):
     assert cli.main(["--bogus"]) == 2
     assert "unrecognized arguments" in capsys.readouterr().err
     assert cli.main(["validate", os.path.join(EXAMPLES, "hello.wasm")]) == 0
+
+
+# --- wast / print ------------------------------------------------------------------------------
+
+WAST_OK = """
+(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+(assert_trap (module (func $f unreachable) (start $f)) "unreachable")
+(assert_malformed (module quote "(func (i32.const))") "unexpected token")
+"""
+WAST_BAD = """
+(module (func (export "one") (result i32) (i32.const 1)))
+(assert_return (invoke "one") (i32.const 2))
+(assert_return (invoke "one") (i32.const 1))
+"""
+
+
+def test_wast_reports_counts_and_failures_with_line(tmp_path):
+    good = tmp_path / "good.wast"
+    good.write_text(WAST_OK)
+    bad = tmp_path / "bad.wast"
+    bad.write_text(WAST_BAD)
+    proc = purewasm("wast", str(good))
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.decode().splitlines()[-1] == "4 passed, 0 failed"
+    proc = purewasm("wast", str(good), str(bad))
+    lines = proc.stdout.decode().splitlines()
+    assert proc.returncode == 1
+    assert lines[-1] == "6 passed, 1 failed"
+    assert any(line.startswith("%s:3: " % bad) for line in lines)
+
+
+def test_wast_runs_a_testsuite_file():
+    path = os.path.join(REPO, "..", "shared", "testsuite", "wasm-2.0", "fac.wast")
+    proc = purewasm("wast", "-q", path)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.decode().strip().endswith(" passed, 0 failed")
+
+
+def test_wast_errors_are_one_line(tmp_path):
+    proc = purewasm("wast", str(tmp_path / "missing.wast"))
+    assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
+    broken = tmp_path / "broken.wast"
+    broken.write_text("(module (func (i32.const 1)")
+    proc = purewasm("wast", str(broken))
+    assert proc.returncode == 1
+    assert proc.stdout.decode().splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_print_round_trips(tmp_path):
+    proc = purewasm("print", os.path.join(EXAMPLES, "hello.wasm"))
+    assert proc.returncode == 0
+    text = proc.stdout.decode()
+    assert '(import "wasi_snapshot_preview1" "fd_write"' in text
+    from purewasm.binary import decode_module
+    from purewasm.text import parse_module
+    with open(os.path.join(EXAMPLES, "hello.wasm"), "rb") as f:
+        assert parse_module(text) == decode_module(f.read())

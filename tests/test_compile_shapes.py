@@ -201,3 +201,12 @@ def test_structured_falls_back_when_python_refuses() -> None:
     assert inst.func("f")() == 100 + n - 1
     if sys.implementation.name == "cpython":   # PyPy's compiler has no such limit
         assert inst.compiled.mode(0) == "flat"
+
+
+def test_deep_operand_stack_of_call_results() -> None:
+    # 5,000 pending sums each reading the slot above: materialising one must not recurse.
+    n = 5000
+    text = ("(module (func $g (result i32) i32.const 2) (func (export \"f\") (result i32) "
+            "i32.const 0 %s %s))" % ("i32.const 1 call $g i32.add " * n, "i32.add " * n))
+    for mode in (None, "flat"):
+        assert instance(text, mode=mode).func("f")() == 3 * n

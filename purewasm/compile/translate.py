@@ -376,10 +376,11 @@ class Translator:
             st[j] = self.slot_entry(j, v)
 
     def materialise_all(self) -> None:
+        """Every entry that reads a name becomes its own slot (constants stay)."""
         st = self.stack
-        for j in range(self.dirty, len(st)):
-            if st[j].deps and st[j].slot != j:
-                self.materialise(j)
+        need = [j for j in range(self.dirty, len(st)) if st[j].deps and st[j].slot != j]
+        if need:
+            self.materialise_set(need)
         self.dirty = len(st)
 
     def flush(self, frm: int, canon: bool = True) -> None:

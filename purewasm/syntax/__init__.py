@@ -139,7 +139,8 @@ class Func:
     type_index: int
     locals: List[str]     # declared locals, expanded (parameters not included)
     body: Expr            # flat, ends with "end"
-    offset: Optional[int] = None   # byte offset of the body in the binary
+    # Byte offset of the body in the binary: where it came from, not what it is.
+    offset: Optional[int] = field(default=None, compare=False)
 
 
 @dataclass

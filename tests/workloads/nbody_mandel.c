@@ -110,7 +110,8 @@ int main(void) {
                + cbrt(x) + tanh(x / 40) + floor(x * 1.5) / 3 + round(-x) + trunc(x * 0.7) + fabs(-x);
     }
     printf("libm acc: %.9f\n", acc);
-    printf("special: %.9f %.9f %f %f %f %d\n", sqrt(2.0), hypot(3, 4), log(0.0), -sqrt(-1.0) * 0, 1 / -0.0,
+    /* The sign of a NaN made by arithmetic is nondeterministic in Wasm: print fabs(). */
+    printf("special: %.9f %.9f %f %f %f %d\n", sqrt(2.0), hypot(3, 4), log(0.0), fabs(sqrt(-1.0)), 1 / -0.0,
            (int)isnan(nan("")));
     return 0;
 }
