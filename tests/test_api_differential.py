@@ -26,14 +26,14 @@ wasmtime = pytest.importorskip("wasmtime")
 N_MODULES = int(os.environ.get("PUREWASM_DIFF_MODULES", "40"))
 SMITH_FLAGS = [
     "--ensure-termination", "--canonicalize-nans", "true", "--export-everything", "true",
-    "--max-imports", "0", "--max-memories", "1", "--max-memory32-bytes", "1048576",
+    "--max-memories", "1", "--max-memory32-bytes", "1048576",
     "--min-funcs", "1", "--max-table-elements", "1000",
     "--simd-enabled", "false", "--relaxed-simd-enabled", "false",
     "--memory64-enabled", "false", "--tail-call-enabled", "false",
     "--exceptions-enabled", "false", "--gc-enabled", "false", "--threads-enabled", "false",
     "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
     "--extended-const-enabled", "false", "--custom-descriptors-enabled", "false",
-    "--shared-everything-threads-enabled", "false",
+    "--shared-everything-threads-enabled", "false", "--compact-imports-enabled", "false",
 ]
 
 pytestmark = pytest.mark.skipif(shutil.which("wasm-tools") is None,
@@ -46,12 +46,48 @@ KNOWN_BAD: Dict[int, str] = {}
 _SAME_TRAP = {"UNDEFINED_ELEMENT": "TABLE_OUT_OF_BOUNDS"}
 
 
-def smith(seed: int) -> bytes:
-    entropy = random.Random(seed).randbytes(4000) if hasattr(random.Random, "randbytes") \
-        else bytes(random.Random(seed).getrandbits(8) for _ in range(4000))
-    proc = subprocess.run(["wasm-tools", "smith", *SMITH_FLAGS], input=entropy,
+def smith(seed: int, extra: Tuple[str, ...] = ()) -> bytes:
+    rng = random.Random(seed)
+    entropy = bytes(rng.getrandbits(8) for _ in range(4000))
+    proc = subprocess.run(["wasm-tools", "smith", *SMITH_FLAGS, *extra], input=entropy,
                           capture_output=True, check=True)
     return proc.stdout
+
+
+# Host functions a generated module may import (the "with imports" variant).
+IMPORTS_WAT = """(module
+  (import "env" "ii" (func (param i32) (result i32)))
+  (import "env" "ll" (func (param i64 i64) (result i64)))
+  (import "env" "fd" (func (param f32 f64) (result f64)))
+  (import "env" "v" (func))
+  (import "env" "multi" (func (param i32 f32) (result i32 i64 f32)))
+  (import "env" "g" (global i32)))"""
+
+
+def _host(calls: List[Any], name: str, results: List[str]) -> Any:
+    def host(*args: Any) -> Any:
+        calls.append((name, _norm(list(args))))
+        acc = 0
+        for a in args:
+            if isinstance(a, float):
+                acc += int(a) % 1000 if math.isfinite(a) else 7
+            else:
+                acc += a
+        out = [acc + k if t in ("i32", "i64") else float(acc % 100000) + 0.5
+               for k, t in enumerate(results)]
+        return None if not out else out[0] if len(out) == 1 else out
+    return host
+
+
+def define_imports(w: Any, store: Any, linker: Any, calls: List[Any]) -> None:
+    vt = {"i32": w.ValType.i32(), "i64": w.ValType.i64(), "f32": w.ValType.f32(),
+          "f64": w.ValType.f64()}
+    for name, params, results in (("ii", ["i32"], ["i32"]), ("ll", ["i64", "i64"], ["i64"]),
+                                  ("fd", ["f32", "f64"], ["f64"]), ("v", [], []),
+                                  ("multi", ["i32", "f32"], ["i32", "i64", "f32"])):
+        ty = w.FuncType([vt[t] for t in params], [vt[t] for t in results])
+        linker.define_func("env", name, ty, _host(calls, name, results))
+    linker.define(store, "env", "g", w.Global(store, w.GlobalType(vt["i32"], False), -5))
 
 
 def _norm(value: Any) -> Any:
@@ -107,10 +143,13 @@ def run(w: Any, binary: bytes) -> List[Any]:
     engine = w.Engine()
     store = w.Store(engine)
     module = w.Module(engine, binary)
+    linker = w.Linker(engine)
+    calls: List[Any] = []
+    define_imports(w, store, linker, calls)
     trace: List[Any] = []
     instance: List[Any] = []
     trace.append(("instantiate", _outcome(w, lambda: instance.append(
-        w.Instance(store, module, [])))))
+        linker.instantiate(store, module)))))
     if not instance:
         return trace
     exports = instance[0].exports(store)
@@ -120,6 +159,7 @@ def run(w: Any, binary: bytes) -> List[Any]:
             args = _default_args(w, item.type(store))
             trace.append((name, _outcome(w, lambda f=item, a=args: f(store, *a))))
     trace.append(("state", _state(w, store, exports)))
+    trace.append(("host calls", calls))
     return trace
 
 
@@ -131,13 +171,30 @@ def _have_compiler() -> bool:
     return True
 
 
+_IMPORTS_FILE: List[str] = []
+
+
+def _imports_file(tmp_dir: str) -> str:
+    if not _IMPORTS_FILE:
+        path = os.path.join(tmp_dir, "available_imports.wasm")
+        with open(path, "wb") as f:
+            f.write(bytes(wasmtime.wat2wasm(IMPORTS_WAT)))
+        _IMPORTS_FILE.append(path)
+    return _IMPORTS_FILE[0]
+
+
+@pytest.mark.parametrize("with_imports", [False, True], ids=["no_imports", "imports"])
 @pytest.mark.parametrize("seed", [
     pytest.param(s, marks=pytest.mark.xfail(reason=KNOWN_BAD[s], strict=True))
     if s in KNOWN_BAD else s for s in range(N_MODULES)])
-def test_differential(seed: int) -> None:
+def test_differential(seed: int, with_imports: bool, tmp_path_factory: Any) -> None:
     if not _have_compiler():
         pytest.skip("purewasm.compile not available yet")
-    binary = smith(seed)
+    extra: Tuple[str, ...] = ("--max-imports", "0")
+    if with_imports:
+        path = _imports_file(str(tmp_path_factory.getbasetemp()))
+        extra = ("--available-imports", path, "--max-imports", "10")
+    binary = smith(seed, extra)
     try:
         wasmtime.Module.validate(wasmtime.Engine(), binary)
     except wasmtime.WasmtimeError:

@@ -290,3 +290,72 @@ def test_unsupported_config_refused() -> None:
     cfg.consume_fuel = True
     with pytest.raises(w.WasmtimeError):
         w.Engine(cfg)
+
+
+@needs_code
+@pytest.mark.parametrize("use_thread", [False, True])
+def test_worker_thread_api_paths(use_thread: bool) -> None:
+    if not use_thread and rt.call.NEEDS_WORKER_THREAD:
+        pytest.skip("the calling thread is not deep enough on this Python")
+    cfg = w.Config()
+    cfg.use_worker_thread = use_thread
+    engine = w.Engine(cfg)
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+
+    class Boom(Exception):
+        pass
+
+    def host(caller: Any, x: int) -> int:
+        if x < 0:
+            raise Boom()
+        # Re-enter the guest from the host: runs on the same thread, same depth budget.
+        return caller["twice"](caller, x) + 1
+    linker.define_func("env", "host", w.FuncType([w.ValType.i32()], [w.ValType.i32()]), host,
+                       access_caller=True)
+    module = w.Module(engine, """(module
+        (import "env" "host" (func $host (param i32) (result i32)))
+        (func (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+        (func (export "go") (param i32) (result i32) (call $host (local.get 0)))
+        (func $deep (export "deep") (param i32) (result i32)
+          (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+            (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1))))))))""")
+    ex = linker.instantiate(store, module).exports(store)
+    assert ex["go"](store, 20) == 41
+    with pytest.raises(Boom):
+        ex["go"](store, -1)
+    assert ex["deep"](store, 9000) == 9000
+    with pytest.raises(w.Trap) as info:
+        ex["deep"](store, 20000)
+    assert info.value.trap_code == w.TrapCode.STACK_OVERFLOW
+    assert ex["go"](store, 1) == 3
+
+
+@needs_code
+def test_define_raw_func() -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+    seen: List[Any] = []
+
+    def raw_add(a: int, b: int) -> int:
+        seen.append((a, b))                  # raw values: unsigned
+        return (a + b) & 0xFFFFFFFF
+
+    class Custom(Exception):
+        pass
+
+    def raw_fail() -> None:
+        raise HostError(Custom("raw"))
+    linker.define_raw_func("env", "add", FuncType(("i32", "i32"), ("i32",)), raw_add)
+    linker.define_raw_func("env", "fail", FuncType((), ()), raw_fail)
+    module = w.Module(engine, """(module
+        (import "env" "add" (func $add (param i32 i32) (result i32)))
+        (import "env" "fail" (func $fail))
+        (func (export "go") (result i32) (call $add (i32.const -1) (i32.const 3)))
+        (func (export "boom") (call $fail)))""")
+    ex = linker.instantiate(store, module).exports(store)
+    assert ex["go"](store) == 2
+    assert seen == [(0xFFFFFFFF, 3)]
+    with pytest.raises(Custom):
+        ex["boom"](store)

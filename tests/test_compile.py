@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from compile_harness import FakeFunc, FakeGlobal, FakeInstance, FakeMemory, instance, wat2wasm  # noqa: E402,E501
+from test_compile_harness import FakeFunc, FakeGlobal, FakeInstance, FakeMemory, instance, wat2wasm  # noqa: E402,E501
 
 from purewasm.binary import decode_module  # noqa: E402
 from purewasm.compile import CompiledModule, UnsupportedError, trap_from_exception  # noqa: E402
@@ -270,3 +270,83 @@ def test_division_by_constants_matches_the_helpers() -> None:
         for i, d in enumerate(divisors):
             for op in ref:
                 assert inst.func("%s%d" % (op, i))(x) == ref[op](x, d), (op, x, d)
+
+
+def _metered(text: str, fuel: int, epoch: int = 0, deadline: int = 1 << 60) -> Any:
+    module = decode_module(wat2wasm(text))
+    inst = FakeInstance.__new__(FakeInstance)
+    inst.module = module
+    inst.funcs = [FakeFunc(module.types[f.type_index]) for f in module.funcs]
+    inst.memories, inst.tables, inst.globals = [], [], []
+    inst.elem_segments, inst.data_segments, inst.import_calls = [], [], {}
+    inst.fuel_cell, inst.epoch_cell, inst.deadline_cell = [fuel], [epoch], [deadline]
+    inst.exports = {e.name: e for e in module.exports}
+    CompiledModule(module, fuel=True, epoch=True).bind(inst)
+    return inst
+
+
+def test_fuel_and_epoch() -> None:
+    text = """(module
+      (func (export "count") (param i32) (result i32) (local i32)
+        loop
+          local.get 1 i32.const 1 i32.add local.tee 1 local.get 0 i32.lt_u br_if 0
+        end
+        local.get 1)
+      (func (export "forever") loop br 0 end))"""
+    inst = _metered(text, 10_000)
+    assert inst.func("count")(10) == 10
+    used = 10_000 - inst.fuel_cell[0]
+    assert 60 <= used <= 80   # 7 per iteration, plus the entry and exit
+    with pytest.raises(Trap) as e:
+        inst.func("forever")()
+    assert e.value.trap_code is TrapCode.OUT_OF_FUEL
+    inst = _metered(text, 1 << 60, epoch=5, deadline=5)
+    with pytest.raises(Trap) as e:
+        inst.func("count")(3)
+    assert e.value.trap_code is TrapCode.INTERRUPT
+    inst.deadline_cell[0] = 6
+    assert inst.func("count")(3) == 3
+    # Off by default: no trace of metering in the generated code.
+    plain = CompiledModule(decode_module(wat2wasm(text))).source(0)
+    assert "FUEL" not in plain and "EPOCH" not in plain
+
+
+def test_comparison_results_never_escape_as_bools() -> None:
+    seen: List[Any] = []
+    text = """(module
+      (import "env" "log" (func $log (param i32)))
+      (global $g (export "g") (mut i32) (i32.const 0))
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        local.get 0 local.get 1 i32.lt_u local.set 2
+        local.get 0 local.get 1 i32.eq call $log
+        local.get 2 call $log
+        local.get 0 local.get 1 i32.ne local.get 0 i32.eqz i32.and call $log
+        local.get 0 local.get 1 i32.gt_u local.get 2 local.get 0 select call $log
+        local.get 0 local.get 1 i32.le_u global.set $g
+        block (result i32) local.get 0 local.get 1 i32.ge_u end call $log
+        local.get 2))"""
+    inst = instance(text, {"env.log": seen.append, "env.g": None})
+    r = inst.func("f")(0, 5)
+    assert r == 1 and type(r) is int
+    assert seen == [0, 1, 1, 1, 0] and all(type(v) is int for v in seen)
+    assert type(inst.globals[0].value) is int
+
+
+def test_backtrace_names_functions_and_instruction_offsets() -> None:
+    from purewasm.compile import wasm_backtrace
+    text = """(module (memory 1)
+      (func $inner (param i32) (result i32) local.get 0 i32.load)
+      (func $outer (export "outer") (param i32) (result i32)
+        i32.const 1 drop local.get 0 call $inner))"""
+    wasm = wat2wasm(text)
+    module = decode_module(wasm)
+    for mode in (None, "flat"):
+        inst = FakeInstance(module, mode=mode)
+        with pytest.raises(struct.error) as e:
+            inst.funcs[1].fn(70000)
+        frames = wasm_backtrace(e.value)
+        assert [f[0] for f in frames] == [0, 1]
+        load = [i for i in module.funcs[0].body if i.op == "i32.load"][0]
+        call = [i for i in module.funcs[1].body if i.op == "call"][0]
+        assert frames[0][2] == load.offset and frames[1][2] == call.offset
+        assert wasm[load.offset] == 0x28 and wasm[call.offset] == 0x10

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from compile_harness import instance  # noqa: E402
+from test_compile_harness import instance  # noqa: E402
 
 M32 = 0xFFFFFFFF
 
@@ -31,7 +31,7 @@ def _nested_blocks(n: int) -> str:
     return "(module %s)" % "\n".join(body)
 
 
-@pytest.mark.parametrize("mode", [None, "flat"])
+@pytest.mark.parametrize("mode", [None, "flat", "metered"])
 def test_3000_nested_blocks(mode: object) -> None:
     n = 3000
     inst = instance(_nested_blocks(n), mode=mode)

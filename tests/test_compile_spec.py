@@ -1,7 +1,7 @@
 """The official testsuite's execution scripts, run on the compiler alone.
 
 A minimal runner (module, register, invoke, assert_return, assert_trap, assert_exhaustion)
-over wast2json output, with the fake instance of compile_harness, so that the translator
+over wast2json output, with the fake instance of test_compile_harness, so that the translator
 and numeric/ are checked against the spec independently of the runtime and script runner.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from compile_harness import FakeFunc, FakeGlobal, FakeInstance, FakeMemory, FakeTable  # noqa: E402
+from test_compile_harness import FakeFunc, FakeGlobal, FakeInstance, FakeMemory, FakeTable  # noqa: E402
 
 from purewasm.binary import decode_module  # noqa: E402
 from purewasm.compile import trap_from_exception  # noqa: E402
@@ -186,7 +186,7 @@ class Runner:
         return failures
 
 
-@pytest.mark.parametrize("mode", [None, "flat"])
+@pytest.mark.parametrize("mode", [None, "flat", "metered"])
 @pytest.mark.parametrize("name", FILES)
 def test_spec_file(name: str, mode: Any) -> None:
     path = WAST_DIR / (name + ".wast")

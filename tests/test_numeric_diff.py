@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from compile_harness import FakeInstance, wat2wasm  # noqa: E402
+from test_compile_harness import FakeInstance, wat2wasm  # noqa: E402
 
 from purewasm.binary import decode_module  # noqa: E402
 from purewasm.errors import Trap  # noqa: E402

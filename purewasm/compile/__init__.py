@@ -18,13 +18,13 @@ from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
 from .support import base_namespace
-from .translate import TranslationError, Translator, UnsupportedError
+from .translate import Scan, TranslationError, Translator, UnsupportedError
 
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
-           "TRANSLATOR_VERSION", "cache_key"]
+           "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
 
 # Part of any on-disk cache key for generated code.
-TRANSLATOR_VERSION = 1
+TRANSLATOR_VERSION = 2
 
 try:
     from purewasm.runtime.values import type_id as _type_id
@@ -60,38 +60,72 @@ def cache_key(module_bytes: bytes) -> str:
     return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
 
 
+def wasm_backtrace(exc: BaseException) -> List[Tuple[int, str, Optional[int]]]:
+    """The Wasm frames an exception went through, innermost first: (function index,
+    function name, byte offset of the instruction in the module binary or None)."""
+    frames: List[Tuple[int, str, Optional[int]]] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        cm = tb.tb_frame.f_globals.get("__purewasm_compiled__")
+        if cm is not None and code.co_filename.startswith("<wasm function "):
+            try:
+                index = int(code.co_name[1:])
+            except ValueError:
+                index = -1
+            if index >= 0:
+                frames.append((index, cm.module.func_name(index),
+                               cm.offset_of(index, tb.tb_lineno)))
+        tb = tb.tb_next
+    frames.reverse()
+    return frames
+
+
 class CompiledModule:
     """Translation results for one Module, shared by all its instances."""
 
-    def __init__(self, module: Module, mode: Optional[str] = None) -> None:
+    def __init__(self, module: Module, mode: Optional[str] = None, fuel: bool = False,
+                 epoch: bool = False) -> None:
         """``mode``: None chooses per function; "flat" forces the any-shape lowering
-        everywhere (tests use it to check both lowerings on the same programs)."""
+        everywhere (tests use it to check both lowerings on the same programs).
+
+        ``fuel``: generated code charges every executed instruction (except nop, drop,
+        block, loop, end, else) to ``instance.fuel_cell[0]`` (a one-element list the
+        store shares between its instances), at each control instruction, and raises
+        ``Trap(OUT_OF_FUEL)`` once it is negative. ``epoch``: at function entry and
+        each loop iteration, ``Trap(INTERRUPT)`` if ``instance.epoch_cell[0] >=
+        instance.deadline_cell[0]`` (engine epoch, store deadline). Both cost nothing
+        when off; a CompiledModule is made for one setting of them.
+        """
         if mode not in (None, "flat", "structured"):
             raise ValueError("mode must be None, 'flat' or 'structured'")
         self.module = module
         self.force = mode
+        self.fuel = fuel
+        self.epoch = epoch
         self.func_types = module.func_types()
         self.num_imported = module.num_imported_funcs()
-        # function index -> (code object, constants it needs in its namespace, mode)
-        self._codes: Dict[int, Tuple[types.CodeType, Dict[str, Any], str]] = {}
+        # function index -> (code object, constants it needs in its namespace, mode,
+        # Wasm byte offset of each generated line)
+        self._codes: Dict[int, Tuple[Any, ...]] = {}
         self._lock = threading.RLock()   # realize() may realize another instance's stub
 
     # ----- translation ----------------------------------------------------------------
 
     def source(self, index: int, flat: Optional[bool] = None) -> str:
         """The Python source of function ``index`` (for debugging and tests)."""
-        src, _, _ = self._translate(index, flat)
-        return src
+        return self._translate(index, flat)[0]
 
-    def _translate(self, index: int, flat: Optional[bool]) -> Tuple[str, Dict[str, Any], bool]:
+    def _translate(self, index: int, flat: Optional[bool]) -> Tuple[str, Dict[str, Any], bool,
+                                                                     Tuple[Any, ...]]:
         if flat is None and self.force is not None:
             flat = self.force == "flat"
         if flat is None:
-            tr = Translator(self.module, index, False, self.func_types)
-            from .translate import Scan
-            flat = not Scan(tr.func.body).structured_ok()
-        tr = Translator(self.module, index, flat, self.func_types)
-        return tr.translate(), tr.consts, flat
+            body = self.module.funcs[index - self.num_imported].body
+            flat = not Scan(body).structured_ok()
+        tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch)
+        src = tr.translate()
+        return src, tr.consts, flat, tuple(tr.offsets)
 
     def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
         """The code object of function ``index``, translated on first use and cached."""
@@ -102,14 +136,22 @@ class CompiledModule:
             entry = self._codes[index] = self._compile(index, None)
         return entry[0]
 
+    def offset_of(self, index: int, lineno: int) -> Optional[int]:
+        """The byte offset of the instruction that line ``lineno`` of function ``index``'s
+        generated code came from (None if unknown)."""
+        entry = self._codes.get(index)
+        if entry is None or not 0 < lineno <= len(entry[3]):
+            return None
+        return entry[3][lineno - 1]  # type: ignore[no-any-return]
+
     def mode(self, index: int) -> str:
         """"structured" or "flat": how function ``index`` was lowered (after code())."""
         self.code(index)
         return self._codes[index][2]
 
-    def _compile(self, index: int, flat: Optional[bool]) -> Tuple[types.CodeType,
-                                                                   Dict[str, Any], str]:
-        src, consts, is_flat = self._translate(index, flat)
+    def _compile(self, index: int, flat: Optional[bool]) -> Tuple[Any, ...]:
+        """(code object, constants, "structured"/"flat", byte offset per source line)."""
+        src, consts, is_flat, offsets = self._translate(index, flat)
         try:
             code = self._compile_source(src, index)
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
@@ -117,14 +159,14 @@ class CompiledModule:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc)) from None
             # A shape the structured lowering cannot express within CPython's limits.
-            src, consts, is_flat = self._translate(index, True)
+            src, consts, is_flat, offsets = self._translate(index, True)
             try:
                 code = self._compile_source(src, index)
             except (SyntaxError, RecursionError, MemoryError, ValueError,
                     OverflowError) as exc2:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc2)) from None
-        return code, consts, "flat" if is_flat else "structured"
+        return code, consts, "flat" if is_flat else "structured", offsets
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:
         # The name comes from the module (name section, exports): any string, so keep only
@@ -142,6 +184,7 @@ class CompiledModule:
         """Give every defined function of ``instance`` a stub that compiles on first call."""
         ns: Dict[str, Any] = dict(_BASE_NS)
         ns["__purewasm_ready__"] = False
+        ns["__purewasm_compiled__"] = self   # for wasm_backtrace
         for i in range(self.num_imported, len(self.func_types)):
             finst = instance.funcs[i]
             stub = self._make_stub(ns, instance, i, finst)
@@ -184,6 +227,11 @@ class CompiledModule:
             ns["T%d" % i] = tid(ft)
         ns["ELEMS"] = instance.elem_segments
         ns["DATAS"] = instance.data_segments
+        if self.fuel:
+            ns["FUEL"] = instance.fuel_cell
+        if self.epoch:
+            ns["EPOCH"] = instance.epoch_cell
+            ns["DEADLINE"] = instance.deadline_cell
         ns["__purewasm_ready__"] = True
 
     def _make_stub(self, ns: Dict[str, Any], instance: Any, index: int,
@@ -219,7 +267,7 @@ class CompiledModule:
         """The translated functions so far, marshalled (valid only for the same module,
         translator version and Python implementation: see :func:`cache_key`)."""
         payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
-                   "codes": dict(self._codes)}
+                   "fuel": self.fuel, "epoch": self.epoch, "codes": dict(self._codes)}
         return marshal.dumps(payload)
 
     def import_codes(self, data: bytes) -> int:
@@ -230,7 +278,8 @@ class CompiledModule:
         except (ValueError, EOFError, TypeError):
             return 0
         if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
-                or payload.get("tag") != sys.implementation.cache_tag):
+                or payload.get("tag") != sys.implementation.cache_tag
+                or payload.get("fuel") != self.fuel or payload.get("epoch") != self.epoch):
             return 0
         codes = payload.get("codes")
         if not isinstance(codes, dict):

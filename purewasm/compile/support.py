@@ -100,6 +100,8 @@ def base_namespace() -> Dict[str, Any]:
     ns.update({
         "Trap": Trap,
         "TC_UNREACHABLE": TrapCode.UNREACHABLE,
+        "TC_OUT_OF_FUEL": TrapCode.OUT_OF_FUEL,
+        "TC_INTERRUPT": TrapCode.INTERRUPT,
         "CALL_TARGET": call_target,
         "TABLE_GET": table_get,
         "TABLE_SET": table_set,

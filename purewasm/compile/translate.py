@@ -18,7 +18,11 @@ Two lowerings of control flow, chosen per function:
 
 * *structured* (fast): ``loop`` -> ``while True`` (br = ``continue``); a ``block``/``if``
   that is branched to -> ``while True`` (br = ``break``); branches to an outer Python
-  loop set ``_br`` and break, with a small dispatch after each loop.
+  loop set ``_br`` and break, with a small dispatch after each loop. Three shapes need
+  no Python loop of their own: a block whose branches are all br/br_if in its own body
+  (each br_if opens ``if not c:`` around the rest), ``block (loop ...) end`` (the block
+  exits with the loop), and the br_table switch idiom (nested blocks B_n..B_0, B_0
+  ending with the br_table: a case variable and sequential guards ``if _c <= i:``).
 * *flat* (any shape): basic blocks numbered and dispatched by ``while True`` and a
   balanced ``if`` tree on ``_s``; used when the structured code would exceed CPython's
   compiler limits (20 nested loops, 100 indentation levels), e.g. 3,000 nested blocks.
@@ -29,6 +33,7 @@ parentheses under CPython's limit of 200 and expressions small whatever the body
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from purewasm.errors import WasmtimeError
@@ -37,7 +42,10 @@ from purewasm.opcodes import BY_NAME
 from purewasm.syntax import FuncType, Instr, Module
 
 MAX_DEPTH = 24          # nested operations in one expression before a slot is used
-MAX_PY_LOOPS = 18       # CPython: at most 20 statically nested blocks (loops)
+# CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
+# PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
+# the function is lowered flat (compile.CompiledModule._compile).
+MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
 MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
 MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
 MAX_FORWARD = 6         # br_if per block lowered to nested "if not c:" suites
@@ -97,7 +105,7 @@ class PyLoop:
 
 class Frame:
     __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
-                 "st_start", "st_else", "st_end", "reached", "entry", "live_at_else",
+                 "st_start", "st_else", "st_end", "reached", "entry",
                  "mark", "case", "chainvar", "last", "shared", "marks")
 
     def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
@@ -114,7 +122,6 @@ class Frame:
         self.st_end = -1
         self.reached = False          # the end is reached by a branch or a fallthrough
         self.entry: List[V] = []      # the param entries (restored at else)
-        self.live_at_else = False
         self.mark = 0                 # output length when a Python suite was opened
         self.case = -1                # br_table switch chain: this block's case number
         self.chainvar = ""
@@ -277,10 +284,14 @@ class Translator:
     """Translate function ``index`` (in the function index space) of ``module``."""
 
     def __init__(self, module: Module, index: int, flat: bool = False,
-                 func_types: Optional[List[FuncType]] = None) -> None:
+                 func_types: Optional[List[FuncType]] = None, fuel: bool = False,
+                 epoch: bool = False) -> None:
         self.module = module
         self.index = index
         self.flat = flat
+        self.fuel = fuel            # charge FUEL[0] (see compile.CompiledModule)
+        self.epoch = epoch          # check EPOCH[0] >= DEADLINE[0]
+        self.unpaid = 0             # instructions translated since the last charge
         self.func_types = func_types if func_types is not None else module.func_types()
         nimp = module.num_imported_funcs()
         self.func = module.funcs[index - nimp]
@@ -292,19 +303,23 @@ class Translator:
         self.dirty = 0                  # no pending (non-stable) entry below this height
         self.ctrl: List[Frame] = []
         self.live = True
-        self.lines: List[Tuple[int, str]] = []
+        self.lines: List[Tuple[int, str, Optional[int]]] = []
         self.ind = 0
         self.pyloops: List[PyLoop] = []
         self.uses_br = False
-        self.states: List[List[Tuple[int, str]]] = []
+        self.states: List[List[Tuple[int, str, Optional[int]]]] = []
         self.max_slot = -1
         self.guards: Dict[str, int] = {}   # chain variable -> mark of its open guard
-        self.last_effect: Optional[Tuple[Tuple[int, str], int, str]] = None
+        self.last_effect: Optional[Tuple[Tuple[int, str, Optional[int]], int, str]] = None
+        self.cur_offset: Optional[int] = None   # byte offset of the instruction translated
+        # Per line of the generated source (line n at index n - 1): the byte offset of the
+        # Wasm instruction it came from, for backtraces (compile.wasm_backtrace).
+        self.offsets: List[Optional[int]] = []
 
     # ----- output ---------------------------------------------------------------------
 
     def emit(self, s: str) -> None:
-        self.lines.append((self.ind, s))
+        self.lines.append((self.ind, s, self.cur_offset))
 
     def open_suite(self, header: str) -> int:
         self.emit(header)
@@ -343,7 +358,7 @@ class Translator:
         name = "s%d" % h
         if h > self.max_slot:
             self.max_slot = h
-        return V(name, v.t, frozenset((name,)), v.canon, v.bits, 0, True, v.isbool, h)
+        return V(name, v.t, frozenset((name,)), v.canon, v.bits, 0, True, False, h)
 
     def protect(self, name: str, skip: int = -1) -> None:
         """Materialise the pending entries that read ``name`` (about to be reassigned)."""
@@ -372,7 +387,7 @@ class Translator:
                 names.add("s%d" % j)
         for j in sorted(need):
             v = st[j]
-            self.emit("s%d = %s" % (j, v.e))
+            self.emit("s%d = %s" % (j, self.cx(v) if v.isbool else v.e))
             st[j] = self.slot_entry(j, v)
 
     def materialise_all(self) -> None:
@@ -392,7 +407,7 @@ class Translator:
                 continue
             name = "s%d" % j
             self.protect(name, j)
-            self.emit("%s = %s" % (name, self.cx(v) if canon else v.e))
+            self.emit("%s = %s" % (name, self.cx(v) if canon or v.isbool else v.e))
             nv = self.slot_entry(j, v)
             if canon and v.t in _WIDTH:
                 nv.canon = True
@@ -413,13 +428,21 @@ class Translator:
             self.stack.append(V(name, t, frozenset((name,)), True, w, 0, True, False, h))
 
     def cx(self, v: V) -> str:
-        """The canonical value of v as an expression."""
+        """The canonical value of v as an expression.
+
+        A comparison result is a Python bool; wherever a value is stored or passed on it
+        becomes an int (``+b``), so no bool reaches a local, slot, global, callee or the
+        embedder (conditions use the bool itself)."""
+        if v.isbool:
+            return "+" + _p(v)
         if v.canon or v.t not in _WIDTH:
             return v.e
         return "%s & %s" % (_p(v), _MASK[v.t])
 
     def pcx(self, v: V) -> str:
         """cx(v) usable as an operand."""
+        if v.isbool:
+            return "(+%s)" % _p(v)
         if v.canon or v.t not in _WIDTH:
             return _p(v)
         return "(%s & %s)" % (_p(v), _MASK[v.t])
@@ -429,13 +452,6 @@ class Translator:
         st = self.stack
         for j in range(len(st) - n, len(st)):
             if st[j].depth >= MAX_DEPTH:
-                self.materialise(j)
-
-    def atomic(self, n: int) -> None:
-        """Make the top n entries atomic (they will be used twice)."""
-        st = self.stack
-        for j in range(len(st) - n, len(st)):
-            if not st[j].atom or st[j].deps and st[j].slot != j and not st[j].e.isidentifier():
                 self.materialise(j)
 
     def effect(self, expr: str, t: str, canon: bool = True, bits: int = 0) -> None:
@@ -503,11 +519,34 @@ class Translator:
                     continue
             self.pc = i
             self.ins = ins
+            self.cur_offset = ins.offset
             fn = dispatch.get(op)
             if fn is None:
                 self.unsupported(ins)
+            if self.fuel:
+                if op not in _FREE:
+                    self.unpaid += 1
+                if op in _CONTROL and self.unpaid and self.live:
+                    self.charge()
             fn(self, ins)
         return self.assemble()
+
+    def charge(self) -> None:
+        """Fuel metering: subtract the instructions of the segment just translated.
+
+        Charged at every control instruction (and so at least once per loop iteration
+        and per call): running out traps at the next control point of the segment."""
+        self.emit("FUEL[0] -= %d" % self.unpaid)
+        self.open_suite("if FUEL[0] < 0:")
+        self.emit("raise Trap(TC_OUT_OF_FUEL)")
+        self.ind -= 1
+        self.unpaid = 0
+
+    def check_epoch(self) -> None:
+        """Epoch interruption: checked at function entry and at each loop iteration."""
+        self.open_suite("if EPOCH[0] >= DEADLINE[0]:")
+        self.emit("raise Trap(TC_INTERRUPT)")
+        self.ind -= 1
 
     def unsupported(self, ins: Instr) -> None:
         info = BY_NAME.get(ins.op)
@@ -533,32 +572,45 @@ class Translator:
                 head.append("    %s = %s" % (" = ".join(names[k:k + 200]), init))
         if self.uses_br:
             head.append("    _br = 0")
+        if self.epoch:
+            head.append("    if EPOCH[0] >= DEADLINE[0]:")
+            head.append("        raise Trap(TC_INTERRUPT)")
         out = head
+        offs = self.offsets
+        offs.extend([self.func.offset] * len(head))
         if not self.flat:
-            for ind, s in self.lines:
+            for ind, s, off in self.lines:
                 out.append("    " * (ind + 1) + s)
+                offs.append(off)
             if not self.lines:
                 out.append("    pass")
+                offs.append(None)
         else:
             out.append("    _s = 0")
             out.append("    while True:")
+            offs.extend((None, None))
             self.tree(out, 0, len(self.states), 2)
         return "\n".join(out) + "\n"
 
     def tree(self, out: List[str], lo: int, hi: int, ind: int) -> None:
         # A balanced if-tree: depth log2(#states), never an elif chain (nested in the AST).
         pad = "    " * ind
+        offs = self.offsets
         if hi - lo == 1:
             lines = self.states[lo]
             if not lines:
                 out.append(pad + "raise RuntimeError('purewasm: unreachable state')")
-            for i, s in lines:
+                offs.append(None)
+            for i, s, off in lines:
                 out.append("    " * (ind + i) + s)
+                offs.append(off)
             return
         mid = (lo + hi) // 2
         out.append(pad + "if _s < %d:" % mid)
+        offs.append(None)
         self.tree(out, lo, mid, ind + 1)
         out.append(pad + "else:")
+        offs.append(None)
         self.tree(out, mid, hi, ind + 1)
 
     # ----- flat-mode states -------------------------------------------------------------
@@ -634,10 +686,9 @@ class Translator:
             self.emit("return")
         elif n == 1:
             v = vals[0]
-            self.emit("return " + ("+" + _p(v) if v.isbool else self.cx(v)))
+            self.emit("return " + self.cx(v))
         else:
-            self.emit("return (%s)" % ", ".join(
-                ("+" + _p(v)) if v.isbool else self.pcx(v) for v in vals))
+            self.emit("return (%s)" % ", ".join(self.pcx(v) for v in vals))
 
     def open_pyloop(self, f: Frame) -> None:
         parent = self.pyloops[-1] if self.pyloops else None
@@ -711,6 +762,8 @@ class Translator:
             outer = self.ctrl[-2]
             if outer.shared:
                 outer.py = f.py
+        if self.epoch:
+            self.check_epoch()
 
     def op_if(self, ins: Instr) -> None:
         params, results = self.block_sig(ins.imm)
@@ -759,7 +812,6 @@ class Translator:
         for v in f.entry:
             self.stack.append(v)
         self.live = True
-        f.live_at_else = True
 
     def op_end(self, ins: Instr) -> None:
         f = self.ctrl.pop()
@@ -1032,7 +1084,7 @@ class Translator:
         cond = _p(c) if c.isbool else self.pcx(c)
         canon = a.canon and b.canon
         self.pure("%s if %s else %s" % (_p(a), cond, _p(b)), a.t, (a, b, c), canon=canon,
-                  bits=max(a.bits, b.bits))
+                  bits=max(a.bits, b.bits), isbool=a.isbool or b.isbool)
 
     op_select_t = op_select
 
@@ -1053,7 +1105,8 @@ class Translator:
                 and self.lines and self.lines[-1] is last[0] and last[1] == v.slot):
             # "s3 = <load/call>" then "l2 = s3": assign the local in the first place (the
             # slot's value was just produced and nothing else reads it).
-            self.lines[-1] = (self.lines[-1][0], "%s = %s" % (name, last[2]))
+            self.lines[-1] = (self.lines[-1][0], "%s = %s" % (name, last[2]),
+                              self.lines[-1][2])
             self.last_effect = None
             return
         self.emit("%s = %s" % (name, self.cx(v)))
@@ -1237,12 +1290,15 @@ def _int_binop(t: str, name: str):  # noqa: C901 - one case per operator
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
         elif name == "and":
+            # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
             canon = a.canon or b.canon
             self.pure("%s & %s" % (_p(a), _p(b)), t, (a, b), canon=canon,
-                      bits=w if canon else max(a.bits, b.bits))
+                      bits=w if canon else max(a.bits, b.bits),
+                      isbool=a.isbool and b.isbool)
         elif name in ("or", "xor"):
             self.pure("%s %s %s" % (_p(a), sym, _p(b)), t, (a, b),
-                      canon=a.canon and b.canon, bits=max(a.bits, b.bits))
+                      canon=a.canon and b.canon, bits=max(a.bits, b.bits),
+                      isbool=a.isbool and b.isbool)
         elif name == "shl":
             aa = _p(a) if a.bits <= w + 8 else self.pcx(a)
             abits = min(a.bits, w + 8)
@@ -1370,7 +1426,21 @@ def _float_binop(t: str, name: str):
                 self.pure(e, t, (a, b))
         elif name == "div":
             zero_free = not b.deps and b.atom and b.e[0].isdigit() and float(b.e) != 0.0
-            e = ("%s / %s" % (_p(a), _p(b))) if zero_free else "fdiv(%s, %s)" % (a.e, b.e)
+            if zero_free:
+                e = "%s / %s" % (_p(a), _p(b))
+            else:
+                # Python raises on a zero divisor: test it inline and call fdiv only
+                # then (each operand is named once per path, so both must be names).
+                self.push(a)
+                self.push(b)
+                for j in (len(self.stack) - 2, len(self.stack) - 1):
+                    v = self.stack[j]
+                    if not (v.e.isidentifier() or (v.atom and v.e[0].isdigit())):
+                        self.materialise(j)
+                b = self.pop()
+                a = self.pop()
+                e = "%s / %s if %s else fdiv(%s, %s)" % (a.e, b.e, b.e, a.e, b.e)
+                zero_free = True   # not an atom (a conditional expression)
             if f32:
                 self.pure("f32_round(%s)" % e, t, (a, b), atom=True)
             else:
@@ -1541,6 +1611,11 @@ def _build_dispatch() -> Dict[str, object]:
         d[n] = _store(n)
     return d
 
+
+# Fuel metering: instructions that cost nothing, and those where the segment is charged.
+_FREE = frozenset(("nop", "drop", "block", "loop", "end", "else"))
+_CONTROL = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
+                      "return", "call", "call_indirect", "unreachable"))
 
 # Handler names that are not "<type>.<op>" instructions.
 _PLAIN = {"block", "loop", "if", "else", "end", "br", "br_if", "br_table", "return",

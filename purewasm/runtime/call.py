@@ -223,8 +223,9 @@ class _Worker:
         except KeyboardInterrupt:
             # Ctrl-C reaches the waiting thread only: stop the guest too, at its next
             # bytecode, so that the store is not left running behind the embedder's back.
-            if self._interrupt():
-                job.done.acquire(timeout=10.0)
+            if not (self._interrupt() and job.done.acquire(timeout=2.0)):
+                # Could not stop it: leave that thread to its fate, use a new one.
+                _abandon(self)
             raise
         if job.error is not None:
             error, job.error = job.error, None
@@ -234,6 +235,13 @@ class _Worker:
 
 _worker: Optional[_Worker] = None
 _worker_lock = threading.Lock()
+
+
+def _abandon(worker: _Worker) -> None:
+    global _worker
+    with _worker_lock:
+        if _worker is worker:
+            _worker = None
 
 
 def _get_worker() -> _Worker:

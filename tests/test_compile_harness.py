@@ -1,4 +1,4 @@
-"""A small stand-in for the runtime, used by the compile tests (tests/test_compile*.py).
+"""A small stand-in for the runtime, used by the compile tests (no tests here).
 
 It builds an instance with exactly the attributes docs/INTERNALS.md lists, so the
 translator is tested on its own, whatever state the runtime is in.
@@ -97,7 +97,11 @@ class FakeInstance:
             self.globals.append(FakeGlobal(g.type, self.const(g.init)))
         self.elem_segments = [[self.const(e) for e in seg.init] for seg in module.elems]
         self.data_segments = [bytes(d.init) for d in module.datas]
-        self.compiled = CompiledModule(module, mode)
+        if mode == "metered":   # fuel and epoch checks on, never running out
+            self.fuel_cell, self.epoch_cell, self.deadline_cell = [1 << 62], [0], [1]
+            self.compiled = CompiledModule(module, None, fuel=True, epoch=True)
+        else:
+            self.compiled = CompiledModule(module, mode)
         self.compiled.bind(self)
         for k, seg in enumerate(module.elems):
             if seg.mode == "active":
