@@ -2,12 +2,10 @@
 
 ``module.py`` checks the module structure; ``func.py`` runs the appendix's validation
 algorithm (operand and control stacks) over each function body; ``tables.py`` derives the
-per-opcode dispatch tables from ``opcodes.OPS``; ``facts.py`` offers the compiler
-per-function facts (:class:`FuncAnalyzer`) of an already validated module.
+per-opcode dispatch tables from ``opcodes.OPS``.
 """
 from __future__ import annotations
 
-from .facts import FuncAnalyzer, FuncFacts
 from .module import validate_module
 
-__all__ = ["validate_module", "FuncAnalyzer", "FuncFacts"]
+__all__ = ["validate_module"]
