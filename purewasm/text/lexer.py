@@ -86,6 +86,49 @@ class Tokens:
         raise MalformedError(message, line=line, column=col)
 
 
+class TokenCursor:
+    """A position in a token list with the reading steps both the module parser and the
+    script parser use."""
+
+    def __init__(self, toks: Tokens, start: int = 0) -> None:
+        self.toks = toks
+        self.kinds = toks.kinds
+        self.values = toks.values
+        self.i = start
+
+    def error(self, message: str, index: Optional[int] = None) -> NoReturn:
+        self.toks.error(self.i if index is None else index, message)
+
+    def expect_rp(self) -> None:
+        if self.kinds[self.i] != RP:
+            self.error("unexpected token")
+        self.i += 1
+
+    def opt_id(self) -> Optional[str]:
+        i = self.i
+        if self.kinds[i] == ATOM:
+            v = self.values[i]
+            if v[0] == "$" and len(v) > 1:  # type: ignore[index]
+                self.i += 1
+                return v  # type: ignore[return-value]
+        return None
+
+    def string(self) -> bytes:
+        if self.kinds[self.i] != STRING:
+            self.error("unexpected token")
+        self.i += 1
+        return self.values[self.i - 1]  # type: ignore[return-value]
+
+    def name(self) -> str:
+        """A name (spec 6.3.4): a string that must be valid UTF-8."""
+        index = self.i
+        data = self.string()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.error("malformed UTF-8 encoding", index)
+
+
 def tokenize(text: str) -> Tokens:
     """Split ``text`` into tokens; raises MalformedError on a lexical error."""
     toks = Tokens(text)

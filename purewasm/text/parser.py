@@ -20,7 +20,7 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType,
 )
-from .lexer import ATOM, EOF, LP, RP, STRING, Tokens, tokenize
+from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, Tokens, tokenize
 from .literals import LiteralError, parse_float, parse_iN, parse_nat
 
 VALUE_TYPES = frozenset(("i32", "i64", "f32", "f64", "v128", "funcref", "externref"))
@@ -99,15 +99,12 @@ class _Func:
         self.locals: Dict[str, int] = {}
 
 
-class ModuleParser:
+class ModuleParser(TokenCursor):
     """Parses the fields of one module from a token range ``[start, stop)``."""
 
     def __init__(self, toks: Tokens, start: int, stop: int) -> None:
-        self.toks = toks
-        self.kinds = toks.kinds
-        self.values = toks.values
+        super().__init__(toks, start)
         self.match = toks.match
-        self.i = start
         self.start = start
         self.stop = stop
         self.module = Module()
@@ -119,42 +116,10 @@ class ModuleParser:
 
     # --- token helpers -------------------------------------------------------------
 
-    def error(self, message: str, index: Optional[int] = None) -> NoReturn:
-        self.toks.error(self.i if index is None else index, message)
-
     def at_lp(self, keyword: str) -> bool:
         i = self.i
         return (self.kinds[i] == LP and self.kinds[i + 1] == ATOM
                 and self.values[i + 1] == keyword)
-
-    def expect_rp(self) -> None:
-        if self.kinds[self.i] != RP:
-            self.error("unexpected token")
-        self.i += 1
-
-    def opt_id(self) -> Optional[str]:
-        i = self.i
-        if self.kinds[i] == ATOM:
-            v = self.values[i]
-            if v[0] == "$" and len(v) > 1:  # type: ignore[index]
-                self.i += 1
-                return v  # type: ignore[return-value]
-        return None
-
-    def string(self) -> bytes:
-        if self.kinds[self.i] != STRING:
-            self.error("unexpected token")
-        self.i += 1
-        return self.values[self.i - 1]  # type: ignore[return-value]
-
-    def name(self) -> str:
-        """A name (spec 6.3.4): a string that must be valid UTF-8."""
-        index = self.i
-        data = self.string()
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            self.error("malformed UTF-8 encoding", index)
 
     def nat32(self) -> int:
         i = self.i

@@ -8,10 +8,10 @@ on as its source text (``ModuleSource(TEXT, ...)``), which the runner parses wit
 """
 from __future__ import annotations
 
-from typing import Any, List, NoReturn, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from ..script import commands as C
-from .lexer import ATOM, EOF, LP, RP, STRING, Tokens, tokenize
+from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, tokenize
 from .literals import LiteralError, parse_float, parse_iN
 
 _NAN_KINDS = {"nan:canonical": C.NAN_CANONICAL, "nan:arithmetic": C.NAN_ARITHMETIC}
@@ -22,16 +22,7 @@ _MODULE_FIELDS = frozenset(("type", "import", "func", "table", "memory", "global
                             "start", "elem", "data"))
 
 
-class _ScriptParser:
-    def __init__(self, toks: Tokens) -> None:
-        self.toks = toks
-        self.kinds = toks.kinds
-        self.values = toks.values
-        self.i = 0
-
-    def error(self, message: str, index: Optional[int] = None) -> NoReturn:
-        self.toks.error(self.i if index is None else index, message)
-
+class _ScriptParser(TokenCursor):
     def line(self, index: int) -> int:
         return self.toks.location(self.toks.starts[index])[0]
 
@@ -40,31 +31,6 @@ class _ScriptParser:
         if self.kinds[i] == LP and self.kinds[i + 1] == ATOM:
             return self.values[i + 1]  # type: ignore[return-value]
         return None
-
-    def expect_rp(self) -> None:
-        if self.kinds[self.i] != RP:
-            self.error("unexpected token")
-        self.i += 1
-
-    def opt_id(self) -> Optional[str]:
-        v = self.values[self.i]
-        if self.kinds[self.i] == ATOM and v[0] == "$":  # type: ignore[index]
-            self.i += 1
-            return v  # type: ignore[return-value]
-        return None
-
-    def string(self) -> bytes:
-        if self.kinds[self.i] != STRING:
-            self.error("unexpected token")
-        self.i += 1
-        return self.values[self.i - 1]  # type: ignore[return-value]
-
-    def name(self) -> str:
-        index = self.i
-        try:
-            return self.string().decode("utf-8")
-        except UnicodeDecodeError:
-            self.error("malformed UTF-8 encoding", index)
 
     def parse(self) -> List[Any]:
         out: List[Any] = []
