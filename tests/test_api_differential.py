@@ -142,6 +142,8 @@ def _state(w: Any, store: Any, exports: Any) -> List[Any]:
 def run(w: Any, binary: bytes) -> List[Any]:
     engine = w.Engine()
     store = w.Store(engine)
+    # Both runtimes refuse memory.grow past this (-1), keeping generated modules small.
+    store.set_limits(memory_size=16 * 65536)
     module = w.Module(engine, binary)
     linker = w.Linker(engine)
     calls: List[Any] = []

@@ -121,7 +121,7 @@ class FakeInstance:
 
     def const(self, expr: Any) -> Any:
         ins = expr[0]
-        if ins.op in ("i32.const", "i64.const"):
+        if ins.op in ("i32.const", "i64.const", "v128.const"):
             return ins.imm
         if ins.op == "f32.const":
             return f32_from_bits(ins.imm)

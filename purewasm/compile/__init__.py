@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
+from . import simd as _simd
 from .support import base_namespace
 from .translate import Scan, TranslationError, Translator, UnsupportedError
 
@@ -32,6 +33,8 @@ except ImportError:  # pragma: no cover - the runtime is written in parallel
     _type_id = None  # type: ignore[assignment]
 
 _BASE_NS = base_namespace()
+# Vector instructions (compile/simd.py): handlers and their helpers' names.
+_simd.install(Translator, _BASE_NS)
 
 
 def trap_from_exception(exc: BaseException) -> Optional[Trap]:

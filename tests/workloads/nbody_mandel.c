@@ -1,5 +1,6 @@
-/* Double-precision kernels: the n-body benchmark (energy printed with %.9f), an ASCII
-   mandelbrot, and libm calls (sin, exp, log, pow, sqrt, atan2, fmod). */
+/* Floating-point kernels: the n-body benchmark in double precision (energy printed with
+   %.9f), an ASCII mandelbrot, libm calls (sin, exp, log, pow, sqrt, atan2, fmod), and
+   single-precision expression chains (each f32 operation must round to f32). */
 #include <math.h>
 #include <stdio.h>
 
@@ -95,6 +96,33 @@ static void mandelbrot(int w, int h, int maxit) {
     printf("mandelbrot iterations: %ld\n", total);
 }
 
+__attribute__((noinline)) static float fold(float a, float b, float c) {
+    return (a * b + c) * (a - c) / (b + 1e-3f) - a * a * a;
+}
+__attribute__((noinline)) static float horner(float x) {
+    return ((((x * 1.1f + 2.2f) * x + 3.3f) * x + 4.4f) * x + 5.5f) * x - 6.6f;
+}
+__attribute__((noinline)) static double mixed(float a, double b) { return (double)(a * a) + b * a; }
+__attribute__((noinline)) static float overflow(float a) { return a * a * 1e30f / 1e30f; }
+
+static void singles(void) {
+    float s = 0;
+    double d = 0;
+    unsigned h = 0;
+    int i;
+    for (i = 1; i < 1500; i++) {
+        float x = (float)i / 7.0f - 100.0f;
+        float r = fold(x, x * 0.37f + 1.0f, 3.0f - x) + horner(x * 0.01f) + sinf(x) * expf(x * 1e-3f)
+                  + powf(fabsf(x) + 1.0f, 0.7f) + sqrtf(fabsf(x));
+        union { float f; unsigned u; } bits;
+        bits.f = r;
+        s += r;
+        d += mixed(x, 1.0 / i);
+        h = h * 31 + bits.u;
+    }
+    printf("f32: %.9g %.17g %08x %g %g\n", s, d, h, overflow(1e10f), overflow(3e9f));
+}
+
 int main(void) {
     int i;
     double acc = 0;
@@ -113,5 +141,6 @@ int main(void) {
     /* The sign of a NaN made by arithmetic is nondeterministic in Wasm: print fabs(). */
     printf("special: %.9f %.9f %f %f %f %d\n", sqrt(2.0), hypot(3, 4), log(0.0), fabs(sqrt(-1.0)), 1 / -0.0,
            (int)isnan(nan("")));
+    singles();
     return 0;
 }

@@ -1,5 +1,7 @@
 /* Number formatting and parsing (printf %g %e %f %a, strtod, strtol, float <-> int
-   conversions) and integer edge cases (64-bit mul/div/rem/shifts, __int128, bit ops). */
+   conversions), integer edge cases (64-bit mul/div/rem/shifts, __int128, bit ops) and,
+   when built with -msimd128 (-mrelaxed-simd), the (relaxed) SIMD instruction set through
+   wasm_simd128.h. */
 #include <float.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -104,8 +106,156 @@ static void ints(void) {
     sink = acc;
 }
 
+
+#ifdef __wasm_simd128__
+/* Built with -msimd128: every SIMD instruction family through wasm_simd128.h on random
+   and special (NaN, -0, inf, out-of-range) inputs, one hash per operation. */
+#include <wasm_simd128.h>
+
+static uint64_t hsum;
+static uint8_t simd_buf[64];
+
+static uint64_t mixh(uint64_t h, v128_t v) {
+    uint64_t lo = wasm_i64x2_extract_lane(v, 0), hi = wasm_i64x2_extract_lane(v, 1);
+    return (h ^ lo) * 0x100000001b3ull ^ (hi * 0x9E3779B97F4A7C15ull);
+}
+/* NaN lanes made canonical so that nondeterministic NaN bits do not show */
+static v128_t canon32(v128_t v) { return wasm_v128_bitselect(wasm_i32x4_splat(0x7fc00000), v, wasm_f32x4_ne(v, v)); }
+static v128_t canon64(v128_t v) { return wasm_v128_bitselect(wasm_i64x2_splat(0x7ff8000000000000LL), v, wasm_f64x2_ne(v, v)); }
+
+static uint64_t op_hash[64];
+static const char *op_name[64];
+static int op_count;
+#define REPORT(name, expr) do { op_name[op_count] = name; op_hash[op_count] = mixh(op_hash[op_count], (expr)); op_count++; } while (0)
+
+__attribute__((noinline)) static void simd_ops(v128_t a, v128_t b, v128_t fa, v128_t fb, v128_t da, v128_t db, int sh) {
+    REPORT("i8x16.add_sat_s", wasm_i8x16_add_sat(a, b));
+    REPORT("u8x16.sub_sat", wasm_u8x16_sub_sat(a, b));
+    REPORT("i16x8.q15mulr_sat", wasm_i16x8_q15mulr_sat(a, b));
+    REPORT("i8x16.swizzle", wasm_i8x16_swizzle(a, b));
+    REPORT("i8x16.shuffle", wasm_i8x16_shuffle(a, b, 0, 17, 2, 19, 31, 30, 7, 8, 16, 1, 12, 13, 14, 3, 5, 28));
+    REPORT("i8x16.popcnt", wasm_i8x16_popcnt(a));
+    REPORT("i8x16.bitmask", wasm_i32x4_splat(wasm_i8x16_bitmask(a) | wasm_i16x8_bitmask(b) << 16));
+    REPORT("i32x4/i64x2.bitmask", wasm_i32x4_splat(wasm_i32x4_bitmask(a) | wasm_i64x2_bitmask(b) << 4));
+    REPORT("any/all_true", wasm_i32x4_make(wasm_v128_any_true(a), wasm_i8x16_all_true(a), wasm_i16x8_all_true(b), wasm_i64x2_all_true(b)));
+    REPORT("i16x8.narrow_i32x4_s", wasm_i16x8_narrow_i32x4(a, b));
+    REPORT("u8x16.narrow_i16x8", wasm_u8x16_narrow_i16x8(a, b));
+    REPORT("i64x2.shr_s", wasm_i64x2_shr(a, sh));
+    REPORT("u32x4.shr", wasm_u32x4_shr(a, sh + 33));
+    REPORT("i8x16.shl", wasm_i8x16_shl(a, sh));
+    REPORT("u8x16.avgr", wasm_u8x16_avgr(a, b));
+    REPORT("i64x2.abs", wasm_i64x2_abs(a));
+    REPORT("i64x2.lt_s", wasm_i64x2_lt(a, b));
+    REPORT("u32x4.gt", wasm_u32x4_gt(a, b));
+    REPORT("i8x16.min_s/u8.max", wasm_v128_xor(wasm_i8x16_min(a, b), wasm_u8x16_max(a, b)));
+    REPORT("i32x4.dot_i16x8", wasm_i32x4_dot_i16x8(a, b));
+    REPORT("i16x8.extmul_low_s", wasm_i16x8_extmul_low_i8x16(a, b));
+    REPORT("u64x2.extmul_high", wasm_u64x2_extmul_high_u32x4(a, b));
+    REPORT("extadd_pairwise", wasm_v128_xor(wasm_i16x8_extadd_pairwise_i8x16(a), wasm_u32x4_extadd_pairwise_u16x8(b)));
+    REPORT("extend_high_u16", wasm_u32x4_extend_high_u16x8(a));
+    REPORT("extend_low_i32", wasm_i64x2_extend_low_i32x4(b));
+    REPORT("bitselect/andnot", wasm_v128_bitselect(a, b, wasm_v128_andnot(a, b)));
+    REPORT("i32x4.mul/sub", wasm_i32x4_sub(wasm_i32x4_mul(a, b), wasm_i64x2_mul(a, b)));
+    REPORT("replace/extract", wasm_i8x16_replace_lane(a, 5, (int8_t)wasm_u16x8_extract_lane(b, 3)));
+    REPORT("f32x4.add/mul", canon32(wasm_f32x4_add(wasm_f32x4_mul(fa, fb), fa)));
+    REPORT("f32x4.div/sqrt", canon32(wasm_f32x4_div(fa, wasm_f32x4_sqrt(fb))));
+    REPORT("f32x4.min", canon32(wasm_f32x4_min(fa, fb)));
+    REPORT("f32x4.max", canon32(wasm_f32x4_max(fa, fb)));
+    REPORT("f32x4.pmin", wasm_f32x4_pmin(fa, fb));
+    REPORT("f32x4.pmax", wasm_f32x4_pmax(fa, fb));
+    REPORT("f32x4.nearest", canon32(wasm_f32x4_nearest(fa)));
+    REPORT("f32x4.ceil/floor", canon32(wasm_f32x4_sub(wasm_f32x4_ceil(fa), wasm_f32x4_floor(fb))));
+    REPORT("f32x4.trunc/abs/neg", wasm_v128_xor(canon32(wasm_f32x4_trunc(fa)), wasm_f32x4_neg(wasm_f32x4_abs(fb))));
+    REPORT("i32x4.trunc_sat_f32_s", wasm_i32x4_trunc_sat_f32x4(fa));
+    REPORT("u32x4.trunc_sat_f32", wasm_u32x4_trunc_sat_f32x4(fb));
+    REPORT("f32x4.convert_i32_s", wasm_f32x4_convert_i32x4(a));
+    REPORT("f32x4.convert_u32", wasm_f32x4_convert_u32x4(b));
+    REPORT("f32x4.eq/lt/ge", wasm_v128_xor(wasm_f32x4_eq(fa, fb), wasm_v128_xor(wasm_f32x4_lt(fa, fb), wasm_f32x4_ge(fa, fb))));
+    REPORT("f32x4.demote_f64x2", canon32(wasm_f32x4_demote_f64x2_zero(da)));
+    REPORT("f64x2.promote_f32", canon64(wasm_f64x2_promote_low_f32x4(fa)));
+    REPORT("f64x2.add/div", canon64(wasm_f64x2_div(wasm_f64x2_add(da, db), db)));
+    REPORT("f64x2.min/max", wasm_v128_xor(canon64(wasm_f64x2_min(da, db)), canon64(wasm_f64x2_max(da, db))));
+    REPORT("f64x2.pmin/pmax", wasm_v128_xor(wasm_f64x2_pmin(da, db), wasm_f64x2_pmax(da, db)));
+    REPORT("f64x2.ceil/nearest", canon64(wasm_f64x2_add(wasm_f64x2_ceil(da), wasm_f64x2_nearest(db))));
+    REPORT("f64x2.sqrt", canon64(wasm_f64x2_sqrt(da)));
+    REPORT("i32x4.trunc_sat_f64_s", wasm_i32x4_trunc_sat_f64x2_zero(da));
+    REPORT("u32x4.trunc_sat_f64", wasm_u32x4_trunc_sat_f64x2_zero(db));
+    REPORT("f64x2.convert_low_i32", wasm_f64x2_convert_low_i32x4(a));
+    REPORT("f64x2.convert_low_u32", wasm_f64x2_convert_low_u32x4(b));
+    REPORT("f64x2.lt/ne", wasm_v128_or(wasm_f64x2_lt(da, db), wasm_f64x2_ne(da, db)));
+    memcpy(simd_buf, &a, 16); memcpy(simd_buf + 16, &b, 16);
+    REPORT("load8_splat", wasm_v128_load8_splat(simd_buf + (sh & 31)));
+    REPORT("load32_zero", wasm_v128_load32_zero(simd_buf + (sh & 15)));
+    REPORT("load16x4_s", wasm_i32x4_load16x4(simd_buf + (sh & 7)));
+    REPORT("load16_lane", wasm_v128_load16_lane(simd_buf + 3, a, 5));
+    wasm_v128_store64_lane(simd_buf + 40, b, 1);
+    wasm_v128_store(simd_buf + 47, a);
+    REPORT("store_lane+store", wasm_v128_load(simd_buf + 33));
+}
+
+#ifdef __wasm_relaxed_simd__
+/* Built with -mrelaxed-simd: the relaxed SIMD operations, on inputs for which every
+   implementation choice the spec allows gives the same result (exact products, in-range
+   swizzle indices and conversions, no NaN or zero-sign ties, all-or-nothing lane masks). */
+__attribute__((noinline)) static void relaxed_ops(v128_t a, v128_t b) {
+    v128_t small_a = wasm_i32x4_shr(a, 26), small_b = wasm_i32x4_shr(b, 27);
+    v128_t fa = wasm_f32x4_convert_i32x4(small_a), fb = wasm_f32x4_convert_i32x4(small_b);
+    v128_t da = wasm_f64x2_convert_low_i32x4(small_a), db = wasm_f64x2_convert_low_i32x4(small_b);
+    v128_t idx = wasm_v128_and(b, wasm_i8x16_splat(15));
+    v128_t mask = wasm_i8x16_lt(a, b);                     /* bytes all 0x00 or 0xff */
+    v128_t pos7 = wasm_v128_and(b, wasm_i8x16_splat(0x7f)); /* i7 operand */
+    v128_t q = wasm_v128_and(a, wasm_i16x8_splat(0x3fff));  /* never -32768 * -32768 */
+    REPORT("f32x4.relaxed_madd", wasm_f32x4_relaxed_madd(fa, fb, fa));
+    REPORT("f32x4.relaxed_nmadd", wasm_f32x4_relaxed_nmadd(fa, fb, fb));
+    REPORT("f64x2.relaxed_madd", wasm_f64x2_relaxed_madd(da, db, da));
+    REPORT("f64x2.relaxed_nmadd", wasm_f64x2_relaxed_nmadd(da, db, db));
+    REPORT("i8x16.relaxed_swizzle", wasm_i8x16_relaxed_swizzle(a, idx));
+    REPORT("i32x4.relaxed_trunc_s", wasm_i32x4_relaxed_trunc_f32x4(fa));
+    REPORT("i32x4.relaxed_trunc_u", wasm_u32x4_relaxed_trunc_f32x4(wasm_f32x4_abs(fb)));
+    REPORT("relaxed_trunc_f64", wasm_i32x4_relaxed_trunc_f64x2_zero(da));
+    REPORT("f32x4.relaxed_min/max", wasm_v128_xor(wasm_f32x4_relaxed_min(fa, wasm_f32x4_add(fb, wasm_f32x4_splat(0.5f))),
+                                                  wasm_f32x4_relaxed_max(fa, wasm_f32x4_add(fb, wasm_f32x4_splat(0.5f)))));
+    REPORT("f64x2.relaxed_min/max", wasm_v128_xor(wasm_f64x2_relaxed_min(da, wasm_f64x2_add(db, wasm_f64x2_splat(0.5))),
+                                                  wasm_f64x2_relaxed_max(da, wasm_f64x2_add(db, wasm_f64x2_splat(0.5)))));
+    REPORT("i8x16.relaxed_laneselect", wasm_i8x16_relaxed_laneselect(a, b, mask));
+    REPORT("i16x8.relaxed_q15mulr", wasm_i16x8_relaxed_q15mulr(q, b));
+    REPORT("relaxed_dot_i8x16_i7x16", wasm_i16x8_relaxed_dot_i8x16_i7x16(a, pos7));
+    REPORT("relaxed_dot_add", wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, pos7, b));
+}
+#endif
+
+static void simd(void) {
+    uint64_t x = 0x0123456789abcdefull;
+    static const float fspecial[] = {0.0f, -0.0f, 1.5f, -2.5f, 2.5f, 3.5f, 1e10f, -1e10f, 4294967296.0f, 2147483520.0f, -2147483904.0f, INFINITY, -INFINITY, NAN, 1e-45f, 0.49999997f};
+    static const double dspecial[] = {0.0, -0.0, 1.5, -2.5, 2.5, 0.5, 1e300, -1e300, 4294967295.5, 2147483647.9, -2147483648.9, INFINITY, -INFINITY, NAN, 5e-324, -0.5};
+    for (int round = 0; round < 24; round++) {
+        uint64_t r[8];
+        for (int k = 0; k < 8; k++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; r[k] = x; }
+        v128_t a = wasm_i64x2_make((int64_t)r[0], (int64_t)r[1]), b = wasm_i64x2_make((int64_t)r[2], (int64_t)r[3]);
+        if (round % 3 == 0) b = wasm_i8x16_splat((int8_t)(round * 7 - 80));
+        v128_t fa = wasm_f32x4_make(fspecial[r[4] % 16], fspecial[(r[4] >> 8) % 16], (float)(int32_t)r[5] / 65536.0f, fspecial[round % 16]);
+        v128_t fb = wasm_f32x4_make(fspecial[(r[4] >> 16) % 16], (float)(int64_t)r[6] * 1e-10f, fspecial[(round + 3) % 16], fspecial[(r[4] >> 24) % 16]);
+        v128_t da = wasm_f64x2_make(dspecial[r[7] % 16], (double)(int64_t)r[5] / 3.0);
+        v128_t db = wasm_f64x2_make(dspecial[(r[7] >> 8) % 16], dspecial[round % 16]);
+        op_count = 0;
+        simd_ops(a, b, fa, fb, da, db, (int)(r[6] % 70));
+#ifdef __wasm_relaxed_simd__
+        relaxed_ops(a, b);
+#endif
+    }
+    for (int k = 0; k < op_count; k++) {
+        printf("%-22s %016llx\n", op_name[k], (unsigned long long)op_hash[k]);
+        hsum = hsum * 31 + op_hash[k];
+    }
+    printf("total %016llx\n", (unsigned long long)hsum);
+}
+#endif
+
 int main(void) {
     floats();
     ints();
+#ifdef __wasm_simd128__
+    simd();
+#endif
     return 0;
 }

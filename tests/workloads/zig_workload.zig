@@ -1,7 +1,9 @@
 // Zig standard library under load (zig 0.17 API): ArrayList, AutoHashMap, sort, a
 // priority queue, fmt of floats and integers, parseFloat/parseInt, wrapping and overflow
-// arithmetic on u64/i128, output through std.Io's buffered stdout writer.
+// arithmetic on u64/i128, gzip (std.compress.flate) round trip, CRC-32, SHA-256, BLAKE3
+// and ChaCha20, output through std.Io's buffered stdout writer.
 const std = @import("std");
+const flate = std.compress.flate;
 
 const Item = struct {
     key: u32,
@@ -13,6 +15,47 @@ const Item = struct {
 
 fn order(_: void, a: u64, b: u64) std.math.Order {
     return std.math.order(a, b);
+}
+
+fn compressAndHash(alloc: std.mem.Allocator, stdout: *std.Io.Writer) !void {
+    // generated text from a small vocabulary, so that it compresses
+    const words = [_][]const u8{ "alpha", "beta", "gamma", "delta", "wasm", "python", "runtime", "zig", "deflate", "the" };
+    var prng = std.Random.DefaultPrng.init(7);
+    const rand = prng.random();
+    var text: std.ArrayList(u8) = .empty;
+    defer text.deinit(alloc);
+    while (text.items.len < 8000) {
+        try text.appendSlice(alloc, words[rand.uintLessThan(usize, words.len)]);
+        try text.append(alloc, if (rand.uintLessThan(u8, 12) == 0) '\n' else ' ');
+    }
+
+    var compressed: [16 * 1024]u8 = undefined;
+    var cw: std.Io.Writer = .fixed(&compressed);
+    var window: [flate.max_window_len]u8 = undefined;
+    var comp = try flate.Compress.init(&cw, &window, .gzip, .default);
+    try comp.writer.writeAll(text.items);
+    try comp.finish();
+    const clen = cw.end;
+
+    var in: std.Io.Reader = .fixed(compressed[0..clen]);
+    var dwindow: [flate.max_window_len]u8 = undefined;
+    var decomp: flate.Decompress = .init(&in, .gzip, &dwindow);
+    var aw: std.Io.Writer.Allocating = .init(alloc);
+    defer aw.deinit();
+    _ = try decomp.reader.streamRemaining(&aw.writer);
+    const ok = std.mem.eql(u8, aw.written(), text.items);
+    try stdout.print("text {d} bytes -> gzip {d} bytes, round trip {s}, crc32 {x}\n", .{ text.items.len, clen, if (ok) "ok" else "BAD", std.hash.Crc32.hash(text.items) });
+
+    var sha: [32]u8 = undefined;
+    std.crypto.hash.sha2.Sha256.hash(text.items, &sha, .{});
+    var b3: [32]u8 = undefined;
+    std.crypto.hash.Blake3.hash(text.items, &b3, .{});
+    try stdout.print("sha256 {x}\nblake3 {x}\n", .{ sha, b3 });
+    const key: [32]u8 = @splat(42);
+    const nonce: [12]u8 = @splat(7);
+    var enc: [1024]u8 = undefined;
+    std.crypto.stream.chacha.ChaCha20IETF.xor(&enc, text.items[0..1024], 1, key, nonce);
+    try stdout.print("chacha20 {x}\n", .{enc[0..16]});
 }
 
 pub fn main(init: std.process.Init) !void {
@@ -100,4 +143,6 @@ pub fn main(init: std.process.Init) !void {
     var tok = std.mem.tokenizeScalar(u8, text.items, ',');
     while (tok.next()) |t| sum += try std.fmt.parseInt(u64, t, 10);
     try stdout.print("text {d} bytes, sum of squares {d}\n", .{ text.items.len, sum });
+
+    try compressAndHash(alloc, stdout);
 }

@@ -1,0 +1,530 @@
+"""Lane-wise semantics of the Wasm 2.0 vector instructions (spec exec/instructions.rst,
+"Vector Instructions", and exec/numerics.rst, "Lanewise operations").
+
+A v128 is a Python int in ``[0, 2**128)``, lane 0 in the low bits (docs/INTERNALS.md).
+Each function here takes and returns raw values (v128 ints; i32/i64 unsigned canonical;
+f32/f64 raw floats) and computes one instruction; :data:`SIMD_HELPERS` maps instruction
+names to them. The compiler (compile/simd.py) calls them from generated code and inlines
+only the cheap bit operations; the tests call them directly.
+
+Lanes are split and joined with ``int.to_bytes``/``from_bytes`` and one precompiled
+``struct`` per lane shape. Every scalar rule (float rounding, NaN propagation, min/max,
+rounding to integral, saturating truncation, conversions) is the scalar helper of
+:mod:`purewasm.numeric` applied to each lane: the spec defines the vector instructions
+lane-wise in terms of the same scalar operators.
+"""
+from __future__ import annotations
+
+import operator
+import struct
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from purewasm import numeric as _n
+
+M128 = (1 << 128) - 1
+M64 = (1 << 64) - 1
+
+_S: Dict[str, struct.Struct] = {
+    "u8": struct.Struct("<16B"), "s8": struct.Struct("<16b"),
+    "u16": struct.Struct("<8H"), "s16": struct.Struct("<8h"),
+    "u32": struct.Struct("<4I"), "s32": struct.Struct("<4i"),
+    "u64": struct.Struct("<2Q"), "s64": struct.Struct("<2q"),
+    "f32": struct.Struct("<4f"), "f64": struct.Struct("<2d"),
+}
+_WIDTH = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
+_INT_SHAPES = ("i8x16", "i16x8", "i32x4", "i64x2")
+_QQ = struct.Struct("<QQ")
+_add, _sub, _mul = operator.add, operator.sub, operator.mul
+
+
+def _rep(w: int) -> int:
+    """The constant with a 1 in the lowest bit of every lane of width ``w``: x * _rep(w)
+    splats a lane value x (0 <= x < 2**w)."""
+    return sum(1 << (k * w) for k in range(128 // w))
+
+
+def _split(fmt: str) -> Callable[[int], Tuple]:
+    unpack = _S[fmt].unpack
+
+    def split(v: int) -> Tuple:
+        return unpack(v.to_bytes(16, "little"))
+    return split
+
+
+def _joiner(fmt: str) -> Callable[..., int]:
+    pack = _S[fmt].pack
+    from_bytes = int.from_bytes
+
+    def join(lanes: Sequence) -> int:
+        return from_bytes(pack(*lanes), "little")
+    return join
+
+
+def _fmts(shape: str) -> Tuple[str, str]:
+    w = str(_WIDTH[shape])
+    return "u" + w, "s" + w
+
+
+SPLIT = {fmt: _split(fmt) for fmt in _S}
+JOIN = {fmt: _joiner(fmt) for fmt in _S}
+
+SIMD_HELPERS: Dict[str, Callable[..., object]] = {}
+
+
+def _reg(name: str, fn: Callable[..., object]) -> None:
+    SIMD_HELPERS[name] = fn
+
+
+def lanes_f32_exact(v: int) -> List[float]:
+    """The four f32 lanes of v as raw f32 values, signalling NaN payloads kept (struct
+    '<f' would quiet them: docs ARCHITECTURE.md, "Floats")."""
+    return [_n.f32_from_bits(b) for b in SPLIT["u32"](v)]
+
+
+def join_f32_exact(lanes: Sequence[float]) -> int:
+    """Join four raw f32 values exactly (bit path for NaNs)."""
+    return JOIN["u32"]([_n.f32_to_bits(x) for x in lanes])
+
+
+# ---------------------------------------------------------------------------------------
+# Integer lane arithmetic (spec numerics.rst: iadd, isub, imul, ineg, iabs, iadd_sat,
+# isub_sat, imin, imax, iavgr_u, iq15mulr_sat_s, ishl, ishr_s, ishr_u, ipopcnt)
+# ---------------------------------------------------------------------------------------
+
+def _make_add_sub(shape: str) -> None:
+    w = _WIDTH[shape]
+    high = _rep(w) << (w - 1)          # the top bit of every lane
+    low = M128 ^ high
+
+    # SWAR: add the low w-1 bits of every lane (no carry can leave a lane), then the top
+    # bits with xor (their carry out is discarded, as iadd is modulo 2^w).
+    def add(a: int, b: int) -> int:
+        return ((a & low) + (b & low)) ^ ((a ^ b) & high)
+
+    def sub(a: int, b: int) -> int:
+        # Setting every top bit of a first means no borrow crosses a lane boundary.
+        return ((a | high) - (b & low)) ^ ((a ^ b ^ high) & high)
+
+    _reg(shape + ".add", add)
+    _reg(shape + ".sub", sub)
+    _reg(shape + ".neg", lambda a: sub(0, a))
+
+
+def _make_lanewise(shape: str) -> None:
+    u, s = _fmts(shape)
+    w = _WIDTH[shape]
+    m = (1 << w) - 1
+    su, ss, ju, js = SPLIT[u], SPLIT[s], JOIN[u], JOIN[s]
+    smin, smax = -(1 << (w - 1)), (1 << (w - 1)) - 1
+
+    def mul(a: int, b: int) -> int:
+        return ju([r & m for r in map(_mul, su(a), su(b))])
+
+    def abs_(a: int) -> int:
+        # iabs of the most negative value is itself (abs(-2^(w-1)) masked).
+        return ju([(-x) & m if x < 0 else x for x in ss(a)])
+
+    def add_sat_s(a: int, b: int) -> int:
+        return js([smin if r < smin else (smax if r > smax else r)
+                   for r in map(_add, ss(a), ss(b))])
+
+    def add_sat_u(a: int, b: int) -> int:
+        return ju([m if r > m else r for r in map(_add, su(a), su(b))])
+
+    def sub_sat_s(a: int, b: int) -> int:
+        return js([smin if r < smin else (smax if r > smax else r)
+                   for r in map(_sub, ss(a), ss(b))])
+
+    def sub_sat_u(a: int, b: int) -> int:
+        return ju([r if r > 0 else 0 for r in map(_sub, su(a), su(b))])
+
+    def min_s(a: int, b: int) -> int:
+        return js([x if x < y else y for x, y in zip(ss(a), ss(b))])
+
+    def min_u(a: int, b: int) -> int:
+        return ju([x if x < y else y for x, y in zip(su(a), su(b))])
+
+    def max_s(a: int, b: int) -> int:
+        return js([x if x > y else y for x, y in zip(ss(a), ss(b))])
+
+    def max_u(a: int, b: int) -> int:
+        return ju([x if x > y else y for x, y in zip(su(a), su(b))])
+
+    def avgr_u(a: int, b: int) -> int:
+        return ju([(x + y + 1) >> 1 for x, y in zip(su(a), su(b))])
+
+    high = _rep(w) << (w - 1)
+
+    def all_true(a: int) -> int:
+        return 1 if all(su(a)) else 0
+
+    def bitmask(a: int) -> int:
+        # Bit i of the result is the top bit of lane i.
+        r = 0
+        for i, x in enumerate(su(a & high)):
+            if x:
+                r |= 1 << i
+        return r
+
+    rep = _rep(w)
+
+    def shl(a: int, k: int) -> int:
+        # ishl: the count is taken modulo the lane width; bits leaving a lane are dropped.
+        k %= w
+        keep = ((m << k) & m) * rep
+        return (a << k) & keep
+
+    def shr_u(a: int, k: int) -> int:
+        k %= w
+        return (a >> k) & ((m >> k) * rep)
+
+    def shr_s(a: int, k: int) -> int:
+        k %= w
+        return js([x >> k for x in ss(a)])
+
+    for name, fn in (("abs", abs_), ("all_true", all_true), ("bitmask", bitmask),
+                     ("shl", shl), ("shr_u", shr_u), ("shr_s", shr_s)):
+        _reg(shape + "." + name, fn)
+    if w != 8:
+        _reg(shape + ".mul", mul)
+    if w <= 16:
+        for name, fn in (("add_sat_s", add_sat_s), ("add_sat_u", add_sat_u),
+                         ("sub_sat_s", sub_sat_s), ("sub_sat_u", sub_sat_u),
+                         ("avgr_u", avgr_u)):
+            _reg(shape + "." + name, fn)
+    if w <= 32:
+        for name, fn in (("min_s", min_s), ("min_u", min_u), ("max_s", max_s),
+                         ("max_u", max_u)):
+            _reg(shape + "." + name, fn)
+
+
+_INT_CMP = {
+    "eq": lambda x, y: x == y, "ne": lambda x, y: x != y,
+    "lt": lambda x, y: x < y, "gt": lambda x, y: x > y,
+    "le": lambda x, y: x <= y, "ge": lambda x, y: x >= y,
+}
+
+
+def _make_int_cmp(shape: str) -> None:
+    # vrelop: each lane is all ones when the relation holds, else zero.
+    u, s = _fmts(shape)
+    m = (1 << _WIDTH[shape]) - 1
+    ju = JOIN[u]
+    for name, rel in _INT_CMP.items():
+        for sfx, fmt in (("", u), ("_s", s), ("_u", u)):
+            if (name in ("eq", "ne")) != (sfx == ""):
+                continue
+            if shape == "i64x2" and sfx == "_u":
+                continue
+
+            def cmp(a: int, b: int, rel: Callable[[int, int], bool] = rel,
+                    sp: Callable[[int], Tuple] = SPLIT[fmt]) -> int:
+                return ju([m if rel(x, y) else 0 for x, y in zip(sp(a), sp(b))])
+            _reg("%s.%s%s" % (shape, name, sfx), cmp)
+
+
+_POPCNT = bytes(bin(i).count("1") for i in range(256))
+
+
+def i8x16_popcnt(a: int) -> int:
+    return int.from_bytes(a.to_bytes(16, "little").translate(_POPCNT), "little")
+
+
+def i16x8_q15mulr_sat_s(a: int, b: int) -> int:
+    # iq15mulr_sat_s: sat_s((x * y + 2^14) >> 15); only -32768 * -32768 saturates.
+    return JOIN["s16"]([min((x * y + 0x4000) >> 15, 0x7FFF)
+                        for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))])
+
+
+# ---------------------------------------------------------------------------------------
+# Narrow, extend, extmul, extadd_pairwise, dot (spec exec/instructions.rst)
+# ---------------------------------------------------------------------------------------
+
+def _make_widening(to: str, frm: str) -> None:
+    wt = _WIDTH[to]
+    n = 128 // wt                      # result lanes
+    uf, sf = _fmts(frm)
+    ut, st = _fmts(to)
+    name_in = frm
+
+    for sign, fin, fout in (("s", sf, st), ("u", uf, ut)):
+        sp, jo = SPLIT[fin], JOIN[fout]
+        mt = (1 << wt) - 1
+
+        def ext_low(a: int, sp: Callable = sp, jo: Callable = jo) -> int:
+            return jo(sp(a)[:n])
+
+        def ext_high(a: int, sp: Callable = sp, jo: Callable = jo) -> int:
+            return jo(sp(a)[n:])
+
+        def extmul_low(a: int, b: int, sp: Callable = sp, mt: int = mt) -> int:
+            # Products of two N-bit lanes fit in 2N bits, signed or unsigned, except the
+            # unsigned i64x2 case which the mask keeps canonical.
+            return JOIN["u%d" % wt]([(x * y) & mt for x, y in zip(sp(a)[:n], sp(b)[:n])])
+
+        def extmul_high(a: int, b: int, sp: Callable = sp, mt: int = mt) -> int:
+            return JOIN["u%d" % wt]([(x * y) & mt for x, y in zip(sp(a)[n:], sp(b)[n:])])
+
+        def pairwise(a: int, sp: Callable = sp, jo: Callable = jo) -> int:
+            x = sp(a)
+            return jo([x[2 * i] + x[2 * i + 1] for i in range(n)])
+
+        _reg("%s.extend_low_%s_%s" % (to, name_in, sign), ext_low)
+        _reg("%s.extend_high_%s_%s" % (to, name_in, sign), ext_high)
+        _reg("%s.extmul_low_%s_%s" % (to, name_in, sign), extmul_low)
+        _reg("%s.extmul_high_%s_%s" % (to, name_in, sign), extmul_high)
+        if wt <= 32:
+            _reg("%s.extadd_pairwise_%s_%s" % (to, name_in, sign), pairwise)
+
+
+def _make_narrow(to: str, frm: str) -> None:
+    # narrow: each signed input lane saturated to the signed / unsigned output range;
+    # the lanes of the first operand first.
+    wt = _WIDTH[to]
+    sp = SPLIT["s%d" % _WIDTH[frm]]
+    for sign, lo, hi, fmt in (("s", -(1 << (wt - 1)), (1 << (wt - 1)) - 1, "s%d" % wt),
+                              ("u", 0, (1 << wt) - 1, "u%d" % wt)):
+        jo = JOIN[fmt]
+
+        def narrow(a: int, b: int, lo: int = lo, hi: int = hi, jo: Callable = jo) -> int:
+            return jo([min(max(x, lo), hi) for x in sp(a) + sp(b)])
+        _reg("%s.narrow_%s_%s" % (to, frm, sign), narrow)
+
+
+def i32x4_dot_i16x8_s(a: int, b: int) -> int:
+    # idot: sum of the two signed products of each pair, modulo 2^32 (only
+    # 2 * (-32768)^2 = 2^31 wraps).
+    p = [x * y for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))]
+    return JOIN["u32"]([(p[2 * i] + p[2 * i + 1]) & 0xFFFFFFFF for i in range(4)])
+
+
+# ---------------------------------------------------------------------------------------
+# Float lanes (spec numerics.rst: fadd ... fpmax, lanewise through the scalar helpers)
+# ---------------------------------------------------------------------------------------
+
+def _make_float(shape: str) -> None:
+    w = _WIDTH[shape]
+    f32 = w == 32
+    fmt = "f%d" % w
+    sf, jf = SPLIT[fmt], JOIN[fmt]
+    su, ju = SPLIT["u%d" % w], JOIN["u%d" % w]
+    m = (1 << w) - 1
+    sign = _rep(w) << (w - 1)
+    rnd = _n.f32_round if f32 else None
+
+    # Arithmetic: unpacking with struct quiets a signalling NaN, which arithmetic allows
+    # (its result NaN must be arithmetic anyway: numerics.rst "NaN Propagation"). Each
+    # f32 result is rounded once from the exact f64 result (numeric.f32_round).
+    def binop(op: Callable[[float, float], float]) -> Callable[[int, int], int]:
+        if rnd is not None:
+            r = rnd
+
+            def f(a: int, b: int) -> int:
+                return jf([r(op(x, y)) for x, y in zip(sf(a), sf(b))])
+        else:
+            def f(a: int, b: int) -> int:
+                return jf([op(x, y) for x, y in zip(sf(a), sf(b))])
+        return f
+
+    def unop(op: Callable[[float], float], round_: bool) -> Callable[[int], int]:
+        if round_ and rnd is not None:
+            r = rnd
+
+            def f(a: int) -> int:
+                return jf([r(op(x)) for x in sf(a)])
+        else:
+            def f(a: int) -> int:
+                return jf([op(x) for x in sf(a)])
+        return f
+
+    _reg(shape + ".add", binop(lambda x, y: x + y))
+    _reg(shape + ".sub", binop(lambda x, y: x - y))
+    _reg(shape + ".mul", binop(lambda x, y: x * y))
+    _reg(shape + ".div", binop(_n.fdiv))
+    _reg(shape + ".min", binop(_n.fmin))
+    _reg(shape + ".max", binop(_n.fmax))
+    _reg(shape + ".sqrt", unop(_n.fsqrt, True))
+    # Rounding an f32 to an integral value gives an f32: no rounding step needed.
+    _reg(shape + ".ceil", unop(_n.fceil, False))
+    _reg(shape + ".floor", unop(_n.ffloor, False))
+    _reg(shape + ".trunc", unop(_n.ftrunc, False))
+    _reg(shape + ".nearest", unop(_n.fnearest, False))
+
+    # fneg / fabs act on the sign bit only, NaN payloads included (spec numerics fneg,
+    # fabs): pure bit operations on the whole vector.
+    _reg(shape + ".neg", lambda a: a ^ sign)
+    _reg(shape + ".abs", lambda a: a & (M128 ^ sign))
+
+    # fpmin(z1, z2) = z2 if z2 < z1 else z1; fpmax with >: one operand's exact bits.
+    def pmin(a: int, b: int) -> int:
+        return ju([y if fy < fx else x
+                   for x, y, fx, fy in zip(su(a), su(b), sf(a), sf(b))])
+
+    def pmax(a: int, b: int) -> int:
+        return ju([y if fy > fx else x
+                   for x, y, fx, fy in zip(su(a), su(b), sf(a), sf(b))])
+
+    _reg(shape + ".pmin", pmin)
+    _reg(shape + ".pmax", pmax)
+
+    for name, rel in _INT_CMP.items():
+        def cmp(a: int, b: int, rel: Callable[[float, float], bool] = rel) -> int:
+            return ju([m if rel(x, y) else 0 for x, y in zip(sf(a), sf(b))])
+        _reg("%s.%s" % (shape, name), cmp)
+
+
+def f32x4_convert_i32x4_s(a: int) -> int:
+    return JOIN["f32"]([_n.f32_convert_i32_s(x) for x in SPLIT["u32"](a)])
+
+
+def f32x4_convert_i32x4_u(a: int) -> int:
+    return JOIN["f32"]([_n.f32_convert_i32_u(x) for x in SPLIT["u32"](a)])
+
+
+def f64x2_convert_low_i32x4_s(a: int) -> int:
+    # Every i32 is exactly an f64.
+    return JOIN["f64"]([float(x) for x in SPLIT["s32"](a)[:2]])
+
+
+def f64x2_convert_low_i32x4_u(a: int) -> int:
+    return JOIN["f64"]([float(x) for x in SPLIT["u32"](a)[:2]])
+
+
+def f32x4_demote_f64x2_zero(a: int) -> int:
+    # The two results go to lanes 0 and 1, lanes 2 and 3 are zero.
+    return JOIN["f32"]([_n.demote(x) for x in SPLIT["f64"](a)] + [0.0, 0.0])
+
+
+def f64x2_promote_low_f32x4(a: int) -> int:
+    return JOIN["f64"]([_n.promote(x) for x in SPLIT["f32"](a)[:2]])
+
+
+def i32x4_trunc_sat_f32x4_s(a: int) -> int:
+    return JOIN["u32"]([_n.i32_trunc_sat_s(x) for x in SPLIT["f32"](a)])
+
+
+def i32x4_trunc_sat_f32x4_u(a: int) -> int:
+    return JOIN["u32"]([_n.i32_trunc_sat_u(x) for x in SPLIT["f32"](a)])
+
+
+def i32x4_trunc_sat_f64x2_s_zero(a: int) -> int:
+    return JOIN["u32"]([_n.i32_trunc_sat_s(x) for x in SPLIT["f64"](a)] + [0, 0])
+
+
+def i32x4_trunc_sat_f64x2_u_zero(a: int) -> int:
+    return JOIN["u32"]([_n.i32_trunc_sat_u(x) for x in SPLIT["f64"](a)] + [0, 0])
+
+
+# ---------------------------------------------------------------------------------------
+# Bitwise, shuffle, swizzle, splat, lanes
+# ---------------------------------------------------------------------------------------
+
+def v128_bitselect(a: int, b: int, c: int) -> int:
+    # bits of a where c is 1, of b where c is 0
+    return (a & c) | (b & (c ^ M128))
+
+
+def i8x16_swizzle(a: int, s: int) -> int:
+    # Lane i = a[s[i]] when s[i] < 16, else 0 (spec: the index is unsigned).
+    ab = a.to_bytes(16, "little")
+    return int.from_bytes(bytes([ab[i] if i < 16 else 0 for i in s.to_bytes(16, "little")]),
+                          "little")
+
+
+def i8x16_shuffle(a: int, b: int, lanes: Sequence[int]) -> int:
+    # Lane i = (a ++ b)[lanes[i]], every index < 32 (validation).
+    ab = a.to_bytes(16, "little") + b.to_bytes(16, "little")
+    return int.from_bytes(bytes([ab[i] for i in lanes]), "little")
+
+
+REP = {w: _rep(w) for w in (8, 16, 32, 64)}
+
+
+def f32x4_splat(x: float) -> int:
+    return _n.f32_to_bits(x) * REP[32]
+
+
+def f64x2_splat(x: float) -> int:
+    return _n.f64_to_bits(x) * REP[64]
+
+
+def replace_lane(v: int, w: int, lane: int, x: int) -> int:
+    """v with lane ``lane`` (of width w) replaced by the low w bits of x."""
+    sh = w * lane
+    m = (1 << w) - 1
+    return (v & (M128 ^ (m << sh))) | ((x & m) << sh)
+
+
+# ---------------------------------------------------------------------------------------
+# Memory (spec exec/instructions.rst, v128.load*, v128.store*): struct's *_from/_into
+# check bounds and raise struct.error, and bytearray indexing raises IndexError (the
+# address is never negative): both map to "out of bounds memory access".
+# ---------------------------------------------------------------------------------------
+
+def v128_load(mem: bytearray, a: int) -> int:
+    lo, hi = _QQ.unpack_from(mem, a)
+    return lo | (hi << 64)
+
+
+def v128_store(mem: bytearray, a: int, v: int) -> None:
+    _QQ.pack_into(mem, a, v & M64, v >> 64)
+
+
+def _make_load_extend() -> None:
+    for name, src, dst in (("8x8_s", "<8b", "s16"), ("8x8_u", "<8B", "u16"),
+                           ("16x4_s", "<4h", "s32"), ("16x4_u", "<4H", "u32"),
+                           ("32x2_s", "<2i", "s64"), ("32x2_u", "<2I", "u64")):
+        unpack_from = struct.Struct(src).unpack_from
+        jo = JOIN[dst]
+
+        def load(mem: bytearray, a: int, u: Callable = unpack_from, jo: Callable = jo) -> int:
+            return jo(u(mem, a))
+        _reg("v128.load" + name, load)
+
+
+_LANE_FMT = {8: struct.Struct("<B"), 16: struct.Struct("<H"), 32: struct.Struct("<I"),
+             64: struct.Struct("<Q")}
+
+
+def _make_lane_mem() -> None:
+    for w, s in _LANE_FMT.items():
+        unpack_from, pack_into = s.unpack_from, s.pack_into
+        rep = REP[w]
+
+        def splat(mem: bytearray, a: int, u: Callable = unpack_from, rep: int = rep) -> int:
+            return u(mem, a)[0] * rep
+
+        def load_lane(mem: bytearray, a: int, v: int, lane: int, u: Callable = unpack_from,
+                      w: int = w) -> int:
+            return replace_lane(v, w, lane, u(mem, a)[0])
+
+        def store_lane(mem: bytearray, a: int, v: int, lane: int, p: Callable = pack_into,
+                       m: int = (1 << w) - 1, w: int = w) -> None:
+            p(mem, a, (v >> (w * lane)) & m)
+
+        _reg("v128.load%d_splat" % w, splat)
+        _reg("v128.load%d_lane" % w, load_lane)
+        _reg("v128.store%d_lane" % w, store_lane)
+        if w >= 32:
+            _reg("v128.load%d_zero" % w, lambda mem, a, u=unpack_from: u(mem, a)[0])
+
+
+for _shape in _INT_SHAPES:
+    _make_add_sub(_shape)
+    _make_lanewise(_shape)
+    _make_int_cmp(_shape)
+_make_widening("i16x8", "i8x16")
+_make_widening("i32x4", "i16x8")
+_make_widening("i64x2", "i32x4")
+_make_narrow("i8x16", "i16x8")
+_make_narrow("i16x8", "i32x4")
+_make_float("f32x4")
+_make_float("f64x2")
+_make_load_extend()
+_make_lane_mem()
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and _name.startswith(("i8x16_", "i16x8_", "i32x4_", "i64x2_", "f32x4_",
+                                           "f64x2_", "v128_")):
+        # i8x16_popcnt -> "i8x16.popcnt" (the first underscore is the shape's dot)
+        SIMD_HELPERS.setdefault(_name.replace("_", ".", 1), _fn)
+del _shape, _name, _fn
