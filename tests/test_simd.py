@@ -59,6 +59,7 @@ def test_integer_lanes_match_a_lane_model(shape: str) -> None:
         "sub_sat_u": lambda x, y: max(x - y, 0), "avgr_u": lambda x, y: (x + y + 1) // 2,
         "lt_s": lambda x, y: m if signed(x, w) < signed(y, w) else 0,
         "ge_u": lambda x, y: m if x >= y else 0, "eq": lambda x, y: m if x == y else 0,
+        "ne": lambda x, y: m if x != y else 0,
     }
     vs = vectors()
     for name, fn in model.items():

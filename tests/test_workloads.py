@@ -53,6 +53,8 @@ def _computed(program: str, opt: str, argv: Tuple[str, ...]) -> Tuple[bytes, ...
     """Output that Python computes independently of both runtimes, or that a build adds."""
     if opt == "-msimd128" and program == "numeric.c":
         return (b"\ni8x16.swizzle ", b"\nf64x2.min/max ", b"\nstore_lane+store ")
+    if opt == "-DWITH_RELAXED_SIMD" and program == "numeric.c":
+        return (b"\ni8x16.swizzle ", b"\nf32x4.relaxed_madd ", b"\nrelaxed_dot_add ")
     if program == "sha256.c":
         digest = hashlib.sha256(b"a" * 50000).hexdigest().encode()
         return (b"sha256(50000 x 'a') = " + digest + b" ok\n",)
@@ -77,10 +79,11 @@ EXTRA_ARGV: Dict[str, Tuple[Tuple[str, ...], ...]] = {
     "deep_nest.c": (("12000",),),
 }
 
-# Extra builds with a target-feature flag instead of an optimisation level (the program at
-# -O0; zig builds its libc with the feature too, so libc code uses it).
+# Extra builds with one other flag instead of an optimisation level (so the program is
+# built at -O0). A target-feature flag also applies to the libc zig builds for it.
 EXTRA_BUILDS: Dict[str, Tuple[str, ...]] = {
-    "numeric.c": ("-msimd128",),        # SIMD intrinsics, and v128 code in libc's vfprintf
+    # SIMD intrinsics, and v128 code in libc's vfprintf; then the same plus relaxed SIMD
+    "numeric.c": ("-msimd128", "-DWITH_RELAXED_SIMD"),
     "bytecode_vm.c": ("-mtail-call",),  # return_call in libc
 }
 
@@ -90,6 +93,8 @@ _DEPTH = "default max_call_depth (10,000 frames) is below wasmtime's default sta
 KNOWN_FAILURES: Dict[Tuple[str, str, Tuple[str, ...]], str] = {
     ("bytecode_vm.c", "-mtail-call", ()): "tail calls not supported yet: return_call (0x12) is "
                                           "an illegal opcode to the decoder",
+    ("numeric.c", "-DWITH_RELAXED_SIMD", ()): "relaxed SIMD not supported yet: f32x4.relaxed_madd "
+                                              "(0xFD 0x105) is an illegal opcode to the decoder",
 }
 # On PyPy the depth limit is not exact (recursion 15,000 deep still runs): CPython only.
 if platform.python_implementation() == "CPython":
