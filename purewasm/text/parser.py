@@ -259,10 +259,14 @@ class ModuleParser(TokenCursor):
         if self.kinds[self.i] != LP:
             return None
         if self.at_lp("type"):
-            # An explicit type use stays a type index, as in the spec interpreter and
-            # wasm-tools, even when the short form could say the same (wabt rewrites it
-            # to the short form: same semantics, other bytes).
+            # An explicit type use whose type the short form can say (no params, at most
+            # one result) becomes the short form, as wabt's wat2wasm encodes it: the same
+            # semantics, and our binaries equal wabt's. (The spec interpreter and
+            # wasm-tools keep the index.)
             tidx, _ = self.typeuse()
+            types = self.module.types
+            if 0 <= tidx < len(types) and not types[tidx].params and len(types[tidx].results) <= 1:
+                return types[tidx].results[0] if types[tidx].results else None
             return tidx
         start = self.i
         ft, names = self.functype_body()
