@@ -245,3 +245,49 @@ def test_replace_lane_and_helpers_agree_with_struct() -> None:
         struct.pack("<4I", 1, 2, 0xFFFFFFFF, 4), "little")
     conv: Callable[[int], int] = SIMD_HELPERS["f32x4.convert_i32x4_u"]  # type: ignore
     assert struct.unpack("<4f", conv(v).to_bytes(16, "little")) == (1.0, 2.0, 3.0, 4.0)
+
+
+F32_VALUES = [0x00000000, 0x80000000, 0x3F800000, 0xBF800000, 0x7F800000, 0xFF800000,
+              0x7FC00000, SNAN, 0x7F7FFFFF, 0xFF7FFFFF, 0x00000001, 0x3F000000, 0x3FC00000,
+              0x40200000, 0xC0200000, 0x4B000001, 0x33800000, 0x00800000]
+
+
+@pytest.mark.parametrize("shape", ["f32x4", "f64x2"])
+def test_float_lanes_follow_the_scalar_rules(shape: str) -> None:
+    # Each lane of a vector float operation is the scalar operation of purewasm.numeric
+    # (f32: computed in f64, rounded once), NaN results compared as NaNs only.
+    from purewasm import numeric as n
+    w = 32 if shape == "f32x4" else 64
+    if w == 32:
+        vals = F32_VALUES
+        to_f, to_b = f32_from_bits, f32_to_bits
+        rnd: Callable[[float], float] = n.f32_round
+    else:
+        vals = [n.f64_to_bits(n.promote(f32_from_bits(b))) for b in F32_VALUES] + [
+            0x7FEFFFFFFFFFFFFF, 0x0000000000000001, 0x4330000000000001]
+        to_f, to_b = n.f64_from_bits, n.f64_to_bits
+
+        def rnd(x: float) -> float:
+            return x
+    ops2 = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+            "mul": lambda x, y: x * y, "div": n.fdiv, "min": n.fmin, "max": n.fmax}
+    ops1 = {"sqrt": n.fsqrt, "ceil": n.fceil, "floor": n.ffloor, "trunc": n.ftrunc,
+            "nearest": n.fnearest}
+    k = 128 // w
+    rows = [vals[i:i + k] for i in range(0, len(vals) - k + 1)]
+
+    def check(got: int, want: List[float]) -> None:
+        for lane, x in zip(lanes(got, w), want):
+            if x != x:
+                assert to_f(lane) != to_f(lane)
+            else:
+                assert lane == to_b(x)
+    for ra in rows:
+        a = join(ra, w)
+        for name, fn in ops1.items():
+            check(SIMD_HELPERS["%s.%s" % (shape, name)](a), [rnd(fn(to_f(x))) for x in ra])
+        for rb in rows[::3]:
+            b = join(rb, w)
+            for name, fn2 in ops2.items():
+                check(SIMD_HELPERS["%s.%s" % (shape, name)](a, b),
+                      [rnd(fn2(to_f(x), to_f(y))) for x, y in zip(ra, rb)])

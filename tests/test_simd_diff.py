@@ -26,8 +26,11 @@ wasmtime = pytest.importorskip("wasmtime")
 pytestmark = pytest.mark.skipif(shutil.which("wasm-tools") is None,
                                 reason="wasm-tools not installed")
 
-SIMD_FLAGS = [f for f in FLAGS]
-SIMD_FLAGS[SIMD_FLAGS.index("--simd-enabled") + 1] = "true"
+SIMD_FLAGS = list(FLAGS)
+if "--simd-enabled" in SIMD_FLAGS:
+    SIMD_FLAGS[SIMD_FLAGS.index("--simd-enabled") + 1] = "true"
+else:
+    SIMD_FLAGS += ["--simd-enabled", "true"]
 SEEDS = range(1000, 1080)
 
 

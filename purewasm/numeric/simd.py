@@ -15,9 +15,8 @@ lane-wise in terms of the same scalar operators.
 """
 from __future__ import annotations
 
-import operator
 import struct
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from purewasm import numeric as _n
 
@@ -34,7 +33,6 @@ _S: Dict[str, struct.Struct] = {
 _WIDTH = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
 _INT_SHAPES = ("i8x16", "i16x8", "i32x4", "i64x2")
 _QQ = struct.Struct("<QQ")
-_add, _sub = operator.add, operator.sub
 
 
 def _rep(w: int) -> int:
@@ -72,15 +70,20 @@ SIMD_HELPERS: Dict[str, Callable[..., object]] = {}
 
 
 def unrolled(fin: str, fout: str, expr: str, nargs: int = 2,
-             overflow: str = "", env: "Dict[str, object] | None" = None) -> Callable[..., int]:
+             overflow: str = "", env: Optional[Dict[str, object]] = None,
+             nout: int = 0) -> Callable[..., int]:
     """A lane-wise helper with its lanes unrolled (about twice as fast as a comprehension
     over zip, as dataclasses does it: the source is generated once and exec'd).
 
     ``expr`` computes one result lane from ``{x}`` (and ``{y}``), lanes of the operands
     split with format ``fin``; the results are joined with format ``fout``. ``overflow``:
     the lane expression to use instead when packing raises OverflowError (f32 results:
-    struct '<f' raises exactly when a value rounds past the f32 range)."""
+    struct '<f' raises exactly when a value rounds past the f32 range). Widening
+    operations make ``nout`` result lanes (default: as many as the operands have) and
+    may name, for result lane i, operand lanes i + nout (``{xh}``, ``{yh}``), 2i
+    (``{xe}``, ``{ye}``) and 2i + 1 (``{xo}``, ``{yo}``)."""
     n = 128 // int(fin[1:])
+    nout = nout or n
     names = "abc"[:nargs]
     lines = ["def lanewise(%s):" % ", ".join(names)]
     for arg, var in zip(names, "xyz"):
@@ -88,7 +91,11 @@ def unrolled(fin: str, fout: str, expr: str, nargs: int = 2,
                      % (", ".join("%s%d" % (var, i) for i in range(n)), arg))
 
     def lanes(e: str) -> str:
-        return ", ".join(e.format(x="x%d" % i, y="y%d" % i, z="z%d" % i) for i in range(n))
+        return ", ".join(e.format(x="x%d" % i, y="y%d" % i, z="z%d" % i,
+                                  xh="x%d" % (i + nout), yh="y%d" % (i + nout),
+                                  xe="x%d" % (2 * i), ye="y%d" % (2 * i),
+                                  xo="x%d" % (2 * i + 1), yo="y%d" % (2 * i + 1))
+                         for i in range(nout))
     if overflow:
         lines += ["    try:", "        return _fb(_po(%s), 'little')" % lanes(expr),
                   "    except OverflowError:",
@@ -134,7 +141,7 @@ def _make_lanewise(shape: str) -> None:
     u, s = _fmts(shape)
     w = _WIDTH[shape]
     m = (1 << w) - 1
-    su, ss, ju, js = SPLIT[u], SPLIT[s], JOIN[u], JOIN[s]
+    su = SPLIT[u]
     smin, smax = -(1 << (w - 1)), (1 << (w - 1)) - 1
 
     # iabs: abs of the most negative value is itself (2^(w-1) masked).
@@ -152,18 +159,16 @@ def _make_lanewise(shape: str) -> None:
     max_s = unrolled(s, s, "{x} if {x} > {y} else {y}")
     max_u = unrolled(u, u, "{x} if {x} > {y} else {y}")
     avgr_u = unrolled(u, u, "({x} + {y} + 1) >> 1")
-    high = _rep(w) << (w - 1)
 
     def all_true(a: int) -> int:
         return 1 if all(su(a)) else 0
 
+    top = w // 8 - 1    # the byte holding a lane's top bit
+
     def bitmask(a: int) -> int:
-        # Bit i of the result is the top bit of lane i.
-        r = 0
-        for i, x in enumerate(su(a & high)):
-            if x:
-                r |= 1 << i
-        return r
+        # Bit i of the result is the top bit of lane i: the lanes' top bytes become the
+        # digits "0"/"1", highest lane first, read in base 2.
+        return int(a.to_bytes(16, "little")[top::w // 8].translate(_TOP_BIT)[::-1], 2)
 
     rep = _rep(w)
 
@@ -177,9 +182,14 @@ def _make_lanewise(shape: str) -> None:
         k %= w
         return (a >> k) & ((m >> k) * rep)
 
+    high = rep << (w - 1)
+
     def shr_s(a: int, k: int) -> int:
+        # The logical shift, then the top k bits of every negative lane set (the lane's
+        # sign bit moved to bit 0 times the mask of those bits: no carry between lanes).
         k %= w
-        return js([x >> k for x in ss(a)])
+        return ((a >> k) & ((m >> k) * rep)) | (((a & high) >> (w - 1))
+                                                 * ((m << (w - k)) & m))
 
     for name, fn in (("abs", abs_), ("all_true", all_true), ("bitmask", bitmask),
                      ("shl", shl), ("shr_u", shr_u), ("shr_s", shr_s)):
@@ -197,6 +207,7 @@ def _make_lanewise(shape: str) -> None:
             _reg(shape + "." + name, fn)
 
 
+_TOP_BIT = bytes(b"1"[0] if i >> 7 else b"0"[0] for i in range(256))
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
 
 
@@ -259,24 +270,18 @@ def _make_widening(to: str, frm: str) -> None:
         def ext_high(a: int, sp: Callable = sp, jo: Callable = jo) -> int:
             return jo(sp(a)[n:])
 
-        def extmul_low(a: int, b: int, sp: Callable = sp, mt: int = mt) -> int:
-            # Products of two N-bit lanes fit in 2N bits, signed or unsigned, except the
-            # unsigned i64x2 case which the mask keeps canonical.
-            return JOIN["u%d" % wt]([(x * y) & mt for x, y in zip(sp(a)[:n], sp(b)[:n])])
-
-        def extmul_high(a: int, b: int, sp: Callable = sp, mt: int = mt) -> int:
-            return JOIN["u%d" % wt]([(x * y) & mt for x, y in zip(sp(a)[n:], sp(b)[n:])])
-
-        def pairwise(a: int, sp: Callable = sp, jo: Callable = jo) -> int:
-            x = sp(a)
-            return jo([x[2 * i] + x[2 * i + 1] for i in range(n)])
+        # Products of two N-bit lanes fit in 2N bits, signed or unsigned; negative ones
+        # are masked to their unsigned 2N-bit form.
+        extmul_low = unrolled(fin, ut, "{x} * {y} & %d" % mt, nout=n)
+        extmul_high = unrolled(fin, ut, "{xh} * {yh} & %d" % mt, nout=n)
 
         _reg("%s.extend_low_%s_%s" % (to, name_in, sign), ext_low)
         _reg("%s.extend_high_%s_%s" % (to, name_in, sign), ext_high)
         _reg("%s.extmul_low_%s_%s" % (to, name_in, sign), extmul_low)
         _reg("%s.extmul_high_%s_%s" % (to, name_in, sign), extmul_high)
-        if wt <= 32:
-            _reg("%s.extadd_pairwise_%s_%s" % (to, name_in, sign), pairwise)
+        if wt <= 32:   # the sum of two N-bit lanes fits in 2N bits
+            _reg("%s.extadd_pairwise_%s_%s" % (to, name_in, sign),
+                 unrolled(fin, fout, "{xe} + {xo}", nargs=1, nout=n))
 
 
 def _make_narrow(to: str, frm: str) -> None:
@@ -293,11 +298,10 @@ def _make_narrow(to: str, frm: str) -> None:
         _reg("%s.narrow_%s_%s" % (to, frm, sign), narrow)
 
 
-def i32x4_dot_i16x8_s(a: int, b: int) -> int:
-    # idot: sum of the two signed products of each pair, modulo 2^32 (only
-    # 2 * (-32768)^2 = 2^31 wraps).
-    p = [x * y for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))]
-    return JOIN["u32"]([(p[2 * i] + p[2 * i + 1]) & 0xFFFFFFFF for i in range(4)])
+# idot: the sum of the two signed products of each pair, modulo 2^32 (only
+# 2 * (-32768)^2 = 2^31 wraps).
+i32x4_dot_i16x8_s = unrolled("s16", "u32", "({xe} * {ye} + {xo} * {yo}) & 4294967295",
+                             nout=4)
 
 
 # ---------------------------------------------------------------------------------------
