@@ -22,9 +22,13 @@ import argparse
 import math
 import os
 import sys
-from typing import Any, List, NoReturn, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, NoReturn, Optional, Sequence, Tuple, Union
 
 from .errors import ExitTrap, InvalidError, LinkError, MalformedError, Trap, WasmtimeError
+
+if TYPE_CHECKING:  # imported lazily at run time: `purewasm --help` stays fast
+    from .syntax import Module
+    from .wasi import WasiConfig
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -140,19 +144,26 @@ def _is_text(path: str, data: bytes) -> bool:
     return not data.startswith(b"\0asm")
 
 
-def load_syntax_module(path: str) -> Any:
-    """Decode or parse ``path`` into a validated ``syntax.Module``."""
+def _read_module_source(path: str) -> Union[str, bytes]:
+    """The module at ``path``: ``str`` for the text format, ``bytes`` for a binary."""
     data = _read_file(path)
-    if _is_text(path, data):
+    if not _is_text(path, data):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedError("not UTF-8 text and not a Wasm binary") from None
+
+
+def load_syntax_module(path: str) -> Module:
+    """Decode or parse ``path`` into a validated ``syntax.Module``."""
+    source = _read_module_source(path)
+    if isinstance(source, str):
         from .text import parse_module
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedError("not UTF-8 text and not a Wasm binary") from None
-        module = parse_module(text)
+        module = parse_module(source)
     else:
         from .binary import decode_module
-        module = decode_module(data)
+        module = decode_module(source)
     from .validate import validate_module
     validate_module(module)
     return module
@@ -233,7 +244,7 @@ def format_value(value: Any) -> str:
 
 
 def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
-                      dirs: List[Tuple[str, str]]) -> Any:
+                      dirs: List[Tuple[str, str]]) -> WasiConfig:
     from .wasi import WasiConfig
     cfg = WasiConfig()
     cfg.argv = argv
@@ -250,29 +261,17 @@ def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
 
 def cmd_run(opts: argparse.Namespace) -> int:
     import purewasm
-    from . import wasi
 
     dirs = [parse_dir(d) for d in opts.dir]
     # Configuration mistakes are reported before the (possibly slow) module load.
     cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
                             parse_env(opts.env), dirs)
-    data = _read_file(opts.file)
     engine = purewasm.Engine()
-    if _is_text(opts.file, data):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedError("not UTF-8 text and not a Wasm binary") from None
-        module = purewasm.Module(engine, text)
-    else:
-        module = purewasm.Module(engine, data)
+    module = purewasm.Module(engine, _read_module_source(opts.file))
     store = purewasm.Store(engine)
     linker = purewasm.Linker(engine)
     linker.define_wasi()
-    if hasattr(store, "set_wasi"):
-        store.set_wasi(cfg)
-    else:
-        wasi.set_wasi(store, cfg)
+    store.set_wasi(cfg)
     instance = linker.instantiate(store, module)
     exports = instance.exports(store)
     if opts.invoke is None:

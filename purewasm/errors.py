@@ -3,7 +3,8 @@
 Every error purewasm raises on purpose derives from :class:`WasmtimeError` (the name
 wasmtime-py users catch; ``PurewasmError`` is the same class). The subclasses follow the
 spec's vocabulary: *malformed* (decoding / text parsing), *invalid* (validation),
-*unlinkable* (import matching), and :class:`Trap` (a runtime trap, with a :class:`TrapCode`).
+*unlinkable* (import matching), and :class:`Trap` (a runtime trap, with a :class:`TrapCode`);
+:class:`EncodeError` is the encoder's (a ``syntax.Module`` that has no binary form).
 No check of ours is an ``assert``: ``python -O`` would remove it.
 """
 from __future__ import annotations
@@ -56,6 +57,10 @@ class InvalidError(WasmtimeError):
             where.append("offset 0x%x" % offset)
         prefix = ("in " + ", ".join(where) + ": ") if where else ""
         super().__init__(prefix + message)
+
+
+class EncodeError(WasmtimeError):
+    """A ``syntax.Module`` cannot be encoded (e.g. an unknown instruction name or type)."""
 
 
 class LinkError(WasmtimeError):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from .opcodes_simd import SIMD_OPS
+
 # Immediate kinds
 NONE = "none"
 BLOCKTYPE = "blocktype"
@@ -204,12 +206,8 @@ for _i, (_name, _from, _to) in enumerate([
     _op(_name, _i, NONE, _sig(_from, _to), prefix=0xFC)
 
 # --- Vector instructions (0xFD prefix): see opcodes_simd.py ---
-try:
-    from .opcodes_simd import SIMD_OPS
-except ImportError:  # pragma: no cover - the SIMD table is optional while it is written
-    SIMD_OPS = []
-for _entry in SIMD_OPS:
-    _op(*_entry[:4], prefix=0xFD, align=_entry[4] if len(_entry) > 4 else None)  # type: ignore[misc]
+for _name, _code, _imm, _simd_sig, _align in SIMD_OPS:
+    _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_align)
 
 # --- Lookups ---
 BY_NAME: Dict[str, OpInfo] = {info.name: info for info in OPS}

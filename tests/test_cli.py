@@ -15,8 +15,6 @@ from purewasm import cli  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
-needs_runtime = pytest.mark.skipif(not harness.runtime_available(),
-                                   reason="runtime not available")
 
 INVOKE_WAT = """
 (module
@@ -48,14 +46,12 @@ def invoke_wat(tmp_path):
 
 # --- run -----------------------------------------------------------------------------------
 
-@needs_runtime
 @pytest.mark.parametrize("name", ["hello.wasm", "hello.wat"])
 def test_hello(name):
     proc = purewasm("run", os.path.join(EXAMPLES, name))
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"Hello, World\n", b"")
 
 
-@needs_runtime
 def test_run_is_the_default_command():
     proc = purewasm(os.path.join(EXAMPLES, "hello.wasm"))
     assert proc.returncode == 0 and proc.stdout == b"Hello, World\n"
@@ -70,7 +66,6 @@ def test_committed_hello_wasm_is_up_to_date(tmp_path):
         assert f.read() == out.read_bytes()
 
 
-@needs_runtime
 def test_args_stdin_stdout_stderr_and_exit_status():
     wasm = harness.build("stdio.c")
     proc = purewasm("run", wasm, "3", stdin=b"abc\nxyz\n")
@@ -81,7 +76,6 @@ def test_args_stdin_stdout_stderr_and_exit_status():
     assert proc.returncode == 5 and proc.stdout.endswith(b"exiting via exit(5)\n")
 
 
-@needs_runtime
 def test_program_flags_after_file_go_to_the_program():
     wasm = harness.build("args_env.c")
     proc = purewasm("run", wasm, "--env", "X=1", "--help", "-v")
@@ -90,7 +84,6 @@ def test_program_flags_after_file_go_to_the_program():
     assert b"nenv=0" in proc.stdout
 
 
-@needs_runtime
 def test_env_flags(monkeypatch):
     wasm = harness.build("args_env.c")
     proc = purewasm("run", "--env", "GREETING=hi there", "--env", "FROM_HOST",
@@ -106,7 +99,6 @@ def test_env_flags(monkeypatch):
     assert proc.stdout.startswith(b"argc=1\n")
 
 
-@needs_runtime
 def test_dir_flags_and_sandbox(tmp_path):
     dirs = harness.make_sandbox(str(tmp_path))
     wasm = harness.build("files.c")
@@ -131,7 +123,6 @@ def test_dir_must_exist(tmp_path):
     assert proc.stderr.count(b"\n") == 1 and b"missing" in proc.stderr
 
 
-@needs_runtime
 def test_trap_status_and_backtrace():
     wasm = harness.build("trap.c")
     proc = purewasm("run", wasm)
@@ -148,7 +139,6 @@ def test_trap_status_and_backtrace():
 
 # --- --invoke ------------------------------------------------------------------------------
 
-@needs_runtime
 def test_invoke(invoke_wat):
     proc = purewasm("run", "--invoke", "add", invoke_wat, "2", "-5")
     assert (proc.returncode, proc.stdout) == (0, b"-3\n")
@@ -164,7 +154,6 @@ def test_invoke(invoke_wat):
     assert proc.returncode == 134 and proc.stderr.startswith(b"purewasm: trap: unreachable\n")
 
 
-@needs_runtime
 @pytest.mark.parametrize("args,message", [
     (["--invoke", "add", "{wat}", "1"], b"expects 2 argument(s) (i32, i32), got 1"),
     (["--invoke", "add", "{wat}", "x", "1"], b"invalid i32 argument: 'x'"),
@@ -196,7 +185,6 @@ def test_validate(tmp_path, invoke_wat):
     assert proc.stderr.count(b"\n") == 1
 
 
-@needs_runtime
 def test_run_reports_bad_modules_in_one_line(tmp_path):
     bad = tmp_path / "bad.wasm"
     bad.write_bytes(b"\0asm\x02\0\0\0")
@@ -206,6 +194,32 @@ def test_run_reports_bad_modules_in_one_line(tmp_path):
     unlinkable.write_text('(module (import "env" "f" (func)))')
     proc = purewasm("run", str(unlinkable))
     assert proc.returncode == 1 and proc.stderr.count(b"\n") == 1
+
+
+_WASI_WRITE = ('(import "wasi_snapshot_preview1" "fd_write" '
+               '(func $w (param i32 i32 i32 i32) (result i32)))')
+_CALL_WRITE = "(drop (call $w (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))"
+
+
+@pytest.mark.parametrize("name,content", [
+    ("empty.wasm", b""),
+    ("magic.wasm", b"\0asm"),
+    ("truncated.wasm", b"\0asm\1\0\0\0\1\5\1\x60"),
+    ("not_utf8.wat", b"\xff\xfe(module)"),
+    ("parens.wat", b"(" * 100000),
+    ("bad_escape.wat", b'(module (func (export "\\u{110000}")))'),
+    # WASI needs an exported memory; a function named "memory" is not one.
+    ("no_memory.wat", ('(module %s (func (export "_start") %s))'
+                       % (_WASI_WRITE, _CALL_WRITE)).encode()),
+    ("func_memory.wat", ('(module %s (func (export "_start") (export "memory") %s))'
+                         % (_WASI_WRITE, _CALL_WRITE)).encode()),
+])
+def test_odd_files_are_one_line_errors(tmp_path, capsys, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert cli.main(["run", str(path)]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("purewasm: error: "), err
 
 
 # --- usage ---------------------------------------------------------------------------------

@@ -350,3 +350,41 @@ def test_backtrace_names_functions_and_instruction_offsets() -> None:
         call = [i for i in module.funcs[1].body if i.op == "call"][0]
         assert frames[0][2] == load.offset and frames[1][2] == call.offset
         assert wasm[load.offset] == 0x28 and wasm[call.offset] == 0x10
+
+
+@pytest.mark.parametrize("mode", [None, "flat"])
+def test_select_between_a_bool_and_an_unmasked_int(mode: Any) -> None:
+    # One operand a comparison (a bool), the other a sum not yet masked: the result must
+    # still be masked (and never a bool) wherever it is stored or returned.
+    text = """(module
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        (local.set 2 (select (i32.eq (local.get 0) (local.get 1))
+                             (i32.add (local.get 0) (i32.const 1)) (local.get 1)))
+        (local.get 2))
+      (func (export "g") (param i32 i32) (result i32)
+        (select (i32.add (local.get 0) (i32.const 1)) (i32.lt_u (local.get 0) (local.get 1))
+                (local.get 1))))"""
+    inst = instance(text, mode=mode)
+    for fn, args, want in (("f", (M32, 0), 0), ("f", (3, 3), 1), ("f", (5, 0), 6),
+                           ("g", (M32, 1), 0), ("g", (M32, 0), 0), ("g", (0, 0), 0)):
+        r = inst.func(fn)(*args)
+        assert r == want and type(r) is int, (fn, args, r)
+
+
+def test_vector_support_loads_only_for_modules_using_it() -> None:
+    import subprocess
+    code = """if True:
+        import sys
+        sys.path.insert(0, %r)
+        from test_compile_harness import instance
+        scalar = instance('(module (func (export "f") (param v128) (result v128) local.get 0))')
+        assert scalar.func("f")(5) == 5
+        assert "purewasm.compile.simd" not in sys.modules
+        assert "purewasm.numeric.simd" not in sys.modules
+        vec = instance('(module (func (export "f") (param v128) (result v128)'
+                       ' local.get 0 local.get 0 i32x4.add))')
+        assert vec.func("f")(1 | 1 << 96) == 2 | 2 << 96
+        assert "purewasm.compile.simd" in sys.modules
+    """ % str(Path(__file__).parent)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -124,6 +124,34 @@ def test_decimal_f64_matches_python(x: float) -> None:
     assert parse_float(repr(x), 64) == f64_bits(x)
 
 
+def test_literals_with_thousands_of_digits() -> None:
+    # Python refuses int() of a decimal string over 4300 digits (3.11+): such literals
+    # must still be exact, or a MalformedError, never a ValueError.
+    zeros = "0" * 5000
+    assert parse_iN(zeros + "7", 32) == 7
+    assert parse_iN("-" + zeros + "1", 64) == 2**64 - 1
+    with pytest.raises(LiteralError, match="out of range"):
+        parse_iN("9" * 5000, 64)
+    assert parse_float("0." + zeros + "1e5001", 64) == f64_bits(1.0)
+    assert parse_float("1" + zeros + "e-5000", 32) == 0x3F800000
+    assert parse_float("1e-" + zeros + "1", 64) == f64_bits(0.1)
+    with pytest.raises(LiteralError, match="out of range"):
+        parse_float("1e" + "9" * 5000, 64)
+    assert parse_float("1e-" + "9" * 5000, 64) == 0
+    # 1 + 2**-24 is the midpoint of two f32s (ties to even: 1.0); a nonzero digit 5000
+    # places further down breaks the tie upwards.
+    tie = "1.000000059604644775390625"
+    assert parse_float(tie, 32) == 0x3F800000
+    assert parse_float(tie + zeros + "1", 32) == 0x3F800001
+    assert parse_float(tie + zeros, 32) == 0x3F800000
+    assert parse_float("0x1.000001" + zeros + "1p0", 32) == 0x3F800001
+    big_index = "(module (memory 1) (func (drop (i32.load offset=%s1 (i32.const 0)))))"
+    with pytest.raises(MalformedError):
+        parse_module(big_index % ("9" * 5000))
+    m = parse_module(big_index % zeros)
+    assert m.funcs[0].body[1].imm[1] == 1
+
+
 # --- lexer -----------------------------------------------------------------------------
 
 def test_strings_and_escapes() -> None:

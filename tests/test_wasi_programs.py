@@ -22,11 +22,7 @@ pytest.importorskip("wasmtime")
 POSIX = os.name == "posix"
 pytestmark = pytest.mark.skipif(not POSIX, reason="the sandbox fixtures use POSIX symlinks")
 
-RUNNERS = [
-    "wasmtime+ourwasi",
-    pytest.param("purewasm", marks=pytest.mark.skipif(
-        not harness.runtime_available(), reason="runtime not available")),
-]
+RUNNERS = ["wasmtime+ourwasi", "purewasm"]
 
 
 def _compare(tmp_path, runner, program, argv=(), env=(), stdin=b"", files=False):

@@ -100,6 +100,11 @@ _NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
 _KINDS1: List[int] = [e[1] if e is not None else K_ILLEGAL for e in _OP1]
 
 
+_IF_CODE = _opc.BY_NAME["if"].code
+# What decode_expr's stack of open constructs holds (only an open "if" accepts "else").
+_OPEN_BLOCK, _OPEN_IF, _OPEN_ELSE = 0, 1, 2
+
+
 # --- LEB128 (spec 5.2.2) ---------------------------------------------------------------
 # The checks follow the reference interpreter byte by byte: on the last byte allowed for
 # N bits, unused bits must be zero (unsigned) or copies of the sign bit (signed), else
@@ -249,7 +254,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
     names = _NAMES1
     I = Instr  # noqa: N806 - a local is faster to look up than a global
     kinds = _KINDS1
-    # Open constructs: 0 = block/loop, 1 = if (else allowed), 2 = if after its else.
+    # Open constructs, each _OPEN_BLOCK (block/loop), _OPEN_IF or _OPEN_ELSE.
     ctl: List[int] = []
     push = ctl.append
     pop = ctl.pop
@@ -306,7 +311,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 if btype < 0:
                     raise MalformedError("malformed block type", tpos)
             append(I(names[b], btype, start))
-            push(1 if b == 0x04 else 0)
+            push(_OPEN_IF if b == _IF_CODE else _OPEN_BLOCK)
         elif kind == K_MEMARG:
             a = data[pos]
             if a < 0x80:
@@ -323,9 +328,9 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 o, pos = read_uleb(data, pos, 32)
             append(I(names[b], (a, o, 0), start))
         elif kind == K_ELSE:
-            if not ctl or ctl[-1] != 1:
+            if not ctl or ctl[-1] != _OPEN_IF:
                 raise MalformedError("END opcode expected", start)
-            ctl[-1] = 2
+            ctl[-1] = _OPEN_ELSE
             append(I("else", None, start))
         elif kind == K_F32:
             if pos + 4 > len(data):

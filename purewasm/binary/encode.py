@@ -19,7 +19,7 @@ import struct
 from typing import Dict, List, Optional
 
 from .. import opcodes as _opc
-from ..errors import WasmtimeError
+from ..errors import EncodeError
 from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, Elem, Instr,
     Limits, Module, Names,
@@ -28,10 +28,6 @@ from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
 
 _BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
 _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3}
-
-
-class EncodeError(WasmtimeError):
-    """The module cannot be encoded (e.g. an unknown instruction name or type)."""
 
 
 def uleb(value: int) -> bytes:
@@ -308,12 +304,12 @@ def encode_module(module: Module) -> bytes:
                 raise EncodeError("unknown import kind %r" % (imp.kind,))
             sec.append(kind)
             d = imp.desc
-            if kind == 0:
+            if imp.kind == FUNC:
                 sec += uleb(d)  # type: ignore[arg-type]
-            elif kind == 1:
+            elif imp.kind == TABLE:
                 sec.append(_valtype(d.element))  # type: ignore[union-attr]
                 sec += _limits(d.limits)  # type: ignore[union-attr]
-            elif kind == 2:
+            elif imp.kind == MEMORY:
                 sec += _limits(d.limits, d.shared)  # type: ignore[union-attr]
             else:
                 sec.append(_valtype(d.content))  # type: ignore[union-attr]

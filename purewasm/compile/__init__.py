@@ -17,15 +17,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
-from . import simd as _simd
 from .support import base_namespace
 from .translate import Scan, TranslationError, Translator, UnsupportedError
 
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
            "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
 
-# Part of any on-disk cache key for generated code.
-TRANSLATOR_VERSION = 2
+# Part of any on-disk cache key for generated code (3: entries record SIMD use).
+TRANSLATOR_VERSION = 3
 
 try:
     from purewasm.runtime.values import type_id as _type_id
@@ -33,8 +32,17 @@ except ImportError:  # pragma: no cover - the runtime is written in parallel
     _type_id = None  # type: ignore[assignment]
 
 _BASE_NS = base_namespace()
-# Vector instructions (compile/simd.py): handlers and their helpers' names.
-_simd.install(Translator, _BASE_NS)
+_VECTOR_NS: Dict[str, Any] = {}
+
+
+def _vector_namespace() -> Dict[str, Any]:
+    """The vector helpers' names, added to an instance's namespace when it realizes its
+    first function using SIMD (compile/simd.py is imported only then)."""
+    if not _VECTOR_NS:
+        from .simd import namespace
+        _VECTOR_NS.update(namespace())
+        _VECTOR_NS["__purewasm_vector__"] = True
+    return _VECTOR_NS
 
 
 def trap_from_exception(exc: BaseException) -> Optional[Trap]:
@@ -109,7 +117,8 @@ class CompiledModule:
         self.func_types = module.func_types()
         self.num_imported = module.num_imported_funcs()
         # function index -> (code object, constants it needs in its namespace, mode,
-        # Wasm byte offset of each generated line)
+        # Wasm byte offset of each generated line, whether it calls vector helpers);
+        # plain tuples, so that export_codes can marshal them
         self._codes: Dict[int, Tuple[Any, ...]] = {}
         self._lock = threading.RLock()   # realize() may realize another instance's stub
 
@@ -119,8 +128,8 @@ class CompiledModule:
         """The Python source of function ``index`` (for debugging and tests)."""
         return self._translate(index, flat)[0]
 
-    def _translate(self, index: int, flat: Optional[bool]) -> Tuple[str, Dict[str, Any], bool,
-                                                                     Tuple[Any, ...]]:
+    def _translate(self, index: int, flat: Optional[bool]
+                   ) -> Tuple[str, Dict[str, Any], bool, Tuple[Any, ...], bool]:
         if flat is None and self.force is not None:
             flat = self.force == "flat"
         if flat is None:
@@ -128,7 +137,7 @@ class CompiledModule:
             flat = not Scan(body).structured_ok()
         tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch)
         src = tr.translate()
-        return src, tr.consts, flat, tuple(tr.offsets)
+        return src, tr.consts, flat, tuple(tr.offsets), tr.uses_simd
 
     def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
         """The code object of function ``index``, translated on first use and cached."""
@@ -153,8 +162,9 @@ class CompiledModule:
         return self._codes[index][2]
 
     def _compile(self, index: int, flat: Optional[bool]) -> Tuple[Any, ...]:
-        """(code object, constants, "structured"/"flat", byte offset per source line)."""
-        src, consts, is_flat, offsets = self._translate(index, flat)
+        """(code object, constants, "structured"/"flat", byte offset per source line,
+        uses SIMD)."""
+        src, consts, is_flat, offsets, simd = self._translate(index, flat)
         try:
             code = self._compile_source(src, index)
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
@@ -162,14 +172,14 @@ class CompiledModule:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc)) from None
             # A shape the structured lowering cannot express within CPython's limits.
-            src, consts, is_flat, offsets = self._translate(index, True)
+            src, consts, is_flat, offsets, simd = self._translate(index, True)
             try:
                 code = self._compile_source(src, index)
             except (SyntaxError, RecursionError, MemoryError, ValueError,
                     OverflowError) as exc2:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc2)) from None
-        return code, consts, "flat" if is_flat else "structured", offsets
+        return code, consts, "flat" if is_flat else "structured", offsets, simd
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:
         # The name comes from the module (name section, exports): any string, so keep only
@@ -248,7 +258,10 @@ class CompiledModule:
                         ns["__purewasm_ready__"] = True   # no recursion through imports
                         self._populate(ns, instance)
                     code = self.code(index)
-                    ns.update(self._codes[index][1])
+                    entry = self._codes[index]
+                    ns.update(entry[1])
+                    if entry[4] and "__purewasm_vector__" not in ns:
+                        ns.update(_vector_namespace())
                     fn = types.FunctionType(code, ns)
                     done.append(fn)
                     ns["f%d" % index] = fn

@@ -8,8 +8,9 @@ from :mod:`purewasm.numeric.simd`, bound in the namespace as ``V_<shape>_<op>``.
 Loads and stores are effects, emitted in order like the scalar ones; they trap through
 ``struct.error``/``IndexError`` (``compile.trap_from_exception``).
 
-:func:`install` adds the handlers to the translator's dispatch table and the helpers to
-the base namespace of generated code.
+Loaded on demand: the translator imports :func:`handlers` at its first v128 instruction
+and ``CompiledModule`` adds :func:`namespace` to an instance's names when it realizes a
+function that uses them, so modules without SIMD never import this or its helpers.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from purewasm.numeric.simd import SIMD_HELPERS
 from purewasm.opcodes import BY_NAME, OpInfo
 from purewasm.syntax import Instr
 
-from .translate import V, _p
+from .entries import V, _p
 
 M128 = "340282366920938463463374607431768211455"
 _LANE_BITS = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
@@ -239,9 +240,3 @@ def handlers() -> Dict[str, Handler]:
             d[info.name] = _call(info)
     return d
 
-
-def install(translator: Any, base_ns: Dict[str, Any]) -> None:
-    """Hook the SIMD handlers into ``translator``'s dispatch table and the helpers into
-    the base namespace of generated code."""
-    translator.dispatch.update(handlers())
-    base_ns.update(namespace())

@@ -29,17 +29,22 @@ Two lowerings of control flow, chosen per function:
 
 Expressions are cut into slots beyond :data:`MAX_DEPTH` nested operations, which keeps
 parentheses under CPython's limit of 200 and expressions small whatever the body size.
+
+This module holds the operand stack, control flow, calls, variables, references, memory
+and table instructions; numeric_ops.py the numeric instructions, loads and stores;
+simd.py the vector instructions (imported at the first one); entries.py what they share.
 """
 from __future__ import annotations
 
-import struct
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from purewasm.errors import WasmtimeError
-from purewasm.numeric import f32_from_bits
-from purewasm.opcodes import BY_NAME
+from purewasm.numeric import f32_from_bits, f64_from_bits
 from purewasm.syntax import FuncType, Instr, Module
+
+from .entries import (_MASK, _WIDTH, EMPTY, Handler, TranslationError, UnsupportedError, V,
+                      _p)
+from .numeric_ops import numeric_handlers
 
 MAX_DEPTH = 24          # nested operations in one expression before a slot is used
 # CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
@@ -49,49 +54,6 @@ MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
 MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
 MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
 MAX_FORWARD = 6         # br_if per block lowered to nested "if not c:" suites
-
-M32 = 0xFFFFFFFF
-M64 = 0xFFFFFFFFFFFFFFFF
-_WIDTH = {"i32": 32, "i64": 64}
-_MASK = {"i32": "4294967295", "i64": "18446744073709551615"}
-_SIGN = {"i32": "2147483648", "i64": "9223372036854775808"}
-
-EMPTY: frozenset = frozenset()
-
-
-class UnsupportedError(WasmtimeError):
-    """The function uses a feature the translator does not implement (yet)."""
-
-
-class TranslationError(WasmtimeError):
-    """The generated Python could not be compiled (a translator bug or limit)."""
-
-
-class V:
-    """One operand stack entry: a pure Python expression and what is known about it."""
-
-    __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot")
-
-    def __init__(self, e: str, t: str, deps: frozenset = EMPTY, canon: bool = True,
-                 bits: int = 0, depth: int = 0, atom: bool = False,
-                 isbool: bool = False, slot: int = -1) -> None:
-        self.e = e            # the expression
-        self.t = t            # its Wasm type
-        self.deps = deps      # names it reads that may be reassigned
-        self.canon = canon    # ints: known to be in [0, 2**N)
-        self.bits = bits      # ints: bound on the bit length of its magnitude
-        self.depth = depth    # nesting of operations
-        self.atom = atom      # usable as an operand without parentheses
-        self.isbool = isbool  # a Python bool (comparison result)
-        self.slot = slot      # h when this is exactly the slot variable s<h>
-
-    def __repr__(self) -> str:
-        return "V(%r, %s)" % (self.e, self.t)
-
-
-def _p(v: V) -> str:
-    return v.e if v.atom else "(" + v.e + ")"
-
 
 class PyLoop:
     __slots__ = ("level", "parent", "escapes", "mark")
@@ -266,10 +228,6 @@ class Scan:
 # Constant names: values that have no literal (NaN, inf) are bound in the namespace.
 # ---------------------------------------------------------------------------------------
 
-def _f64_from_bits(bits: int) -> float:
-    return struct.unpack("<d", struct.pack("<Q", bits))[0]
-
-
 def float_literal(value: float, name: str, consts: Dict[str, float]) -> V:
     """An entry for a float constant (exact: repr round-trips every finite double)."""
     if value != value or value in (float("inf"), float("-inf")):
@@ -307,6 +265,7 @@ class Translator:
         self.ind = 0
         self.pyloops: List[PyLoop] = []
         self.uses_br = False
+        self.uses_simd = False          # the code calls the vector helpers (V_...)
         self.states: List[List[Tuple[int, str, Optional[int]]]] = []
         self.max_slot = -1
         self.guards: Dict[str, int] = {}   # chain variable -> mark of its open guard
@@ -518,11 +477,10 @@ class Translator:
                         self.ctrl.pop()
                     continue
             self.pc = i
-            self.ins = ins
             self.cur_offset = ins.offset
             fn = dispatch.get(op)
             if fn is None:
-                self.unsupported(ins)
+                fn = self.vector_handler(ins)
             if self.fuel:
                 if op not in _FREE:
                     self.unpaid += 1
@@ -548,13 +506,15 @@ class Translator:
         self.emit("raise Trap(TC_INTERRUPT)")
         self.ind -= 1
 
-    def unsupported(self, ins: Instr) -> None:
-        info = BY_NAME.get(ins.op)
-        if info is not None and info.prefix == 0xFD:
-            raise UnsupportedError("SIMD is not supported yet (instruction %s in function %s)"
+    def vector_handler(self, ins: Instr) -> Handler:
+        """The handler of a vector (v128) instruction; raises for any other instruction
+        without one (the core handlers are all in ``dispatch``)."""
+        fn = _vector_dispatch().get(ins.op)
+        if fn is None:
+            raise UnsupportedError("instruction %s is not supported (function %s)"
                                    % (ins.op, self.module.func_name(self.index)))
-        raise UnsupportedError("instruction %s is not supported (function %s)"
-                               % (ins.op, self.module.func_name(self.index)))
+        self.uses_simd = True
+        return fn
 
     def assemble(self) -> str:
         ftype = self.type
@@ -948,7 +908,6 @@ class Translator:
             ranges[-1] = (ranges[-1][0], -1, default, None)
         else:
             ranges.append((len(labels), -1, default, None))
-        self.bt_labels = labels
         if self.flat:
             self.flat_br_table(idx, labels, default)
         elif all(self.ctrl[-1 - d].kind == "case" for d in list(labels) + [default]):
@@ -966,11 +925,13 @@ class Translator:
                 self.emit("%s = (%s,)[%s] if %s < %d else %d" % (
                     var, ", ".join(map(str, cases)), idx, idx, len(cases), dflt.case))
         else:
-            self.range_tree(idx, ranges, 0, len(ranges))
+            self.range_tree(idx, labels, ranges, 0, len(ranges))
         self.live = False
 
-    def range_tree(self, idx: str, ranges: List[Tuple[int, int, int, Optional[int]]],
-                   lo: int, hi: int) -> None:
+    def range_tree(self, idx: str, labels: Sequence[int],
+                   ranges: List[Tuple[int, int, int, Optional[int]]], lo: int, hi: int) -> None:
+        """Branch on ``idx`` by bisecting ``ranges`` ((first index, end index or -1 for
+        the default, label depth, case offset or None) of a br_table over ``labels``)."""
         if hi - lo == 1:
             rlo, rhi, d, off = ranges[lo]
             if off is None or rhi - rlo == 1:
@@ -978,16 +939,16 @@ class Translator:
                 return
             f = self.ctrl[-1 - d]
             for j in range(rlo, rhi):
-                self.ctrl[-1 - self.bt_labels[j]].reached = True
+                self.ctrl[-1 - labels[j]].reached = True
             self.emit("%s = %s%s" % (f.chainvar, idx, " + %d" % off if off > 0 else
                                      (" - %d" % -off if off < 0 else "")))
             return
         mid = (lo + hi) // 2
         self.open_suite("if %s < %d:" % (idx, ranges[mid][0]))
-        self.range_tree(idx, ranges, lo, mid)
+        self.range_tree(idx, labels, ranges, lo, mid)
         self.ind -= 1
         self.open_suite("else:")
-        self.range_tree(idx, ranges, mid, hi)
+        self.range_tree(idx, labels, ranges, mid, hi)
         self.ind -= 1
 
     def flat_br_table(self, idx: str, labels: Sequence[int], default: int) -> None:
@@ -1082,9 +1043,13 @@ class Translator:
         b = self.pop()
         a = self.pop()
         cond = _p(c) if c.isbool else self.pcx(c)
-        canon = a.canon and b.canon
-        self.pure("%s if %s else %s" % (_p(a), cond, _p(b)), a.t, (a, b, c), canon=canon,
-                  bits=max(a.bits, b.bits), isbool=a.isbool or b.isbool)
+        # The result is a bool only when both operands are: a single bool operand becomes
+        # an int here, so the flag never hides an unmasked int operand from cx().
+        both = a.isbool and b.isbool
+        ea = _p(a) if both or not a.isbool else self.pcx(a)
+        eb = _p(b) if both or not b.isbool else self.pcx(b)
+        self.pure("%s if %s else %s" % (ea, cond, eb), a.t, (a, b, c),
+                  canon=a.canon and b.canon, bits=max(a.bits, b.bits), isbool=both)
 
     op_select_t = op_select
 
@@ -1144,7 +1109,7 @@ class Translator:
         self.push(v)
 
     def op_f64_const(self, ins: Instr) -> None:
-        v = float_literal(_f64_from_bits(ins.imm), "F64K_%016x" % ins.imm, self.consts)
+        v = float_literal(f64_from_bits(ins.imm), "F64K_%016x" % ins.imm, self.consts)
         v.t = "f64"
         self.push(v)
 
@@ -1199,22 +1164,21 @@ class Translator:
         self.protect("G")
         self.effect("MGROW%d(%s) & 4294967295" % (ins.imm, self.cx(v)), "i32")
 
+    def bulk(self, call: str) -> None:
+        """A bulk memory or table instruction: ``call`` (a helper call left open) gets
+        the three canonical operands (destination, source or value, length)."""
+        n, s, d = self.pop(), self.pop(), self.pop()
+        self.emit("%s, %s, %s, %s)" % (call, self.cx(d), self.cx(s), self.cx(n)))
+
     def op_memory_fill(self, ins: Instr) -> None:
-        n, v, d = self.pop(), self.pop(), self.pop()
-        self.emit("MEMORY_FILL(mem%d, %s, %s, %s)" % (ins.imm, self.cx(d), self.cx(v),
-                                                      self.cx(n)))
+        self.bulk("MEMORY_FILL(mem%d" % ins.imm)
 
     def op_memory_copy(self, ins: Instr) -> None:
-        dst, src = ins.imm
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.emit("MEMORY_COPY(mem%d, mem%d, %s, %s, %s)" % (dst, src, self.cx(d),
-                                                             self.cx(s), self.cx(n)))
+        self.bulk("MEMORY_COPY(mem%d, mem%d" % ins.imm)
 
     def op_memory_init(self, ins: Instr) -> None:
         seg, mem = ins.imm
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.emit("MEMORY_INIT(mem%d, DATAS, %d, %s, %s, %s)" % (mem, seg, self.cx(d),
-                                                                 self.cx(s), self.cx(n)))
+        self.bulk("MEMORY_INIT(mem%d, DATAS, %d" % (mem, seg))
 
     def op_data_drop(self, ins: Instr) -> None:
         self.emit("DATAS[%d] = b''" % ins.imm)
@@ -1241,374 +1205,26 @@ class Translator:
         self.effect("TGROW%d(%s, %s) & 4294967295" % (ins.imm, self.cx(n), v.e), "i32")
 
     def op_table_fill(self, ins: Instr) -> None:
-        n, v, i = self.pop(), self.pop(), self.pop()
-        self.emit("TABLE_FILL(tab%d, %s, %s, %s)" % (ins.imm, self.cx(i), v.e, self.cx(n)))
+        self.bulk("TABLE_FILL(tab%d" % ins.imm)
 
     def op_table_copy(self, ins: Instr) -> None:
-        dst, src = ins.imm
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.emit("TABLE_COPY(tab%d, tab%d, %s, %s, %s)" % (dst, src, self.cx(d),
-                                                            self.cx(s), self.cx(n)))
+        self.bulk("TABLE_COPY(tab%d, tab%d" % ins.imm)
 
     def op_table_init(self, ins: Instr) -> None:
         seg, tab = ins.imm
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.emit("TABLE_INIT(tab%d, ELEMS, %d, %s, %s, %s)" % (tab, seg, self.cx(d),
-                                                                self.cx(s), self.cx(n)))
+        self.bulk("TABLE_INIT(tab%d, ELEMS, %d" % (tab, seg))
 
     def op_elem_drop(self, ins: Instr) -> None:
         self.emit("ELEMS[%d] = []" % ins.imm)
 
 
-# ---------------------------------------------------------------------------------------
-# Numeric instructions, generated from small tables.
-# ---------------------------------------------------------------------------------------
-
-def _int_binop(t: str, name: str):  # noqa: C901 - one case per operator
-    w = _WIDTH[t]
-    sign = _SIGN[t]
-    sfx = "32" if t == "i32" else "64"
-    sym = {"add": "+", "sub": "-", "mul": "*", "and": "&", "or": "|", "xor": "^",
-           "eq": "==", "ne": "!=", "lt_u": "<", "gt_u": ">", "le_u": "<=", "ge_u": ">=",
-           "lt_s": "<", "gt_s": ">", "le_s": "<=", "ge_s": ">="}.get(name)
-    signconst = 1 << (w - 1)
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(2)
-        b = self.pop()
-        a = self.pop()
-        if name in ("add", "sub"):
-            bits = max(a.bits, b.bits) + 1
-            # Sums of products (2w bits) stay unmasked; beyond, operands are masked.
-            if bits > 2 * w + 16:
-                e = "%s %s %s" % (self.pcx(a), sym, self.pcx(b))
-                bits = w + 1
-            else:
-                e = "%s %s %s" % (_p(a), sym, _p(b))
-            self.pure(e, t, (a, b), canon=False, bits=bits)
-        elif name == "mul":
-            self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
-                      bits=2 * w)
-        elif name == "and":
-            # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
-            canon = a.canon or b.canon
-            self.pure("%s & %s" % (_p(a), _p(b)), t, (a, b), canon=canon,
-                      bits=w if canon else max(a.bits, b.bits),
-                      isbool=a.isbool and b.isbool)
-        elif name in ("or", "xor"):
-            self.pure("%s %s %s" % (_p(a), sym, _p(b)), t, (a, b),
-                      canon=a.canon and b.canon, bits=max(a.bits, b.bits),
-                      isbool=a.isbool and b.isbool)
-        elif name == "shl":
-            aa = _p(a) if a.bits <= w + 8 else self.pcx(a)
-            abits = min(a.bits, w + 8)
-            if b.deps or not b.atom or not b.e.isdigit():
-                self.pure("%s << (%s & %d)" % (aa, _p(b), w - 1), t, (a, b), canon=False,
-                          bits=abits + w)
-            else:
-                k = int(b.e) & (w - 1)
-                self.pure("%s << %d" % (aa, k), t, (a,), canon=False, bits=abits + k)
-        elif name in ("shr_u", "shr_s"):
-            if b.atom and b.e.isdigit():
-                k = str(int(b.e) & (w - 1))
-                args: Tuple[V, ...] = (a,)
-            else:
-                k = "(%s & %d)" % (_p(b), w - 1)
-                args = (a, b)
-            if name == "shr_u":
-                self.pure("%s >> %s" % (self.pcx(a), k), t, args)
-            else:
-                self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, k), t, args,
-                          canon=False, bits=w)
-        elif name in ("eq", "ne", "lt_u", "gt_u", "le_u", "ge_u"):
-            self.pure("%s %s %s" % (self.pcx(a), sym, self.pcx(b)), "i32", (a, b),
-                      isbool=True, bits=1)
-        elif name in ("lt_s", "gt_s", "le_s", "ge_s"):
-            # Signed compare without converting: flip the sign bit of both sides.
-            if b.atom and b.e.isdigit():
-                rb = str(int(b.e) ^ signconst)
-            else:
-                rb = "(%s ^ %s)" % (self.pcx(b), sign)
-            self.pure("(%s ^ %s) %s %s" % (self.pcx(a), sign, sym, rb), "i32", (a, b),
-                      isbool=True, bits=1)
-        elif name in ("div_u", "rem_u"):
-            o = "//" if name == "div_u" else "%"
-            e = "%s %s %s" % (self.pcx(a), o, self.pcx(b))
-            if b.atom and b.e.isdigit() and int(b.e) != 0:
-                self.pure(e, t, (a, b))
-            else:
-                # b = 0 raises ZeroDivisionError: trap_from_exception maps it (float
-                # divisions never raise it, they go through fdiv).
-                self.effect(e, t)
-        elif (name in ("div_s", "rem_s") and w == 32 and b.atom and b.e.isdigit()
-              and int(b.e) not in (0, M32)):
-            # A constant divisor other than 0 and -1 cannot trap. For i32 the float
-            # quotient truncates exactly: |q| < 2^31 is within 2^-22/|d| of the true
-            # quotient, whose distance to the next integer is at least 1/|d|; fmod is
-            # exact and keeps the dividend's sign (spec idiv_s / irem_s).
-            d = int(b.e)
-            d = d - (1 << 32) if d >> 31 else d
-            sa = "(%s ^ %s) - %s" % (self.pcx(a), sign, sign)
-            if name == "div_s":
-                self.pure("int((%s) / %d)" % (sa, d), t, (a,), canon=False, bits=w)
-            else:
-                self.pure("int(fmod(%s, %d))" % (sa, d), t, (a,), canon=False, bits=w)
-        elif name in ("div_s", "rem_s"):
-            e = "%s_s%s(%s, %s)" % (name[:3], sfx, self.cx(a), self.cx(b))
-            self.effect(e, t)
-        elif name in ("rotl", "rotr") and b.atom and b.e.isdigit():
-            k = int(b.e) & (w - 1)
-            if name == "rotr":
-                k = (w - k) & (w - 1)
-            if k == 0:
-                self.pure(self.cx(a), t, (a,), atom=a.atom and a.canon)
-                return
-            # x is used twice: give it a name first (its slot) unless it is one.
-            self.push(a)
-            if not (a.canon and a.atom and (a.slot >= 0 or a.e.isidentifier())):
-                self.flush(len(self.stack) - 1)
-            a = self.pop()
-            self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]), t,
-                      (a,))
-        elif name in ("rotl", "rotr"):
-            self.pure("%s%s(%s, %s)" % (name, sfx, self.cx(a), self.cx(b)), t, (a, b))
-        else:  # pragma: no cover
-            raise UnsupportedError(name)
-    return op
-
-
-def _int_unop(t: str, name: str):
-    w = _WIDTH[t]
-    sfx = "32" if t == "i32" else "64"
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(1)
-        a = self.pop()
-        if name == "eqz":
-            self.pure("not %s" % (_p(a) if a.isbool else self.pcx(a)), "i32", (a,),
-                      isbool=True, bits=1)
-        elif name == "clz":
-            self.pure("%d - (%s).bit_length()" % (w, self.cx(a)), t, (a,))
-        elif name == "ctz":
-            self.pure("ctz%s(%s)" % (sfx, self.cx(a)), t, (a,), atom=True)
-        elif name == "popcnt":
-            self.pure("bin(%s).count('1')" % self.cx(a), t, (a,), atom=True)
-        else:  # pragma: no cover
-            raise UnsupportedError(name)
-    return op
-
-
-def _sign_extend(t: str, frm: int):
-    m = (1 << frm) - 1
-    s = 1 << (frm - 1)
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(1)
-        a = self.pop()
-        self.pure("((%s & %d) ^ %d) - %d" % (_p(a), m, s, s), t, (a,), canon=False, bits=frm)
-    return op
-
-
-def _float_binop(t: str, name: str):
-    sym = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
-           "le": "<=", "ge": ">="}.get(name)
-    f32 = t == "f32"
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(2)
-        b = self.pop()
-        a = self.pop()
-        if name in ("add", "sub", "mul"):
-            e = "%s %s %s" % (_p(a), sym, _p(b))
-            if f32:
-                self.pure("f32_round(%s)" % e, t, (a, b), atom=True)
-            else:
-                self.pure(e, t, (a, b))
-        elif name == "div":
-            zero_free = not b.deps and b.atom and b.e[0].isdigit() and float(b.e) != 0.0
-            if zero_free:
-                e = "%s / %s" % (_p(a), _p(b))
-            else:
-                # Python raises on a zero divisor: test it inline and call fdiv only
-                # then (each operand is named once per path, so both must be names).
-                self.push(a)
-                self.push(b)
-                for j in (len(self.stack) - 2, len(self.stack) - 1):
-                    v = self.stack[j]
-                    if not (v.e.isidentifier() or (v.atom and v.e[0].isdigit())):
-                        self.materialise(j)
-                b = self.pop()
-                a = self.pop()
-                e = "%s / %s if %s else fdiv(%s, %s)" % (a.e, b.e, b.e, a.e, b.e)
-                zero_free = True   # not an atom (a conditional expression)
-            if f32:
-                self.pure("f32_round(%s)" % e, t, (a, b), atom=True)
-            else:
-                self.pure(e, t, (a, b), atom=not zero_free)
-        elif name in ("min", "max"):
-            self.pure("f%s(%s, %s)" % (name, a.e, b.e), t, (a, b), atom=True)
-        elif name == "copysign":
-            self.pure("copysign(%s, %s)" % (a.e, b.e), t, (a, b), atom=True)
-        else:
-            self.pure("%s %s %s" % (_p(a), sym, _p(b)), "i32", (a, b), isbool=True, bits=1)
-    return op
-
-
-def _float_unop(t: str, name: str):
-    f32 = t == "f32"
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(1)
-        a = self.pop()
-        if name == "neg":
-            # -x flips only the sign bit, NaN payload included (f32 too, by the widening
-            # convention of docs/INTERNALS.md).
-            self.pure("-%s" % _p(a), t, (a,))
-        elif name == "abs":
-            self.pure("fabs(%s)" % a.e, t, (a,), atom=True)
-        elif name == "sqrt":
-            e = "fsqrt(%s)" % a.e
-            self.pure("f32_round(%s)" % e if f32 else e, t, (a,), atom=True)
-        else:
-            # ceil/floor/trunc/nearest of an f32 is an f32: no rounding needed.
-            self.pure("f%s(%s)" % (name, a.e), t, (a,), atom=True)
-    return op
-
-
-_CONVERSIONS = {
-    # name: (result type, template, trapping, canonical)
-    "i32.wrap_i64": ("i32", "{p} & 4294967295", False, True),
-    "i64.extend_i32_u": ("i64", "{c}", False, True),
-    "i64.extend_i32_s": ("i64", "({pc} ^ 2147483648) - 2147483648", False, False),
-    "i32.trunc_f32_s": ("i32", "i32_trunc_s({e})", True, True),
-    "i32.trunc_f32_u": ("i32", "i32_trunc_u({e})", True, True),
-    "i32.trunc_f64_s": ("i32", "i32_trunc_s({e})", True, True),
-    "i32.trunc_f64_u": ("i32", "i32_trunc_u({e})", True, True),
-    "i64.trunc_f32_s": ("i64", "i64_trunc_s({e})", True, True),
-    "i64.trunc_f32_u": ("i64", "i64_trunc_u({e})", True, True),
-    "i64.trunc_f64_s": ("i64", "i64_trunc_s({e})", True, True),
-    "i64.trunc_f64_u": ("i64", "i64_trunc_u({e})", True, True),
-    "i32.trunc_sat_f32_s": ("i32", "i32_trunc_sat_s({e})", False, True),
-    "i32.trunc_sat_f32_u": ("i32", "i32_trunc_sat_u({e})", False, True),
-    "i32.trunc_sat_f64_s": ("i32", "i32_trunc_sat_s({e})", False, True),
-    "i32.trunc_sat_f64_u": ("i32", "i32_trunc_sat_u({e})", False, True),
-    "i64.trunc_sat_f32_s": ("i64", "i64_trunc_sat_s({e})", False, True),
-    "i64.trunc_sat_f32_u": ("i64", "i64_trunc_sat_u({e})", False, True),
-    "i64.trunc_sat_f64_s": ("i64", "i64_trunc_sat_s({e})", False, True),
-    "i64.trunc_sat_f64_u": ("i64", "i64_trunc_sat_u({e})", False, True),
-    "f32.convert_i32_s": ("f32", "f32_convert_i32_s({c})", False, True),
-    "f32.convert_i32_u": ("f32", "f32_round(float({c}))", False, True),
-    "f32.convert_i64_s": ("f32", "f32_convert_i64_s({c})", False, True),
-    "f32.convert_i64_u": ("f32", "i64_to_f32({c})", False, True),
-    "f32.demote_f64": ("f32", "f32_round({e})", False, True),
-    "f64.convert_i32_s": ("f64", "float(({pc} ^ 2147483648) - 2147483648)", False, True),
-    "f64.convert_i32_u": ("f64", "float({c})", False, True),
-    "f64.convert_i64_s": ("f64", "float(({pc} ^ 9223372036854775808) - 9223372036854775808)",
-                          False, True),
-    "f64.convert_i64_u": ("f64", "float({c})", False, True),
-    "f64.promote_f32": ("f64", "promote({e})", False, True),
-    "i32.reinterpret_f32": ("i32", "f32_to_bits({e})", False, True),
-    "i64.reinterpret_f64": ("i64", "f64_to_bits({e})", False, True),
-    "f32.reinterpret_i32": ("f32", "f32_from_bits({c})", False, True),
-    "f64.reinterpret_i64": ("f64", "f64_from_bits({c})", False, True),
-}
-
-
-def _conversion(name: str):
-    t, tmpl, trapping, canon = _CONVERSIONS[name]
-    atom = tmpl.startswith(("i32_", "i64_", "f32_", "f64_", "float", "promote"))
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.shallow(1)
-        a = self.pop()
-        if name == "i64.extend_i32_u":
-            # The same unsigned value: only the type changes.
-            self.pure(self.cx(a), t, (a,), atom=a.atom and a.canon, bits=32)
-            return
-        e = tmpl.format(e=a.e, c=self.cx(a), pc=self.pcx(a), p=_p(a))
-        if trapping:
-            self.effect(e, t)
-        else:
-            self.pure(e, t, (a,), canon=canon, atom=atom and e.endswith(")"))
-    return op
-
-
-_LOADS = {
-    # name: (type, template, canonical, bits)
-    "i32.load": ("i32", "LD_U32({m}, {a})[0]", True, 32),
-    "i64.load": ("i64", "LD_U64({m}, {a})[0]", True, 64),
-    "f32.load": ("f32", "load_f32({m}, {a})", True, 0),
-    "f64.load": ("f64", "LD_F64({m}, {a})[0]", True, 0),
-    "i32.load8_s": ("i32", "({m}[{a}] ^ 128) - 128", False, 8),
-    "i32.load8_u": ("i32", "{m}[{a}]", True, 8),
-    "i32.load16_s": ("i32", "LD_I16({m}, {a})[0]", False, 16),
-    "i32.load16_u": ("i32", "LD_U16({m}, {a})[0]", True, 16),
-    "i64.load8_s": ("i64", "({m}[{a}] ^ 128) - 128", False, 8),
-    "i64.load8_u": ("i64", "{m}[{a}]", True, 8),
-    "i64.load16_s": ("i64", "LD_I16({m}, {a})[0]", False, 16),
-    "i64.load16_u": ("i64", "LD_U16({m}, {a})[0]", True, 16),
-    "i64.load32_s": ("i64", "LD_I32({m}, {a})[0]", False, 32),
-    "i64.load32_u": ("i64", "LD_U32({m}, {a})[0]", True, 32),
-}
-
-_STORES = {
-    # name: (template, mask or None for a canonical value)
-    "i32.store": ("ST_U32({m}, {a}, {v})", None),
-    "i64.store": ("ST_U64({m}, {a}, {v})", None),
-    "f32.store": ("store_f32({m}, {a}, {v})", None),
-    "f64.store": ("ST_F64({m}, {a}, {v})", None),
-    "i32.store8": ("{m}[{a}] = {v}", "255"),
-    "i32.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store8": ("{m}[{a}] = {v}", "255"),
-    "i64.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store32": ("ST_U32({m}, {a}, {v})", "4294967295"),
-}
-
-
-def _load(name: str):
-    t, tmpl, canon, bits = _LOADS[name]
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.load(ins, t, tmpl, canon, bits)
-    return op
-
-
-def _store(name: str):
-    tmpl, mask = _STORES[name]
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.store(ins, tmpl, mask)
-    return op
-
-
-def _build_dispatch() -> Dict[str, object]:
-    d: Dict[str, object] = {}
+def _build_dispatch() -> Dict[str, Handler]:
+    d: Dict[str, Handler] = {}
     for attr in dir(Translator):
         if attr.startswith("op_"):
             d[attr[3:].replace("_", ".", 1) if attr[3:] not in _PLAIN else attr[3:]] = \
                 getattr(Translator, attr)
-    for t in ("i32", "i64"):
-        for n in ("add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr "
-                  "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u").split():
-            d["%s.%s" % (t, n)] = _int_binop(t, n)
-        for n in ("eqz", "clz", "ctz", "popcnt"):
-            d["%s.%s" % (t, n)] = _int_unop(t, n)
-    d["i32.extend8_s"] = _sign_extend("i32", 8)
-    d["i32.extend16_s"] = _sign_extend("i32", 16)
-    d["i64.extend8_s"] = _sign_extend("i64", 8)
-    d["i64.extend16_s"] = _sign_extend("i64", 16)
-    d["i64.extend32_s"] = _sign_extend("i64", 32)
-    for t in ("f32", "f64"):
-        for n in "add sub mul div min max copysign eq ne lt gt le ge".split():
-            d["%s.%s" % (t, n)] = _float_binop(t, n)
-        for n in "abs neg ceil floor trunc nearest sqrt".split():
-            d["%s.%s" % (t, n)] = _float_unop(t, n)
-    for n in _CONVERSIONS:
-        d[n] = _conversion(n)
-    for n in _LOADS:
-        d[n] = _load(n)
-    for n in _STORES:
-        d[n] = _store(n)
+    d.update(numeric_handlers())
     return d
 
 
@@ -1616,6 +1232,19 @@ def _build_dispatch() -> Dict[str, object]:
 _FREE = frozenset(("nop", "drop", "block", "loop", "end", "else"))
 _CONTROL = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
                       "return", "call", "call_indirect", "unreachable"))
+
+_VECTOR_DISPATCH: Dict[str, Handler] = {}
+
+
+def _vector_dispatch() -> Dict[str, Handler]:
+    """The vector instructions' handlers. compile/simd.py (and the lane helpers of
+    numeric/simd.py it imports) is loaded on the first v128 instruction translated: most
+    modules have none and should not pay ~30 ms of imports for them."""
+    if not _VECTOR_DISPATCH:
+        from .simd import handlers
+        _VECTOR_DISPATCH.update(handlers())
+    return _VECTOR_DISPATCH
+
 
 # Handler names that are not "<type>.<op>" instructions.
 _PLAIN = {"block", "loop", "if", "else", "end", "br", "br_if", "br_table", "return",

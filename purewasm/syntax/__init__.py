@@ -48,6 +48,13 @@ REF_TYPES = (FUNCREF, EXTERNREF)
 VALUE_TYPES = NUM_TYPES + VEC_TYPES + REF_TYPES
 
 ValueType = str
+
+# Vector shapes (spec 2.4.4 "Vector Instructions"): shape -> (lane type, lane count,
+# lane width in bits).
+SHAPES: Dict[str, Tuple[str, int, int]] = {
+    "i8x16": ("i8", 16, 8), "i16x8": ("i16", 8, 16), "i32x4": ("i32", 4, 32),
+    "i64x2": ("i64", 2, 64), "f32x4": ("f32", 4, 32), "f64x2": ("f64", 2, 64),
+}
 BlockType = Union[None, str, int]
 
 

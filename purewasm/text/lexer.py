@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import List, NoReturn, Optional
+from typing import List, NoReturn, Optional, Tuple
 
 from ..errors import MalformedError
 from .literals import decode_string
@@ -65,7 +65,7 @@ class Tokens:
         self.match: List[int] = []
         self._lines: Optional[List[int]] = None
 
-    def location(self, pos: int) -> "tuple[int, int]":
+    def location(self, pos: int) -> Tuple[int, int]:
         """(line, column), both 1-based, of source offset ``pos``."""
         if self._lines is None:
             self._lines = [m.start() for m in re.finditer("\n", self.text)]

@@ -30,7 +30,7 @@ class LiteralError(ValueError):
 
 def parse_nat(text: str) -> Optional[int]:
     """The value of an unsigned integer literal, or None if ``text`` is not one."""
-    if text.isdigit() and text.isascii():     # the common case, fast
+    if text.isdigit() and text.isascii() and len(text) < _DIGITS_CHUNK:  # the common case
         return int(text)
     if NAT_RE.match(text) is None:
         return None
@@ -41,7 +41,24 @@ def _int(body: str) -> int:
     # Not int(body, 0): that refuses the leading zeros the text format allows.
     if body[:2] == "0x":
         return int(body[2:], 16)
-    return int(body, 10)
+    return _decimal(body)
+
+
+# CPython 3.11+ refuses int() of a decimal string longer than 4300 digits (a guard
+# against quadratic conversions); a literal may be longer, so longer ones go in chunks.
+_DIGITS_CHUNK = 4000
+
+
+def _decimal(digits: str) -> int:
+    """The value of a string of decimal digits, however long."""
+    digits = digits.lstrip("0")
+    if len(digits) < _DIGITS_CHUNK:
+        return int(digits or "0")
+    value = 0
+    for i in range(0, len(digits), _DIGITS_CHUNK):
+        chunk = digits[i:i + _DIGITS_CHUNK]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return value
 
 
 def parse_int(text: str) -> Optional[int]:
@@ -150,16 +167,41 @@ def _parse_float(text: str, bits: int) -> int:
         digits = m.group("int").replace("_", "")
         frac = (m.group("frac") or "").replace("_", "")
         mant = int(digits + frac, 16)
-        exp = int((m.group("exp") or "0").replace("_", "")) - 4 * len(frac)
+        exp = _signed_decimal(m.group("exp")) - 4 * len(frac)
         return sign | _round_scaled(mant, exp, 2, bits)
     m = _DEC_FLOAT_RE.match(body)
     if m is not None:
         digits = m.group("int").replace("_", "")
         frac = (m.group("frac") or "").replace("_", "")
-        mant = int(digits + frac)
-        exp = int((m.group("exp") or "0").replace("_", "")) - len(frac)
-        return sign | _round_scaled(mant, exp, 10, bits)
+        significand = (digits + frac).lstrip("0")
+        exp = _signed_decimal(m.group("exp")) - len(frac)
+        if len(significand) > _MAX_SIGNIFICANT_DIGITS:
+            # Keep enough digits to round correctly, plus a nonzero "sticky" digit when
+            # any dropped digit is nonzero: it breaks a tie as the full value would.
+            dropped = significand[_MAX_SIGNIFICANT_DIGITS:]
+            exp += len(dropped)
+            significand = significand[:_MAX_SIGNIFICANT_DIGITS]
+            if dropped.strip("0"):
+                significand += "1"
+                exp -= 1
+        return sign | _round_scaled(int(significand or "0"), exp, 10, bits)
     raise LiteralError("unexpected token")
+
+
+# A decimal needs at most 767 significant digits to determine its nearest f64 (and any
+# binary float): the digits beyond these only matter through the sticky digit.
+_MAX_SIGNIFICANT_DIGITS = 800
+
+
+def _signed_decimal(text: Optional[str]) -> int:
+    """The value of an optional exponent ``[+-]digits`` (underscores allowed)."""
+    if not text:
+        return 0
+    body = text.replace("_", "")
+    if body[0] in "+-":
+        value = _decimal(body[1:])
+        return -value if body[0] == "-" else value
+    return _decimal(body)
 
 
 def _round_scaled(mant: int, exp: int, base: int, bits: int) -> int:
@@ -167,6 +209,7 @@ def _round_scaled(mant: int, exp: int, base: int, bits: int) -> int:
     if mant == 0:
         return 0
     # Bound the work: beyond these the result is certainly 0 or infinite.
+    # (At most _MAX_SIGNIFICANT_DIGITS + 1 digits in base 10: str() is cheap and allowed.)
     size = mant.bit_length() if base == 2 else len(str(mant))
     if base == 2:
         magnitude = size + exp
@@ -185,11 +228,16 @@ def _round_scaled(mant: int, exp: int, base: int, bits: int) -> int:
     return _round_to_bits(mant, base ** -exp, bits)
 
 
-def is_float_literal(text: str) -> bool:
-    body = text[1:] if text[:1] in ("+", "-") else text
-    return (body in ("inf", "nan") or body.startswith("nan:0x")
-            or _HEX_FLOAT_RE.match(body) is not None
-            or _DEC_FLOAT_RE.match(body) is not None)
+def parse_number(text: str, numtype: str) -> int:
+    """The literal ``text`` as an immediate of ``t.const`` for number type ``numtype``
+    (``"i32"``, ``"i64"``, ``"f32"``, ``"f64"``): an unsigned int or the float's bits."""
+    if numtype == "i32":
+        return parse_iN(text, 32)
+    if numtype == "i64":
+        return parse_iN(text, 64)
+    if numtype == "f32":
+        return parse_float(text, 32)
+    return parse_float(text, 64)
 
 
 # --- Strings (spec 6.3.3) ---

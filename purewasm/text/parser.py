@@ -15,17 +15,18 @@ from __future__ import annotations
 
 from typing import Dict, List, NoReturn, Optional, Tuple, Union
 
-from .. import opcodes
+from .. import opcodes, syntax
 from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType,
 )
 from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, Tokens, tokenize
-from .literals import LiteralError, parse_float, parse_iN, parse_nat
+from .literals import LiteralError, parse_iN, parse_nat, parse_number
 
-VALUE_TYPES = frozenset(("i32", "i64", "f32", "f64", "v128", "funcref", "externref"))
-REF_TYPES = frozenset(("funcref", "externref"))
-HEAP_TYPES = {"func": "funcref", "extern": "externref"}
+VALUE_TYPES = frozenset(syntax.VALUE_TYPES)
+REF_TYPES = frozenset(syntax.REF_TYPES)
+# Heap type keyword (as in "ref.null func") -> reference type.
+HEAP_TYPES = {"func": syntax.FUNCREF, "extern": syntax.EXTERNREF}
 
 # Names of the index spaces, as used in "unknown ..." and "duplicate ..." messages.
 _SPACE_NOUN = {
@@ -42,12 +43,8 @@ _NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then"
 _KEYWORDS = frozenset((
     "type", "func", "param", "result", "local", "global", "table", "memory", "elem", "data",
     "import", "export", "start", "offset", "item", "declare", "mut", "then", "module",
-    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern", "declare",
+    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern",
     "binary", "quote", "inf", "nan"))
-
-# v128.const shapes (spec 6.5.9): lane count, lane bits, float lanes?
-_SHAPES = {"i8x16": (16, 8, False), "i16x8": (8, 16, False), "i32x4": (4, 32, False),
-           "i64x2": (2, 64, False), "f32x4": (4, 32, True), "f64x2": (2, 64, True)}
 
 # Frames of the instruction parser's explicit stack.
 _B = 0      # plain block/loop/if, waiting for "end": [_B, opname, label, seen_else]
@@ -822,14 +819,7 @@ class ModuleParser(TokenCursor):
             self.error("unexpected token")
         v: str = self.values[i]  # type: ignore[assignment]
         try:
-            if kind == "i32":
-                r = parse_iN(v, 32)
-            elif kind == "i64":
-                r = parse_iN(v, 64)
-            elif kind == "f32":
-                r = parse_float(v, 32)
-            else:
-                r = parse_float(v, 64)
+            r = parse_number(v, kind)
         except LiteralError as exc:
             self.error(_literal_message(exc, v))
         self.i += 1
@@ -843,16 +833,16 @@ class ModuleParser(TokenCursor):
         return j - self.i
 
     def v128_const(self) -> int:
-        if self.kinds[self.i] != ATOM or self.values[self.i] not in _SHAPES:
+        if self.kinds[self.i] != ATOM or self.values[self.i] not in syntax.SHAPES:
             self.error("unexpected token")
-        count, bits, is_float = _SHAPES[self.values[self.i]]  # type: ignore[index]
+        lane_type, count, bits = syntax.SHAPES[self.values[self.i]]  # type: ignore[index]
         self.i += 1
         if self._count_numbers() != count:
             self.error("wrong number of lane literals")
         value = 0
         for n in range(count):
-            if is_float:
-                lane = self.num("f32" if bits == 32 else "f64")
+            if lane_type[0] == "f":
+                lane = self.num(lane_type)
             else:
                 v: str = self.values[self.i]  # type: ignore[assignment]
                 try:
@@ -876,7 +866,7 @@ class ModuleParser(TokenCursor):
             self.error("unknown operator %s" % op)
         self.i += 1
         kind = info.imm
-        if kind == "none":
+        if kind == opcodes.NONE:
             if op == "select" and self.at_lp("result"):
                 types: List[str] = []
                 while self.at_lp("result"):
@@ -886,74 +876,74 @@ class ModuleParser(TokenCursor):
                     self.expect_rp()
                 return Instr("select_t", tuple(types))
             return Instr(op)
-        if kind in ("i32", "i64", "f32", "f64"):
+        if kind in (opcodes.CONST_I32, opcodes.CONST_I64, opcodes.CONST_F32, opcodes.CONST_F64):
             return Instr(op, self.num(kind))
-        if kind == "local":
+        if kind == opcodes.LOCAL:
             return Instr(op, self.local_index(ctx))
-        if kind == "global":
+        if kind == opcodes.GLOBAL:
             return Instr(op, self.index("global"))
-        if kind == "label":
+        if kind == opcodes.LABEL:
             return Instr(op, self.label_index(labels))
-        if kind == "func":
+        if kind == opcodes.FUNC:
             return Instr(op, self.index("func"))
-        if kind == "memarg":
+        if kind == opcodes.MEMARG:
             return Instr(op, self.memarg(info.natural_align))
-        if kind == "br_table":
+        if kind == opcodes.BR_TABLE:
             targets = [self.label_index(labels)]
             while self.at_index():
                 targets.append(self.label_index(labels))
             return Instr(op, (tuple(targets[:-1]), targets[-1]))
-        if kind == "call_indirect":
+        if kind == opcodes.CALL_INDIRECT:
             table = self.index("table") if self.at_index() else 0
             tidx, names = self.typeuse()
             if any(n is not None for n in names):
                 self.error("unexpected token")
             return Instr(op, (tidx, table))
-        if kind == "table":
+        if kind == opcodes.TABLE:
             return Instr(op, self.index("table") if self.at_index() else 0)
-        if kind == "mem":
+        if kind == opcodes.MEM:
             return Instr(op, self.index("memory") if self.at_index() else 0)
-        if kind == "reftype":
+        if kind == opcodes.REFTYPE:
             v = self.values[self.i]
             if self.kinds[self.i] != ATOM or v not in HEAP_TYPES:
                 self.error("unexpected token")
             self.i += 1
             return Instr(op, HEAP_TYPES[v])  # type: ignore[index]
-        if kind == "table_copy":
+        if kind == opcodes.TABLE_COPY:
             if self.at_index():
                 dst = self.index("table")
                 return Instr(op, (dst, self.index("table")))
             return Instr(op, (0, 0))
-        if kind == "table_init":
+        if kind == opcodes.TABLE_INIT:
             if self.two_indices():
                 # "table.init x y": x is the table, y the element segment (spec 6.5.6).
                 table = self.index("table")
                 return Instr(op, (self.index("elem"), table))
             return Instr(op, (self.index("elem"), 0))
-        if kind == "elem":
+        if kind == opcodes.ELEM:
             return Instr(op, self.index("elem"))
-        if kind == "data":
+        if kind == opcodes.DATA:
             self.uses_data_count = True
             return Instr(op, self.index("data"))
-        if kind == "memory_init":
+        if kind == opcodes.MEMORY_INIT:
             self.uses_data_count = True
             if self.two_indices():
                 mem = self.index("memory")
                 return Instr(op, (self.index("data"), mem))
             return Instr(op, (self.index("data"), 0))
-        if kind == "memory_copy":
+        if kind == opcodes.MEMORY_COPY:
             if self.at_index():
                 dst = self.index("memory")
                 return Instr(op, (dst, self.index("memory")))
             return Instr(op, (0, 0))
-        if kind == "v128":
+        if kind == opcodes.CONST_V128:
             return Instr(op, self.v128_const())
-        if kind == "lane":
+        if kind == opcodes.LANE:
             return Instr(op, self.lane())
-        if kind == "memarg_lane":
+        if kind == opcodes.MEMARG_LANE:
             ma = self.memarg(info.natural_align)
             return Instr(op, (ma, self.lane()))
-        if kind == "shuffle":
+        if kind == opcodes.SHUFFLE:
             if self._count_numbers() != 16:
                 self.error("invalid lane length")
             lanes = [self.lane(True) for _ in range(16)]

@@ -11,14 +11,13 @@ Custom sections have no text form in Wasm 2.0 and are not printed.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from .. import opcodes
-from ..syntax import ACTIVE, DECLARATIVE, Instr, Limits, Module
+from ..syntax import ACTIVE, DECLARATIVE, GlobalType, Instr, Limits, Module
 
 _ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
 _FLOAT = {"f32": (23, 8), "f64": (52, 11)}
-_SHAPE_OF_BITS = {8: "i8x16", 16: "i16x8", 32: "i32x4", 64: "i64x2"}
 
 
 def _quote(data: bytes) -> str:
@@ -83,49 +82,49 @@ class _Printer:
         imm = ins.imm
         info = opcodes.BY_NAME[op]
         kind = info.imm
-        if kind == "none":
+        if kind == opcodes.NONE:
             return op
-        if kind == "blocktype":
+        if kind == opcodes.BLOCKTYPE:
             if imm is None:
                 return op
             if isinstance(imm, str):
                 return "%s (result %s)" % (op, imm)
             return "%s (type %d)" % (op, imm)
-        if kind in ("i32", "i64"):
+        if kind in (opcodes.CONST_I32, opcodes.CONST_I64):
             return "%s %d" % (op, imm)
-        if kind in ("f32", "f64"):
+        if kind in (opcodes.CONST_F32, opcodes.CONST_F64):
             return "%s %s" % (op, float_text(imm, kind))
-        if kind == "local":
+        if kind == opcodes.LOCAL:
             return "%s %s" % (op, local_ids.get(imm, str(imm)))
-        if kind == "func":
+        if kind == opcodes.FUNC:
             return "%s %s" % (op, self.func_ref(imm))
-        if kind == "br_table":
+        if kind == opcodes.BR_TABLE:
             return "%s %s" % (op, " ".join(str(x) for x in list(imm[0]) + [imm[1]]))
-        if kind == "call_indirect":
+        if kind == opcodes.CALL_INDIRECT:
             return "%s %d (type %d)" % (op, imm[1], imm[0])
         # Memory indices other than 0 need multi-memory syntax; Wasm 2.0 text has none.
-        if kind == "mem":
+        if kind == opcodes.MEM:
             return op if imm == 0 else "%s %d" % (op, imm)
-        if kind == "memory_copy" and imm == (0, 0):
+        if kind == opcodes.MEMORY_COPY and imm == (0, 0):
             return op
-        if kind == "memory_init" and imm[1] == 0:
+        if kind == opcodes.MEMORY_INIT and imm[1] == 0:
             return "%s %d" % (op, imm[0])
-        if kind in ("table_copy", "memory_copy"):
+        if kind in (opcodes.TABLE_COPY, opcodes.MEMORY_COPY):
             return "%s %d %d" % (op, imm[0], imm[1])
-        if kind in ("table_init", "memory_init"):
+        if kind in (opcodes.TABLE_INIT, opcodes.MEMORY_INIT):
             return "%s %d %d" % (op, imm[1], imm[0])
-        if kind == "memarg":
+        if kind == opcodes.MEMARG:
             return op + self.memarg(imm, info.natural_align)
-        if kind == "memarg_lane":
+        if kind == opcodes.MEMARG_LANE:
             return "%s%s %d" % (op, self.memarg(imm[0], info.natural_align), imm[1])
-        if kind == "reftype":
+        if kind == opcodes.REFTYPE:
             return "%s %s" % (op, imm[:-3])
-        if kind == "select_t":
+        if kind == opcodes.SELECT_T:
             return "select (result %s)" % " ".join(imm)
-        if kind == "v128":
+        if kind == opcodes.CONST_V128:
             return "%s i32x4 %s" % (op, " ".join(
                 "0x%08x" % ((imm >> (32 * n)) & 0xFFFFFFFF) for n in range(4)))
-        if kind == "shuffle":
+        if kind == opcodes.SHUFFLE:
             return "%s %s" % (op, " ".join(str(x) for x in imm))
         # label, global, table, elem, data, mem, lane: one index or number
         return "%s %d" % (op, imm)
@@ -236,15 +235,15 @@ class _Printer:
         return "\n".join(out) + "\n"
 
 
-def _params(ts) -> str:  # type: ignore[no-untyped-def]
+def _params(ts: Sequence[str]) -> str:
     return " (param %s)" % " ".join(ts) if ts else ""
 
 
-def _results(ts) -> str:  # type: ignore[no-untyped-def]
+def _results(ts: Sequence[str]) -> str:
     return " (result %s)" % " ".join(ts) if ts else ""
 
 
-def _globaltype(gt) -> str:  # type: ignore[no-untyped-def]
+def _globaltype(gt: GlobalType) -> str:
     return "(mut %s)" % gt.content if gt.mutable else gt.content
 
 

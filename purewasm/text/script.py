@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any, List, Optional, Tuple, Union
 
 from ..script import commands as C
+from ..syntax import SHAPES
 from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, tokenize
-from .literals import LiteralError, parse_float, parse_iN
+from .literals import LiteralError, parse_iN, parse_number
 
 _NAN_KINDS = {"nan:canonical": C.NAN_CANONICAL, "nan:arithmetic": C.NAN_ARITHMETIC}
-_SHAPES = {"i8x16": ("i8", 16, 8), "i16x8": ("i16", 8, 16), "i32x4": ("i32", 4, 32),
-           "i64x2": ("i64", 2, 64), "f32x4": ("f32", 4, 32), "f64x2": ("f64", 2, 64)}
 
 _MODULE_FIELDS = frozenset(("type", "import", "func", "table", "memory", "global", "export",
                             "start", "elem", "data"))
@@ -100,13 +99,7 @@ class _ScriptParser(TokenCursor):
 
     def number(self, t: str, text: str, index: int) -> int:
         try:
-            if t == "i32":
-                return parse_iN(text, 32)
-            if t == "i64":
-                return parse_iN(text, 64)
-            if t == "f32":
-                return parse_float(text, 32)
-            return parse_float(text, 64)
+            return parse_number(text, t)
         except LiteralError as exc:
             self.error(exc.args[0], index)
 
@@ -129,9 +122,9 @@ class _ScriptParser(TokenCursor):
                 result = C.Const(t, self.number(t, text, index))
         elif kw == "v128.const":
             shape = self.atom()
-            if shape not in _SHAPES:
+            if shape not in SHAPES:
                 self.error("unexpected token", self.i - 1)
-            lane_t, count, bits = _SHAPES[shape]
+            lane_t, count, bits = SHAPES[shape]
             lanes: List[Union[int, str]] = []
             for _ in range(count):
                 index = self.i
@@ -178,14 +171,6 @@ class _ScriptParser(TokenCursor):
 
     # --- commands --------------------------------------------------------------------
 
-    def message(self) -> str:
-        index = self.i
-        data = self.string()
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            self.error("malformed UTF-8 encoding", index)
-
     def command(self) -> Any:
         start = self.i
         kw = self.keyword_after_lp()
@@ -217,10 +202,10 @@ class _ScriptParser(TokenCursor):
                 action: Any = self.module_command()
             else:
                 action = self.action()
-            cmd = C.AssertTrap(line, action, self.message())
+            cmd = C.AssertTrap(line, action, self.name())
         elif kw == "assert_exhaustion":
             action = self.action()
-            cmd = C.AssertExhaustion(line, action, self.message())
+            cmd = C.AssertExhaustion(line, action, self.name())
         elif kw in ("assert_malformed", "assert_invalid", "assert_unlinkable",
                     "assert_uninstantiable"):
             if self.keyword_after_lp() != "module":
@@ -229,7 +214,7 @@ class _ScriptParser(TokenCursor):
             cls = {"assert_malformed": C.AssertMalformed, "assert_invalid": C.AssertInvalid,
                    "assert_unlinkable": C.AssertUnlinkable,
                    "assert_uninstantiable": C.AssertUninstantiable}[kw]
-            cmd = cls(line, source, self.message())
+            cmd = cls(line, source, self.name())
         else:
             self.error("unexpected token", start + 1)
         self.expect_rp()

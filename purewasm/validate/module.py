@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Set
 
+from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
     ACTIVE, FUNC, FUNCREF, GLOBAL, MEMORY, REF_TYPES, TABLE, VALUE_TYPES, Expr, FuncType,
@@ -21,9 +22,11 @@ MAX_PAGES = 0x10000
 # Spec 3.2.6: table limits must lie in the range of a u32.
 MAX_TABLE = 0xFFFFFFFF
 
+# t.const -> t: the constant instructions whose result type needs no context.
 _CONST_RESULTS = {
-    "i32.const": "i32", "i64.const": "i64", "f32.const": "f32", "f64.const": "f64",
-    "v128.const": "v128",
+    info.name: info.sig[1][0] for info in opcodes.OPS
+    if info.imm in (opcodes.CONST_I32, opcodes.CONST_I64, opcodes.CONST_F32,
+                    opcodes.CONST_F64, opcodes.CONST_V128) and info.sig is not None
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Dict, List, Tuple
 
 from .. import opcodes
+from ..syntax import SHAPES
 
 # Kinds of instructions typed by their own rules (spec 3.3, appendix "Validation Algorithm").
 K_LOCAL_GET = 0
@@ -68,8 +69,6 @@ _BY_NAME = {
     "table.init": K_TABLE_INIT, "elem.drop": K_ELEM_DROP,
 }
 
-# Lanes of a vector shape (spec 2.4.4 "Vector Instructions": shape = type x lanes).
-_SHAPE_LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
 
 FIXED: Dict[str, Tuple[List[str], List[str]]] = {}
 KIND: Dict[str, tuple] = {}
@@ -95,7 +94,7 @@ def _build() -> None:
             KIND[name] = (K_MEMARG_LANE, params, results, info.natural_align,
                           16 >> info.natural_align)
         elif imm == opcodes.LANE:
-            KIND[name] = (K_LANE, params, results, _SHAPE_LANES[name.split(".", 1)[0]])
+            KIND[name] = (K_LANE, params, results, SHAPES[name.split(".", 1)[0]][1])
         elif imm == opcodes.SHUFFLE:
             KIND[name] = (K_SHUFFLE, params, results)
         elif imm == opcodes.MEM:

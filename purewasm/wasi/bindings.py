@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, List, Optional, Tuple
 
-from ..errors import ExitTrap
+from ..errors import ExitTrap, WasmtimeError
 from ..syntax import FuncType
 from . import constants as C
 from .core import WasiContext, WasiError
@@ -109,6 +109,9 @@ def bound_functions(ctx: WasiContext) -> List[Tuple[str, FuncType, Callable[...,
             for name, _, _, impl in BINDINGS]
 
 
+_NO_MEMORY = 'WASI: the module must export its memory as "memory"'
+
+
 def default_get_memory(caller: Any) -> Any:
     """The guest memory buffer of a host call's ``caller`` (its export "memory").
 
@@ -125,15 +128,12 @@ def default_get_memory(caller: Any) -> Any:
     try:
         mem = caller["memory"]
     except (KeyError, TypeError):
-        from ..errors import WasmtimeError
-        raise WasmtimeError('WASI: the module must export its memory as "memory"') from None
-    data = getattr(mem, "data", None)
-    if isinstance(data, bytearray):
-        return data
-    inner = getattr(getattr(mem, "_inst", None), "data", None)
-    if isinstance(inner, bytearray):
-        return inner
-    raise TypeError("cannot find the bytearray of the guest memory %r" % (mem,))
+        raise WasmtimeError(_NO_MEMORY) from None
+    for data in (getattr(mem, "data", None), getattr(getattr(mem, "_inst", None), "data", None)):
+        if isinstance(data, bytearray):
+            return data
+    # e.g. "memory" names a function
+    raise WasmtimeError(_NO_MEMORY)
 
 
 def context_of(caller: Any) -> WasiContext:
@@ -141,7 +141,6 @@ def context_of(caller: Any) -> WasiContext:
     rts = getattr(caller, "_rt", None)
     ctx = getattr(rts, "wasi", None)
     if ctx is None:
-        from ..errors import WasmtimeError
         raise WasmtimeError("WASI is not configured: call store.set_wasi(config) first")
     return ctx
 

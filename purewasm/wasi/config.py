@@ -8,6 +8,7 @@ Extras: ``stdin_bytes`` and ``stdout_custom``/``stderr_custom`` that take a call
 from __future__ import annotations
 
 import os
+import sys
 from typing import Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ..errors import WasmtimeError
@@ -50,7 +51,6 @@ class WasiConfig:
         self._argv = [str(a) for a in value]
 
     def inherit_argv(self) -> None:
-        import sys
         self._argv = list(sys.argv)
 
     @property

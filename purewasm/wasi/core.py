@@ -21,14 +21,16 @@ import stat as _stat
 import struct
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, List, Optional, Tuple, Union
 
 from ..errors import ExitTrap, WasmtimeError
 from . import constants as C
 from .config import WasiConfig
 
-_U8 = struct.Struct("<B")
-_U16 = struct.Struct("<H")
+# The guest's linear memory: the live bytearray (purewasm) or a writable memoryview of
+# another engine's memory (the tests run this WASI under wasmtime).
+GuestMemory = Union[bytearray, memoryview]
+
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _IOVEC = struct.Struct("<II")
@@ -69,20 +71,20 @@ class Fault(WasiError):
 # Slices of a bytearray are not bounds-checked (and a slice store would resize it), so
 # every access checks its range first.
 
-def read_bytes(mem, ptr: int, length: int) -> bytes:
+def read_bytes(mem: GuestMemory, ptr: int, length: int) -> bytes:
     if ptr + length > len(mem):
         raise Fault()
     return bytes(mem[ptr:ptr + length])
 
 
-def write_bytes(mem, ptr: int, data: bytes) -> None:
+def write_bytes(mem: GuestMemory, ptr: int, data: bytes) -> None:
     end = ptr + len(data)
     if end > len(mem):
         raise Fault()
     mem[ptr:end] = data
 
 
-def read_iovecs(mem, ptr: int, count: int) -> List[Tuple[int, int]]:
+def read_iovecs(mem: GuestMemory, ptr: int, count: int) -> List[Tuple[int, int]]:
     if ptr + 8 * count > len(mem):
         raise Fault()
     iovs = []
@@ -114,7 +116,7 @@ def _filetype_of_mode(mode: int) -> int:
     return C.FILETYPE_UNKNOWN
 
 
-def _pack_filestat(mem, ptr: int, st: os.stat_result) -> None:
+def _pack_filestat(mem: GuestMemory, ptr: int, st: os.stat_result) -> None:
     _FILESTAT.pack_into(mem, ptr, st.st_dev & 0xFFFFFFFFFFFFFFFF,
                         st.st_ino & 0xFFFFFFFFFFFFFFFF, _filetype_of_mode(st.st_mode),
                         st.st_nlink, st.st_size, max(st.st_atime_ns, 0),
@@ -218,7 +220,7 @@ class Resolved:
 
 # --- stdio plumbing -------------------------------------------------------------------------
 
-def _std_stream(name: str):
+def _std_stream(name: str) -> BinaryIO:
     # Looked up at each write so that redirections of sys.stdout (e.g. by pytest) apply.
     stream = getattr(sys, name)
     return getattr(stream, "buffer", stream)
@@ -356,7 +358,7 @@ class WasiContext:
         self.fds[fd] = desc
         return fd
 
-    def _path(self, mem, ptr: int, length: int) -> str:
+    def _path(self, mem: GuestMemory, ptr: int, length: int) -> str:
         raw = read_bytes(mem, ptr, length)
         if b"\0" in raw:
             raise WasiError(C.EILSEQ)
@@ -439,24 +441,24 @@ class WasiContext:
         return r
 
     # args / environ -----------------------------------------------------------------------
-    def args_sizes_get(self, mem, argc_ptr: int, size_ptr: int) -> int:
+    def args_sizes_get(self, mem: GuestMemory, argc_ptr: int, size_ptr: int) -> int:
         _U32.pack_into(mem, argc_ptr, len(self.args))
         _U32.pack_into(mem, size_ptr, sum(len(a) for a in self.args))
         return C.ESUCCESS
 
-    def args_get(self, mem, argv_ptr: int, buf_ptr: int) -> int:
+    def args_get(self, mem: GuestMemory, argv_ptr: int, buf_ptr: int) -> int:
         return _write_string_list(mem, self.args, argv_ptr, buf_ptr)
 
-    def environ_sizes_get(self, mem, count_ptr: int, size_ptr: int) -> int:
+    def environ_sizes_get(self, mem: GuestMemory, count_ptr: int, size_ptr: int) -> int:
         _U32.pack_into(mem, count_ptr, len(self.environ))
         _U32.pack_into(mem, size_ptr, sum(len(e) for e in self.environ))
         return C.ESUCCESS
 
-    def environ_get(self, mem, environ_ptr: int, buf_ptr: int) -> int:
+    def environ_get(self, mem: GuestMemory, environ_ptr: int, buf_ptr: int) -> int:
         return _write_string_list(mem, self.environ, environ_ptr, buf_ptr)
 
     # clocks -------------------------------------------------------------------------------
-    def clock_res_get(self, mem, clock_id: int, res_ptr: int) -> int:
+    def clock_res_get(self, mem: GuestMemory, clock_id: int, res_ptr: int) -> int:
         name = _CLOCK_INFO_NAMES.get(clock_id)
         if name is None:
             raise WasiError(C.EINVAL)
@@ -464,7 +466,7 @@ class WasiContext:
         _U64.pack_into(mem, res_ptr, res)
         return C.ESUCCESS
 
-    def clock_time_get(self, mem, clock_id: int, precision: int, time_ptr: int) -> int:
+    def clock_time_get(self, mem: GuestMemory, clock_id: int, precision: int, time_ptr: int) -> int:
         fn = _CLOCKS.get(clock_id)
         if fn is None:
             raise WasiError(C.EINVAL)
@@ -472,7 +474,7 @@ class WasiContext:
         return C.ESUCCESS
 
     # fd_* ---------------------------------------------------------------------------------
-    def fd_advise(self, mem, fd: int, offset: int, length: int, advice: int) -> int:
+    def fd_advise(self, mem: GuestMemory, fd: int, offset: int, length: int, advice: int) -> int:
         desc = self._get(fd)
         if advice > 5:
             raise WasiError(C.EINVAL)
@@ -481,7 +483,7 @@ class WasiContext:
         # Advice is only a hint: accepted and ignored.
         return C.ESUCCESS
 
-    def fd_allocate(self, mem, fd: int, offset: int, length: int) -> int:
+    def fd_allocate(self, mem: GuestMemory, fd: int, offset: int, length: int) -> int:
         f = self._file(fd)
         if offset >= 1 << 63 or length >= 1 << 63:
             raise WasiError(C.EINVAL)
@@ -490,33 +492,33 @@ class WasiContext:
             os.ftruncate(f.host_fd, offset + length)
         return C.ESUCCESS
 
-    def fd_close(self, mem, fd: int) -> int:
+    def fd_close(self, mem: GuestMemory, fd: int) -> int:
         desc = self._get(fd)
         del self.fds[fd]
         desc.close()
         return C.ESUCCESS
 
-    def fd_datasync(self, mem, fd: int) -> int:
+    def fd_datasync(self, mem: GuestMemory, fd: int) -> int:
         desc = self._get(fd)
         if not isinstance(desc, FileDesc):
             raise WasiError(C.EBADF)
         getattr(os, "fdatasync", os.fsync)(desc.host_fd)
         return C.ESUCCESS
 
-    def fd_sync(self, mem, fd: int) -> int:
+    def fd_sync(self, mem: GuestMemory, fd: int) -> int:
         desc = self._get(fd)
         if not isinstance(desc, FileDesc):
             raise WasiError(C.EBADF)
         os.fsync(desc.host_fd)
         return C.ESUCCESS
 
-    def fd_fdstat_get(self, mem, fd: int, buf_ptr: int) -> int:
+    def fd_fdstat_get(self, mem: GuestMemory, fd: int, buf_ptr: int) -> int:
         desc = self._get(fd)
         _FDSTAT.pack_into(mem, buf_ptr, desc.filetype, desc.fdflags, desc.rights_base,
                           desc.rights_inheriting)
         return C.ESUCCESS
 
-    def fd_fdstat_set_flags(self, mem, fd: int, flags: int) -> int:
+    def fd_fdstat_set_flags(self, mem: GuestMemory, fd: int, flags: int) -> int:
         desc = self._get(fd)
         if not isinstance(desc, FileDesc):
             raise WasiError(C.EBADF)
@@ -536,12 +538,12 @@ class WasiContext:
         desc.fdflags = (desc.fdflags & ~C.FDFLAGS_APPEND) | (flags & C.FDFLAGS_APPEND)
         return C.ESUCCESS
 
-    def fd_fdstat_set_rights(self, mem, fd: int, base: int, inheriting: int) -> int:
+    def fd_fdstat_set_rights(self, mem: GuestMemory, fd: int, base: int, inheriting: int) -> int:
         self._get(fd)
         # Rights are deprecated; wasmtime refuses to change them, and so do we.
         raise WasiError(C.ENOTSUP)
 
-    def fd_filestat_get(self, mem, fd: int, buf_ptr: int) -> int:
+    def fd_filestat_get(self, mem: GuestMemory, fd: int, buf_ptr: int) -> int:
         desc = self._get(fd)
         if isinstance(desc, FileDesc):
             _pack_filestat(mem, buf_ptr, os.fstat(desc.host_fd))
@@ -551,14 +553,14 @@ class WasiContext:
             _FILESTAT.pack_into(mem, buf_ptr, 0, 0, desc.filetype, 0, 0, 0, 0, 0)
         return C.ESUCCESS
 
-    def fd_filestat_set_size(self, mem, fd: int, size: int) -> int:
+    def fd_filestat_set_size(self, mem: GuestMemory, fd: int, size: int) -> int:
         f = self._file(fd)
         if size >= 1 << 63:
             raise WasiError(C.EINVAL)
         os.ftruncate(f.host_fd, size)
         return C.ESUCCESS
 
-    def fd_filestat_set_times(self, mem, fd: int, atim: int, mtim: int, fst_flags: int) -> int:
+    def fd_filestat_set_times(self, mem: GuestMemory, fd: int, atim: int, mtim: int, fst_flags: int) -> int:
         desc = self._get(fd)
         if isinstance(desc, FileDesc):
             target, st = desc.host_fd, os.fstat(desc.host_fd)
@@ -571,7 +573,7 @@ class WasiContext:
         os.utime(target, ns=_new_times(st, atim, mtim, fst_flags))
         return C.ESUCCESS
 
-    def fd_pread(self, mem, fd: int, iovs_ptr: int, iovs_len: int, offset: int,
+    def fd_pread(self, mem: GuestMemory, fd: int, iovs_ptr: int, iovs_len: int, offset: int,
                  nread_ptr: int) -> int:
         f = self._file_rw(fd)
         iovs = read_iovecs(mem, iovs_ptr, iovs_len)
@@ -591,7 +593,7 @@ class WasiContext:
         _U32.pack_into(mem, nread_ptr, len(data))
         return C.ESUCCESS
 
-    def fd_pwrite(self, mem, fd: int, iovs_ptr: int, iovs_len: int, offset: int,
+    def fd_pwrite(self, mem: GuestMemory, fd: int, iovs_ptr: int, iovs_len: int, offset: int,
                   nwritten_ptr: int) -> int:
         f = self._file_rw(fd)
         iovs = read_iovecs(mem, iovs_ptr, iovs_len)
@@ -618,7 +620,7 @@ class WasiContext:
             raise WasiError(C.ESPIPE)
         return desc  # type: ignore[return-value]
 
-    def fd_read(self, mem, fd: int, iovs_ptr: int, iovs_len: int, nread_ptr: int) -> int:
+    def fd_read(self, mem: GuestMemory, fd: int, iovs_ptr: int, iovs_len: int, nread_ptr: int) -> int:
         desc = self._get(fd)
         iovs = read_iovecs(mem, iovs_ptr, iovs_len)
         # Overlapping iovecs could ask for more than memory holds; a short read is legal.
@@ -636,7 +638,7 @@ class WasiContext:
         _U32.pack_into(mem, nread_ptr, len(data))
         return C.ESUCCESS
 
-    def fd_write(self, mem, fd: int, iovs_ptr: int, iovs_len: int, nwritten_ptr: int) -> int:
+    def fd_write(self, mem: GuestMemory, fd: int, iovs_ptr: int, iovs_len: int, nwritten_ptr: int) -> int:
         desc = self.fds.get(fd)
         if desc is None:
             raise WasiError(C.EBADF)
@@ -664,7 +666,7 @@ class WasiContext:
         _U32.pack_into(mem, nwritten_ptr, written)
         return C.ESUCCESS
 
-    def fd_prestat_get(self, mem, fd: int, buf_ptr: int) -> int:
+    def fd_prestat_get(self, mem: GuestMemory, fd: int, buf_ptr: int) -> int:
         desc = self._get(fd)
         if not isinstance(desc, DirDesc) or desc.preopen_name is None:
             raise WasiError(C.EBADF)
@@ -672,7 +674,7 @@ class WasiContext:
                            len(desc.preopen_name.encode("utf-8")))
         return C.ESUCCESS
 
-    def fd_prestat_dir_name(self, mem, fd: int, path_ptr: int, path_len: int) -> int:
+    def fd_prestat_dir_name(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
         desc = self._get(fd)
         if not isinstance(desc, DirDesc) or desc.preopen_name is None:
             raise WasiError(C.EBADF)
@@ -682,7 +684,7 @@ class WasiContext:
         write_bytes(mem, path_ptr, name)
         return C.ESUCCESS
 
-    def fd_readdir(self, mem, fd: int, buf_ptr: int, buf_len: int, cookie: int,
+    def fd_readdir(self, mem: GuestMemory, fd: int, buf_ptr: int, buf_len: int, cookie: int,
                    bufused_ptr: int) -> int:
         d = self._get(fd)
         if not isinstance(d, DirDesc):
@@ -701,7 +703,7 @@ class WasiContext:
         _U32.pack_into(mem, bufused_ptr, len(out))
         return C.ESUCCESS
 
-    def fd_renumber(self, mem, fd: int, to: int) -> int:
+    def fd_renumber(self, mem: GuestMemory, fd: int, to: int) -> int:
         desc = self._get(fd)
         old = self._get(to)
         if fd == to:
@@ -711,7 +713,7 @@ class WasiContext:
         old.close()
         return C.ESUCCESS
 
-    def fd_seek(self, mem, fd: int, offset: int, whence: int, newoffset_ptr: int) -> int:
+    def fd_seek(self, mem: GuestMemory, fd: int, offset: int, whence: int, newoffset_ptr: int) -> int:
         desc = self._get(fd)
         if whence > 2:
             raise WasiError(C.EINVAL)
@@ -725,7 +727,7 @@ class WasiContext:
         _U64.pack_into(mem, newoffset_ptr, pos)
         return C.ESUCCESS
 
-    def fd_tell(self, mem, fd: int, offset_ptr: int) -> int:
+    def fd_tell(self, mem: GuestMemory, fd: int, offset_ptr: int) -> int:
         desc = self._get(fd)
         if isinstance(desc, StreamDesc):
             raise WasiError(C.ESPIPE)
@@ -736,14 +738,14 @@ class WasiContext:
         return C.ESUCCESS
 
     # path_* -------------------------------------------------------------------------------
-    def path_create_directory(self, mem, fd: int, path_ptr: int, path_len: int) -> int:
+    def path_create_directory(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
         r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
         if not r.parts:
             raise WasiError(C.EEXIST)
         os.mkdir(r.host)
         return C.ESUCCESS
 
-    def path_filestat_get(self, mem, fd: int, flags: int, path_ptr: int, path_len: int,
+    def path_filestat_get(self, mem: GuestMemory, fd: int, flags: int, path_ptr: int, path_len: int,
                           buf_ptr: int) -> int:
         r = self.resolve(fd, self._path(mem, path_ptr, path_len),
                          bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
@@ -751,7 +753,7 @@ class WasiContext:
         _pack_filestat(mem, buf_ptr, os.lstat(r.host))
         return C.ESUCCESS
 
-    def path_filestat_set_times(self, mem, fd: int, flags: int, path_ptr: int, path_len: int,
+    def path_filestat_set_times(self, mem: GuestMemory, fd: int, flags: int, path_ptr: int, path_len: int,
                                 atim: int, mtim: int, fst_flags: int) -> int:
         r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len),
                                      bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
@@ -765,7 +767,7 @@ class WasiContext:
             os.utime(r.host, ns=times)
         return C.ESUCCESS
 
-    def path_link(self, mem, old_fd: int, old_flags: int, old_path_ptr: int, old_path_len: int,
+    def path_link(self, mem: GuestMemory, old_fd: int, old_flags: int, old_path_ptr: int, old_path_len: int,
                   new_fd: int, new_path_ptr: int, new_path_len: int) -> int:
         old = self._resolve_for_change(old_fd, self._path(mem, old_path_ptr, old_path_len),
                                        bool(old_flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
@@ -780,7 +782,7 @@ class WasiContext:
             os.link(old.host, new.host)
         return C.ESUCCESS
 
-    def path_open(self, mem, fd: int, dirflags: int, path_ptr: int, path_len: int,
+    def path_open(self, mem: GuestMemory, fd: int, dirflags: int, path_ptr: int, path_len: int,
                   oflags: int, rights_base: int, rights_inheriting: int, fdflags: int,
                   opened_fd_ptr: int) -> int:
         if isinstance(self.fds.get(fd), FileDesc):
@@ -853,7 +855,7 @@ class WasiContext:
         _U32.pack_into(mem, opened_fd_ptr, new_fd)
         return C.ESUCCESS
 
-    def path_readlink(self, mem, fd: int, path_ptr: int, path_len: int, buf_ptr: int,
+    def path_readlink(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int, buf_ptr: int,
                       buf_len: int, bufused_ptr: int) -> int:
         r = self.resolve(fd, self._path(mem, path_ptr, path_len), False)
         target = os.fsencode(os.readlink(r.host))[:buf_len]
@@ -861,14 +863,14 @@ class WasiContext:
         _U32.pack_into(mem, bufused_ptr, len(target))
         return C.ESUCCESS
 
-    def path_remove_directory(self, mem, fd: int, path_ptr: int, path_len: int) -> int:
+    def path_remove_directory(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
         r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
         if r.last_raw in (".", "..") or not r.parts:
             raise WasiError(C.EINVAL)
         os.rmdir(r.host)
         return C.ESUCCESS
 
-    def path_rename(self, mem, fd: int, old_path_ptr: int, old_path_len: int, new_fd: int,
+    def path_rename(self, mem: GuestMemory, fd: int, old_path_ptr: int, old_path_len: int, new_fd: int,
                     new_path_ptr: int, new_path_len: int) -> int:
         old = self._resolve_for_change(fd, self._path(mem, old_path_ptr, old_path_len))
         new = self._resolve_for_change(new_fd, self._path(mem, new_path_ptr, new_path_len))
@@ -878,7 +880,7 @@ class WasiContext:
         os.rename(old.host, new.host) if os.name != "nt" else os.replace(old.host, new.host)
         return C.ESUCCESS
 
-    def path_symlink(self, mem, old_path_ptr: int, old_path_len: int, fd: int,
+    def path_symlink(self, mem: GuestMemory, old_path_ptr: int, old_path_len: int, fd: int,
                      new_path_ptr: int, new_path_len: int) -> int:
         target = self._path(mem, old_path_ptr, old_path_len)
         new = self._resolve_for_change(fd, self._path(mem, new_path_ptr, new_path_len))
@@ -891,7 +893,7 @@ class WasiContext:
         os.symlink(target, new.host)
         return C.ESUCCESS
 
-    def path_unlink_file(self, mem, fd: int, path_ptr: int, path_len: int) -> int:
+    def path_unlink_file(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
         r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
         if not r.parts:
             raise WasiError(C.EISDIR)
@@ -907,7 +909,7 @@ class WasiContext:
         return C.ESUCCESS
 
     # poll, proc, random, sched, sockets ---------------------------------------------------
-    def poll_oneoff(self, mem, in_ptr: int, out_ptr: int, nsubscriptions: int,
+    def poll_oneoff(self, mem: GuestMemory, in_ptr: int, out_ptr: int, nsubscriptions: int,
                     nevents_ptr: int) -> int:
         if nsubscriptions == 0:
             raise WasiError(C.EINVAL)
@@ -984,20 +986,20 @@ class WasiContext:
         _U32.pack_into(mem, nevents_ptr, len(events))
         return C.ESUCCESS
 
-    def proc_exit(self, mem, code: int) -> int:
+    def proc_exit(self, mem: GuestMemory, code: int) -> int:
         raise ExitTrap(code)
 
-    def proc_raise(self, mem, sig: int) -> int:
+    def proc_raise(self, mem: GuestMemory, sig: int) -> int:
         # Signals do not exist in the sandbox; wasmtime does not support this either.
         raise WasiError(C.ENOSYS)
 
-    def random_get(self, mem, buf_ptr: int, buf_len: int) -> int:
+    def random_get(self, mem: GuestMemory, buf_ptr: int, buf_len: int) -> int:
         if buf_ptr + buf_len > len(mem):
             raise Fault()
         write_bytes(mem, buf_ptr, os.urandom(buf_len))
         return C.ESUCCESS
 
-    def sched_yield(self, mem) -> int:
+    def sched_yield(self, mem: GuestMemory) -> int:
         time.sleep(0)
         return C.ESUCCESS
 
@@ -1006,21 +1008,21 @@ class WasiContext:
         # No socket is ever handed to the guest, so every valid descriptor is "not a socket".
         raise WasiError(C.ENOTSOCK)
 
-    def sock_accept(self, mem, fd: int, flags: int, fd_ptr: int) -> int:
+    def sock_accept(self, mem: GuestMemory, fd: int, flags: int, fd_ptr: int) -> int:
         self._socket(fd)
         return C.ENOTSOCK
 
-    def sock_recv(self, mem, fd: int, ri_data_ptr: int, ri_data_len: int, ri_flags: int,
+    def sock_recv(self, mem: GuestMemory, fd: int, ri_data_ptr: int, ri_data_len: int, ri_flags: int,
                   ro_datalen_ptr: int, ro_flags_ptr: int) -> int:
         self._socket(fd)
         return C.ENOTSOCK
 
-    def sock_send(self, mem, fd: int, si_data_ptr: int, si_data_len: int, si_flags: int,
+    def sock_send(self, mem: GuestMemory, fd: int, si_data_ptr: int, si_data_len: int, si_flags: int,
                   so_datalen_ptr: int) -> int:
         self._socket(fd)
         return C.ENOTSOCK
 
-    def sock_shutdown(self, mem, fd: int, how: int) -> int:
+    def sock_shutdown(self, mem: GuestMemory, fd: int, how: int) -> int:
         self._socket(fd)
         return C.ENOTSOCK
 
@@ -1041,7 +1043,7 @@ _CLOCK_INFO_NAMES = {
 }
 
 
-def _write_string_list(mem, items: List[bytes], ptrs_ptr: int, buf_ptr: int) -> int:
+def _write_string_list(mem: GuestMemory, items: List[bytes], ptrs_ptr: int, buf_ptr: int) -> int:
     if ptrs_ptr + 4 * len(items) > len(mem):
         raise Fault()
     for item in items:
@@ -1052,7 +1054,7 @@ def _write_string_list(mem, items: List[bytes], ptrs_ptr: int, buf_ptr: int) -> 
     return C.ESUCCESS
 
 
-def _scatter(mem, iovs: List[Tuple[int, int]], data: bytes) -> None:
+def _scatter(mem: GuestMemory, iovs: List[Tuple[int, int]], data: bytes) -> None:
     pos = 0
     for p, n in iovs:
         if pos >= len(data):

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("PUREWASM_TEST_CACHE",
@@ -45,18 +45,24 @@ def _zig_version() -> str:
     return out.stdout.strip()
 
 
-def build(name: str, opt: str = "-O2") -> str:
-    """Compile tests/programs/<name> to wasm32-wasi; return the cached .wasm path."""
-    src = os.path.join(HERE, name)
+def build(name: str, opt: str = "-O2", src_dir: str = HERE,
+          flags: Sequence[str] = ()) -> str:
+    """Compile ``src_dir/name`` to wasm32-wasi; return the cached .wasm path.
+
+    ``opt`` is the optimisation level; ``flags`` are extra compiler flags (C and C++ only).
+    """
+    src = os.path.join(src_dir, name)
     with open(src, "rb") as f:
         source = f.read()
     ext = os.path.splitext(name)[1]
     if ext == ".c":
-        cmd = ["cc", "-target", "wasm32-wasi", opt]
+        cmd = ["cc", "-target", "wasm32-wasi", opt] + list(flags)
     elif ext in (".cc", ".cpp"):
         # zig's libc++ for WASI has no exception runtime.
-        cmd = ["c++", "-target", "wasm32-wasi", opt, "-fno-exceptions"]
+        cmd = ["c++", "-target", "wasm32-wasi", opt, "-fno-exceptions"] + list(flags)
     elif ext == ".zig":
+        if flags:
+            raise ValueError("extra flags are for C and C++ sources: %s" % name)
         cmd = ["build-exe", "-target", "wasm32-wasi",
                "-OReleaseSmall" if opt != "-O0" else "-ODebug"]
     else:
@@ -152,18 +158,12 @@ def _wasmtime_memory_view(caller):
     return memoryview(arr).cast("B")
 
 
-def run_wasmtime_with_our_wasi(wasm: str, argv: Sequence[str] = (),
-                               env: Sequence[Tuple[str, str]] = (), stdin: bytes = b"",
-                               dirs: Sequence[Tuple[str, str]] = ()) -> Result:
-    """wasmtime executes the code; purewasm.wasi implements every WASI import."""
-    import wasmtime
+def _our_wasi_config(argv: Sequence[str], env: Sequence[Tuple[str, str]], stdin: bytes,
+                     dirs: Sequence[Tuple[str, str]]) -> Tuple[Any, bytearray, bytearray]:
+    """A purewasm ``WasiConfig`` for a test run, and the buffers collecting stdout and
+    stderr."""
+    from purewasm.wasi import WasiConfig
 
-    from purewasm.errors import ExitTrap
-    from purewasm.wasi import MODULE, WasiConfig, WasiContext, host_functions
-
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    linker = wasmtime.Linker(engine)
     cfg = WasiConfig()
     cfg.argv = ["prog"] + list(argv)
     cfg.env = list(env)
@@ -173,6 +173,22 @@ def run_wasmtime_with_our_wasi(wasm: str, argv: Sequence[str] = (),
     cfg.stderr_custom = err
     for host, guest in dirs:
         cfg.preopen_dir(host, guest)
+    return cfg, out, err
+
+
+def run_wasmtime_with_our_wasi(wasm: str, argv: Sequence[str] = (),
+                               env: Sequence[Tuple[str, str]] = (), stdin: bytes = b"",
+                               dirs: Sequence[Tuple[str, str]] = ()) -> Result:
+    """wasmtime executes the code; purewasm.wasi implements every WASI import."""
+    import wasmtime
+
+    from purewasm.errors import ExitTrap
+    from purewasm.wasi import MODULE, WasiContext, host_functions
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    cfg, out, err = _our_wasi_config(argv, env, stdin, dirs)
     ctx = WasiContext(cfg)
     vt = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
     for name, ftype, fn in host_functions(ctx, _wasmtime_memory_view):
@@ -193,14 +209,6 @@ def run_wasmtime_with_our_wasi(wasm: str, argv: Sequence[str] = (),
     return Result(code, bytes(out), bytes(err), trap)
 
 
-def runtime_available() -> bool:
-    try:
-        import purewasm
-    except ImportError:
-        return False
-    return all(hasattr(purewasm, n) for n in ("Linker", "Store", "Engine", "Module"))
-
-
 def run_purewasm(wasm: str, argv: Sequence[str] = (), env: Sequence[Tuple[str, str]] = (),
                  stdin: bytes = b"", dirs: Sequence[Tuple[str, str]] = ()) -> Result:
     """purewasm's runtime with purewasm's WASI (the public, wasmtime-shaped API)."""
@@ -211,23 +219,8 @@ def run_purewasm(wasm: str, argv: Sequence[str] = (), env: Sequence[Tuple[str, s
     store = purewasm.Store(engine)
     linker = purewasm.Linker(engine)
     linker.define_wasi()
-    cfg = purewasm.WasiConfig() if hasattr(purewasm, "WasiConfig") else None
-    if cfg is None:
-        from purewasm.wasi import WasiConfig
-        cfg = WasiConfig()
-    cfg.argv = ["prog"] + list(argv)
-    cfg.env = list(env)
-    cfg.stdin_bytes(stdin)
-    out, err = bytearray(), bytearray()
-    cfg.stdout_custom = out
-    cfg.stderr_custom = err
-    for host, guest in dirs:
-        cfg.preopen_dir(host, guest)
-    if hasattr(store, "set_wasi"):
-        store.set_wasi(cfg)
-    else:
-        from purewasm.wasi import set_wasi
-        set_wasi(store, cfg)
+    cfg, out, err = _our_wasi_config(argv, env, stdin, dirs)
+    store.set_wasi(cfg)
     module = purewasm.Module.from_file(engine, wasm)
     code: Optional[int] = 0
     trap = None
@@ -239,9 +232,6 @@ def run_purewasm(wasm: str, argv: Sequence[str] = (), env: Sequence[Tuple[str, s
     except Trap as exc:
         code, trap = None, exc.reason
     return Result(code, bytes(out), bytes(err), trap)
-
-
-RUNNERS: List[str] = ["wasmtime+ourwasi", "purewasm"]
 
 
 def run_with(kind: str, *args, **kwargs) -> Result:

@@ -1,0 +1,359 @@
+"""Handlers of the numeric instructions (integer and float operators, conversions) and
+of the scalar loads and stores, generated from small tables: see translate.py for the
+stack entries they combine and when a value is masked."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict, Tuple
+
+from purewasm.syntax import Instr
+
+from .entries import _MASK, _SIGN, _WIDTH, M32, Handler, UnsupportedError, V, _p
+
+if TYPE_CHECKING:
+    from .translate import Translator
+
+
+def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per operator
+    w = _WIDTH[t]
+    sign = _SIGN[t]
+    sfx = "32" if t == "i32" else "64"
+    sym = {"add": "+", "sub": "-", "mul": "*", "and": "&", "or": "|", "xor": "^",
+           "eq": "==", "ne": "!=", "lt_u": "<", "gt_u": ">", "le_u": "<=", "ge_u": ">=",
+           "lt_s": "<", "gt_s": ">", "le_s": "<=", "ge_s": ">="}.get(name)
+    signconst = 1 << (w - 1)
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(2)
+        b = self.pop()
+        a = self.pop()
+        if name in ("add", "sub"):
+            bits = max(a.bits, b.bits) + 1
+            # Sums of products (2w bits) stay unmasked; beyond, operands are masked.
+            if bits > 2 * w + 16:
+                e = "%s %s %s" % (self.pcx(a), sym, self.pcx(b))
+                bits = w + 1
+            else:
+                e = "%s %s %s" % (_p(a), sym, _p(b))
+            self.pure(e, t, (a, b), canon=False, bits=bits)
+        elif name == "mul":
+            self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
+                      bits=2 * w)
+        elif name == "and":
+            # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
+            canon = a.canon or b.canon
+            self.pure("%s & %s" % (_p(a), _p(b)), t, (a, b), canon=canon,
+                      bits=w if canon else max(a.bits, b.bits),
+                      isbool=a.isbool and b.isbool)
+        elif name in ("or", "xor"):
+            self.pure("%s %s %s" % (_p(a), sym, _p(b)), t, (a, b),
+                      canon=a.canon and b.canon, bits=max(a.bits, b.bits),
+                      isbool=a.isbool and b.isbool)
+        elif name == "shl":
+            aa = _p(a) if a.bits <= w + 8 else self.pcx(a)
+            abits = min(a.bits, w + 8)
+            if b.deps or not b.atom or not b.e.isdigit():
+                self.pure("%s << (%s & %d)" % (aa, _p(b), w - 1), t, (a, b), canon=False,
+                          bits=abits + w)
+            else:
+                k = int(b.e) & (w - 1)
+                self.pure("%s << %d" % (aa, k), t, (a,), canon=False, bits=abits + k)
+        elif name in ("shr_u", "shr_s"):
+            if b.atom and b.e.isdigit():
+                k = str(int(b.e) & (w - 1))
+                args: Tuple[V, ...] = (a,)
+            else:
+                k = "(%s & %d)" % (_p(b), w - 1)
+                args = (a, b)
+            if name == "shr_u":
+                self.pure("%s >> %s" % (self.pcx(a), k), t, args)
+            else:
+                self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, k), t, args,
+                          canon=False, bits=w)
+        elif name in ("eq", "ne", "lt_u", "gt_u", "le_u", "ge_u"):
+            self.pure("%s %s %s" % (self.pcx(a), sym, self.pcx(b)), "i32", (a, b),
+                      isbool=True, bits=1)
+        elif name in ("lt_s", "gt_s", "le_s", "ge_s"):
+            # Signed compare without converting: flip the sign bit of both sides.
+            if b.atom and b.e.isdigit():
+                rb = str(int(b.e) ^ signconst)
+            else:
+                rb = "(%s ^ %s)" % (self.pcx(b), sign)
+            self.pure("(%s ^ %s) %s %s" % (self.pcx(a), sign, sym, rb), "i32", (a, b),
+                      isbool=True, bits=1)
+        elif name in ("div_u", "rem_u"):
+            o = "//" if name == "div_u" else "%"
+            e = "%s %s %s" % (self.pcx(a), o, self.pcx(b))
+            if b.atom and b.e.isdigit() and int(b.e) != 0:
+                self.pure(e, t, (a, b))
+            else:
+                # b = 0 raises ZeroDivisionError: trap_from_exception maps it (float
+                # divisions never raise it, they go through fdiv).
+                self.effect(e, t)
+        elif (name in ("div_s", "rem_s") and w == 32 and b.atom and b.e.isdigit()
+              and int(b.e) not in (0, M32)):
+            # A constant divisor other than 0 and -1 cannot trap. For i32 the float
+            # quotient truncates exactly: a/d rounded to double is within |a/d| * 2^-53
+            # of the true quotient, less than 1/|d| (|a| <= 2^31), the least distance
+            # from a non-integer quotient to an integer; fmod is exact and keeps the
+            # dividend's sign (spec idiv_s / irem_s).
+            d = int(b.e)
+            d = d - (1 << 32) if d >> 31 else d
+            sa = "(%s ^ %s) - %s" % (self.pcx(a), sign, sign)
+            if name == "div_s":
+                self.pure("int((%s) / %d)" % (sa, d), t, (a,), canon=False, bits=w)
+            else:
+                self.pure("int(fmod(%s, %d))" % (sa, d), t, (a,), canon=False, bits=w)
+        elif name in ("div_s", "rem_s"):
+            e = "%s_s%s(%s, %s)" % (name[:3], sfx, self.cx(a), self.cx(b))
+            self.effect(e, t)
+        elif name in ("rotl", "rotr") and b.atom and b.e.isdigit():
+            k = int(b.e) & (w - 1)
+            if name == "rotr":
+                k = (w - k) & (w - 1)
+            if k == 0:
+                self.pure(self.cx(a), t, (a,), atom=a.atom and a.canon)
+                return
+            # x is used twice: give it a name first (its slot) unless it is one.
+            self.push(a)
+            if not (a.canon and a.atom and (a.slot >= 0 or a.e.isidentifier())):
+                self.flush(len(self.stack) - 1)
+            a = self.pop()
+            self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]), t,
+                      (a,))
+        elif name in ("rotl", "rotr"):
+            self.pure("%s%s(%s, %s)" % (name, sfx, self.cx(a), self.cx(b)), t, (a, b))
+        else:  # pragma: no cover
+            raise UnsupportedError(name)
+    return op
+
+
+def _int_unop(t: str, name: str) -> Handler:
+    w = _WIDTH[t]
+    sfx = "32" if t == "i32" else "64"
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(1)
+        a = self.pop()
+        if name == "eqz":
+            self.pure("not %s" % (_p(a) if a.isbool else self.pcx(a)), "i32", (a,),
+                      isbool=True, bits=1)
+        elif name == "clz":
+            self.pure("%d - (%s).bit_length()" % (w, self.cx(a)), t, (a,))
+        elif name == "ctz":
+            self.pure("ctz%s(%s)" % (sfx, self.cx(a)), t, (a,), atom=True)
+        elif name == "popcnt":
+            self.pure("bin(%s).count('1')" % self.cx(a), t, (a,), atom=True)
+        else:  # pragma: no cover
+            raise UnsupportedError(name)
+    return op
+
+
+def _sign_extend(t: str, frm: int) -> Handler:
+    m = (1 << frm) - 1
+    s = 1 << (frm - 1)
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(1)
+        a = self.pop()
+        self.pure("((%s & %d) ^ %d) - %d" % (_p(a), m, s, s), t, (a,), canon=False, bits=frm)
+    return op
+
+
+def _float_binop(t: str, name: str) -> Handler:
+    sym = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
+           "le": "<=", "ge": ">="}.get(name)
+    f32 = t == "f32"
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(2)
+        b = self.pop()
+        a = self.pop()
+        if name in ("add", "sub", "mul"):
+            e = "%s %s %s" % (_p(a), sym, _p(b))
+            if f32:
+                self.pure("f32_round(%s)" % e, t, (a, b), atom=True)
+            else:
+                self.pure(e, t, (a, b))
+        elif name == "div":
+            zero_free = not b.deps and b.atom and b.e[0].isdigit() and float(b.e) != 0.0
+            if zero_free:
+                e = "%s / %s" % (_p(a), _p(b))
+            else:
+                # Python raises on a zero divisor: test it inline and call fdiv only
+                # then (each operand is named once per path, so both must be names).
+                self.push(a)
+                self.push(b)
+                for j in (len(self.stack) - 2, len(self.stack) - 1):
+                    v = self.stack[j]
+                    if not (v.e.isidentifier() or (v.atom and v.e[0].isdigit())):
+                        self.materialise(j)
+                b = self.pop()
+                a = self.pop()
+                e = "%s / %s if %s else fdiv(%s, %s)" % (a.e, b.e, b.e, a.e, b.e)
+                zero_free = True   # not an atom (a conditional expression)
+            if f32:
+                self.pure("f32_round(%s)" % e, t, (a, b), atom=True)
+            else:
+                self.pure(e, t, (a, b), atom=not zero_free)
+        elif name in ("min", "max"):
+            self.pure("f%s(%s, %s)" % (name, a.e, b.e), t, (a, b), atom=True)
+        elif name == "copysign":
+            self.pure("copysign(%s, %s)" % (a.e, b.e), t, (a, b), atom=True)
+        else:
+            self.pure("%s %s %s" % (_p(a), sym, _p(b)), "i32", (a, b), isbool=True, bits=1)
+    return op
+
+
+def _float_unop(t: str, name: str) -> Handler:
+    f32 = t == "f32"
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(1)
+        a = self.pop()
+        if name == "neg":
+            # -x flips only the sign bit, NaN payload included (f32 too, by the widening
+            # convention of docs/INTERNALS.md).
+            self.pure("-%s" % _p(a), t, (a,))
+        elif name == "abs":
+            self.pure("fabs(%s)" % a.e, t, (a,), atom=True)
+        elif name == "sqrt":
+            e = "fsqrt(%s)" % a.e
+            self.pure("f32_round(%s)" % e if f32 else e, t, (a,), atom=True)
+        else:
+            # ceil/floor/trunc/nearest of an f32 is an f32: no rounding needed.
+            self.pure("f%s(%s)" % (name, a.e), t, (a,), atom=True)
+    return op
+
+
+_CONVERSIONS = {
+    # name: (result type, template, trapping, canonical)
+    "i32.wrap_i64": ("i32", "{p} & 4294967295", False, True),
+    "i64.extend_i32_u": ("i64", "{c}", False, True),
+    "i64.extend_i32_s": ("i64", "({pc} ^ 2147483648) - 2147483648", False, False),
+    "i32.trunc_f32_s": ("i32", "i32_trunc_s({e})", True, True),
+    "i32.trunc_f32_u": ("i32", "i32_trunc_u({e})", True, True),
+    "i32.trunc_f64_s": ("i32", "i32_trunc_s({e})", True, True),
+    "i32.trunc_f64_u": ("i32", "i32_trunc_u({e})", True, True),
+    "i64.trunc_f32_s": ("i64", "i64_trunc_s({e})", True, True),
+    "i64.trunc_f32_u": ("i64", "i64_trunc_u({e})", True, True),
+    "i64.trunc_f64_s": ("i64", "i64_trunc_s({e})", True, True),
+    "i64.trunc_f64_u": ("i64", "i64_trunc_u({e})", True, True),
+    "i32.trunc_sat_f32_s": ("i32", "i32_trunc_sat_s({e})", False, True),
+    "i32.trunc_sat_f32_u": ("i32", "i32_trunc_sat_u({e})", False, True),
+    "i32.trunc_sat_f64_s": ("i32", "i32_trunc_sat_s({e})", False, True),
+    "i32.trunc_sat_f64_u": ("i32", "i32_trunc_sat_u({e})", False, True),
+    "i64.trunc_sat_f32_s": ("i64", "i64_trunc_sat_s({e})", False, True),
+    "i64.trunc_sat_f32_u": ("i64", "i64_trunc_sat_u({e})", False, True),
+    "i64.trunc_sat_f64_s": ("i64", "i64_trunc_sat_s({e})", False, True),
+    "i64.trunc_sat_f64_u": ("i64", "i64_trunc_sat_u({e})", False, True),
+    "f32.convert_i32_s": ("f32", "f32_convert_i32_s({c})", False, True),
+    "f32.convert_i32_u": ("f32", "f32_round(float({c}))", False, True),
+    "f32.convert_i64_s": ("f32", "f32_convert_i64_s({c})", False, True),
+    "f32.convert_i64_u": ("f32", "i64_to_f32({c})", False, True),
+    "f32.demote_f64": ("f32", "f32_round({e})", False, True),
+    "f64.convert_i32_s": ("f64", "float(({pc} ^ 2147483648) - 2147483648)", False, True),
+    "f64.convert_i32_u": ("f64", "float({c})", False, True),
+    "f64.convert_i64_s": ("f64", "float(({pc} ^ 9223372036854775808) - 9223372036854775808)",
+                          False, True),
+    "f64.convert_i64_u": ("f64", "float({c})", False, True),
+    "f64.promote_f32": ("f64", "promote({e})", False, True),
+    "i32.reinterpret_f32": ("i32", "f32_to_bits({e})", False, True),
+    "i64.reinterpret_f64": ("i64", "f64_to_bits({e})", False, True),
+    "f32.reinterpret_i32": ("f32", "f32_from_bits({c})", False, True),
+    "f64.reinterpret_i64": ("f64", "f64_from_bits({c})", False, True),
+}
+
+
+def _conversion(name: str) -> Handler:
+    t, tmpl, trapping, canon = _CONVERSIONS[name]
+    atom = tmpl.startswith(("i32_", "i64_", "f32_", "f64_", "float", "promote"))
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.shallow(1)
+        a = self.pop()
+        if name == "i64.extend_i32_u":
+            # The same unsigned value: only the type changes.
+            self.pure(self.cx(a), t, (a,), atom=a.atom and a.canon, bits=32)
+            return
+        e = tmpl.format(e=a.e, c=self.cx(a), pc=self.pcx(a), p=_p(a))
+        if trapping:
+            self.effect(e, t)
+        else:
+            self.pure(e, t, (a,), canon=canon, atom=atom and e.endswith(")"))
+    return op
+
+
+_LOADS = {
+    # name: (type, template, canonical, bits)
+    "i32.load": ("i32", "LD_U32({m}, {a})[0]", True, 32),
+    "i64.load": ("i64", "LD_U64({m}, {a})[0]", True, 64),
+    "f32.load": ("f32", "load_f32({m}, {a})", True, 0),
+    "f64.load": ("f64", "LD_F64({m}, {a})[0]", True, 0),
+    "i32.load8_s": ("i32", "({m}[{a}] ^ 128) - 128", False, 8),
+    "i32.load8_u": ("i32", "{m}[{a}]", True, 8),
+    "i32.load16_s": ("i32", "LD_I16({m}, {a})[0]", False, 16),
+    "i32.load16_u": ("i32", "LD_U16({m}, {a})[0]", True, 16),
+    "i64.load8_s": ("i64", "({m}[{a}] ^ 128) - 128", False, 8),
+    "i64.load8_u": ("i64", "{m}[{a}]", True, 8),
+    "i64.load16_s": ("i64", "LD_I16({m}, {a})[0]", False, 16),
+    "i64.load16_u": ("i64", "LD_U16({m}, {a})[0]", True, 16),
+    "i64.load32_s": ("i64", "LD_I32({m}, {a})[0]", False, 32),
+    "i64.load32_u": ("i64", "LD_U32({m}, {a})[0]", True, 32),
+}
+
+_STORES = {
+    # name: (template, mask or None for a canonical value)
+    "i32.store": ("ST_U32({m}, {a}, {v})", None),
+    "i64.store": ("ST_U64({m}, {a}, {v})", None),
+    "f32.store": ("store_f32({m}, {a}, {v})", None),
+    "f64.store": ("ST_F64({m}, {a}, {v})", None),
+    "i32.store8": ("{m}[{a}] = {v}", "255"),
+    "i32.store16": ("ST_U16({m}, {a}, {v})", "65535"),
+    "i64.store8": ("{m}[{a}] = {v}", "255"),
+    "i64.store16": ("ST_U16({m}, {a}, {v})", "65535"),
+    "i64.store32": ("ST_U32({m}, {a}, {v})", "4294967295"),
+}
+
+
+def _load(name: str) -> Handler:
+    t, tmpl, canon, bits = _LOADS[name]
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.load(ins, t, tmpl, canon, bits)
+    return op
+
+
+def _store(name: str) -> Handler:
+    tmpl, mask = _STORES[name]
+
+    def op(self: Translator, ins: Instr) -> None:
+        self.store(ins, tmpl, mask)
+    return op
+
+
+def numeric_handlers() -> Dict[str, Handler]:
+    """Instruction name -> handler for every instruction of this module."""
+    d: Dict[str, Handler] = {}
+    for t in ("i32", "i64"):
+        for n in ("add sub mul div_s div_u rem_s rem_u and or xor shl shr_s shr_u rotl rotr "
+                  "eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u").split():
+            d["%s.%s" % (t, n)] = _int_binop(t, n)
+        for n in ("eqz", "clz", "ctz", "popcnt"):
+            d["%s.%s" % (t, n)] = _int_unop(t, n)
+    d["i32.extend8_s"] = _sign_extend("i32", 8)
+    d["i32.extend16_s"] = _sign_extend("i32", 16)
+    d["i64.extend8_s"] = _sign_extend("i64", 8)
+    d["i64.extend16_s"] = _sign_extend("i64", 16)
+    d["i64.extend32_s"] = _sign_extend("i64", 32)
+    for t in ("f32", "f64"):
+        for n in "add sub mul div min max copysign eq ne lt gt le ge".split():
+            d["%s.%s" % (t, n)] = _float_binop(t, n)
+        for n in "abs neg ceil floor trunc nearest sqrt".split():
+            d["%s.%s" % (t, n)] = _float_unop(t, n)
+    for n in _CONVERSIONS:
+        d[n] = _conversion(n)
+    for n in _LOADS:
+        d[n] = _load(n)
+    for n in _STORES:
+        d[n] = _store(n)
+    return d
