@@ -142,8 +142,9 @@ def _state(w: Any, store: Any, exports: Any) -> List[Any]:
 def run(w: Any, binary: bytes) -> List[Any]:
     engine = w.Engine()
     store = w.Store(engine)
-    # Both runtimes refuse memory.grow past this (-1), keeping generated modules small.
-    store.set_limits(memory_size=16 * 65536)
+    # Both runtimes refuse memory.grow / table.grow past these (-1): generated modules stay
+    # small, and implementation limits (purewasm: 10^7 table elements) do not differ.
+    store.set_limits(memory_size=16 * 65536, table_elements=100_000)
     module = w.Module(engine, binary)
     linker = w.Linker(engine)
     calls: List[Any] = []
