@@ -8,6 +8,16 @@ from typing import Any, Dict, List
 # Let tests import the helper modules next to them (e.g. ``from wast_json import ...``).
 sys.path.insert(0, os.path.dirname(__file__))
 
+from wast_json import WAST_DIR  # noqa: E402
+
+
+def pytest_configure(config: Any) -> None:
+    # The spec tests skip when the testsuite is absent (a developer's partial checkout);
+    # in CI that would silently run none of them, so it is an error there.
+    if os.environ.get("CI") and not WAST_DIR.is_dir():
+        raise RuntimeError("the official testsuite is missing: %s (set PUREWASM_TESTSUITE)"
+                           % WAST_DIR)
+
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     counts: Dict[str, List[int]] = {}

@@ -324,7 +324,8 @@ def test_wast_reports_counts_and_failures_with_line(tmp_path):
 
 
 def test_wast_runs_a_testsuite_file():
-    path = os.path.join(REPO, "..", "shared", "testsuite", "wasm-2.0", "fac.wast")
+    from wast_json import WAST_DIR
+    path = str(WAST_DIR / "fac.wast")
     proc = purewasm("wast", "-q", path)
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.decode().strip().endswith(" passed, 0 failed")

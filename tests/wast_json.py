@@ -25,7 +25,21 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-WAST_DIR = Path("/work/shared/testsuite/wasm-2.0")
+
+
+def _testsuite_root() -> Path:
+    """The official testsuite: $PUREWASM_TESTSUITE, else ``shared/testsuite`` beside the
+    repository (where the project keeps it), else the workplace's absolute path."""
+    env = os.environ.get("PUREWASM_TESTSUITE")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parent.parent.parent / "shared" / "testsuite"
+    if beside.is_dir():
+        return beside
+    return Path("/work/shared/testsuite")
+
+
+WAST_DIR = _testsuite_root() / "wasm-2.0"
 CACHE_ROOT = Path(tempfile.gettempdir()) / "purewasm-wast-json"
 
 
