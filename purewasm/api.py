@@ -492,9 +492,11 @@ def from_raw(valtype: str, raw: Any) -> Any:
 # --- Engine, Config, Store -----------------------------------------------------------------
 
 class Config:
-    """Engine configuration. wasmtime-py's settings are accepted (most have no effect here);
-    purewasm's own: ``max_call_depth`` (Wasm frames before "call stack exhausted", default
-    10,000) and ``use_worker_thread`` (None: automatic; see runtime/call.py)."""
+    """Engine configuration. wasmtime-py's settings are accepted; ``consume_fuel`` and
+    ``epoch_interruption`` work as in wasmtime (the checks are compiled in only when set),
+    the Cranelift ones have no effect here. purewasm's own: ``max_call_depth`` (Wasm frames
+    before "call stack exhausted", default 10,000) and ``use_worker_thread`` (None:
+    automatic; see runtime/call.py)."""
 
     def __init__(self) -> None:
         self.max_call_depth = rt.DEFAULT_MAX_CALL_DEPTH
@@ -516,16 +518,17 @@ class Engine:
             config = Config()
         elif not isinstance(config, Config):
             raise TypeError("expected Config")
-        # Refuse rather than silently run unmetered code that the embedder expects to stop.
-        if config.consume_fuel:
-            raise WasmtimeError("fuel metering (Config.consume_fuel) is not supported yet")
-        if config.epoch_interruption:
-            raise WasmtimeError("epoch interruption is not supported yet")
         self.config = config
-        self.epoch = 0
+        # The engine's epoch, shared with the generated code of every store's instances
+        # (compiled with epoch checks when Config.epoch_interruption is set).
+        self._epoch_cell = [0]
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch_cell[0]
 
     def increment_epoch(self) -> None:
-        self.epoch += 1
+        self._epoch_cell[0] += 1
 
     def is_pulley(self) -> bool:
         return False
@@ -542,8 +545,7 @@ class Store:
         self._rt = rt.Store(max_call_depth=cfg.max_call_depth,
                             use_thread=cfg.use_worker_thread)
         self._rt.data = data
-        self._fuel: Optional[int] = None
-        self._epoch_deadline: Optional[int] = None
+        self._rt.epoch_cell = engine._epoch_cell
 
     def data(self) -> Optional[Any]:
         return self._rt.data
@@ -552,14 +554,18 @@ class Store:
         pass
 
     def set_fuel(self, fuel: int) -> None:
+        """Set the fuel left (Config.consume_fuel): each executed instruction costs one;
+        running out is the trap OUT_OF_FUEL. A new store has none, as in wasmtime."""
         if not self.engine.config.consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
-        self._fuel = fuel
+        if fuel < 0:
+            raise ValueError("fuel must not be negative")
+        self._rt.fuel_cell[0] = fuel
 
     def get_fuel(self) -> int:
-        if not self.engine.config.consume_fuel or self._fuel is None:
+        if not self.engine.config.consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
-        return self._fuel
+        return max(self._rt.fuel_cell[0], 0)
 
     def set_wasi(self, wasi: Any) -> None:
         """Attach a WASI configuration (``purewasm.WasiConfig``) to this store."""
@@ -570,7 +576,9 @@ class Store:
         set_wasi(self, wasi)
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
-        self._epoch_deadline = self.engine.epoch + ticks_after_current
+        """Trap with INTERRUPT once the engine's epoch reaches the current epoch plus
+        ``ticks_after_current`` (Config.epoch_interruption; the deadline starts at 0)."""
+        self._rt.deadline_cell[0] = self.engine.epoch + ticks_after_current
 
     def set_limits(self, memory_size: int = -1, table_elements: int = -1, instances: int = -1,
                    tables: int = -1, memories: int = -1) -> None:
@@ -726,7 +734,9 @@ class Module:
                 from purewasm.compile import CompiledModule
             except ImportError:
                 return None
-            self._compiled = CompiledModule(self._module)
+            config = self.engine.config
+            self._compiled = CompiledModule(self._module, fuel=config.consume_fuel,
+                                            epoch=config.epoch_interruption)
         return self._compiled
 
 

@@ -285,13 +285,6 @@ def test_trap_backtrace_frames() -> None:
     assert "inner" in str(info.value)
 
 
-def test_unsupported_config_refused() -> None:
-    cfg = w.Config()
-    cfg.consume_fuel = True
-    with pytest.raises(w.WasmtimeError):
-        w.Engine(cfg)
-
-
 @needs_code
 @pytest.mark.parametrize("use_thread", [False, True])
 def test_worker_thread_api_paths(use_thread: bool) -> None:

@@ -51,6 +51,12 @@ class Store:
         # Store-independent host definitions (Linker.define_func) materialised in this store.
         self.host_cache: Dict[Any, FuncInstance] = {}
         self.data: Any = None
+        # Fuel left, the engine's epoch and this store's epoch deadline: one-element
+        # lists that the generated code of every instance reads (compile/, when the
+        # module was compiled with fuel or epoch checks).
+        self.fuel_cell = [0]
+        self.epoch_cell = [0]
+        self.deadline_cell = [0]
 
     def invoke(self, func: FuncInstance, args: Sequence[Any]) -> Any:
         """Call ``func`` with raw args through the call boundary; raw result."""
@@ -299,6 +305,9 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
         inst.exports[exp.name] = item
         inst.export_list.append((exp.name, item))
 
+    inst.fuel_cell = store.fuel_cell
+    inst.epoch_cell = store.epoch_cell
+    inst.deadline_cell = store.deadline_cell
     if compiled is not None:
         compiled.bind(inst)
     store.instance_count += 1
