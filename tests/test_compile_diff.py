@@ -66,7 +66,11 @@ def _trap_name(code: Any) -> str:
     return "TABLE_OUT_OF_BOUNDS" if name == "UNDEFINED_ELEMENT" else name
 
 
-def _compare(wasm: bytes, mode: Any) -> List[Any]:
+def _compare(wasm: bytes, mode: Any, rounds: int = 2) -> List[Any]:
+    """Differences between wasmtime and purewasm (lowering ``mode``) on ``wasm``: each
+    exported function called ``rounds`` times with rotating edge-value arguments (those
+    with v128 in their signature are skipped: wasmtime-py cannot pass v128), then the
+    exported memories and scalar globals."""
     module = decode_module(wasm)
     engine = wasmtime.Engine()
     wstore = wasmtime.Store(engine)
@@ -90,7 +94,9 @@ def _compare(wasm: bytes, mode: Any) -> List[Any]:
         if exp.kind != "func":
             continue
         ft = ftypes[exp.index]
-        for k in range(2):
+        if "v128" in ft.params + ft.results:
+            continue
+        for k in range(rounds):
             args = [ARGS[p][(k + i) % 4] if p in ARGS else None
                     for i, p in enumerate(ft.params)]
             wargs = [a - (1 << (32 if p == "i32" else 64))
