@@ -1,7 +1,8 @@
 """Differential runs of random SIMD modules (``wasm-tools smith`` with SIMD enabled)
 against wasmtime, with the comparison of test_compile_diff.py: results of every exported
 function without v128 in its signature (wasmtime-py cannot pass v128 values), traps, and
-the final contents of exported memories and scalar globals. NaNs are canonicalized by smith, so results are deterministic.
+the final contents of exported memories and scalar globals. NaNs are canonicalized by
+smith, so results are deterministic.
 
 Catches what the spec suite does not: v128 values flowing through the translator's
 stack resolution, locals, select, blocks and branches, in both control-flow lowerings.
