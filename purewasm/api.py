@@ -1115,6 +1115,8 @@ def _caller_bindings(externs: Sequence[Any], rts: rt.Store
                 host = ext.host
                 if isinstance(host, HostDefinition) and host.access_caller:
                     calls[index] = host.trampoline(rts, inst)
+                elif isinstance(host, _RawHost) and host.factory is not None:
+                    calls[index] = host.factory(rts, inst)
                 index += 1
         return calls
     return factory
@@ -1217,6 +1219,18 @@ class Linker:
         untouched."""
         self._insert(module, name, _RawHost(functype, fn, "%s::%s" % (module, name)))
 
+    def define_raw_caller_func(self, module: str, name: str, functype: syntax.FuncType,
+                               factory: Callable[[rt.Store, Optional[rt.ModuleInstance]],
+                                                 Callable[..., Any]]) -> None:
+        """purewasm extension: like :meth:`define_raw_func`, but the raw callable is made
+        per caller by ``factory(runtime_store, instance)``: once per importing instance
+        (bound through ``ModuleInstance.import_calls``) and once per store with
+        ``instance`` None (calls reaching the function otherwise, e.g. through a table;
+        the callable then finds its caller as ``runtime_store.current_instance()``).
+        Exceptions follow the define_raw_func rule (runtime.HostError)."""
+        self._insert(module, name, _RawHost(functype, None, "%s::%s" % (module, name),
+                                            factory))
+
     def define_instance(self, store: Any, name: str, instance: Instance) -> None:
         if not isinstance(instance, Instance):
             raise TypeError("expected an `Instance`")
@@ -1301,15 +1315,19 @@ class Linker:
 class _RawHost:
     """A store-independent host function on raw values (no conversion)."""
 
-    def __init__(self, functype: syntax.FuncType, fn: Callable[..., Any], name: str) -> None:
+    def __init__(self, functype: syntax.FuncType, fn: Optional[Callable[..., Any]], name: str,
+                 factory: Optional[Callable[..., Callable[..., Any]]] = None) -> None:
         self.functype = syntax.FuncType(tuple(functype.params), tuple(functype.results))
         self.fn = fn
         self.name = name
+        # define_raw_caller_func: factory(rts, instance or None) -> raw callable
+        self.factory = factory
 
     def instance(self, rts: rt.Store) -> rt.FuncInstance:
         inst = rts.host_cache.get(self)
         if inst is None:
-            inst = rt.FuncInstance(self.functype, self.fn, self.name, None, None, self)
+            fn = self.fn if self.factory is None else self.factory(rts, None)
+            inst = rt.FuncInstance(self.functype, fn, self.name, None, None, self)
             rts.host_cache[self] = inst
         return inst
 

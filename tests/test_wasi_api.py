@@ -108,3 +108,35 @@ def test_set_wasi_replaces_and_closes_previous(tmp_path):
     first = wasi.set_wasi(store, cfg)
     second = wasi.set_wasi(store, wasi.WasiConfig())
     assert first is not second and first.fds == {}
+
+
+TABLE_WAT = """
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get"
+    (func $args_sizes_get (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (table 1 funcref)
+  (elem (i32.const 0) $args_sizes_get)
+  (type $t (func (param i32 i32) (result i32)))
+  (func (export "direct") (result i32)
+    (drop (call $args_sizes_get (i32.const 8) (i32.const 12)))
+    (i32.load (i32.const 8)))
+  (func (export "indirect") (result i32)
+    (drop (call_indirect (type $t) (i32.const 16) (i32.const 20) (i32.const 0)))
+    (i32.load (i32.const 16))))
+"""
+
+
+def test_wasi_call_through_a_table_and_context_switch():
+    # A WASI import reached through a table (no per-instance binding) finds the calling
+    # instance's memory; a new store context (set_wasi) takes effect on the next call.
+    cfg = wasi.WasiConfig()
+    cfg.argv = ["a", "b"]
+    store, exports = _instantiate(TABLE_WAT, cfg)
+    assert exports["direct"](store) == 2
+    assert exports["indirect"](store) == 2
+    cfg3 = wasi.WasiConfig()
+    cfg3.argv = ["a", "b", "c"]
+    store.set_wasi(cfg3)
+    assert exports["direct"](store) == 3
+    assert exports["indirect"](store) == 3

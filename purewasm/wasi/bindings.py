@@ -218,17 +218,82 @@ def _public_functype(ftype: FuncType) -> Any:
     return PublicFuncType([vt[t] for t in ftype.params], [vt[t] for t in ftype.results])
 
 
+def _instance_memory(inst: Any) -> bytearray:
+    """The bytearray of the export "memory" of runtime instance ``inst`` (or the error)."""
+    item = inst.exports.get("memory") if inst is not None else None
+    data = getattr(item, "data", None)
+    if not isinstance(data, bytearray):
+        # no instance, no such export, or "memory" names a function / table / global
+        raise WasmtimeError(_NO_MEMORY)
+    return data
+
+
+def _raw_factory(impl: Callable[..., int], ctx: Optional[WasiContext],
+                 has_result: bool) -> Callable[[Any, Any], Callable[..., Any]]:
+    """``factory(runtime_store, instance)`` for ``Linker.define_raw_caller_func``.
+
+    The raw callable receives unsigned raw i32/i64 arguments (no conversion needed) and
+    calls the guarded implementation with the calling instance's memory. The memory of
+    a bound instance is looked up once (its exports and its bytearray never change);
+    unbound (``instance`` None, e.g. a call through a table) it is the store's current
+    instance, looked up per call. Like the Caller path: WasmtimeError (ExitTrap, the
+    missing-memory and no-context errors) and RecursionError propagate, any other
+    exception escaping reaches the embedder through HostError.
+    """
+    from ..runtime import HostError
+
+    fixed = guarded(impl.__get__(ctx, WasiContext)) if ctx is not None else None
+
+    def factory(rts: Any, inst: Any) -> Callable[..., Any]:
+        # [context, guarded method, memory bytearray]
+        cache: List[Any] = [None, fixed, None]
+
+        def host(*args: int) -> Any:
+            try:
+                fn = cache[1]
+                if ctx is None:
+                    cur = getattr(rts, "wasi", None)
+                    if cur is None:
+                        raise WasmtimeError(
+                            "WASI is not configured: call store.set_wasi(config) first")
+                    if cache[0] is not cur:
+                        cache[0] = cur
+                        cache[1] = fn = guarded(impl.__get__(cur, WasiContext))
+                if inst is None:
+                    mem = _instance_memory(rts.current_instance())
+                else:
+                    mem = cache[2]
+                    if mem is None:
+                        mem = cache[2] = _instance_memory(inst)
+                result = fn(mem, *args)
+                return result if has_result else None
+            except (WasmtimeError, RecursionError):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - carried to the embedder untouched
+                raise HostError(exc) from None
+        host.__name__ = "wasi_" + getattr(impl, "__name__", "call")
+        return host
+    return factory
+
+
 def define_wasi(linker: Any, ctx: Optional[WasiContext] = None,
                 get_memory: Optional[Callable[[Any], Any]] = None,
                 make_type: Optional[Callable[[FuncType], Any]] = None) -> None:
     """Define every wasi_snapshot_preview1 function in ``linker`` (``Linker.define_wasi``).
 
-    Uses ``linker.define_func(module, name, type, fn, access_caller=True)``, the
-    wasmtime-py shape. With ``ctx`` None (the wasmtime way) each call uses the context
-    that ``set_wasi(store, config)`` attached to the caller's store. ``make_type``
-    converts a ``syntax.FuncType`` to the linker's function type (default: purewasm's
-    public ``FuncType``).
+    On purewasm's Linker (without ``get_memory`` / ``make_type``) the functions are raw,
+    per-instance host functions (``Linker.define_raw_caller_func``): no Caller and no
+    value conversion per call. Otherwise uses ``linker.define_func(module, name, type,
+    fn, access_caller=True)``, the wasmtime-py shape. With ``ctx`` None (the wasmtime way)
+    each call uses the context that ``set_wasi(store, config)`` attached to the caller's
+    store. ``make_type`` converts a ``syntax.FuncType`` to the linker's function type
+    (default: purewasm's public ``FuncType``).
     """
+    raw = getattr(linker, "define_raw_caller_func", None)
+    if raw is not None and get_memory is None and make_type is None:
+        for name, _, results, impl in BINDINGS:
+            raw(MODULE, name, SIGNATURES[name], _raw_factory(impl, ctx, bool(results)))
+        return
     convert = make_type or _public_functype
     for name, ftype, host in host_functions(ctx, get_memory):
         linker.define_func(MODULE, name, convert(ftype), host, access_caller=True)
