@@ -71,7 +71,9 @@ def op_v128_store(tr: Any, ins: Instr) -> None:
     tr.store(ins, "V_v128_store({m}, {a}, {v})")
 
 
-def _load_lane(info: OpInfo) -> Handler:
+def _lane_access(info: OpInfo, is_load: bool) -> Handler:
+    """v128.loadN_lane / v128.storeN_lane: a helper call on (memory, address, vector, lane);
+    a load yields the updated vector, a store is a statement."""
     fn = helper_name(info.name)
 
     def op(tr: Any, ins: Instr) -> None:
@@ -79,21 +81,11 @@ def _load_lane(info: OpInfo) -> Handler:
         tr.shallow(2)
         v = tr.pop()
         base = tr.pop()
-        addr = tr.address(base, offset)
-        tr.effect("%s(mem%d, %s, %s, %d)" % (fn, memidx, addr, v.e, lane), "v128")
-    return op
-
-
-def _store_lane(info: OpInfo) -> Handler:
-    fn = helper_name(info.name)
-
-    def op(tr: Any, ins: Instr) -> None:
-        (_, offset, memidx), lane = ins.imm
-        tr.shallow(2)
-        v = tr.pop()
-        base = tr.pop()
-        addr = tr.address(base, offset)
-        tr.emit("%s(mem%d, %s, %s, %d)" % (fn, memidx, addr, v.e, lane))
+        call = "%s(mem%d, %s, %s, %d)" % (fn, memidx, tr.address(base, offset), v.e, lane)
+        if is_load:
+            tr.effect(call, "v128")
+        else:
+            tr.emit(call)
     return op
 
 
@@ -235,7 +227,7 @@ def handlers() -> Dict[str, Handler]:
         if info.imm == "memarg":
             d[info.name] = _load(info)
         elif info.imm == "memarg_lane":
-            d[info.name] = (_load_lane if "load" in info.name else _store_lane)(info)
+            d[info.name] = _lane_access(info, "load" in info.name)
         elif info.name in SIMD_HELPERS:
             d[info.name] = _call(info)
     return d

@@ -442,17 +442,13 @@ class WasiContext:
 
     # args / environ -----------------------------------------------------------------------
     def args_sizes_get(self, mem: GuestMemory, argc_ptr: int, size_ptr: int) -> int:
-        _U32.pack_into(mem, argc_ptr, len(self.args))
-        _U32.pack_into(mem, size_ptr, sum(len(a) for a in self.args))
-        return C.ESUCCESS
+        return _write_list_sizes(mem, self.args, argc_ptr, size_ptr)
 
     def args_get(self, mem: GuestMemory, argv_ptr: int, buf_ptr: int) -> int:
         return _write_string_list(mem, self.args, argv_ptr, buf_ptr)
 
     def environ_sizes_get(self, mem: GuestMemory, count_ptr: int, size_ptr: int) -> int:
-        _U32.pack_into(mem, count_ptr, len(self.environ))
-        _U32.pack_into(mem, size_ptr, sum(len(e) for e in self.environ))
-        return C.ESUCCESS
+        return _write_list_sizes(mem, self.environ, count_ptr, size_ptr)
 
     def environ_get(self, mem: GuestMemory, environ_ptr: int, buf_ptr: int) -> int:
         return _write_string_list(mem, self.environ, environ_ptr, buf_ptr)
@@ -1041,6 +1037,15 @@ _CLOCK_INFO_NAMES = {
     C.CLOCK_PROCESS_CPUTIME_ID: "process_time",
     C.CLOCK_THREAD_CPUTIME_ID: "thread_time" if hasattr(time, "thread_time") else "process_time",
 }
+
+
+def _write_list_sizes(mem: GuestMemory, items: List[bytes], count_ptr: int,
+                      size_ptr: int) -> int:
+    """args_sizes_get / environ_sizes_get: the count and the total buffer size (each item
+    is stored NUL-terminated, so ``items`` already include their NUL)."""
+    _U32.pack_into(mem, count_ptr, len(items))
+    _U32.pack_into(mem, size_ptr, sum(len(item) for item in items))
+    return C.ESUCCESS
 
 
 def _write_string_list(mem: GuestMemory, items: List[bytes], ptrs_ptr: int, buf_ptr: int) -> int:
