@@ -478,6 +478,11 @@ class Translator:
                     continue
             self.pc = i
             self.cur_offset = ins.offset
+            if op in _JOINS:
+                # A label joins paths here (or the code leaves this path): the value just
+                # produced by an effect may also arrive from another path, so it can no
+                # longer be retargeted into a local (op_local_set).
+                self.last_effect = None
             fn = dispatch.get(op)
             if fn is None:
                 fn = self.vector_handler(ins)
@@ -1230,6 +1235,9 @@ def _build_dispatch() -> Dict[str, Handler]:
 
 # Fuel metering: instructions that cost nothing, and those where the segment is charged.
 _FREE = frozenset(("nop", "drop", "block", "loop", "end", "else"))
+# Instructions at which control paths split or join (see Translator.last_effect).
+_JOINS = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
+                    "return", "unreachable"))
 _CONTROL = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
                       "return", "call", "call_indirect", "unreachable"))
 
