@@ -6,6 +6,7 @@ Expected values are computed here in Python, independently of the translator.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,35 @@ def test_deep_operand_stack_of_call_results() -> None:
             "i32.const 0 %s %s))" % ("i32.const 1 call $g i32.add " * n, "i32.add " * n))
     for mode in (None, "flat"):
         assert instance(text, mode=mode).func("f")() == 3 * n
+
+
+def _translate_cpu_seconds(text: str) -> float:
+    from purewasm.compile.translate import Translator
+    from purewasm.text import parse_module
+    module = parse_module(text)
+    index = module.num_imported_funcs() + len(module.funcs) - 1
+    best = float("inf")
+    for _ in range(2):
+        t0 = time.process_time()
+        Translator(module, index).translate()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+@pytest.mark.parametrize("unit", [
+    "i32.const 0 i32.load ",                  # effects: each one protects its slot
+    "local.get 0 ",                           # pending reads of a local
+    "local.get 0 i32.const 1 i32.add local.tee 0 ",   # assignments over pending entries
+    "local.get 1 i32.const 0 i32.load local.set 0 ",  # many sets, many pending entries
+])
+def test_translation_is_linear_in_operand_stack_height(unit: str) -> None:
+    # Security (hostile input): a body that pushes N values before consuming them took
+    # time quadratic in N to translate (a 600 kB module: 101 s). Compared in CPU time
+    # within this run: 4x the values must cost well under 16x (quadratic) the time.
+    # Each unit pushes one i32.
+    def text(n: int) -> str:
+        return ("(module (memory 1) (func (export \"f\") (param i32) (result i32) "
+                "(local i32) %s %s))" % (unit * n, "i32.add " * (n - 1)))
+    small = _translate_cpu_seconds(text(5000))
+    large = _translate_cpu_seconds(text(20000))
+    assert large < 9 * small, (small, large)

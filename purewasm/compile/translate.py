@@ -46,6 +46,7 @@ from .entries import (_MASK, _WIDTH, EMPTY, Handler, TranslationError, Unsupport
                       _p)
 from .numeric_ops import numeric_handlers
 
+MAX_PENDING = 64        # pending entries kept before all are materialised (protect)
 MAX_DEPTH = 24          # nested operations in one expression before a slot is used
 # CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
 # PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
@@ -320,23 +321,55 @@ class Translator:
         return V(name, v.t, frozenset((name,)), v.canon, v.bits, 0, True, False, h)
 
     def protect(self, name: str, skip: int = -1) -> None:
-        """Materialise the pending entries that read ``name`` (about to be reassigned)."""
+        """Materialise the pending entries that read ``name`` (about to be reassigned).
+
+        Runs before every assignment, so it must not scan the whole stack: the stable
+        prefix is skipped once (``dirty`` only moves up here), and beyond
+        :data:`MAX_PENDING` pending entries all are materialised, which keeps each call
+        O(MAX_PENDING) whatever the stack height (a body pushing 100,000 loads or
+        local.tee values was quadratic to translate)."""
         st = self.stack
-        need = [j for j in range(self.dirty, len(st))
+        n = len(st)
+        d = self.skip_stable()
+        if n - d > MAX_PENDING and skip < 0:
+            self.materialise_all()
+            return
+        need = [j for j in range(d, n)
                 if j != skip and st[j].slot != j and name in st[j].deps]
         if need:
-            self.materialise_set(need)
+            # With ``skip`` the entry at that height is being assigned by the caller: it
+            # must not be materialised behind its back (hence no bound here).
+            self.materialise_set(need, bounded=skip < 0)
+
+    def skip_stable(self) -> int:
+        """Move ``dirty`` past the entries that are stable (their own slot, or reading no
+        name); returns it."""
+        st = self.stack
+        n = len(st)
+        d = self.dirty
+        while d < n and (st[d].slot == d or not st[d].deps):
+            d += 1
+        self.dirty = d
+        return d
 
     def materialise(self, h: int) -> None:
         if self.stack[h].slot != h:
             self.materialise_set([h])
 
-    def materialise_set(self, heights: List[int]) -> None:
+    def materialise_set(self, heights: List[int], bounded: bool = True) -> None:
         """Put the entries at ``heights`` in their slots, after the entries that read
         those slots (transitively; an entry only reads slots at or above its height, so
         they are all below: one downward scan, then assignments bottom-up, no recursion
-        whatever the stack height)."""
+        whatever the stack height).
+
+        ``bounded``: with more than :data:`MAX_PENDING` pending entries below, all are
+        materialised at once, so that the scan stays short whatever the stack height."""
         st = self.stack
+        if bounded and max(heights) - self.skip_stable() > MAX_PENDING:
+            self.materialise_all()
+            heights = [j for j in heights if st[j].slot != j]
+            if not heights:
+                return
         need = set(heights)
         names = {"s%d" % j for j in need}
         for j in range(max(heights) - 1, self.dirty - 1, -1):
@@ -354,7 +387,7 @@ class Translator:
         st = self.stack
         need = [j for j in range(self.dirty, len(st)) if st[j].deps and st[j].slot != j]
         if need:
-            self.materialise_set(need)
+            self.materialise_set(need, bounded=False)
         self.dirty = len(st)
 
     def flush(self, frm: int, canon: bool = True) -> None:
