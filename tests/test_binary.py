@@ -26,8 +26,8 @@ except ImportError:  # pragma: no cover - run from the repository root
     from tests.wast_json import all_wast_files, wast_commands
 
 WAST_FILES = all_wast_files()
-pytestmark = pytest.mark.skipif(not WAST_FILES or shutil.which("wast2json") is None,
-                                reason="wasm-2.0 testsuite or wabt not present")
+pytestmark = pytest.mark.skipif(shutil.which("wast2json") is None,
+                                reason="wabt not installed")
 
 
 def _ids(paths: list) -> List[str]:
