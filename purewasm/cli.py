@@ -22,7 +22,7 @@ import argparse
 import math
 import os
 import sys
-from typing import TYPE_CHECKING, Any, List, NoReturn, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
 from .errors import ExitTrap, InvalidError, LinkError, MalformedError, Trap, WasmtimeError
 
@@ -125,6 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
                     "format, with names from its name section.",
         epilog=_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     prt.add_argument("file", metavar="FILE", help="the module: .wasm binary or .wat text")
+
+    exp = sub.add_parser(
+        "explore", help="print the Python source that functions are translated into",
+        description="Translate functions of a module and print the Python source that "
+                    "purewasm runs for them (each preceded by a comment naming the Wasm "
+                    "function, its type and the lowering chosen). For reading and for "
+                    "debugging the translator.",
+        epilog=_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("file", metavar="FILE", help="the module: .wasm binary or .wat text")
+    exp.add_argument("--func", action="append", default=[], metavar="N|NAME",
+                     help="only this function: its index in the function index space, or "
+                          "its name (name section or export); repeatable (default: all "
+                          "defined functions)")
+    lowering = exp.add_mutually_exclusive_group()
+    lowering.add_argument("--flat", action="store_const", const="flat", dest="mode",
+                          help="force the flat (state machine) lowering")
+    lowering.add_argument("--structured", action="store_const", const="structured",
+                          dest="mode", help="force the structured lowering")
+    exp.add_argument("--fuel", action="store_true", help="with fuel metering compiled in")
+    exp.add_argument("--epoch", action="store_true", help="with epoch checks compiled in")
     return parser
 
 
@@ -352,7 +372,56 @@ def cmd_print(opts: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "wast": cmd_wast, "print": cmd_print}
+def _select_funcs(module: Module, wanted: Sequence[str]) -> List[int]:
+    """Function indexes for the --func arguments (all defined functions if none)."""
+    first = module.num_imported_funcs()
+    count = first + len(module.funcs)
+    if not wanted:
+        return list(range(first, count))
+    by_name: Dict[str, int] = {}
+    for exp in module.exports:
+        if exp.kind == "func":
+            by_name.setdefault(exp.name, exp.index)
+    for index, name in module.names.funcs.items():
+        by_name[name] = index
+    out = []
+    for w in wanted:
+        # A name as given or without the text format's "$"; else an index ("7" or "$7").
+        index = by_name.get(w, by_name.get(w[1:]) if w.startswith("$") else None)
+        if index is None:
+            try:
+                index = int(w[1:] if w.startswith("$") else w, 0)
+            except ValueError:
+                raise UsageError("no function named %r" % w) from None
+        if not 0 <= index < count:
+            raise UsageError("no function %d (the module has %d)" % (index, count))
+        if index < first:
+            raise UsageError("function %d is imported: it has no Wasm code" % index)
+        out.append(index)
+    return out
+
+
+def cmd_explore(opts: argparse.Namespace) -> int:
+    from .compile import CompiledModule
+
+    module = load_syntax_module(opts.file)
+    compiled = CompiledModule(module, opts.mode, fuel=opts.fuel, epoch=opts.epoch)
+    ftypes = module.func_types()
+    for n, index in enumerate(_select_funcs(module, opts.func)):
+        flat = None if opts.mode is None else opts.mode == "flat"
+        mode = compiled.mode(index) if flat is None else opts.mode
+        ft = ftypes[index]
+        if n:
+            sys.stdout.write("\n")
+        sys.stdout.write("# wasm function %d %s: (%s) -> (%s), %s lowering\n" % (
+            index, module.func_name(index), " ".join(ft.params), " ".join(ft.results),
+            mode))
+        sys.stdout.write(compiled.source(index, mode == "flat"))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "wast": cmd_wast, "print": cmd_print,
+            "explore": cmd_explore}
 
 
 # --- main ------------------------------------------------------------------------------------

@@ -350,3 +350,33 @@ def test_print_round_trips(tmp_path):
     from purewasm.text import parse_module
     with open(os.path.join(EXAMPLES, "hello.wasm"), "rb") as f:
         assert parse_module(text) == decode_module(f.read())
+
+
+# --- explore -------------------------------------------------------------------------------
+
+def test_explore_prints_the_python_of_each_function(invoke_wat):
+    proc = purewasm("explore", invoke_wat)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert "# wasm function 0 add: (i32 i32) -> (i32), structured lowering" in text
+    assert "def f0(l0, l1):" in text and "def f3():" in text
+    # What it prints is the code purewasm runs: it compiles and computes add.
+    ns = {}
+    exec(compile(text.split("# wasm function 1")[0], "explore", "exec"), ns)
+    assert ns["f0"](2, 3) == 5
+
+
+@pytest.mark.parametrize("func", ["add", "$add", "0", "$0"])
+def test_explore_one_function_by_name_or_index(invoke_wat, func):
+    proc = purewasm("explore", "--flat", "--func", func, invoke_wat)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert text.count("# wasm function") == 1
+    assert "flat lowering" in text and "_s = 0" in text
+
+
+@pytest.mark.parametrize("func", ["nope", "99"])
+def test_explore_unknown_function_is_a_usage_error(invoke_wat, func):
+    proc = purewasm("explore", "--func", func, invoke_wat)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.startswith(b"purewasm: ")
