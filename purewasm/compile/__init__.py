@@ -18,7 +18,10 @@ from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
 from .support import base_namespace
-from .translate import Scan, TranslationError, Translator, UnsupportedError
+from . import names
+from .entries import TranslationError, UnsupportedError
+from .scan import Scan
+from .translate import Translator
 
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
            "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
@@ -189,7 +192,7 @@ class CompiledModule:
         filename = "<wasm function %d %s>" % (index, name)
         scratch: Dict[str, Any] = {}
         exec(compile(src, filename, "exec"), scratch)
-        return scratch["f%d" % index].__code__
+        return scratch[names.FUNC % index].__code__
 
     # ----- instances --------------------------------------------------------------------
 
@@ -202,7 +205,7 @@ class CompiledModule:
             finst = instance.funcs[i]
             stub = self._make_stub(ns, instance, i, finst)
             finst.fn = stub
-            ns["f%d" % i] = stub
+            ns[names.FUNC % i] = stub
 
     def _populate(self, ns: Dict[str, Any], instance: Any) -> None:
         """Fill the instance's names in (done on the first call: instantiation is over)."""
@@ -220,31 +223,31 @@ class CompiledModule:
                         fn = realize()
                     except WasmtimeError:
                         pass   # e.g. unsupported: the stub raises it when called
-            ns["f%d" % i] = fn
+            ns[names.FUNC % i] = fn
         for i, finst in enumerate(instance.funcs):
-            ns["F%d" % i] = finst
+            ns[names.FUNC_REF % i] = finst
         for i, mem in enumerate(instance.memories):
-            ns["mem%d" % i] = mem.data
-            ns["MGROW%d" % i] = mem.grow
+            ns[names.MEMORY % i] = mem.data
+            ns[names.MEMORY_GROW % i] = mem.grow
         for i, tab in enumerate(instance.tables):
-            ns["tab%d" % i] = tab.elements
-            ns["TGROW%d" % i] = tab.grow
+            ns[names.TABLE % i] = tab.elements
+            ns[names.TABLE_GROW % i] = tab.grow
         gtypes = module.global_types()
         for i, g in enumerate(instance.globals):
             if gtypes[i].mutable:
-                ns["g%d" % i] = g
+                ns[names.GLOBAL_CELL % i] = g
             else:
-                ns["G%d" % i] = g.value
+                ns[names.GLOBAL_CONST % i] = g.value
         tid = _type_id if _type_id is not None else _fallback_type_id
         for i, ft in enumerate(module.types):
-            ns["T%d" % i] = tid(ft)
-        ns["ELEMS"] = instance.elem_segments
-        ns["DATAS"] = instance.data_segments
+            ns[names.TYPE_ID % i] = tid(ft)
+        ns[names.ELEMS] = instance.elem_segments
+        ns[names.DATAS] = instance.data_segments
         if self.fuel:
-            ns["FUEL"] = instance.fuel_cell
+            ns[names.FUEL] = instance.fuel_cell
         if self.epoch:
-            ns["EPOCH"] = instance.epoch_cell
-            ns["DEADLINE"] = instance.deadline_cell
+            ns[names.EPOCH] = instance.epoch_cell
+            ns[names.DEADLINE] = instance.deadline_cell
         ns["__purewasm_ready__"] = True
 
     def _make_stub(self, ns: Dict[str, Any], instance: Any, index: int,
@@ -264,7 +267,7 @@ class CompiledModule:
                         ns.update(_vector_namespace())
                     fn = types.FunctionType(code, ns)
                     done.append(fn)
-                    ns["f%d" % index] = fn
+                    ns[names.FUNC % index] = fn
                     finst.fn = fn
             return done[0]
 

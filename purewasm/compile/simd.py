@@ -14,20 +14,25 @@ function that uses them, so modules without SIMD never import this or its helper
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict
 
 from purewasm.numeric.simd import SIMD_HELPERS
 from purewasm.opcodes import BY_NAME, OpInfo
 from purewasm.syntax import Instr
 
-from .entries import V, _p
+from . import names
+from .ops_memory import address, load, store
+from .stack import V, _p
+
+if TYPE_CHECKING:
+    from .translate import Translator
 
 M128 = "340282366920938463463374607431768211455"
 _LANE_BITS = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
 _SCALAR = {"i8x16": "i32", "i16x8": "i32", "i32x4": "i32", "i64x2": "i64", "f32x4": "f32",
            "f64x2": "f64"}
 
-Handler = Callable[[Any, Instr], None]
+Handler = Callable[["Translator", Instr], None]
 
 
 def helper_name(op: str) -> str:
@@ -40,7 +45,7 @@ def namespace() -> Dict[str, Any]:
     return {helper_name(op): fn for op, fn in SIMD_HELPERS.items()}
 
 
-def _arg(tr: Any, v: V) -> str:
+def _arg(tr: Translator, v: V) -> str:
     # v128 and float entries are used as they are; i32/i64 operands as canonical ints.
     return tr.cx(v) if v.t in ("i32", "i64") else v.e
 
@@ -52,7 +57,7 @@ def _call(info: OpInfo) -> Handler:
     fn = helper_name(info.name)
     rt = results[0]
 
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         tr.shallow(n)
         args = tr.popn(n)
         tr.pure("%s(%s)" % (fn, ", ".join(_arg(tr, a) for a in args)), rt, args, atom=True)
@@ -62,13 +67,13 @@ def _call(info: OpInfo) -> Handler:
 def _load(info: OpInfo) -> Handler:
     tmpl = "%s({m}, {a})" % helper_name(info.name)
 
-    def op(tr: Any, ins: Instr) -> None:
-        tr.load(ins, "v128", tmpl)
+    def op(tr: Translator, ins: Instr) -> None:
+        load(tr, ins, "v128", tmpl)
     return op
 
 
-def op_v128_store(tr: Any, ins: Instr) -> None:
-    tr.store(ins, "V_v128_store({m}, {a}, {v})")
+def op_v128_store(tr: Translator, ins: Instr) -> None:
+    store(tr, ins, "V_v128_store({m}, {a}, {v})")
 
 
 def _lane_access(info: OpInfo, is_load: bool) -> Handler:
@@ -76,12 +81,13 @@ def _lane_access(info: OpInfo, is_load: bool) -> Handler:
     a load yields the updated vector, a store is a statement."""
     fn = helper_name(info.name)
 
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         (_, offset, memidx), lane = ins.imm
         tr.shallow(2)
         v = tr.pop()
         base = tr.pop()
-        call = "%s(mem%d, %s, %s, %d)" % (fn, memidx, tr.address(base, offset), v.e, lane)
+        call = "%s(%s, %s, %s, %d)" % (fn, names.MEMORY % memidx, address(tr, base, offset),
+                                       v.e, lane)
         if is_load:
             tr.effect(call, "v128")
         else:
@@ -89,11 +95,11 @@ def _lane_access(info: OpInfo, is_load: bool) -> Handler:
     return op
 
 
-def op_v128_const(tr: Any, ins: Instr) -> None:
-    tr.push(V(str(ins.imm), "v128", atom=True))
+def op_v128_const(tr: Translator, ins: Instr) -> None:
+    tr.push(V.constant(str(ins.imm), "v128"))
 
 
-def op_i8x16_shuffle(tr: Any, ins: Instr) -> None:
+def op_i8x16_shuffle(tr: Translator, ins: Instr) -> None:
     tr.shallow(2)
     b = tr.pop()
     a = tr.pop()
@@ -103,14 +109,14 @@ def op_i8x16_shuffle(tr: Any, ins: Instr) -> None:
 
 # --- whole-vector bit operations (spec vvunop, vvbinop, vvtestop): plain int ops -------
 
-def op_v128_not(tr: Any, ins: Instr) -> None:
+def op_v128_not(tr: Translator, ins: Instr) -> None:
     tr.shallow(1)
     a = tr.pop()
     tr.pure("%s ^ %s" % (_p(a), M128), "v128", (a,))
 
 
 def _bitwise(sym: str) -> Handler:
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         tr.shallow(2)
         b = tr.pop()
         a = tr.pop()
@@ -118,14 +124,14 @@ def _bitwise(sym: str) -> Handler:
     return op
 
 
-def op_v128_andnot(tr: Any, ins: Instr) -> None:
+def op_v128_andnot(tr: Translator, ins: Instr) -> None:
     tr.shallow(2)
     b = tr.pop()
     a = tr.pop()
     tr.pure("%s & (%s ^ %s)" % (_p(a), _p(b), M128), "v128", (a, b))
 
 
-def op_v128_any_true(tr: Any, ins: Instr) -> None:
+def op_v128_any_true(tr: Translator, ins: Instr) -> None:
     tr.shallow(1)
     a = tr.pop()
     tr.pure("%s != 0" % _p(a), "i32", (a,), isbool=True, bits=1)
@@ -139,11 +145,11 @@ def _splat(shape: str) -> Handler:
     if shape.startswith("f"):
         return _call(BY_NAME[shape + ".splat"])
 
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         tr.shallow(1)
         x = tr.pop()
         if x.atom and x.e.isdigit():
-            tr.push(V(str((int(x.e) & ((1 << w) - 1)) * rep), "v128", atom=True))
+            tr.push(V.constant(str((int(x.e) & ((1 << w) - 1)) * rep), "v128"))
             return
         if x.canon and x.bits <= w:
             # Already a lane value (e.g. a canonical i32 for i32x4): no mask needed.
@@ -158,7 +164,7 @@ def _extract(shape: str, signed: bool) -> Handler:
     m = (1 << w) - 1
     t = _SCALAR[shape]
 
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         tr.shallow(1)
         v = tr.pop()
         sh = w * ins.imm
@@ -180,7 +186,7 @@ def _replace(shape: str) -> Handler:
     w = _LANE_BITS[shape]
     m = (1 << w) - 1
 
-    def op(tr: Any, ins: Instr) -> None:
+    def op(tr: Translator, ins: Instr) -> None:
         tr.shallow(2)
         x = tr.pop()
         v = tr.pop()

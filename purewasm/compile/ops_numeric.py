@@ -1,13 +1,15 @@
-"""Handlers of the numeric instructions (integer and float operators, conversions) and
-of the scalar loads and stores, generated from small tables: see translate.py for the
-stack entries they combine and when a value is masked."""
+"""Handlers of the numeric instructions (integer and float operators, conversions),
+generated from small tables: see stack.py for the entries they combine and when a value
+is masked."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, Tuple
 
 from purewasm.syntax import Instr
 
-from .entries import _MASK, _SIGN, _WIDTH, M32, Handler, UnsupportedError, V, _p
+from .entries import _MASK, _SIGN, _WIDTH, M32, Handler, UnsupportedError
+from .registry import register
+from .stack import V, _p
 
 if TYPE_CHECKING:
     from .translate import Translator
@@ -283,54 +285,6 @@ def _conversion(name: str) -> Handler:
     return op
 
 
-_LOADS = {
-    # name: (type, template, canonical, bits)
-    "i32.load": ("i32", "LD_U32({m}, {a})[0]", True, 32),
-    "i64.load": ("i64", "LD_U64({m}, {a})[0]", True, 64),
-    "f32.load": ("f32", "load_f32({m}, {a})", True, 0),
-    "f64.load": ("f64", "LD_F64({m}, {a})[0]", True, 0),
-    "i32.load8_s": ("i32", "({m}[{a}] ^ 128) - 128", False, 8),
-    "i32.load8_u": ("i32", "{m}[{a}]", True, 8),
-    "i32.load16_s": ("i32", "LD_I16({m}, {a})[0]", False, 16),
-    "i32.load16_u": ("i32", "LD_U16({m}, {a})[0]", True, 16),
-    "i64.load8_s": ("i64", "({m}[{a}] ^ 128) - 128", False, 8),
-    "i64.load8_u": ("i64", "{m}[{a}]", True, 8),
-    "i64.load16_s": ("i64", "LD_I16({m}, {a})[0]", False, 16),
-    "i64.load16_u": ("i64", "LD_U16({m}, {a})[0]", True, 16),
-    "i64.load32_s": ("i64", "LD_I32({m}, {a})[0]", False, 32),
-    "i64.load32_u": ("i64", "LD_U32({m}, {a})[0]", True, 32),
-}
-
-_STORES = {
-    # name: (template, mask or None for a canonical value)
-    "i32.store": ("ST_U32({m}, {a}, {v})", None),
-    "i64.store": ("ST_U64({m}, {a}, {v})", None),
-    "f32.store": ("store_f32({m}, {a}, {v})", None),
-    "f64.store": ("ST_F64({m}, {a}, {v})", None),
-    "i32.store8": ("{m}[{a}] = {v}", "255"),
-    "i32.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store8": ("{m}[{a}] = {v}", "255"),
-    "i64.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store32": ("ST_U32({m}, {a}, {v})", "4294967295"),
-}
-
-
-def _load(name: str) -> Handler:
-    t, tmpl, canon, bits = _LOADS[name]
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.load(ins, t, tmpl, canon, bits)
-    return op
-
-
-def _store(name: str) -> Handler:
-    tmpl, mask = _STORES[name]
-
-    def op(self: Translator, ins: Instr) -> None:
-        self.store(ins, tmpl, mask)
-    return op
-
-
 def numeric_handlers() -> Dict[str, Handler]:
     """Instruction name -> handler for every instruction of this module."""
     d: Dict[str, Handler] = {}
@@ -352,8 +306,8 @@ def numeric_handlers() -> Dict[str, Handler]:
             d["%s.%s" % (t, n)] = _float_unop(t, n)
     for n in _CONVERSIONS:
         d[n] = _conversion(n)
-    for n in _LOADS:
-        d[n] = _load(n)
-    for n in _STORES:
-        d[n] = _store(n)
     return d
+
+
+for _name, _handler in numeric_handlers().items():
+    register(_name, _handler)

@@ -1,0 +1,703 @@
+"""Control flow: the two lowerings of Wasm's structured control into Python, chosen per
+function (compile.CompiledModule._translate, from scan.Scan.structured_ok).
+
+* :class:`Structured` (fast): ``loop`` -> ``while True`` (br = ``continue``); a
+  ``block``/``if`` that is branched to -> ``while True`` (br = ``break``); branches to an
+  outer Python loop set ``_br`` and break, with a small dispatch after each loop. Three
+  shapes need no Python loop of their own: a block whose branches are all br/br_if in its
+  own body (each br_if opens ``if not c:`` around the rest), ``block (loop ...) end`` (the
+  block exits with the loop), and the br_table switch idiom (nested blocks B_n..B_0, B_0
+  ending with the br_table: a case variable and sequential guards ``if _c <= i:``).
+* :class:`Flat` (any shape): basic blocks numbered and dispatched by ``while True`` and a
+  balanced ``if`` tree on ``_s``; used when the structured code would exceed CPython's
+  compiler limits (20 nested loops, 100 indentation levels), e.g. 3,000 nested blocks.
+
+Both implement one interface (:class:`Lowering`): the handlers of the control
+instructions (ops_control.py) call ``t.lowering.block(ins)`` and so on, and each lowering
+owns its whole logic for ``end``, ``br``, ``br_if`` and ``br_table``. A label's values
+travel in the slots ``s<base>...`` of the label's stack height.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+
+from purewasm.syntax import Instr
+
+from .entries import TranslationError
+from .stack import Line, V, _p
+
+if TYPE_CHECKING:
+    from .translate import Translator
+
+
+class PyLoop:
+    """A ``while True:`` of the structured lowering (level 1 = outermost)."""
+
+    __slots__ = ("level", "parent", "escapes", "mark")
+
+    def __init__(self, level: int, parent: "Optional[PyLoop]") -> None:
+        self.level = level
+        self.parent = parent
+        self.escapes: set = set()    # _br codes of branches that leave it outwards
+        self.mark = 0
+
+
+class Frame:
+    """One entry of the control stack: a label and how it was lowered."""
+
+    __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
+                 "st_start", "st_else", "st_end", "reached", "entry",
+                 "mark", "case", "chainvar", "last", "shared", "marks")
+
+    def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
+                 base: int, targeted: bool, has_else: bool = False) -> None:
+        self.kind = kind              # "func", "block", "loop", "if", "case", "dead"
+        self.params = tuple(params)
+        self.results = tuple(results)
+        self.base = base              # stack height below the params
+        self.targeted = targeted      # some branch targets this label
+        self.has_else = has_else
+        self.py: Optional[PyLoop] = None   # structured: the Python loop a branch leaves
+        self.st_start = -1            # flat: the loop's state
+        self.st_else = -1             # flat: the else branch's state
+        self.st_end = -1              # flat: the state after the end
+        self.reached = False          # the end is reached by a branch or a fallthrough
+        self.entry: List[V] = []      # the param entries (restored at else)
+        self.mark = 0                 # output length when a Python suite was opened
+        self.case = -1                # br_table switch chain: this block's case number
+        self.chainvar = ""
+        self.last = False             # the chain's outermost block
+        self.shared = False           # block around a loop: exits with the loop
+        self.marks: Optional[List[int]] = None   # forward block: its open "if not" suites
+
+    def label_types(self) -> Tuple[str, ...]:
+        """The types a branch to this label carries."""
+        return self.params if self.kind == "loop" else self.results
+
+
+class Lowering:
+    """What both lowerings share; the control handlers call these methods."""
+
+    def __init__(self, t: "Translator") -> None:
+        self.t = t
+
+    # The interface (each lowering implements all of these).
+    def start(self) -> None:
+        """Before the first instruction."""
+
+    def block(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def loop(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def if_(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def else_(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def end(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def br(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def br_if(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def br_table(self, ins: Instr) -> None:
+        raise NotImplementedError
+
+    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
+        """Append the function body's lines (indented under its ``def``) to ``out`` and
+        the byte offset of each to ``offsets``."""
+        raise NotImplementedError
+
+    # Shared pieces.
+    def do_return(self) -> None:
+        t = self.t
+        results = t.type.results
+        n = len(results)
+        vals = t.stack[len(t.stack) - n:] if n else []
+        if n == 0:
+            t.emit("return")
+        elif n == 1:
+            t.emit("return " + t.cx(vals[0]))
+        else:
+            t.emit("return (%s)" % ", ".join(t.pcx(v) for v in vals))
+
+    def end_func(self, f: Frame) -> None:
+        t = self.t
+        t.ctrl.append(f)
+        if t.live:
+            self.do_return()
+        t.live = False
+
+    def end_values(self, f: Frame) -> None:
+        """At the fallthrough end of a frame: its results go to their slots."""
+        t = self.t
+        n = len(f.results)
+        if len(t.stack) - n != f.base:  # pragma: no cover - validated modules only
+            raise TranslationError("stack height mismatch at end of block")
+        t.flush(f.base)
+
+    def restore_entry(self, f: Frame) -> None:
+        """At ``else``: the stack as it was at the ``if`` (its params in their slots)."""
+        t = self.t
+        del t.stack[f.base:]
+        t.dirty = min(t.dirty, len(t.stack))
+        for v in f.entry:
+            t.stack.append(v)
+        t.live = True
+
+    def value_moves(self, f: Frame) -> None:
+        """Emit the moves of a branch's values into the label's slots."""
+        t = self.t
+        n = len(f.label_types())
+        vals = t.stack[len(t.stack) - n:] if n else []
+        targets = []
+        exprs = []
+        for i, v in enumerate(vals):
+            h = f.base + i
+            if v.slot == h and v.canon:
+                continue
+            if h > t.max_slot:
+                t.max_slot = h
+            targets.append("s%d" % h)
+            exprs.append(t.cx(v) if len(vals) == 1 else "(%s)" % t.cx(v))
+        if targets:
+            t.emit("%s = %s" % (", ".join(targets), ", ".join(exprs)))
+
+    def br_table_index(self) -> str:
+        """Pop br_table's index: a canonical name or constant (it is read several times)."""
+        t = self.t
+        c = t.pop()
+        if not c.canon or not c.atom or (c.deps and c.slot < 0 and not c.e.isidentifier()):
+            # The index is used several times: one canonical evaluation in its slot.
+            t.push(c)
+            t.flush(len(t.stack) - 1)
+            c = t.pop()
+        return c.e
+
+
+class Structured(Lowering):
+    """Python loops and ifs (see the module docstring)."""
+
+    def __init__(self, t: "Translator") -> None:
+        super().__init__(t)
+        self.pyloops: List[PyLoop] = []
+        self.uses_br = False            # some branch leaves a Python loop outwards
+        self.guards: Dict[str, int] = {}   # chain variable -> mark of its open guard
+
+    # ----- Python loops ------------------------------------------------------------------
+
+    def open_pyloop(self, f: Frame) -> None:
+        parent = self.pyloops[-1] if self.pyloops else None
+        pl = PyLoop(len(self.pyloops) + 1, parent)
+        self.pyloops.append(pl)
+        f.py = pl
+        pl.mark = self.t.open_suite("while True:")
+
+    def close_pyloop(self, f: Frame, fallthrough: bool) -> None:
+        t = self.t
+        if fallthrough:
+            t.emit("break")
+        pl = self.pyloops.pop()
+        t.close_suite(pl.mark)
+        if pl.escapes:
+            parent = self.pyloops[-1] if self.pyloops else None
+            t.open_suite("if _br:")
+            others = False
+            for code in sorted(pl.escapes):
+                if parent is not None and code // 2 == parent.level:
+                    t.open_suite("if _br == %d:" % code)
+                    t.emit("_br = 0")
+                    t.emit("continue" if code & 1 else "break")
+                    t.ind -= 1
+                else:
+                    others = True
+            if others:
+                t.emit("break")
+            t.ind -= 1
+
+    def branch(self, depth: int) -> None:
+        """Emit a branch to the label ``depth`` levels out (the top values are its args)."""
+        t = self.t
+        f = t.ctrl[-1 - depth]
+        if f.kind == "func":
+            self.do_return()
+            return
+        if f.kind == "case":
+            t.emit("%s = %d" % (f.chainvar, f.case))
+            f.reached = True
+            return
+        self.value_moves(f)
+        if f.kind != "loop":
+            f.reached = True
+        target = f.py
+        cont = f.kind == "loop"
+        cur = self.pyloops[-1] if self.pyloops else None
+        if target is cur:
+            t.emit("continue" if cont else "break")
+            return
+        if target is None:  # pragma: no cover - the scan marks every branched-to label
+            raise TranslationError("branch to a label without a loop")
+        code = target.level * 2 + (1 if cont else 0)
+        self.uses_br = True
+        t.emit("_br = %d" % code)
+        t.emit("break")
+        p = cur
+        while p is not target and p is not None:
+            p.escapes.add(code)
+            p = p.parent
+
+    # ----- the control instructions ------------------------------------------------------
+
+    def block(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        targeted = t.pc in t.scan.targeted
+        chain = t.scan.chain.get(t.pc)
+        if chain is not None:
+            f = Frame("case", (), (), len(t.stack), targeted)
+            f.chainvar, f.case, f.last = chain
+            if f.last:
+                t.materialise_all()
+            t.ctrl.append(f)
+            return
+        f = Frame("block", params, results, len(t.stack) - len(params), targeted)
+        t.ctrl.append(f)
+        if not targeted:
+            return
+        t.materialise_all()
+        if t.pc in t.scan.shared:
+            f.shared = True   # loop() gives it the loop's Python loop
+        elif t.pc in t.scan.forward:
+            f.marks = []
+        else:
+            self.open_pyloop(f)
+
+    def loop(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        targeted = t.pc in t.scan.targeted
+        f = Frame("loop", params, results, len(t.stack) - len(params), targeted)
+        t.ctrl.append(f)
+        if not targeted:
+            return
+        t.materialise_all()
+        t.flush(f.base)
+        self.open_pyloop(f)
+        outer = t.ctrl[-2]
+        if outer.shared:
+            outer.py = f.py
+        if t.epoch:
+            t.check_epoch()
+
+    def if_(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        c = t.pop()
+        targeted = t.pc in t.scan.targeted
+        f = Frame("if", params, results, len(t.stack) - len(params), targeted,
+                  t.pc in t.scan.has_else)
+        t.ctrl.append(f)
+        t.materialise_all()
+        t.flush(f.base)
+        f.entry = t.stack[f.base:]
+        if targeted:
+            self.open_pyloop(f)
+        f.mark = t.open_suite("if %s:" % (c.e if c.isbool or c.canon else t.cx(c)))
+
+    def else_(self, ins: Instr) -> None:
+        t = self.t
+        f = t.ctrl[-1]
+        if t.live:
+            self.end_values(f)
+            f.reached = True
+        t.close_suite(f.mark)
+        f.mark = t.open_suite("else:")
+        self.restore_entry(f)
+
+    def end(self, ins: Instr) -> None:  # noqa: C901 - one case per kind of frame
+        t = self.t
+        f = t.ctrl.pop()
+        kind = f.kind
+        if kind == "func":
+            self.end_func(f)
+            return
+        if kind == "case":
+            mark = self.guards.pop(f.chainvar, None)
+            if mark is not None:
+                t.close_suite(mark)
+            if t.live:
+                f.reached = True
+            t.live = f.reached
+            if t.live and not f.last:
+                # Code after the end of B_i runs for cases <= i (a fallthrough from the
+                # code of case i - 1 has a smaller case number).
+                self.guards[f.chainvar] = t.open_suite("if %s <= %d:" % (f.chainvar,
+                                                                        f.case))
+            t.result_slots(f.base, ())
+            return
+        if kind == "block" and f.marks is not None:
+            for mark in reversed(f.marks):
+                t.close_suite(mark)
+            if t.live:
+                f.reached = True
+            t.live = f.reached
+            t.result_slots(f.base, f.results)
+            return
+        if kind == "block" and f.shared:
+            # The loop inside has closed the Python loop both share.
+            if t.live:
+                f.reached = True
+            t.live = f.reached
+            t.result_slots(f.base, f.results)
+            return
+        if kind == "block":
+            if not f.targeted:
+                if not t.live:
+                    t.result_slots(f.base, f.results)
+                return
+            if t.live:
+                self.end_values(f)
+                f.reached = True
+            self.close_pyloop(f, t.live)
+            t.live = f.reached
+            t.result_slots(f.base, f.results)
+            return
+        if kind == "loop":
+            if f.targeted:
+                # The results stay pending: the only way out of the Python loop to the
+                # code after it is this fallthrough (branches to a loop go to its start).
+                live = t.live
+                if live:
+                    t.shallow(len(f.results))
+                    # Entries must not read slots the loop body might still reassign:
+                    # nothing runs between the break and their use, so they stay valid.
+                self.close_pyloop(f, live)
+                t.live = live
+            if not t.live:
+                t.result_slots(f.base, f.results)
+            return
+        # if
+        if t.live:
+            self.end_values(f)
+            f.reached = True
+        if not f.has_else:
+            f.reached = True   # the false path goes straight to the end
+        t.close_suite(f.mark)
+        if f.targeted:
+            # Falling out of the if statement = reaching the end: leave the loop.
+            self.close_pyloop(f, True)
+        t.live = f.reached
+        t.result_slots(f.base, f.results)
+
+    def br(self, ins: Instr) -> None:
+        t = self.t
+        f = t.ctrl[-1 - ins.imm]
+        if f.marks is not None:
+            f.reached = True   # the rest of this suite is dead: the block end follows
+        else:
+            self.branch(ins.imm)
+        t.live = False
+
+    def br_if(self, ins: Instr) -> None:
+        t = self.t
+        c = t.pop()
+        f = t.ctrl[-1 - ins.imm]
+        if f.marks is not None:
+            # Forward block: the rest of its body runs when the branch is not taken.
+            # Pending entries above the block's base are only used on that path (the
+            # block has no results); those below were materialised at the block entry.
+            f.reached = True
+            cond = _p(c) if c.isbool else t.pcx(c)
+            f.marks.append(t.open_suite("if not %s:" % cond))
+            return
+        t.shallow(len(f.label_types()))
+        t.open_suite("if %s:" % (c.e if c.isbool or c.canon else t.cx(c)))
+        self.branch(ins.imm)
+        t.ind -= 1
+
+    def br_table(self, ins: Instr) -> None:
+        t = self.t
+        labels, default = ins.imm
+        idx = self.br_table_index()
+        # Ranges of consecutive indexes that branch to the same label, or (switch chains)
+        # to consecutive cases: case = index + offset.
+        ranges: List[Tuple[int, int, int, Optional[int]]] = []
+        for i, d in enumerate(labels):
+            f = t.ctrl[-1 - d]
+            off = f.case - i if f.kind == "case" else None
+            if ranges and ranges[-1][1] == i:
+                plo, _, pd, poff = ranges[-1]
+                if (off is None and poff is None and pd == d) or (
+                        off is not None and poff == off
+                        and t.ctrl[-1 - pd].chainvar == f.chainvar):
+                    ranges[-1] = (plo, i + 1, pd, poff)
+                    continue
+            ranges.append((i, i + 1, d, off))
+        if ranges and ranges[-1][2] == default and ranges[-1][3] is None:
+            ranges[-1] = (ranges[-1][0], -1, default, None)
+        else:
+            ranges.append((len(labels), -1, default, None))
+        if all(t.ctrl[-1 - d].kind == "case" for d in list(labels) + [default]):
+            cases = [t.ctrl[-1 - d].case for d in labels]
+            dflt = t.ctrl[-1 - default]
+            for d in set(labels) | {default}:
+                t.ctrl[-1 - d].reached = True
+            var = dflt.chainvar
+            if not cases:
+                t.emit("%s = %d" % (var, dflt.case))
+            elif cases == list(range(len(cases))):
+                t.emit("%s = %s if %s < %d else %d" % (var, idx, idx, len(cases),
+                                                       dflt.case))
+            else:
+                t.emit("%s = (%s,)[%s] if %s < %d else %d" % (
+                    var, ", ".join(map(str, cases)), idx, idx, len(cases), dflt.case))
+        else:
+            self.range_tree(idx, labels, ranges, 0, len(ranges))
+        t.live = False
+
+    def range_tree(self, idx: str, labels: Sequence[int],
+                   ranges: List[Tuple[int, int, int, Optional[int]]], lo: int, hi: int) -> None:
+        """Branch on ``idx`` by bisecting ``ranges`` ((first index, end index or -1 for
+        the default, label depth, case offset or None) of a br_table over ``labels``)."""
+        t = self.t
+        if hi - lo == 1:
+            rlo, rhi, d, off = ranges[lo]
+            if off is None or rhi - rlo == 1:
+                self.branch(d)
+                return
+            f = t.ctrl[-1 - d]
+            for j in range(rlo, rhi):
+                t.ctrl[-1 - labels[j]].reached = True
+            t.emit("%s = %s%s" % (f.chainvar, idx, " + %d" % off if off > 0 else
+                                  (" - %d" % -off if off < 0 else "")))
+            return
+        mid = (lo + hi) // 2
+        t.open_suite("if %s < %d:" % (idx, ranges[mid][0]))
+        self.range_tree(idx, labels, ranges, lo, mid)
+        t.ind -= 1
+        t.open_suite("else:")
+        self.range_tree(idx, labels, ranges, mid, hi)
+        t.ind -= 1
+
+    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
+        t = self.t
+        if self.uses_br:
+            out.append("    _br = 0")
+            offsets.append(None)
+        for ind, s, off in t.lines:
+            out.append("    " * (ind + 1) + s)
+            offsets.append(off)
+        if not t.lines:
+            out.append("    pass")
+            offsets.append(None)
+
+
+class Flat(Lowering):
+    """A state machine: each state a basic block (see the module docstring)."""
+
+    def __init__(self, t: "Translator") -> None:
+        super().__init__(t)
+        self.states: List[List[Line]] = []
+
+    def start(self) -> None:
+        self.t.lines = self.states[self.new_state()]
+
+    def new_state(self) -> int:
+        self.states.append([])
+        return len(self.states) - 1
+
+    def goto(self, st: int) -> None:
+        self.t.emit("_s = %d" % st)
+        self.t.emit("continue")
+
+    def start_state(self, st: int) -> None:
+        """Continue the translation in state ``st`` (falling into it if live)."""
+        t = self.t
+        if t.live:
+            self.goto(st)
+        t.lines = self.states[st]
+        t.ind = 0
+
+    def branch(self, depth: int) -> None:
+        """Emit a branch to the label ``depth`` levels out (the top values are its args)."""
+        t = self.t
+        f = t.ctrl[-1 - depth]
+        if f.kind == "func":
+            self.do_return()
+            return
+        self.value_moves(f)
+        if f.kind != "loop":
+            f.reached = True
+        self.goto(f.st_start if f.kind == "loop" else f.st_end)
+
+    def block(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        targeted = t.pc in t.scan.targeted
+        f = Frame("block", params, results, len(t.stack) - len(params), targeted)
+        t.ctrl.append(f)
+        if not targeted:
+            return
+        t.materialise_all()
+        f.st_end = self.new_state()
+
+    def loop(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        targeted = t.pc in t.scan.targeted
+        f = Frame("loop", params, results, len(t.stack) - len(params), targeted)
+        t.ctrl.append(f)
+        if not targeted:
+            return
+        t.materialise_all()
+        t.flush(f.base)
+        f.st_start = self.new_state()
+        self.start_state(f.st_start)
+        if t.epoch:
+            t.check_epoch()
+
+    def if_(self, ins: Instr) -> None:
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        c = t.pop()
+        targeted = t.pc in t.scan.targeted
+        f = Frame("if", params, results, len(t.stack) - len(params), targeted,
+                  t.pc in t.scan.has_else)
+        t.ctrl.append(f)
+        t.materialise_all()
+        t.flush(f.base)
+        f.entry = t.stack[f.base:]
+        cond = t.pcx(c) if not c.isbool else _p(c)
+        f.st_end = self.new_state()
+        f.st_else = self.new_state() if f.has_else else f.st_end
+        t.open_suite("if not %s:" % cond)
+        self.goto(f.st_else)
+        t.ind -= 1
+
+    def else_(self, ins: Instr) -> None:
+        t = self.t
+        f = t.ctrl[-1]
+        if t.live:
+            self.end_values(f)
+            f.reached = True
+            self.goto(f.st_end)
+        t.live = False
+        self.start_state(f.st_else)
+        self.restore_entry(f)
+
+    def end(self, ins: Instr) -> None:
+        t = self.t
+        f = t.ctrl.pop()
+        kind = f.kind
+        if kind == "func":
+            self.end_func(f)
+            return
+        if kind == "block":
+            if not f.targeted:
+                if not t.live:
+                    t.result_slots(f.base, f.results)
+                return
+            if t.live:
+                self.end_values(f)
+                f.reached = True
+            self.start_state(f.st_end)
+            t.live = f.reached
+            t.result_slots(f.base, f.results)
+            return
+        if kind == "loop":
+            # Branches to a loop go to its start: the end is only reached by falling
+            # through, in the current state.
+            if not t.live:
+                t.result_slots(f.base, f.results)
+            return
+        # if
+        if t.live:
+            self.end_values(f)
+            f.reached = True
+        if not f.has_else:
+            f.reached = True   # the false path goes straight to the end
+        self.start_state(f.st_end)
+        t.live = f.reached
+        t.result_slots(f.base, f.results)
+
+    def br(self, ins: Instr) -> None:
+        self.branch(ins.imm)
+        self.t.live = False
+
+    def br_if(self, ins: Instr) -> None:
+        t = self.t
+        c = t.pop()
+        f = t.ctrl[-1 - ins.imm]
+        t.shallow(len(f.label_types()))
+        t.open_suite("if %s:" % (c.e if c.isbool or c.canon else t.cx(c)))
+        self.branch(ins.imm)
+        t.ind -= 1
+
+    def br_table(self, ins: Instr) -> None:
+        # Each distinct label gets a small state doing its branch (value moves included);
+        # the table maps the index to those states.
+        t = self.t
+        labels, default = ins.imm
+        idx = self.br_table_index()
+        saved_lines, saved_ind = t.lines, t.ind
+        state_of: Dict[int, int] = {}
+        for d in list(labels) + [default]:
+            if d in state_of:
+                continue
+            f = t.ctrl[-1 - d]
+            n = len(f.label_types())
+            direct = f.kind != "func" and all(
+                v.slot == f.base + i and v.canon
+                for i, v in enumerate(t.stack[len(t.stack) - n:] if n else []))
+            if direct:
+                if f.kind != "loop":
+                    f.reached = True
+                state_of[d] = f.st_start if f.kind == "loop" else f.st_end
+                continue
+            st = self.new_state()
+            t.lines = self.states[st]
+            t.ind = 0
+            self.branch(d)
+            state_of[d] = st
+        t.lines, t.ind = saved_lines, saved_ind
+        table = ", ".join(str(state_of[d]) for d in labels)
+        if len(labels) == 0:
+            t.emit("_s = %d" % state_of[default])
+        else:
+            t.emit("_s = (%s,)[%s] if %s < %d else %d" % (
+                table, idx, idx, len(labels), state_of[default]))
+        t.emit("continue")
+        t.live = False
+
+    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
+        out.append("    _s = 0")
+        out.append("    while True:")
+        offsets.extend((None, None))
+        self.tree(out, offsets, 0, len(self.states), 2)
+
+    def tree(self, out: List[str], offsets: List[Optional[int]], lo: int, hi: int,
+             ind: int) -> None:
+        # A balanced if-tree: depth log2(#states), never an elif chain (nested in the AST).
+        pad = "    " * ind
+        if hi - lo == 1:
+            lines = self.states[lo]
+            if not lines:
+                out.append(pad + "raise RuntimeError('purewasm: unreachable state')")
+                offsets.append(None)
+            for i, s, off in lines:
+                out.append("    " * (ind + i) + s)
+                offsets.append(off)
+            return
+        mid = (lo + hi) // 2
+        out.append(pad + "if _s < %d:" % mid)
+        offsets.append(None)
+        self.tree(out, offsets, lo, mid, ind + 1)
+        out.append(pad + "else:")
+        offsets.append(None)
+        self.tree(out, offsets, mid, hi, ind + 1)

@@ -1,0 +1,25 @@
+"""The names generated code finds in its namespace, in one place.
+
+The translator writes them into the Python it generates; ``CompiledModule`` binds them
+per instance (``_populate``) and ``support.base_namespace`` binds the helpers shared by
+every instance. Both sides use these patterns, so a rename cannot fail first at run time.
+"""
+from __future__ import annotations
+
+FUNC = "f%d"              # function i's raw callable (the generated function or a stub)
+FUNC_REF = "F%d"          # function i's FuncInstance: the value of ref.func
+MEMORY = "mem%d"          # memory i's bytearray (never replaced: grow extends it)
+MEMORY_GROW = "MGROW%d"   # memory i's grow(delta) -> old pages or -1
+TABLE = "tab%d"           # table i's element list (never replaced)
+TABLE_GROW = "TGROW%d"    # table i's grow(delta, init) -> old size or -1
+GLOBAL_CELL = "g%d"       # mutable global i: its GlobalInstance (read/write .value)
+GLOBAL_CONST = "G%d"      # immutable global i: its value, bound once
+TYPE_ID = "T%d"           # type i's process-wide id (call_indirect's signature check)
+ELEMS = "ELEMS"           # the instance's element segments (elem.drop empties one)
+DATAS = "DATAS"           # the instance's data segments (data.drop empties one)
+FUEL = "FUEL"             # one-element list: fuel left (only with fuel metering)
+EPOCH = "EPOCH"           # one-element list: the engine's epoch (only with epoch checks)
+DEADLINE = "DEADLINE"     # one-element list: the store's epoch deadline
+# A name that every pending expression reading a mutable global also depends on: calls
+# and memory.grow may change any global, so they protect this name (Translator.protect).
+ANY_GLOBAL = "G"

@@ -1,0 +1,198 @@
+"""Handlers of the memory and table instructions: scalar loads and stores (from the
+tables below), memory.size/grow, bulk memory, data.drop, the table instructions and
+elem.drop. Loads are effects (they may trap), emitted in order; addresses are canonical
+before they index the bytearray (a negative index would wrap silently)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from purewasm.syntax import Instr
+
+from . import names
+from .entries import Handler
+from .registry import handles, register
+from .stack import V, _p
+
+if TYPE_CHECKING:
+    from .translate import Translator
+
+
+def address(t: Translator, base: V, offset: int) -> str:
+    """The effective address ``base + offset`` as an expression."""
+    if base.atom and base.e.isdigit():
+        # A constant base: the effective address is a constant (never wrapped).
+        return str(int(base.e) + offset)
+    if offset:
+        return "%s + %d" % (t.pcx(base), offset)
+    return t.cx(base)
+
+
+def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
+         bits: int = 0) -> None:
+    """A load of type ``vt``: ``tmpl`` with ``{m}`` the memory and ``{a}`` the address."""
+    _, offset, memidx = ins.imm
+    t.shallow(1)
+    base = t.pop()
+    addr = address(t, base, offset)
+    t.effect(tmpl.format(m=names.MEMORY % memidx, a=addr), vt, canon, bits)
+
+
+def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> None:
+    """A store: ``tmpl`` with ``{m}``, ``{a}`` and ``{v}`` the value (masked by ``mask``
+    for a narrow store, else canonical)."""
+    _, offset, memidx = ins.imm
+    t.shallow(2)
+    v = t.pop()
+    base = t.pop()
+    addr = address(t, base, offset)
+    if mask is not None and v.atom and v.e.isdigit():
+        val = str(int(v.e) & int(mask))
+    elif mask is not None:
+        val = "%s & %s" % (_p(v), mask)
+    else:
+        val = t.cx(v)
+    t.emit(tmpl.format(m=names.MEMORY % memidx, a=addr, v=val))
+
+
+_LOADS = {
+    # name: (type, template, canonical, bits)
+    "i32.load": ("i32", "LD_U32({m}, {a})[0]", True, 32),
+    "i64.load": ("i64", "LD_U64({m}, {a})[0]", True, 64),
+    "f32.load": ("f32", "load_f32({m}, {a})", True, 0),
+    "f64.load": ("f64", "LD_F64({m}, {a})[0]", True, 0),
+    "i32.load8_s": ("i32", "({m}[{a}] ^ 128) - 128", False, 8),
+    "i32.load8_u": ("i32", "{m}[{a}]", True, 8),
+    "i32.load16_s": ("i32", "LD_I16({m}, {a})[0]", False, 16),
+    "i32.load16_u": ("i32", "LD_U16({m}, {a})[0]", True, 16),
+    "i64.load8_s": ("i64", "({m}[{a}] ^ 128) - 128", False, 8),
+    "i64.load8_u": ("i64", "{m}[{a}]", True, 8),
+    "i64.load16_s": ("i64", "LD_I16({m}, {a})[0]", False, 16),
+    "i64.load16_u": ("i64", "LD_U16({m}, {a})[0]", True, 16),
+    "i64.load32_s": ("i64", "LD_I32({m}, {a})[0]", False, 32),
+    "i64.load32_u": ("i64", "LD_U32({m}, {a})[0]", True, 32),
+}
+
+_STORES = {
+    # name: (template, mask or None for a canonical value)
+    "i32.store": ("ST_U32({m}, {a}, {v})", None),
+    "i64.store": ("ST_U64({m}, {a}, {v})", None),
+    "f32.store": ("store_f32({m}, {a}, {v})", None),
+    "f64.store": ("ST_F64({m}, {a}, {v})", None),
+    "i32.store8": ("{m}[{a}] = {v}", "255"),
+    "i32.store16": ("ST_U16({m}, {a}, {v})", "65535"),
+    "i64.store8": ("{m}[{a}] = {v}", "255"),
+    "i64.store16": ("ST_U16({m}, {a}, {v})", "65535"),
+    "i64.store32": ("ST_U32({m}, {a}, {v})", "4294967295"),
+}
+
+
+def _load(name: str) -> Handler:
+    vt, tmpl, canon, bits = _LOADS[name]
+
+    def op(t: Translator, ins: Instr) -> None:
+        load(t, ins, vt, tmpl, canon, bits)
+    return op
+
+
+def _store(name: str) -> Handler:
+    tmpl, mask = _STORES[name]
+
+    def op(t: Translator, ins: Instr) -> None:
+        store(t, ins, tmpl, mask)
+    return op
+
+
+for _name in _LOADS:
+    register(_name, _load(_name))
+for _name in _STORES:
+    register(_name, _store(_name))
+
+
+@handles("memory.size")
+def memory_size(t: Translator, ins: Instr) -> None:
+    t.effect("len(%s) >> 16" % (names.MEMORY % ins.imm), "i32")
+
+
+@handles("memory.grow")
+def memory_grow(t: Translator, ins: Instr) -> None:
+    v = t.pop()
+    t.protect(names.ANY_GLOBAL)
+    t.effect("%s(%s) & 4294967295" % (names.MEMORY_GROW % ins.imm, t.cx(v)), "i32")
+
+
+def bulk(t: Translator, call: str) -> None:
+    """A bulk memory or table instruction: ``call`` (a helper call left open) gets
+    the three canonical operands (destination, source or value, length)."""
+    n, s, d = t.pop(), t.pop(), t.pop()
+    t.emit("%s, %s, %s, %s)" % (call, t.cx(d), t.cx(s), t.cx(n)))
+
+
+@handles("memory.fill")
+def memory_fill(t: Translator, ins: Instr) -> None:
+    bulk(t, "MEMORY_FILL(" + names.MEMORY % ins.imm)
+
+
+@handles("memory.copy")
+def memory_copy(t: Translator, ins: Instr) -> None:
+    dst, src = ins.imm
+    bulk(t, "MEMORY_COPY(%s, %s" % (names.MEMORY % dst, names.MEMORY % src))
+
+
+@handles("memory.init")
+def memory_init(t: Translator, ins: Instr) -> None:
+    seg, mem = ins.imm
+    bulk(t, "MEMORY_INIT(%s, %s, %d" % (names.MEMORY % mem, names.DATAS, seg))
+
+
+@handles("data.drop")
+def data_drop(t: Translator, ins: Instr) -> None:
+    t.emit("%s[%d] = b''" % (names.DATAS, ins.imm))
+
+
+def table_type(t: Translator, idx: int) -> str:
+    return t.module.table_types()[idx].element
+
+
+@handles("table.get")
+def table_get(t: Translator, ins: Instr) -> None:
+    i = t.pop()
+    t.effect("TABLE_GET(%s, %s)" % (names.TABLE % ins.imm, t.cx(i)), table_type(t, ins.imm))
+
+
+@handles("table.set")
+def table_set(t: Translator, ins: Instr) -> None:
+    v, i = t.pop(), t.pop()
+    t.emit("TABLE_SET(%s, %s, %s)" % (names.TABLE % ins.imm, t.cx(i), v.e))
+
+
+@handles("table.size")
+def table_size(t: Translator, ins: Instr) -> None:
+    t.effect("len(%s)" % (names.TABLE % ins.imm), "i32")
+
+
+@handles("table.grow")
+def table_grow(t: Translator, ins: Instr) -> None:
+    n, v = t.pop(), t.pop()
+    t.effect("%s(%s, %s) & 4294967295" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e), "i32")
+
+
+@handles("table.fill")
+def table_fill(t: Translator, ins: Instr) -> None:
+    bulk(t, "TABLE_FILL(" + names.TABLE % ins.imm)
+
+
+@handles("table.copy")
+def table_copy(t: Translator, ins: Instr) -> None:
+    dst, src = ins.imm
+    bulk(t, "TABLE_COPY(%s, %s" % (names.TABLE % dst, names.TABLE % src))
+
+
+@handles("table.init")
+def table_init(t: Translator, ins: Instr) -> None:
+    seg, tab = ins.imm
+    bulk(t, "TABLE_INIT(%s, %s, %d" % (names.TABLE % tab, names.ELEMS, seg))
+
+
+@handles("elem.drop")
+def elem_drop(t: Translator, ins: Instr) -> None:
+    t.emit("%s[%d] = []" % (names.ELEMS, ins.imm))

@@ -1,0 +1,127 @@
+"""Handlers of the parametric, variable, constant and reference instructions."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict
+
+from purewasm.numeric import f32_from_bits, f64_from_bits
+from purewasm.syntax import Instr
+
+from . import names
+from .registry import handles
+from .stack import V, _p
+
+if TYPE_CHECKING:
+    from .translate import Translator
+
+
+@handles("drop")
+def drop(t: Translator, ins: Instr) -> None:
+    t.pop()
+
+
+@handles("select", "select_t")
+def select(t: Translator, ins: Instr) -> None:
+    t.shallow(3)
+    c = t.pop()
+    b = t.pop()
+    a = t.pop()
+    cond = _p(c) if c.isbool else t.pcx(c)
+    # The result is a bool only when both operands are: a single bool operand becomes
+    # an int here, so the flag never hides an unmasked int operand from cx().
+    both = a.isbool and b.isbool
+    ea = _p(a) if both or not a.isbool else t.pcx(a)
+    eb = _p(b) if both or not b.isbool else t.pcx(b)
+    t.pure("%s if %s else %s" % (ea, cond, eb), a.t, (a, b, c),
+           canon=a.canon and b.canon, bits=max(a.bits, b.bits), isbool=both)
+
+
+@handles("local.get")
+def local_get(t: Translator, ins: Instr) -> None:
+    i = ins.imm
+    t.push(V.variable("l%d" % i, t.local_types[i]))
+
+
+@handles("local.set")
+def local_set(t: Translator, ins: Instr) -> None:
+    v = t.pop()
+    name = "l%d" % ins.imm
+    if v.e == name:
+        return
+    t.protect(name)
+    last = t.last_effect
+    if (last is not None and v.slot == len(t.stack) and v.canon
+            and t.lines and t.lines[-1] is last[0] and last[1] == v.slot):
+        # "s3 = <load/call>" then "l2 = s3": assign the local in the first place (the
+        # slot's value was just produced on this path and nothing else reads it; the
+        # translator forgets last_effect wherever paths join, see translate._JOINS).
+        t.lines[-1] = (t.lines[-1][0], "%s = %s" % (name, last[2]), t.lines[-1][2])
+        t.last_effect = None
+        return
+    t.emit("%s = %s" % (name, t.cx(v)))
+
+
+@handles("local.tee")
+def local_tee(t: Translator, ins: Instr) -> None:
+    local_set(t, ins)
+    local_get(t, ins)
+
+
+@handles("global.get")
+def global_get(t: Translator, ins: Instr) -> None:
+    i = ins.imm
+    gt = t.global_types[i]
+    if gt.mutable:
+        cell = names.GLOBAL_CELL % i
+        t.push(V.variable(cell + ".value", gt.content,
+                          frozenset((cell, names.ANY_GLOBAL))))
+    else:
+        t.push(V.constant(names.GLOBAL_CONST % i, gt.content))
+
+
+@handles("global.set")
+def global_set(t: Translator, ins: Instr) -> None:
+    v = t.pop()
+    cell = names.GLOBAL_CELL % ins.imm
+    t.protect(cell)
+    t.emit("%s.value = %s" % (cell, t.cx(v)))
+
+
+@handles("i32.const", "i64.const")
+def int_const(t: Translator, ins: Instr) -> None:
+    t.push(V.constant(str(ins.imm), ins.op[:3]))
+
+
+def float_literal(value: float, name: str, consts: Dict[str, float], t: str) -> V:
+    """An entry for a float constant (exact: repr round-trips every finite double);
+    values with no literal (NaN, inf) are bound in the namespace as ``name``."""
+    if value != value or value in (float("inf"), float("-inf")):
+        consts[name] = value
+        return V.constant(name, t)
+    r = repr(value)
+    return V.constant(r, t, atom=not r.startswith("-"))
+
+
+@handles("f32.const")
+def f32_const(t: Translator, ins: Instr) -> None:
+    t.push(float_literal(f32_from_bits(ins.imm), "F32K_%08x" % ins.imm, t.consts, "f32"))
+
+
+@handles("f64.const")
+def f64_const(t: Translator, ins: Instr) -> None:
+    t.push(float_literal(f64_from_bits(ins.imm), "F64K_%016x" % ins.imm, t.consts, "f64"))
+
+
+@handles("ref.null")
+def ref_null(t: Translator, ins: Instr) -> None:
+    t.push(V.constant("None", ins.imm))
+
+
+@handles("ref.is_null")
+def ref_is_null(t: Translator, ins: Instr) -> None:
+    v = t.pop()
+    t.pure("%s is None" % _p(v), "i32", (v,), isbool=True, bits=1)
+
+
+@handles("ref.func")
+def ref_func(t: Translator, ins: Instr) -> None:
+    t.push(V.constant(names.FUNC_REF % ins.imm, "funcref"))

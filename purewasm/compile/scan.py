@@ -1,0 +1,145 @@
+"""The pre-scan of a function body: which labels are branched to (and from where), which
+``if`` has an ``else``, the shapes the structured lowering handles without a Python loop
+(switch chains, a block around a loop, forward blocks), and how deeply the structured
+lowering would nest, which decides the lowering (control.py)."""
+from __future__ import annotations
+
+import sys
+from typing import Dict, List, Sequence, Tuple
+
+from purewasm.syntax import Instr
+
+# CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
+# PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
+# the function is lowered flat (compile.CompiledModule._compile).
+MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
+MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
+MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
+MAX_FORWARD = 6         # br_if per block lowered to nested "if not c:" suites
+
+
+class Scan:
+    def __init__(self, body: Sequence[Instr]) -> None:
+        self.targeted: set = set()
+        self.has_else: set = set()
+        self.refs: Dict[int, set] = {}       # opener -> branch instructions targeting it
+        self.deep_refs: set = set()          # openers branched to from nested constructs
+        self.end_of: Dict[int, int] = {}     # opener -> its end
+        ctrl: List[int] = []
+        for i, ins in enumerate(body):
+            op = ins.op
+            if op in ("block", "loop", "if"):
+                ctrl.append(i)
+            elif op == "end":
+                if ctrl:
+                    self.end_of[ctrl.pop()] = i
+            elif op == "else":
+                if ctrl:
+                    self.has_else.add(ctrl[-1])
+            elif op == "br" or op == "br_if":
+                d = ins.imm
+                if d < len(ctrl):
+                    self.targeted.add(ctrl[-1 - d])
+                    self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                    if d != 0:
+                        self.deep_refs.add(ctrl[-1 - d])
+            elif op == "br_table":
+                labels, default = ins.imm
+                for d in set(labels) | {default}:
+                    if d < len(ctrl):
+                        self.targeted.add(ctrl[-1 - d])
+                        self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                        self.deep_refs.add(ctrl[-1 - d])
+        self.find_chains(body)
+        self.find_shared(body)
+        self.find_forward(body)
+        # Nesting of the structured lowering.
+        depth_loops = 0
+        indent = 0
+        self.max_loops = 0
+        self.max_indent = 0
+        stack: List[Tuple[int, int]] = []
+        for i, ins in enumerate(body):
+            op = ins.op
+            if op in ("block", "loop", "if"):
+                dl = 1 if i in self.targeted and i not in self.chain \
+                    and i not in self.shared else 0
+                # A switch chain's guards are sequential: one level for the whole chain.
+                di = dl + (1 if op == "if" or (i in self.chain and self.chain[i][2]) else 0)
+                stack.append((dl, di))
+                depth_loops += dl
+                indent += di
+                if depth_loops > self.max_loops:
+                    self.max_loops = depth_loops
+                if indent > self.max_indent:
+                    self.max_indent = indent
+            elif op == "end" and stack:
+                dl, di = stack.pop()
+                depth_loops -= dl
+                indent -= di
+            elif op == "br_table":
+                n = len(set(ins.imm[0])) + 1
+                extra = max(1, n.bit_length()) + 1
+                if indent + extra > self.max_indent:
+                    self.max_indent = indent + extra
+
+    def find_chains(self, body: Sequence[Instr]) -> None:
+        """The br_table switch idiom: blocks B_n ... B_0 opened one after the other, B_0's
+        body ending with a br_table that is the only branch to any of them. Then code
+        after the end of B_i runs when the case is <= i: a flat sequence of guarded
+        suites, no Python loop at all (opener -> (chain variable, case, outermost))."""
+        self.chain: Dict[int, Tuple[str, int, bool]] = {}
+        i = 0
+        n = len(body)
+        while i < n:
+            if body[i].op != "block" or body[i].imm is not None:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and body[j + 1].op == "block" and body[j + 1].imm is None:
+                j += 1
+            inner = j
+            end = self.end_of.get(inner)
+            if end is not None and body[end - 1].op == "br_table":
+                bt = end - 1
+                k = inner
+                while k >= i and self.refs.get(k, set()) <= {bt}:
+                    k -= 1
+                # Cases are tested in sequence: long chains go to the generic lowering
+                # (or the flat one, which dispatches in O(log n)).
+                first = max(k + 1, inner - MAX_CHAIN + 1)
+                if first <= inner:
+                    var = "_c%d" % first
+                    for case, opener in enumerate(range(inner, first - 1, -1)):
+                        self.chain[opener] = (var, case, opener == first)
+            i = j + 1
+
+    def find_shared(self, body: Sequence[Instr]) -> None:
+        """``block (loop ... end) end``: a branch to the block leaves the loop's Python
+        loop, so the block needs none of its own."""
+        self.shared: set = set()
+        for opener, end in self.end_of.items():
+            nxt = opener + 1
+            if (body[opener].op == "block" and body[opener].imm is None
+                    and opener in self.targeted and opener not in self.chain
+                    and nxt < len(body) and body[nxt].op == "loop"
+                    and body[nxt].imm is None and nxt in self.targeted
+                    and self.end_of.get(nxt) == end - 1):
+                self.shared.add(opener)
+
+    def find_forward(self, body: Sequence[Instr]) -> None:
+        """A block (no params or results) whose branches are all br/br_if directly in
+        its own body: each br_if becomes ``if not c:`` around the rest of the body, so
+        the block needs no Python loop (opener -> number of br_if)."""
+        self.forward: Dict[int, int] = {}
+        for opener, refs in self.refs.items():
+            if (body[opener].op == "block" and body[opener].imm is None
+                    and opener not in self.deep_refs and opener not in self.chain
+                    and opener not in self.shared):
+                n = sum(1 for r in refs if body[r].op == "br_if")
+                if n <= MAX_FORWARD:
+                    self.forward[opener] = n
+
+    def structured_ok(self) -> bool:
+        # +4: br_if bodies and the escape dispatch after a loop nest a few more suites.
+        return self.max_loops <= MAX_PY_LOOPS and self.max_indent + 4 <= MAX_INDENT
