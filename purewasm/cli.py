@@ -416,7 +416,9 @@ def cmd_explore(opts: argparse.Namespace) -> int:
         sys.stdout.write("# wasm function %d %s: (%s) -> (%s), %s lowering\n" % (
             index, module.func_name(index), " ".join(ft.params), " ".join(ft.results),
             mode))
-        sys.stdout.write(compiled.source(index, mode == "flat"))
+        source = compiled.source(index, mode == "flat")
+        # The source's first line names the function too: the line above says more.
+        sys.stdout.write(source.split("\n", 1)[1] if source.startswith("#") else source)
     return 0
 
 

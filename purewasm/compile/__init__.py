@@ -187,9 +187,7 @@ class CompiledModule:
     def _compile_source(self, src: str, index: int) -> types.CodeType:
         # The name comes from the module (name section, exports): any string, so keep only
         # a printable ASCII form (compile() refuses NUL characters, e.g.).
-        name = self.module.func_name(index).encode("ascii", "backslashreplace").decode()
-        name = "".join(ch if " " <= ch < "\x7f" else "?" for ch in name)[:200]
-        filename = "<wasm function %d %s>" % (index, name)
+        filename = "<wasm function %d %s>" % (index, names.printable(self.module.func_name(index)))
         scratch: Dict[str, Any] = {}
         exec(compile(src, filename, "exec"), scratch)
         return scratch[names.FUNC % index].__code__

@@ -683,21 +683,30 @@ class Flat(Lowering):
 
     def tree(self, out: List[str], offsets: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:
-        # A balanced if-tree: depth log2(#states), never an elif chain (nested in the AST).
+        """Dispatch on ``_s`` over the states [lo, hi): a balanced tree of comparisons,
+        depth log2(#states), its right spines written as ``elif`` (half the indentation
+        of nested ``else: if``)."""
         pad = "    " * ind
         if hi - lo == 1:
-            lines = self.states[lo]
-            if not lines:
-                out.append(pad + "raise RuntimeError('purewasm: unreachable state')")
-                offsets.append(None)
-            for i, s, off in lines:
-                out.append("    " * (ind + i) + s)
-                offsets.append(off)
+            self.leaf(out, offsets, lo, ind)
             return
-        mid = (lo + hi) // 2
-        out.append(pad + "if _s < %d:" % mid)
-        offsets.append(None)
-        self.tree(out, offsets, lo, mid, ind + 1)
+        keyword = "if"
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            out.append(pad + "%s _s < %d:" % (keyword, mid))
+            offsets.append(None)
+            self.tree(out, offsets, lo, mid, ind + 1)
+            keyword = "elif"
+            lo = mid
         out.append(pad + "else:")
         offsets.append(None)
-        self.tree(out, offsets, mid, hi, ind + 1)
+        self.leaf(out, offsets, lo, ind + 1)
+
+    def leaf(self, out: List[str], offsets: List[Optional[int]], st: int, ind: int) -> None:
+        lines = self.states[st]
+        if not lines:
+            out.append("    " * ind + "raise RuntimeError('purewasm: unreachable state')")
+            offsets.append(None)
+        for i, s, off in lines:
+            out.append("    " * (ind + i) + s)
+            offsets.append(off)

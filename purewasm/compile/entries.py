@@ -9,8 +9,8 @@ from purewasm.syntax import Instr
 
 M32 = 0xFFFFFFFF
 _WIDTH = {"i32": 32, "i64": 64}
-_MASK = {"i32": "4294967295", "i64": "18446744073709551615"}
-_SIGN = {"i32": "2147483648", "i64": "9223372036854775808"}
+_MASK = {"i32": "0xFFFFFFFF", "i64": "0xFFFFFFFFFFFFFFFF"}
+_SIGN = {"i32": "0x80000000", "i64": "0x8000000000000000"}
 
 EMPTY: frozenset = frozenset()
 

@@ -23,3 +23,10 @@ DEADLINE = "DEADLINE"     # one-element list: the store's epoch deadline
 # A name that every pending expression reading a mutable global also depends on: calls
 # and memory.grow may change any global, so they protect this name (Translator.protect).
 ANY_GLOBAL = "G"
+
+
+def printable(name: str) -> str:
+    """A Wasm name (any string) as printable ASCII, for comments and code filenames
+    (compile() refuses NUL characters, a newline would end a comment)."""
+    name = name.encode("ascii", "backslashreplace").decode()
+    return "".join(ch if " " <= ch < "\x7f" else "?" for ch in name)[:200]

@@ -46,7 +46,7 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
     base = t.pop()
     addr = address(t, base, offset)
     if mask is not None and v.atom and v.e.isdigit():
-        val = str(int(v.e) & int(mask))
+        val = str(int(v.e) & int(mask, 16))
     elif mask is not None:
         val = "%s & %s" % (_p(v), mask)
     else:
@@ -78,11 +78,11 @@ _STORES = {
     "i64.store": ("ST_U64({m}, {a}, {v})", None),
     "f32.store": ("store_f32({m}, {a}, {v})", None),
     "f64.store": ("ST_F64({m}, {a}, {v})", None),
-    "i32.store8": ("{m}[{a}] = {v}", "255"),
-    "i32.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store8": ("{m}[{a}] = {v}", "255"),
-    "i64.store16": ("ST_U16({m}, {a}, {v})", "65535"),
-    "i64.store32": ("ST_U32({m}, {a}, {v})", "4294967295"),
+    "i32.store8": ("{m}[{a}] = {v}", "0xFF"),
+    "i32.store16": ("ST_U16({m}, {a}, {v})", "0xFFFF"),
+    "i64.store8": ("{m}[{a}] = {v}", "0xFF"),
+    "i64.store16": ("ST_U16({m}, {a}, {v})", "0xFFFF"),
+    "i64.store32": ("ST_U32({m}, {a}, {v})", "0xFFFFFFFF"),
 }
 
 
@@ -117,7 +117,7 @@ def memory_size(t: Translator, ins: Instr) -> None:
 def memory_grow(t: Translator, ins: Instr) -> None:
     v = t.pop()
     t.protect(names.ANY_GLOBAL)
-    t.effect("%s(%s) & 4294967295" % (names.MEMORY_GROW % ins.imm, t.cx(v)), "i32")
+    t.effect("%s(%s) & 0xFFFFFFFF" % (names.MEMORY_GROW % ins.imm, t.cx(v)), "i32")
 
 
 def bulk(t: Translator, call: str) -> None:
@@ -173,7 +173,7 @@ def table_size(t: Translator, ins: Instr) -> None:
 @handles("table.grow")
 def table_grow(t: Translator, ins: Instr) -> None:
     n, v = t.pop(), t.pop()
-    t.effect("%s(%s, %s) & 4294967295" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e), "i32")
+    t.effect("%s(%s, %s) & 0xFFFFFFFF" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e), "i32")
 
 
 @handles("table.fill")

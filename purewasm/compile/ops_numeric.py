@@ -229,9 +229,9 @@ def _float_unop(t: str, name: str) -> Handler:
 
 _CONVERSIONS = {
     # name: (result type, template, trapping, canonical)
-    "i32.wrap_i64": ("i32", "{p} & 4294967295", False, True),
+    "i32.wrap_i64": ("i32", "{p} & 0xFFFFFFFF", False, True),
     "i64.extend_i32_u": ("i64", "{c}", False, True),
-    "i64.extend_i32_s": ("i64", "({pc} ^ 2147483648) - 2147483648", False, False),
+    "i64.extend_i32_s": ("i64", "({pc} ^ 0x80000000) - 0x80000000", False, False),
     "i32.trunc_f32_s": ("i32", "i32_trunc_s({e})", True, True),
     "i32.trunc_f32_u": ("i32", "i32_trunc_u({e})", True, True),
     "i32.trunc_f64_s": ("i32", "i32_trunc_s({e})", True, True),
@@ -253,9 +253,9 @@ _CONVERSIONS = {
     "f32.convert_i64_s": ("f32", "f32_convert_i64_s({c})", False, True),
     "f32.convert_i64_u": ("f32", "i64_to_f32({c})", False, True),
     "f32.demote_f64": ("f32", "f32_round({e})", False, True),
-    "f64.convert_i32_s": ("f64", "float(({pc} ^ 2147483648) - 2147483648)", False, True),
+    "f64.convert_i32_s": ("f64", "float(({pc} ^ 0x80000000) - 0x80000000)", False, True),
     "f64.convert_i32_u": ("f64", "float({c})", False, True),
-    "f64.convert_i64_s": ("f64", "float(({pc} ^ 9223372036854775808) - 9223372036854775808)",
+    "f64.convert_i64_s": ("f64", "float(({pc} ^ 0x8000000000000000) - 0x8000000000000000)",
                           False, True),
     "f64.convert_i64_u": ("f64", "float({c})", False, True),
     "f64.promote_f32": ("f64", "promote({e})", False, True),

@@ -27,7 +27,7 @@ from .stack import V, _p
 if TYPE_CHECKING:
     from .translate import Translator
 
-M128 = "340282366920938463463374607431768211455"
+M128 = "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
 _LANE_BITS = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
 _SCALAR = {"i8x16": "i32", "i16x8": "i32", "i32x4": "i32", "i64x2": "i64", "f32x4": "f32",
            "f64x2": "f64"}

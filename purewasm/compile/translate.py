@@ -150,9 +150,15 @@ class Translator(OperandStack):
         ftype = self.type
         nparams = len(ftype.params)
         params = ", ".join("l%d" % i for i in range(nparams))
-        head = ["def %s(%s):" % (names.FUNC % self.index, params)]
+        head = ["# wasm function %d %s" % (self.index,
+                                            names.printable(self.module.func_name(self.index))),
+                "def %s(%s):" % (names.FUNC % self.index, params)]
+        # Locals no instruction reads need no initial value (no dead stores).
+        read = {ins.imm for ins in self.func.body if ins.op in ("local.get", "local.tee")}
         inits: Dict[str, List[str]] = {}
         for i in range(nparams, len(self.local_types)):
+            if i not in read:
+                continue
             t = self.local_types[i]
             init = "0" if t in ("i32", "i64", "v128") else ("0.0" if t in ("f32", "f64")
                                                             else "None")
