@@ -504,6 +504,8 @@ class Config:
         self.consume_fuel = False
         self.epoch_interruption = False
         self.max_wasm_stack: Optional[int] = None
+        # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
+        self.wasm_tail_call = True
 
     def cranelift_flag_enable(self, flag: str) -> None:
         pass
@@ -617,9 +619,11 @@ def _decode(data: bytes) -> syntax.Module:
     return decode_module(data)  # type: ignore[no-any-return]
 
 
-def _validate(module: syntax.Module) -> None:
-    from purewasm.validate import validate_module
+def _validate(module: syntax.Module, config: "Config") -> None:
+    from purewasm.opcodes import PROPOSALS
+    from purewasm.validate import check_proposals, validate_module
     validate_module(module)
+    check_proposals(module, [p for p in PROPOSALS if not getattr(config, "wasm_" + p, True)])
 
 
 def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
@@ -658,7 +662,7 @@ class Module:
                 wasm = wasm.encode("latin-1")
             self._binary = bytes(wasm)
             module = _decode(self._binary)
-        _validate(module)
+        _validate(module, engine.config)
         self._module = module
         self._compiled: Any = None
 
@@ -683,7 +687,7 @@ class Module:
     def validate(cls, engine: Engine, wasm: Union[bytes, bytearray]) -> None:
         if not isinstance(wasm, (bytes, bytearray)):
             raise TypeError("expected wasm bytes")
-        _validate(_decode(bytes(wasm)))
+        _validate(_decode(bytes(wasm)), engine.config)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":

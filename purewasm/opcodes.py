@@ -49,10 +49,11 @@ Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
 
 
 class OpInfo:
-    __slots__ = ("name", "prefix", "code", "imm", "sig", "natural_align")
+    __slots__ = ("name", "prefix", "code", "imm", "sig", "natural_align", "proposal")
 
     def __init__(self, name: str, prefix: Optional[int], code: int, imm: str,
-                 sig: Optional[Sig], natural_align: Optional[int] = None) -> None:
+                 sig: Optional[Sig], natural_align: Optional[int] = None,
+                 proposal: Optional[str] = None) -> None:
         self.name = name
         self.prefix = prefix
         self.code = code
@@ -60,6 +61,9 @@ class OpInfo:
         self.sig = sig
         # For loads/stores: log2 of the access width in bytes (the maximum alignment).
         self.natural_align = natural_align
+        # The Wasm 3.0 proposal that added the instruction (a Config feature can turn it
+        # off: see PROPOSALS); None for Wasm 2.0 instructions.
+        self.proposal = proposal
 
     def __repr__(self) -> str:
         return "OpInfo(%r)" % self.name
@@ -69,8 +73,14 @@ OPS: List[OpInfo] = []
 
 
 def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
-        prefix: Optional[int] = None, align: Optional[int] = None) -> None:
-    OPS.append(OpInfo(name, prefix, code, imm, sig, align))
+        prefix: Optional[int] = None, align: Optional[int] = None,
+        proposal: Optional[str] = None) -> None:
+    OPS.append(OpInfo(name, prefix, code, imm, sig, align, proposal))
+
+
+# Wasm 3.0 proposals: their names in messages, keyed by the names of wasmtime-py's Config
+# settings that enable them.
+PROPOSALS = {"tail_call": "tail calls"}
 
 
 def _sig(params: str, results: str) -> Sig:
@@ -91,6 +101,8 @@ _op("br_table", 0x0E, BR_TABLE)
 _op("return", 0x0F)
 _op("call", 0x10, FUNC)
 _op("call_indirect", 0x11, CALL_INDIRECT)
+_op("return_call", 0x12, FUNC, proposal="tail_call")
+_op("return_call_indirect", 0x13, CALL_INDIRECT, proposal="tail_call")
 
 # --- Reference (5.4.2) ---
 _op("ref.null", 0xD0, REFTYPE)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from purewasm.errors import Trap, TrapCode, WasmtimeError
 from purewasm.syntax import Module
 
-from .support import base_namespace
+from .support import base_namespace, tail_entry
 from . import names
 from .entries import TranslationError, UnsupportedError
 from .scan import Scan
@@ -26,8 +26,9 @@ from .translate import Translator
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
            "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
 
-# Part of any on-disk cache key for generated code (3: entries record SIMD use).
-TRANSLATOR_VERSION = 3
+# Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
+# tail calls).
+TRANSLATOR_VERSION = 4
 
 try:
     from purewasm.runtime.values import type_id as _type_id
@@ -132,7 +133,7 @@ class CompiledModule:
         return self._translate(index, flat)[0]
 
     def _translate(self, index: int, flat: Optional[bool]
-                   ) -> Tuple[str, Dict[str, Any], bool, Tuple[Any, ...], bool]:
+                   ) -> Tuple[str, Dict[str, Any], bool, Tuple[Any, ...], bool, bool]:
         if flat is None and self.force is not None:
             flat = self.force == "flat"
         if flat is None:
@@ -140,7 +141,7 @@ class CompiledModule:
             flat = not Scan(body).structured_ok()
         tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch)
         src = tr.translate()
-        return src, tr.consts, flat, tuple(tr.offsets), tr.uses_simd
+        return src, tr.consts, flat, tuple(tr.offsets), tr.uses_simd, tr.tail_calls
 
     def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
         """The code object of function ``index``, translated on first use and cached."""
@@ -166,8 +167,8 @@ class CompiledModule:
 
     def _compile(self, index: int, flat: Optional[bool]) -> Tuple[Any, ...]:
         """(code object, constants, "structured"/"flat", byte offset per source line,
-        uses SIMD)."""
-        src, consts, is_flat, offsets, simd = self._translate(index, flat)
+        uses SIMD, makes tail calls)."""
+        src, consts, is_flat, offsets, simd, tail = self._translate(index, flat)
         try:
             code = self._compile_source(src, index)
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
@@ -175,14 +176,14 @@ class CompiledModule:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc)) from None
             # A shape the structured lowering cannot express within CPython's limits.
-            src, consts, is_flat, offsets, simd = self._translate(index, True)
+            src, consts, is_flat, offsets, simd, tail = self._translate(index, True)
             try:
                 code = self._compile_source(src, index)
             except (SyntaxError, RecursionError, MemoryError, ValueError,
                     OverflowError) as exc2:
                 raise TranslationError("function %s: generated code does not compile: %s"
                                        % (self.module.func_name(index), exc2)) from None
-        return code, consts, "flat" if is_flat else "structured", offsets, simd
+        return code, consts, "flat" if is_flat else "structured", offsets, simd, tail
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:
         # The name comes from the module (name section, exports): any string, so keep only
@@ -264,6 +265,8 @@ class CompiledModule:
                     if entry[4] and "__purewasm_vector__" not in ns:
                         ns.update(_vector_namespace())
                     fn = types.FunctionType(code, ns)
+                    if entry[5]:
+                        fn = tail_entry(fn)   # it makes tail calls: their loop
                     done.append(fn)
                     ns[names.FUNC % index] = fn
                     finst.fn = fn

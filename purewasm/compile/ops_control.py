@@ -111,3 +111,30 @@ def call_indirect(t: Translator, ins: Instr) -> None:
     target = t.pop()
     # The arguments sit below the target's slot: call through the slot.
     call_with(t, target.e, ftype)
+
+
+def tail_call_with(t: Translator, callee: str, ftype: FuncType) -> None:
+    """A tail call: the function returns the call to make, which its entry point makes
+    after this frame is gone (support.tail_entry)."""
+    n = len(ftype.params)
+    t.shallow(n)
+    args = t.popn(n)
+    t.emit("return TAIL_CALL(%s, (%s))" % (callee, "".join(t.cx(a) + ", " for a in args)))
+    t.tail_calls = True
+    t.live = False
+
+
+@handles("return_call")
+def return_call(t: Translator, ins: Instr) -> None:
+    tail_call_with(t, names.FUNC % ins.imm, t.func_types[ins.imm])
+
+
+@handles("return_call_indirect")
+def return_call_indirect(t: Translator, ins: Instr) -> None:
+    typeidx, tableidx = ins.imm
+    c = t.pop()
+    # The target is looked up (and may trap) before the call, after the arguments.
+    t.effect("CALL_TARGET(%s, %s, %s)" % (names.TABLE % tableidx, t.cx(c),
+                                          names.TYPE_ID % typeidx), "funcref")
+    target = t.pop()
+    tail_call_with(t, target.e, t.module.types[typeidx])

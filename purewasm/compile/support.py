@@ -103,6 +103,7 @@ def base_namespace() -> Dict[str, Any]:
         "TC_OUT_OF_FUEL": TrapCode.OUT_OF_FUEL,
         "TC_INTERRUPT": TrapCode.INTERRUPT,
         "CALL_TARGET": call_target,
+        "TAIL_CALL": TailCall,
         "TABLE_GET": table_get,
         "TABLE_SET": table_set,
         "TABLE_FILL": table_fill,
@@ -116,3 +117,44 @@ def base_namespace() -> Dict[str, Any]:
         "fmod": math.fmod,
     })
     return ns
+
+
+# --- Tail calls (Wasm 3.0) -------------------------------------------------------------------
+# A function that makes tail calls returns TailCall(callee, args) instead of calling; its
+# entry point (tail_entry) runs such calls in a loop, so the Python stack does not grow
+# however long a chain of tail calls runs. When the callee makes tail calls too, the loop
+# runs its body directly (``purewasm_tail``): mutual tail recursion stays flat. Functions
+# without tail calls are not wrapped and pay nothing.
+
+class TailCall:
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple) -> None:
+        self.fn = fn
+        self.args = args
+
+
+def run_tail_calls(call: TailCall) -> Any:
+    while True:
+        fn = call.fn
+        body = getattr(fn, "purewasm_tail", None)
+        if body is None:
+            # Not a tail-calling function (a plain generated function, a host function,
+            # a lazy stub): an ordinary call, whose result is final.
+            return fn(*call.args)
+        result = body(*call.args)
+        if result.__class__ is not TailCall:
+            return result
+        call = result
+
+
+def tail_entry(body: Callable[..., Any]) -> Callable[..., Any]:
+    """The callable of a function whose generated code ``body`` makes tail calls."""
+    def entry(*args: Any) -> Any:
+        result = body(*args)
+        if result.__class__ is TailCall:
+            return run_tail_calls(result)
+        return result
+    entry.purewasm_tail = body  # type: ignore[attr-defined]
+    entry.__name__ = body.__name__
+    return entry

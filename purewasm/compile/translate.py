@@ -26,12 +26,13 @@ __all__ = ["Translator", "Scan", "TranslationError", "UnsupportedError"]
 # Fuel metering: instructions that cost nothing, and those where the segment is charged.
 _FREE = frozenset(("nop", "drop", "block", "loop", "end", "else"))
 _CONTROL = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
-                      "return", "call", "call_indirect", "unreachable"))
+                      "return", "call", "call_indirect", "unreachable", "return_call",
+                      "return_call_indirect"))
 # Instructions at which control paths split or join: the value an effect just produced
 # may arrive from another path too, so it can no longer be retargeted into a local
 # (ops_variables.local_set; forgetting it there made real programs loop forever).
 _JOINS = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
-                    "return", "unreachable"))
+                    "return", "unreachable", "return_call", "return_call_indirect"))
 
 _EPOCH_CHECK = "if %s[0] >= %s[0]:" % (names.EPOCH, names.DEADLINE)
 
@@ -72,6 +73,7 @@ class Translator(OperandStack):
         self.live = True
         self.pc = 0
         self.uses_simd = False          # the code calls the vector helpers (V_...)
+        self.tail_calls = False         # the code returns TAIL_CALL(...) (support.tail_entry)
         self.lowering: Lowering = Flat(self) if flat else Structured(self)
         # Per line of the generated source (line n at index n - 1): the byte offset of the
         # Wasm instruction it came from, for backtraces (compile.wasm_backtrace).

@@ -6,6 +6,6 @@ per-opcode dispatch tables from ``opcodes.OPS``.
 """
 from __future__ import annotations
 
-from .module import validate_module
+from .module import check_proposals, validate_module
 
-__all__ = ["validate_module"]
+__all__ = ["validate_module", "check_proposals"]

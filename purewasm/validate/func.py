@@ -27,7 +27,8 @@ from .tables import (
     K_DROP, K_ELEM_DROP, K_ELSE, K_END, K_GLOBAL_GET, K_GLOBAL_SET, K_IF, K_LANE,
     K_LOCAL_GET, K_LOCAL_SET, K_LOCAL_TEE, K_LOOP, K_MEM, K_MEMARG, K_MEMARG_LANE,
     K_MEMORY_COPY, K_MEMORY_INIT, K_REF_FUNC, K_REF_IS_NULL, K_REF_NULL, K_RETURN,
-    K_SELECT, K_SELECT_T, K_SHUFFLE, K_TABLE_COPY, K_TABLE_FILL, K_TABLE_GET,
+    K_RETURN_CALL, K_RETURN_CALL_INDIRECT, K_SELECT, K_SELECT_T, K_SHUFFLE, K_TABLE_COPY,
+    K_TABLE_FILL, K_TABLE_GET,
     K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_UNREACHABLE, KIND,
 )
 
@@ -114,6 +115,19 @@ def _pop_vals(vals: List[Optional[str]], height: int, unreach: bool,
 
 def _unknown(what: str, index: object, fidx: int, ins: Instr) -> InvalidError:
     return InvalidError("unknown %s %s" % (what, index), fidx, ins.offset)
+
+
+def _call_indirect_sig(ctx: Context, imm: Tuple[int, int], fidx: int, ins: Instr) -> Sig:
+    """The signature of a call_indirect/return_call_indirect after checking its table."""
+    ti, tab = imm
+    if not 0 <= tab < len(ctx.table_elems):
+        raise _unknown("table", tab, fidx, ins)
+    if not 0 <= ti < len(ctx.type_sigs):
+        raise _unknown("type", ti, fidx, ins)
+    if ctx.table_elems[tab] != FUNCREF:
+        raise InvalidError("type mismatch: %s needs a funcref table" % ins.op,
+                           fidx, ins.offset)
+    return ctx.type_sigs[ti]
 
 
 def validate_func(ctx: Context, fidx: int, func: Func) -> None:
@@ -335,17 +349,27 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             del vals[height:]
             frame[4] = unreach = True
             continue
-        elif kind == K_CALL_INDIRECT:
-            ti, tab = imm
-            if not 0 <= tab < len(ctx.table_elems):
-                raise _unknown("table", tab, fidx, ins)
-            if not 0 <= ti < len(ctx.type_sigs):
-                raise _unknown("type", ti, fidx, ins)
-            if ctx.table_elems[tab] != FUNCREF:
-                raise InvalidError("type mismatch: call_indirect needs a funcref table",
+        elif kind == K_RETURN_CALL or kind == K_RETURN_CALL_INDIRECT:
+            # Tail calls (spec 3.3.8): the callee's results must match the caller's; the
+            # rest of the block is unreachable, as after return.
+            if kind == K_RETURN_CALL:
+                if not 0 <= imm < nfuncs:
+                    raise _unknown("function", imm, fidx, ins)
+                p, r = func_sigs[imm]
+            else:
+                p, r = _call_indirect_sig(ctx, imm, fidx, ins)
+                _pop(vals, height, unreach, "i32", fidx, ins)
+            if list(r) != list(results):
+                raise InvalidError("type mismatch: %s callee returns [%s], the function "
+                                   "[%s]" % (op, " ".join(r), " ".join(results)),
                                    fidx, ins.offset)
+            _pop_vals(vals, height, unreach, p, fidx, ins)
+            del vals[height:]
+            frame[4] = unreach = True
+            continue
+        elif kind == K_CALL_INDIRECT:
+            p, r = _call_indirect_sig(ctx, imm, fidx, ins)
             _pop(vals, height, unreach, "i32", fidx, ins)
-            p, r = ctx.type_sigs[ti]
 
         # --- vector lanes (3.3.3, 3.3.7) ---
         elif kind == K_MEMARG_LANE:

@@ -7,7 +7,7 @@ found carries the expected text, and its invalid modules each have one error.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Set
+from typing import Collection, List, Optional, Set
 
 from .. import opcodes
 from ..errors import InvalidError
@@ -238,3 +238,19 @@ def validate_module(module: Module) -> None:
         if exp.name in seen:
             raise InvalidError("duplicate export name %r" % (exp.name,))
         seen.add(exp.name)
+
+
+def check_proposals(module: Module, disabled: Collection[str]) -> None:
+    """Refuse a module that uses an instruction of a disabled Wasm 3.0 proposal (names
+    as in ``opcodes.PROPOSALS``: the Config settings ``wasm_<name>``)."""
+    if not disabled:
+        return
+    n_imported = module.num_imported_funcs()
+    for i, func in enumerate(module.funcs):
+        for ins in func.body:
+            info = opcodes.BY_NAME.get(ins.op)
+            if info is not None and info.proposal in disabled:
+                raise InvalidError("%s support is not enabled (Config.wasm_%s): %s"
+                                   % (opcodes.PROPOSALS[info.proposal], info.proposal,
+                                      ins.op),
+                                   n_imported + i, ins.offset)

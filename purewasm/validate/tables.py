@@ -54,6 +54,8 @@ K_TABLE_FILL = 35
 K_TABLE_COPY = 36
 K_TABLE_INIT = 37
 K_ELEM_DROP = 38
+K_RETURN_CALL = 39
+K_RETURN_CALL_INDIRECT = 40
 
 _BY_NAME = {
     "local.get": K_LOCAL_GET, "local.set": K_LOCAL_SET, "local.tee": K_LOCAL_TEE,
@@ -67,6 +69,7 @@ _BY_NAME = {
     "table.get": K_TABLE_GET, "table.set": K_TABLE_SET, "table.size": K_TABLE_SIZE,
     "table.grow": K_TABLE_GROW, "table.fill": K_TABLE_FILL, "table.copy": K_TABLE_COPY,
     "table.init": K_TABLE_INIT, "elem.drop": K_ELEM_DROP,
+    "return_call": K_RETURN_CALL, "return_call_indirect": K_RETURN_CALL_INDIRECT,
 }
 
 
