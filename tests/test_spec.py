@@ -98,14 +98,18 @@ def test_spec_text(path: Path, request: pytest.FixtureRequest) -> None:
     _check(path, "text", run_file_text(path), request)
 
 
-def _check(path: Path, mode: str, result: ScriptResult, request: pytest.FixtureRequest) -> None:
+def _check(path: Path, mode: str, result: ScriptResult, request: pytest.FixtureRequest,
+           name: str = "") -> None:
+    """Compare ``result`` with the known failures of ``mode`` for the script ``name``
+    (default: the file's name)."""
+    name = name or path.name
     # Read by tests/conftest.py's terminal summary (user_properties cross xdist workers).
     request.node.user_properties.append(
         ("spec_counts", (mode, len(result.passed), len(result.failed), len(result.skipped))))
     if UPDATE:
-        _update(KNOWN_FILES[mode], path.name, result)
+        _update(KNOWN_FILES[mode], name, result)
         return
-    known = load_known(mode).get(path.name, {})
+    known = load_known(mode).get(name, {})
     failed: Set[int] = {line for line, _ in result.failed}
     unexpected: List[Tuple[int, str]] = [(ln, why) for ln, why in result.failed
                                          if ln not in known]
@@ -113,11 +117,11 @@ def _check(path: Path, mode: str, result: ScriptResult, request: pytest.FixtureR
     problems = []
     if unexpected:
         problems.append("%d unexpected failure(s):\n%s" % (len(unexpected), "\n".join(
-            "  %s:%d %s" % (path.name, ln, why) for ln, why in unexpected[:50])))
+            "  %s:%d %s" % (name, ln, why) for ln, why in unexpected[:50])))
     if fixed:
         problems.append("%d listed failure(s) now pass (remove them from %s):\n%s" % (
             len(fixed), KNOWN_FILES[mode].name,
-            "\n".join("  %s:%d" % (path.name, ln) for ln in fixed[:50])))
+            "\n".join("  %s:%d" % (name, ln) for ln in fixed[:50])))
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 
