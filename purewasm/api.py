@@ -506,6 +506,7 @@ class Config:
         self.max_wasm_stack: Optional[int] = None
         # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
         self.wasm_tail_call = True
+        self.wasm_extended_const = True
 
     def cranelift_flag_enable(self, flag: str) -> None:
         pass
@@ -621,9 +622,8 @@ def _decode(data: bytes) -> syntax.Module:
 
 def _validate(module: syntax.Module, config: "Config") -> None:
     from purewasm.opcodes import PROPOSALS
-    from purewasm.validate import check_proposals, validate_module
-    validate_module(module)
-    check_proposals(module, [p for p in PROPOSALS if not getattr(config, "wasm_" + p, True)])
+    from purewasm.validate import validate_module
+    validate_module(module, [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)])
 
 
 def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:

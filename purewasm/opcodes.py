@@ -12,7 +12,7 @@ The decoder, validator, text parser, encoder, printer and compiler all read this
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from .opcodes_simd import SIMD_OPS
 
@@ -80,7 +80,10 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 
 # Wasm 3.0 proposals: their names in messages, keyed by the names of wasmtime-py's Config
 # settings that enable them.
-PROPOSALS = {"tail_call": "tail calls"}
+PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions"}
+# Wasm 2.0 (no proposal) and 3.0 (the proposals implemented so far) as feature sets.
+WASM2_FEATURES: FrozenSet[str] = frozenset()
+ALL_FEATURES: FrozenSet[str] = frozenset(PROPOSALS)
 
 
 def _sig(params: str, results: str) -> Sig:

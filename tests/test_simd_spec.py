@@ -22,6 +22,7 @@ import pytest
 import test_spec as _spec
 from wast_json import WAST_DIR
 
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.script.runner import run_wast_file
 
 SIMD_DIR = WAST_DIR / "simd"
@@ -38,7 +39,8 @@ def simd_files() -> List[Path]:
 
 @pytest.mark.parametrize("path", simd_files(), ids=lambda p: p.name)
 def test_simd_spec_text(path: Path, request: pytest.FixtureRequest) -> None:
-    _spec._check(path, "simd-text", run_wast_file(str(path), use_text_parser=True), request)
+    _spec._check(path, "simd-text", run_wast_file(str(path), use_text_parser=True,
+                                                      features=WASM2_FEATURES), request)
 
 
 @pytest.mark.parametrize("path", simd_files(), ids=lambda p: p.name)

@@ -26,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - run as a package
     from tests.wast_json import WAST_DIR, wast_commands
 
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.script.json_reader import read_json_commands
 from purewasm.script.runner import ScriptResult, run_script
 
@@ -74,12 +75,12 @@ def load_known(mode: str) -> Dict[str, Dict[int, str]]:
 def run_file_json(path: Path) -> ScriptResult:
     raw, moddir = wast_commands(path)
     commands = read_json_commands(raw, str(moddir))
-    return run_script(commands, skip_text_modules=True)
+    return run_script(commands, skip_text_modules=True, features=WASM2_FEATURES)
 
 
 def run_file_text(path: Path) -> ScriptResult:
     from purewasm.text import parse_script
-    return run_script(parse_script(path.read_text(encoding="utf-8")))
+    return run_script(parse_script(path.read_text(encoding="utf-8")), features=WASM2_FEATURES)
 
 
 @pytest.mark.parametrize("path", spec_files(), ids=lambda p: p.name)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, List, Sequence
+from typing import Any, Collection, List, Optional, Sequence
 
 import pytest
 
 from purewasm.errors import InvalidError
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType,
@@ -50,9 +51,9 @@ def ok(m: Module) -> None:
     validate_module(m)
 
 
-def bad(m: Module, text: str) -> InvalidError:
+def bad(m: Module, text: str, features: Optional[Collection[str]] = None) -> InvalidError:
     with pytest.raises(InvalidError) as info:
-        validate_module(m)
+        validate_module(m, features)
     assert text in str(info.value), str(info.value)
     return info.value
 
@@ -300,9 +301,20 @@ def test_constant_expressions() -> None:
     ok(Module(imports=imp, globals=[_g("i32", [mk("global.get", 0)])]))
     bad(Module(imports=imp, globals=[_g("i32", [mk("global.get", 1)])]),
         "constant expression required")
-    bad(Module(globals=[_g("i32", [mk("i32.const", 0)]), _g("i32", [mk("global.get", 0)])]),
-        "unknown global 0")
-    bad(Module(globals=[_g("i32", [mk("i32.const", 0), mk("i32.const", 1), mk("i32.add")])]),
+    # Wasm 2.0: only imported globals, no arithmetic; 3.0 (extended constant expressions)
+    # allows both.
+    earlier = Module(globals=[_g("i32", [mk("i32.const", 0)]), _g("i32", [mk("global.get", 0)])])
+    bad(earlier, "unknown global 0", WASM2_FEATURES)
+    ok(earlier)
+    bad(Module(globals=[_g("i32", [mk("global.get", 1)]), _g("i32", [mk("i32.const", 0)])]),
+        "unknown global 1")
+    arith = Module(globals=[_g("i32", [mk("i32.const", 0), mk("i32.const", 1), mk("i32.add")])])
+    bad(arith, "constant expression required", WASM2_FEATURES)
+    ok(arith)
+    bad(Module(globals=[_g("i32", [mk("i64.const", 0), mk("i32.const", 1), mk("i32.add")])]),
+        "type mismatch")
+    bad(Module(globals=[_g("i32", [mk("i32.const", 1), mk("i32.mul")])]), "type mismatch")
+    bad(Module(globals=[_g("i32", [mk("i32.const", 1), mk("i32.const", 1), mk("i32.div_u")])]),
         "constant expression required")
     bad(Module(globals=[_g("i32", [mk("i64.const", 0)])]), "type mismatch")
     bad(Module(globals=[_g("i32", [])]), "type mismatch")

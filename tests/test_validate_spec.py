@@ -20,6 +20,7 @@ try:
 except ImportError:  # pragma: no cover - the decoder is written in parallel
     decode_module = None  # type: ignore[assignment]
 
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.validate import validate_module
 
 try:
@@ -61,7 +62,7 @@ def _check_script(path: Path) -> Tuple[Dict[str, int], List[str]]:
                 failures.append("%s: decoder: %s" % (where, exc))
             continue
         try:
-            validate_module(module)
+            validate_module(module, WASM2_FEATURES)
             error = None
         except InvalidError as exc:
             error = exc

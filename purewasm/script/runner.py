@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapCode, \
     WasmtimeError
@@ -114,10 +114,14 @@ def _is_nan_bits(bits: int, kind: str, width: int) -> bool:
 
 class Runner:
     """Runs commands in one store. ``skip_text_modules``: treat text / quote module sources
-    as not-yet-runnable (counted in ``skipped``) instead of parsing them."""
+    as not-yet-runnable (counted in ``skipped``) instead of parsing them. ``features``:
+    the Wasm 3.0 proposals modules may use (None: all; ``opcodes.WASM2_FEATURES`` for
+    the 2.0 testsuite, whose scripts expect 2.0's rules)."""
 
     def __init__(self, max_call_depth: Optional[int] = None, out: Optional[TextIO] = None,
-                 skip_text_modules: bool = False, compile_code: bool = True) -> None:
+                 skip_text_modules: bool = False, compile_code: bool = True,
+                 features: Optional[Collection[str]] = None) -> None:
+        self.features = features
         self.store = Store() if max_call_depth is None else Store(max_call_depth)
         self.registry: Dict[str, Dict[str, Any]] = {"spectest": make_spectest(self.store, out)}
         self.named: Dict[str, ModuleInstance] = {}
@@ -143,7 +147,7 @@ class Runner:
     def load(self, source: ModuleSource) -> Module:
         module = self.decode(source)
         from purewasm.validate import validate_module
-        validate_module(module)
+        validate_module(module, self.features)
         return module
 
     def _compiled(self, module: Module) -> Any:
@@ -399,7 +403,7 @@ class Runner:
             # A malformed module that decodes must not validate either: the InvalidError
             # below then fails the command as "invalid instead of malformed".
             from purewasm.validate import validate_module
-            validate_module(module)
+            validate_module(module, self.features)
             if expected is LinkError:
                 self.instantiate(module)
         except expected as exc:

@@ -70,13 +70,21 @@ def _const_refs(expr: Optional[Expr], refs: Set[int]) -> None:
                 refs.add(ins.imm)
 
 
+# Extended constant expressions (Wasm 3.0): integer add, sub and mul.
+_CONST_BINOPS = {"i32.add": "i32", "i32.sub": "i32", "i32.mul": "i32",
+                 "i64.add": "i64", "i64.sub": "i64", "i64.mul": "i64"}
+
+
 def check_const_expr(expr: Expr, expected: str, n_funcs: int,
-                     const_globals: List[GlobalType], what: str) -> None:
+                     const_globals: List[GlobalType], what: str,
+                     extended: bool = False) -> None:
     """Validate a constant expression producing one ``expected`` value (spec 3.3.10).
 
-    In Wasm 2.0 the constant instructions are ``t.const``, ``ref.null``, ``ref.func``
-    and ``global.get`` of an *imported immutable* global: ``const_globals`` holds just
-    the imported globals (3.4.10: the context C' for globals and segment offsets).
+    The constant instructions are ``t.const``, ``ref.null``, ``ref.func`` and
+    ``global.get`` of an immutable global of ``const_globals`` (Wasm 2.0: the imported
+    globals only; 3.0: also those defined before, or all of them for segment offsets)
+    and, with ``extended`` (Wasm 3.0's extended constant expressions), integer
+    add/sub/mul.
     """
     body = list(expr)
     if body and body[-1].op == "end":
@@ -102,6 +110,12 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                     raise InvalidError("constant expression required: global %d is mutable "
                                        "(in %s)" % (x, what), None, ins.offset)
                 t = const_globals[x].content
+            elif extended and op in _CONST_BINOPS:
+                t = _CONST_BINOPS[op]
+                if stack[-2:] != [t, t]:
+                    raise InvalidError("type mismatch: %s needs two %s operands (in %s)"
+                                       % (op, t, what), None, ins.offset)
+                del stack[-2:]
             else:
                 raise InvalidError("constant expression required: %s (in %s)" % (op, what),
                                    None, ins.offset)
@@ -111,8 +125,14 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                            % (what, expected, " ".join(stack)))
 
 
-def validate_module(module: Module) -> None:
-    """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error."""
+def validate_module(module: Module, features: Optional[Collection[str]] = None) -> None:
+    """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error.
+
+    ``features``: the Wasm 3.0 proposals allowed (names of ``opcodes.PROPOSALS``; None:
+    all of them, ``opcodes.WASM2_FEATURES``: Wasm 2.0 exactly)."""
+    if features is None:
+        features = opcodes.ALL_FEATURES
+    extended = "extended_const" in features
     types = module.types
     for ft in types:
         _check_func_type(ft)
@@ -165,16 +185,21 @@ def validate_module(module: Module) -> None:
     # Globals (3.4.4): initialisers see only the imported globals.
     for i, g in enumerate(module.globals):
         _check_global_type(g.type)
-        check_const_expr(g.init, g.type.content, n_funcs, imported_globals,
-                         "global %d" % (len(imported_globals) + i))
+        # Wasm 3.0 (extended constant expressions): the globals defined before too.
+        check_const_expr(g.init, g.type.content, n_funcs,
+                         global_types if extended else imported_globals,
+                         "global %d" % (len(imported_globals) + i), extended)
         global_types.append(g.type)
+    # Segment offsets and element expressions: in Wasm 3.0, any (immutable) global.
+    seg_globals = global_types if extended else imported_globals
 
     # Element segments (3.4.5).
     for i, e in enumerate(module.elems):
         if e.type not in REF_TYPES:
             raise InvalidError("malformed element type %r" % (e.type,))
         for expr in e.init:
-            check_const_expr(expr, e.type, n_funcs, imported_globals, "elem segment %d" % i)
+            check_const_expr(expr, e.type, n_funcs, seg_globals, "elem segment %d" % i,
+                             extended)
         if e.mode == ACTIVE:
             if not 0 <= e.table < len(table_types):
                 raise InvalidError("unknown table %d" % e.table)
@@ -183,8 +208,8 @@ def validate_module(module: Module) -> None:
                                    % (i, e.type, table_types[e.table].element))
             if e.offset is None:
                 raise InvalidError("active elem segment %d has no offset" % i)
-            check_const_expr(e.offset, "i32", n_funcs, imported_globals,
-                             "offset of elem segment %d" % i)
+            check_const_expr(e.offset, "i32", n_funcs, seg_globals,
+                             "offset of elem segment %d" % i, extended)
 
     # Data segments (3.4.6).
     for i, d in enumerate(module.datas):
@@ -193,8 +218,8 @@ def validate_module(module: Module) -> None:
                 raise InvalidError("unknown memory %d" % d.memory)
             if d.offset is None:
                 raise InvalidError("active data segment %d has no offset" % i)
-            check_const_expr(d.offset, "i32", n_funcs, imported_globals,
-                             "offset of data segment %d" % i)
+            check_const_expr(d.offset, "i32", n_funcs, seg_globals,
+                             "offset of data segment %d" % i, extended)
 
     # C.refs: function indices referenced anywhere but in function bodies and the start
     # function (3.4.10); only those may appear in ref.func inside a body.
@@ -238,6 +263,7 @@ def validate_module(module: Module) -> None:
         if exp.name in seen:
             raise InvalidError("duplicate export name %r" % (exp.name,))
         seen.add(exp.name)
+    check_proposals(module, [p for p in opcodes.PROPOSALS if p not in features])
 
 
 def check_proposals(module: Module, disabled: Collection[str]) -> None:
