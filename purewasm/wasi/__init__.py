@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from .bindings import (BINDINGS, MODULE, SIGNATURES, bound_functions, context_of,
                        default_get_memory, define_wasi, guarded, host_functions, set_wasi)
-from .config import Preopen, WasiConfig
+from .config import DirPerms, FilePerms, Preopen, WasiConfig
 from .core import WasiContext, WasiError
 
 __all__ = [
-    "BINDINGS", "MODULE", "SIGNATURES", "Preopen", "WasiConfig", "WasiContext", "WasiError",
+    "BINDINGS", "DirPerms", "FilePerms", "MODULE", "SIGNATURES", "Preopen", "WasiConfig",
+    "WasiContext", "WasiError",
     "bound_functions", "context_of", "default_get_memory", "define_wasi", "guarded",
     "host_functions", "set_wasi",
 ]
