@@ -45,8 +45,8 @@ _SUBSCRIPTION_HEAD = struct.Struct("<QB")          # userdata, tag
 _SUB_CLOCK = struct.Struct("<IxxxxQQH")           # id, timeout, precision, flags (at 16)
 _EVENT = struct.Struct("<QHBxxxxxQHxxxxxx")       # userdata, error, type, nbytes, flags
 
-# Symlinks expanded in one resolution before ELOOP (Linux's MAXSYMLINKS is 40).
-MAX_SYMLINKS = 32
+# Symlinks expanded in one resolution before ELOOP: Linux's MAXSYMLINKS, as wasmtime.
+MAX_SYMLINKS = 40
 # A guest path longer than the host's PATH_MAX (4096 bytes with its NUL) or a component
 # longer than NAME_MAX is ENAMETOOLONG, as under wasmtime (which hands paths to the host).
 MAX_PATH = 4095
