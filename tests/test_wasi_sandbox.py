@@ -23,6 +23,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
@@ -466,3 +467,248 @@ def test_attack_same_as_wasmtime(tmp_path, name, read_only):
         finally:
             driver.close()
     assert results["purewasm"] == results["wasmtime"]
+
+
+# --- a real C program doing the escape sequence -------------------------------------------
+
+ESCAPE_EXPECTED = b"""mkdir a: ok
+open a: ok
+rmdir a: ok
+symlink .. a: ok
+openat outside.txt: -1 No such file or directory
+openat created O_CREAT: -1 No such file or directory
+fdopendir: 0 entries
+mkdir b: ok
+open b: ok
+rmdir b: ok
+symlink ../../.. b: ok
+openat etc/passwd: -1 No such file or directory
+open b/etc/passwd: -1 Operation not permitted
+open a/outside.txt: -1 Operation not permitted
+"""
+
+
+def test_escape_program_cli_and_wasmtime(tmp_path):
+    from programs import harness
+    wasm = harness.build("sandbox_escape_dirfd.c")
+    results = {}
+    for kind in ("purewasm", "wasmtime"):
+        tmp = str(tmp_path / kind)
+        os.mkdir(tmp)
+        sand = make_tree(tmp)
+        before = _snapshot(tmp)
+        if kind == "wasmtime":
+            res = harness.run_wasmtime(wasm, dirs=[(sand, "sand")])
+            out, code = res.stdout, res.code
+        else:
+            env = dict(os.environ,
+                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            proc = subprocess.run([sys.executable, "-m", "purewasm", "run", "--dir",
+                                   sand + "::sand", wasm], capture_output=True, env=env,
+                                  cwd=tmp, timeout=300)
+            out, code = proc.stdout, proc.returncode
+        assert _snapshot(tmp) == before
+        assert not os.path.exists(os.path.join(tmp, "created"))
+        results[kind] = (code, out)
+    assert results["purewasm"] == (0, ESCAPE_EXPECTED)
+    assert results["wasmtime"] == results["purewasm"]
+
+
+# --- a host process changing the tree between two calls ----------------------------------
+
+@pytest.mark.parametrize("read_only", MODES)
+def test_directory_swapped_by_the_host_keeps_the_descriptor(tmp_path, read_only):
+    """The guest holds sand/a; the host renames it away and puts a symlink to the parent
+    (and then one to /) in its place: the descriptor still names the directory it opened."""
+    tmp = str(tmp_path)
+    sand = make_tree(tmp)
+    os.mkdir(os.path.join(sand, "a"))
+    with open(os.path.join(sand, "a", "mine.txt"), "wb") as f:
+        f.write(b"mine")
+    driver = Driver("purewasm", [(sand, "sand", read_only)])
+    try:
+        err, dfd = driver.open("a", DIRECTORY)
+        assert err == 0
+        os.rename(os.path.join(sand, "a"), os.path.join(sand, "moved"))
+        os.symlink("..", os.path.join(sand, "a"))
+        assert driver.open("outside.txt", dirfd=dfd)[0] == E.ENOENT
+        err, fd = driver.open("mine.txt", dirfd=dfd)
+        assert err == 0 and driver.read(fd) == (0, b"mine")
+        assert driver.readdir(dfd) == (0, [b"mine.txt"])
+        os.unlink(os.path.join(sand, "a"))
+        os.symlink("/", os.path.join(sand, "a"))
+        assert driver.open("etc/passwd", dirfd=dfd)[0] == E.ENOENT
+        assert driver.open("a/etc/passwd")[0] == E.EPERM
+        err, _ = driver.open("new", CREAT, write=True, dirfd=dfd)
+        assert err == (E.EPERM if read_only else 0)
+        assert os.path.exists(os.path.join(sand, "moved", "new")) == (not read_only)
+        # the preopen itself renamed on the host: still the same directory
+        os.rename(sand, os.path.join(tmp, "sand2"))
+        os.mkdir(sand)
+        err, fd = driver.open("f.txt")
+        assert err == 0 and driver.read(fd) == (0, b"inside")
+    finally:
+        driver.close()
+    assert sorted(os.listdir(tmp)) == ["outside.txt", "sand", "sand2"]
+    assert os.listdir(sand) == []
+
+
+# --- limits: path length, NUL, descriptor table -----------------------------------------
+
+def test_long_paths_are_refused_in_linear_time(tmp_path):
+    sand = make_tree(str(tmp_path))
+    driver = Driver("purewasm", [(sand, "sand", False)])
+    try:
+        t0 = time.perf_counter()
+        assert driver.open("./" * 800000 + "f.txt")[0] == E.ENAMETOOLONG      # 1.6 MB
+        assert time.perf_counter() - t0 < 2.0        # was 33 s (quadratic walk)
+        assert driver.open("./" * 2045 + "f.txt")[0] == 0          # 4095 bytes: fine
+        assert driver.open("./" * 2046 + "f.txt")[0] == E.ENAMETOOLONG     # 4097 bytes
+        assert driver.open("x" * 255)[0] == E.ENOENT
+        assert driver.open("x" * 256)[0] == E.ENAMETOOLONG
+        assert driver.open("sub/" + "é" * 128)[0] == E.ENAMETOOLONG      # 256 bytes
+        # 2,000 components: one pass over them
+        t0 = time.perf_counter()
+        assert driver.open("sub/.." + "/sub/.." * 580 + "/f.txt")[0] == 0
+        assert time.perf_counter() - t0 < 2.0
+        assert driver.open("f\0.txt")[0] == E.EINVAL                     # wasmtime: EINVAL
+        assert driver.mkdir("d\0") == E.EINVAL
+    finally:
+        driver.close()
+
+
+def test_long_paths_same_as_wasmtime(tmp_path):
+    pytest.importorskip("wasmtime")
+    paths = ["./" * 2045 + "f.txt", "./" * 2046 + "f.txt", "x" * 255, "x" * 256,
+             "f\0.txt", "sub/" * 1000 + "x"]
+    results = {}
+    for kind in ("wasmtime", "purewasm"):
+        tmp = tmp_path / kind
+        tmp.mkdir()
+        driver = Driver(kind, [(make_tree(str(tmp)), "sand", False)])
+        try:
+            results[kind] = [driver.open(p)[0] for p in paths]
+        finally:
+            driver.close()
+    assert results["purewasm"] == results["wasmtime"]
+
+
+def test_descriptor_table_is_capped_and_reuses_the_lowest(tmp_path):
+    from purewasm.wasi import WasiConfig, WasiContext
+    from purewasm.wasi.core import MAX_FDS
+    sand = make_tree(str(tmp_path))
+    cfg = WasiConfig()
+    cfg.preopen_dir(sand, "sand")
+    ctx = WasiContext(cfg)
+    assert ctx.max_fds == MAX_FDS == 16384
+    ctx.max_fds = 40            # the same code path without 16,384 host descriptors
+    mem = bytearray(65536)
+    mem[100:105] = b"f.txt"
+
+    def open_() -> int:
+        return ctx.path_open(mem, 3, 0, 100, 5, 0, C.RIGHTS_FD_READ, 0, 0, 200)
+
+    opened = []
+    for _ in range(36):         # 0-3 are taken: stdio and the preopen
+        assert open_() == 0
+        opened.append(struct.unpack_from("<I", mem, 200)[0])
+    assert opened == list(range(4, 40))
+    from purewasm.wasi.core import WasiError
+    with pytest.raises(WasiError) as exc:
+        open_()
+    assert exc.value.errno == E.EMFILE
+    assert ctx.fd_close(mem, 17) == 0 and ctx.fd_close(mem, 9) == 0
+    assert open_() == 0 and struct.unpack_from("<I", mem, 200)[0] == 9
+    assert open_() == 0 and struct.unpack_from("<I", mem, 200)[0] == 17
+    ctx.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_host_handles_released(tmp_path):
+    from purewasm.wasi import WasiConfig, WasiContext
+    sand = make_tree(str(tmp_path))
+    before = len(os.listdir("/proc/self/fd"))
+    cfg = WasiConfig()
+    cfg.preopen_dir(sand, "sand")
+    driver = Driver("purewasm", [(sand, "sand", False)])
+    for _ in range(5):
+        assert driver.open("sub", DIRECTORY)[0] == 0
+        assert driver.open("f.txt")[0] == 0
+        assert driver.open("sub/../hop1")[0] == E.EPERM       # walks and fails
+    err, fd = driver.open("sub", DIRECTORY)
+    during = len(os.listdir("/proc/self/fd"))
+    assert during == before + 1 + 11            # the preopen, 11 opened descriptors
+    assert driver.close_fd(fd) == 0
+    assert len(os.listdir("/proc/self/fd")) == during - 1
+    driver.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+    # a context dropped without close() releases its handles too
+    ctx = WasiContext(cfg)
+    assert len(os.listdir("/proc/self/fd")) == before + 1
+    del ctx
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+# --- hosts without dir_fd (Windows): paths checked by identity ----------------------------
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attacks_without_dir_fd_support(tmp_path, monkeypatch, name):
+    """The fallback for hosts lacking openat & co. (forced here): every step re-checks
+    that the directory's path still names the directory opened. The errnos may differ
+    (a moved directory is ENOENT) but nothing outside is ever reached."""
+    from purewasm.wasi import core
+    monkeypatch.setattr(core, "_USE_DIR_FD", False)
+    tmp = str(tmp_path)
+    sand = make_tree(tmp)
+    before = _snapshot(tmp)
+    driver = Driver("purewasm", [(sand, "sand", False)])
+    try:
+        assert driver.store._rt.wasi.fds[3].handle.fd is None  # noqa: SLF001
+        results = run_api(driver, ATTACKS[name][0])
+    finally:
+        driver.close()
+    assert _snapshot(tmp) == before
+    assert all(SECRET not in data and b"root:" not in data for _, data in results)
+    assert not os.path.exists(os.path.join(tmp, "x")) and \
+        not os.path.exists(os.path.join(tmp, "made"))
+
+
+# --- the configuration API ----------------------------------------------------------------
+
+def test_dir_perms_api():
+    import purewasm
+    from purewasm import DirPerms, FilePerms, WasiConfig
+    assert purewasm.wasi.DirPerms is DirPerms
+    assert [(p.name, p.value) for p in DirPerms] == [("READ_ONLY", 1), ("WRITE_ONLY", 2),
+                                                     ("READ_WRITE", 3)]
+    assert [(p.name, p.value) for p in FilePerms] == [("READ_ONLY", 1), ("WRITE_ONLY", 2),
+                                                      ("READ_WRITE", 3)]
+    cfg = WasiConfig()
+    cfg.preopen_dir(".", "a")
+    cfg.preopen_dir(".", "b", DirPerms.READ_ONLY, FilePerms.READ_ONLY)
+    cfg.preopen_dir(".", "c", False)                 # the older fs_mutable form
+    cfg.preopen_dir(".", "d", fs_mutable=False)
+    assert [(p.guest_path, p.dir_perms, p.file_perms, p.writable) for p in cfg.preopens] == [
+        ("a", 3, 3, True), ("b", 1, 1, False), ("c", 1, 1, False), ("d", 1, 1, False)]
+    with pytest.raises(TypeError):
+        cfg.preopen_dir(".", "e", "ro")
+
+
+def test_cli_ro_dir_keeps_order_and_refuses_writes(tmp_path):
+    tmp = str(tmp_path)
+    sand = make_tree(tmp)
+    other = os.path.join(tmp, "other")
+    os.mkdir(other)
+    ops = [("mkdir", 3, "d"), ("mkdir", 4, "d")]
+    from purewasm import wat2wasm
+    wasm = os.path.join(tmp, "p.wasm")
+    with open(wasm, "wb") as f:
+        f.write(wat2wasm(ops_to_wat(ops)))
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "purewasm", "run", "--ro-dir",
+                           sand + "::sand", "--dir", other + "::other", wasm],
+                          capture_output=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert parse_output(ops, proc.stdout) == [(E.EPERM, b""), (0, b"")]
+    assert os.path.isdir(os.path.join(other, "d")) and not os.path.exists(
+        os.path.join(sand, "d"))
