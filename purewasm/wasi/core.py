@@ -8,10 +8,14 @@ host exception into an errno, so no Python exception reaches the guest; only
 ``ExitTrap`` (``proc_exit``) passes through.
 
 Sandbox: the guest reaches files only through directory descriptors (preopens and
-directories opened below them). Each directory descriptor is a capability root: a path
-is resolved component by component under it, symlinks are expanded here (not by the
-host), and an absolute path, a ``..`` above the root or a symlink leading outside it is
-refused with EPERM, as wasmtime does.
+directories opened below them), each holding an OS handle on its directory
+(:class:`DirHandle`). Each is a capability root: a path is resolved component by
+component from the handle with ``dir_fd=`` system calls (O_NOFOLLOW | O_DIRECTORY),
+symlinks are expanded here (not by the host), and an absolute path, a ``..`` above the
+root or a symlink leading outside it is refused with EPERM, as wasmtime does. Every
+operation then names a single entry of a held directory, so no rename or symlink swap
+can redirect it. Hosts without the ``*at`` calls (Windows) fall back to paths checked
+by (st_dev, st_ino) identity before each use.
 """
 from __future__ import annotations
 
