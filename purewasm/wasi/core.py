@@ -1025,11 +1025,15 @@ class WasiContext:
             op, odfd = old.at()
             np_, ndfd = new.at()
             st = os.stat(op, dir_fd=odfd, follow_symlinks=False)
-            if _stat.S_ISLNK(st.st_mode) or os.link in os.supports_follow_symlinks:
-                # Link the entry itself, never what a symlink there points to.
+            try:
+                # Link the entry itself, never what a symlink there points to (even one
+                # swapped in since the walk).
                 os.link(op, np_, src_dir_fd=odfd, dst_dir_fd=ndfd, follow_symlinks=False)
-            else:
-                # Plain link(): PyPy rejects follow_symlinks=False with EINVAL.
+            except OSError as exc:
+                if exc.errno != errno.EINVAL or _stat.S_ISLNK(st.st_mode):
+                    raise
+                # PyPy answers EINVAL to follow_symlinks=False: a plain link() for an
+                # entry that was not a symlink when checked.
                 os.link(op, np_, src_dir_fd=odfd, dst_dir_fd=ndfd)
         return C.ESUCCESS
 
