@@ -586,7 +586,9 @@ class WasiContext:
         for p in raw_parts:
             if p in ("", "."):
                 continue
-            if len(p) > MAX_NAME and len(p.encode("utf-8")) > MAX_NAME:
+            # (characters <= bytes <= 4 * characters: encode only when it can matter)
+            if len(p) > MAX_NAME or (4 * len(p) > MAX_NAME
+                                     and len(p.encode("utf-8")) > MAX_NAME):
                 raise WasiError(C.ENAMETOOLONG)
             pending.append(p)
         stack = [d.handle]          # stack[0] is the descriptor's own (not owned) handle
