@@ -13,13 +13,13 @@ __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
     "GlobalType", "ImportType", "ExportType", "Caller", "Trap", "TrapCode", "WasmtimeError",
-    "ExitTrap", "Frame", "wat2wasm", "WasiConfig",
+    "ExitTrap", "Frame", "wat2wasm", "WasiConfig", "DirPerms", "FilePerms",
 ]
 
 
 def __getattr__(name: str) -> object:
     # WASI is loaded on first use only (PEP 562): the core API does not need it.
-    if name == "WasiConfig":
-        from purewasm.wasi import WasiConfig
-        return WasiConfig
+    if name in ("WasiConfig", "DirPerms", "FilePerms"):
+        from purewasm import wasi
+        return getattr(wasi, name)
     raise AttributeError("module 'purewasm' has no attribute %r" % name)

@@ -85,13 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run a WebAssembly module (.wasm or .wat) with WASI",
         description="Run a WebAssembly module with WASI preview 1, as 'wasmtime run' does. "
                     "The program sees only what the flags give it: its arguments, the "
-                    "--env variables and the --dir directories; stdin, stdout and stderr "
+                    "--env variables and the --dir and --ro-dir directories; stdin, stdout and stderr "
                     "are the terminal's. Options go before FILE; everything after FILE "
                     "is passed to the program.",
         epilog=_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # --dir and --ro-dir share one list so that the preopens keep their command-line
+    # order (it decides their descriptor numbers).
     run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                     dest="dir", type=_dir_spec(False),
                      help="give the program the host directory HOST, seen as GUEST "
                           "(default: the same path as HOST); repeatable")
+    run.add_argument("--ro-dir", action="append", metavar="HOST[::GUEST]", dest="dir",
+                     type=_dir_spec(True),
+                     help="as --dir, read-only: the program may read HOST but not create, "
+                          "write, truncate, rename, remove or touch anything in it "
+                          "(EPERM); repeatable")
     run.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                      help="set environment variable NAME to VALUE for the program; "
                           "without =VALUE, pass the host's value of NAME (if set); "
@@ -201,6 +209,13 @@ def _describe_error(exc: BaseException) -> str:
 
 # --- run -------------------------------------------------------------------------------------
 
+def _dir_spec(read_only: bool) -> Any:
+    def convert(spec: str) -> Tuple[str, bool]:
+        return spec, read_only
+    convert.__name__ = "directory"      # argparse names the type in its messages
+    return convert
+
+
 def parse_dir(spec: str) -> Tuple[str, str]:
     """``HOST[::GUEST]`` -> (host, guest); guest defaults to host, as in wasmtime."""
     host, sep, guest = spec.partition("::")
@@ -264,25 +279,28 @@ def format_value(value: Any) -> str:
 
 
 def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
-                      dirs: List[Tuple[str, str]]) -> WasiConfig:
-    from .wasi import WasiConfig
+                      dirs: List[Tuple[str, str, bool]]) -> WasiConfig:
+    from .wasi import DirPerms, FilePerms, WasiConfig
     cfg = WasiConfig()
     cfg.argv = argv
     cfg.env = env
     cfg.inherit_stdin()
     cfg.inherit_stdout()
     cfg.inherit_stderr()
-    for host, guest in dirs:
+    for host, guest, read_only in dirs:
         if not os.path.isdir(host):
-            raise CliError("--dir %s: not a directory" % host)
-        cfg.preopen_dir(host, guest)
+            raise CliError("--%s %s: not a directory" % ("ro-dir" if read_only else "dir", host))
+        if read_only:
+            cfg.preopen_dir(host, guest, DirPerms.READ_ONLY, FilePerms.READ_ONLY)
+        else:
+            cfg.preopen_dir(host, guest)
     return cfg
 
 
 def cmd_run(opts: argparse.Namespace) -> int:
     import purewasm
 
-    dirs = [parse_dir(d) for d in opts.dir]
+    dirs = [parse_dir(spec) + (read_only,) for spec, read_only in opts.dir]
     # Configuration mistakes are reported before the (possibly slow) module load.
     cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
                             parse_env(opts.env), dirs)

@@ -18,22 +18,32 @@ stdout, stderr, exit status and the files left behind). Deliberate differences:
 * ``proc_raise`` returns ENOSYS; no socket is ever handed out, so ``sock_*`` answer
   ENOTSOCK (EBADF for a closed descriptor).
 
-Sandbox: each directory descriptor is a capability root; paths are resolved here, one
-component at a time, expanding symlinks ourselves; an absolute path, a ``..`` above the
-root and a symlink leading outside are refused with EPERM (as wasmtime). The host is
-given only symlink-free paths (bar a final component that is not followed), but the
-checks and the operation are separate system calls: a host process racing to swap a
-directory for a symlink between the two is outside the threat model.
+* ``path_readlink`` refuses (EPERM) a target climbing above the descriptor's directory,
+  not only an absolute one (wasmtime returns the relative ones);
+* ``path_link`` with SYMLINK_FOLLOW links what the symlink names, resolved in the sandbox
+  (wasmtime: EINVAL).
+
+Sandbox (see core.py): every directory descriptor — preopen or opened — holds an OS
+directory handle, never a path; a guest path is walked one component at a time from
+that handle (openat with O_NOFOLLOW | O_DIRECTORY), symlinks are read and expanded here,
+relative to the directory holding them, and ``..`` returns to the handle it came from.
+An absolute path or link, or a ``..`` above the descriptor's directory, is EPERM (as
+wasmtime). Renaming or replacing a directory, by the guest or by another host process,
+can therefore never redirect a descriptor or a walk outside the sandbox. Read-only
+preopens (``DirPerms``/``FilePerms``) refuse every change with EPERM. Limits: paths of
+4096 bytes or more and components over 255 bytes are ENAMETOOLONG, 40 symlink hops
+ELOOP, 16,384 descriptors EMFILE.
 """
 from __future__ import annotations
 
 from .bindings import (BINDINGS, MODULE, SIGNATURES, bound_functions, context_of,
                        default_get_memory, define_wasi, guarded, host_functions, set_wasi)
-from .config import Preopen, WasiConfig
+from .config import DirPerms, FilePerms, Preopen, WasiConfig
 from .core import WasiContext, WasiError
 
 __all__ = [
-    "BINDINGS", "MODULE", "SIGNATURES", "Preopen", "WasiConfig", "WasiContext", "WasiError",
+    "BINDINGS", "DirPerms", "FilePerms", "MODULE", "SIGNATURES", "Preopen", "WasiConfig",
+    "WasiContext", "WasiError",
     "bound_functions", "context_of", "default_get_memory", "define_wasi", "guarded",
     "host_functions", "set_wasi",
 ]

@@ -1,7 +1,10 @@
 """WasiConfig: what a guest may see. Nothing from the host reaches it unless configured here.
 
 Shaped like wasmtime-py's ``WasiConfig``: ``argv``/``env`` properties, ``inherit_*``
-methods, ``stdin_file``/``stdout_file``/``stderr_file`` paths, ``preopen_dir(host, guest)``.
+methods, ``stdin_file``/``stdout_file``/``stderr_file`` paths,
+``preopen_dir(host, guest, dir_perms=DirPerms.READ_WRITE, file_perms=FilePerms.READ_WRITE)``
+(with wasmtime-py's ``DirPerms``/``FilePerms`` enums; a bool in place of ``dir_perms`` is
+the older ``fs_mutable`` form).
 Extras: ``stdin_bytes`` and ``stdout_custom``/``stderr_custom`` that take a callable
 (receiving each written ``bytes``) or a ``bytearray`` (extended in place).
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from typing import Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ..errors import WasmtimeError
@@ -16,16 +20,46 @@ from ..errors import WasmtimeError
 Sink = Union[Callable[[bytes], object], bytearray]
 
 
-class Preopen:
-    """A host directory made visible to the guest under ``guest_path``."""
+class DirPerms(Enum):
+    """What the guest may do to the directories of a preopen (wasmtime-py's values)."""
 
-    def __init__(self, host_path: str, guest_path: str, writable: bool) -> None:
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+class FilePerms(Enum):
+    """What the guest may do to the files of a preopen (wasmtime-py's values)."""
+
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+PERM_READ = 1
+PERM_WRITE = 2
+
+
+class Preopen:
+    """A host directory made visible to the guest under ``guest_path``.
+
+    ``dir_perms`` / ``file_perms`` are bit sets (PERM_READ | PERM_WRITE).
+    """
+
+    def __init__(self, host_path: str, guest_path: str, dir_perms: int = 3,
+                 file_perms: int = 3) -> None:
         self.host_path = host_path
         self.guest_path = guest_path
-        self.writable = writable
+        self.dir_perms = dir_perms
+        self.file_perms = file_perms
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.dir_perms & PERM_WRITE and self.file_perms & PERM_WRITE)
 
     def __repr__(self) -> str:
-        return "Preopen(%r, %r, writable=%r)" % (self.host_path, self.guest_path, self.writable)
+        return "Preopen(%r, %r, dir_perms=%r, file_perms=%r)" % (
+            self.host_path, self.guest_path, self.dir_perms, self.file_perms)
 
 
 class WasiConfig:
@@ -103,12 +137,30 @@ class WasiConfig:
     stderr_custom = property(None, _set_stderr_custom)
 
     # filesystem ---------------------------------------------------------------------------
-    def preopen_dir(self, path: str, guest_path: str, fs_mutable: bool = True) -> None:
-        """Let the guest see host directory ``path`` as ``guest_path``."""
+    def preopen_dir(self, path: str, guest_path: str,
+                    dir_perms: Union[DirPerms, bool] = DirPerms.READ_WRITE,
+                    file_perms: FilePerms = FilePerms.READ_WRITE,
+                    fs_mutable: Optional[bool] = None) -> None:
+        """Let the guest see host directory ``path`` as ``guest_path``.
+
+        ``dir_perms`` limits what the guest may do to directories (READ_ONLY: no create,
+        unlink, rename, mkdir, rmdir, symlink, link, set times), ``file_perms`` to files
+        (READ_ONLY: no open for writing, truncate, set size or times); refusals answer
+        EPERM, as wasmtime. A bool (``fs_mutable``, the older wasmtime-py signature)
+        means READ_WRITE for both when true, READ_ONLY for both when false.
+        """
+        if fs_mutable is not None:
+            dir_perms = bool(fs_mutable)
+        if isinstance(dir_perms, bool):
+            # The older wasmtime-py form: one switch for directories and files alike.
+            file_perms = FilePerms.READ_WRITE if dir_perms else FilePerms.READ_ONLY
+            dir_perms = DirPerms.READ_WRITE if dir_perms else DirPerms.READ_ONLY
+        if not isinstance(dir_perms, DirPerms) or not isinstance(file_perms, FilePerms):
+            raise TypeError("expected DirPerms and FilePerms")
         host = os.path.realpath(os.fspath(path))
         if not os.path.isdir(host):
             raise WasmtimeError("cannot preopen %r: not a directory" % (path,))
-        self.preopens.append(Preopen(host, str(guest_path), bool(fs_mutable)))
+        self.preopens.append(Preopen(host, str(guest_path), dir_perms.value, file_perms.value))
 
 
 def _check_sink(sink: Sink) -> Sink:

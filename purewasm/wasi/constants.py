@@ -210,5 +210,13 @@ RIGHTS_DIR = (RIGHTS_FD_FDSTAT_SET_FLAGS | RIGHTS_FD_SYNC | RIGHTS_FD_ADVISE
               | RIGHTS_FD_FILESTAT_GET | RIGHTS_FD_FILESTAT_SET_TIMES
               | RIGHTS_PATH_SYMLINK | RIGHTS_PATH_REMOVE_DIRECTORY
               | RIGHTS_PATH_UNLINK_FILE)
+# The rights wasmtime reports for a directory: RIGHTS_DIR without fd_fdstat_set_flags,
+# fd_sync, fd_advise and path_filestat_set_size, and every right but
+# path_filestat_set_size and the socket ones to inherit. Programs (the WASI testsuite's
+# truncation_rights) read them to decide what to try.
+RIGHTS_DIR_BASE = RIGHTS_DIR & ~(RIGHTS_FD_FDSTAT_SET_FLAGS | RIGHTS_FD_SYNC | RIGHTS_FD_ADVISE
+                                 | RIGHTS_PATH_FILESTAT_SET_SIZE)
+RIGHTS_DIR_INHERITING = RIGHTS_ALL & ~(RIGHTS_PATH_FILESTAT_SET_SIZE | RIGHTS_SOCK_SHUTDOWN
+                                       | RIGHTS_SOCK_ACCEPT)
 RIGHTS_STDIO = (RIGHTS_FD_READ | RIGHTS_FD_WRITE | RIGHTS_FD_FDSTAT_SET_FLAGS
                 | RIGHTS_FD_FILESTAT_GET | RIGHTS_POLL_FD_READWRITE)

@@ -8,24 +8,31 @@ host exception into an errno, so no Python exception reaches the guest; only
 ``ExitTrap`` (``proc_exit``) passes through.
 
 Sandbox: the guest reaches files only through directory descriptors (preopens and
-directories opened below them). Each directory descriptor is a capability root: a path
-is resolved component by component under it, symlinks are expanded here (not by the
-host), and an absolute path, a ``..`` above the root or a symlink leading outside it is
-refused with EPERM, as wasmtime does.
+directories opened below them), each holding an OS handle on its directory
+(:class:`DirHandle`). Each is a capability root: a path is resolved component by
+component from the handle with ``dir_fd=`` system calls (O_NOFOLLOW | O_DIRECTORY),
+symlinks are expanded here (not by the host), and an absolute path, a ``..`` above the
+root or a symlink leading outside it is refused with EPERM, as wasmtime does. Every
+operation then names a single entry of a held directory, so no rename or symlink swap
+can redirect it. Hosts without the ``*at`` calls (Windows) fall back to paths checked
+by (st_dev, st_ino) identity before each use.
 """
 from __future__ import annotations
 
+import errno
+import heapq
 import io
 import os
 import stat as _stat
 import struct
 import sys
 import time
+from collections import deque
 from typing import BinaryIO, Callable, Dict, List, Optional, Tuple, Union
 
 from ..errors import ExitTrap, WasmtimeError
 from . import constants as C
-from .config import WasiConfig
+from .config import PERM_READ, PERM_WRITE, WasiConfig
 
 # The guest's linear memory: the live bytearray (purewasm) or a writable memoryview of
 # another engine's memory (the tests run this WASI under wasmtime).
@@ -42,7 +49,15 @@ _SUBSCRIPTION_HEAD = struct.Struct("<QB")          # userdata, tag
 _SUB_CLOCK = struct.Struct("<IxxxxQQH")           # id, timeout, precision, flags (at 16)
 _EVENT = struct.Struct("<QHBxxxxxQHxxxxxx")       # userdata, error, type, nbytes, flags
 
-_MAX_SYMLINKS = 32
+# Symlinks expanded in one resolution before ELOOP: Linux's MAXSYMLINKS, as wasmtime.
+MAX_SYMLINKS = 40
+# A guest path longer than the host's PATH_MAX (4096 bytes with its NUL) or a component
+# longer than NAME_MAX is ENAMETOOLONG, as under wasmtime (which hands paths to the host).
+MAX_PATH = 4095
+MAX_NAME = 255
+# Open descriptors per WASI instance (stdio and preopens included): beyond, EMFILE.
+# A sane bound below typical host limits; each also holds a host descriptor.
+MAX_FDS = 16384
 # Characters other than "/" that the host treats as path separators (none on POSIX).
 _HOST_SEPARATORS = "" if os.sep == "/" and not os.altsep else "\\:"
 _O_BINARY = getattr(os, "O_BINARY", 0)
@@ -50,6 +65,16 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_SYNC = getattr(os, "O_SYNC", 0)
 _O_DSYNC = getattr(os, "O_DSYNC", _O_SYNC)
+# Every path operation runs relative to a directory descriptor (openat and friends)
+# when the host has them all; otherwise (Windows) paths are checked by identity.
+_USE_DIR_FD = (os.name == "posix" and hasattr(os, "O_DIRECTORY") and bool(_O_NOFOLLOW)
+               and all(f in os.supports_dir_fd for f in (
+                   os.open, os.stat, os.mkdir, os.rmdir, os.unlink, os.rename, os.link,
+                   os.symlink, os.readlink, os.utime)))
+# What opening a symlink with O_NOFOLLOW | O_DIRECTORY answers, depending on the OS
+# (ELOOP on Linux and macOS, EMLINK on FreeBSD; ENOTDIR for a non-directory).
+_NOT_A_DIR_ERRNOS = frozenset(e for e in (errno.ELOOP, errno.ENOTDIR,
+                                          getattr(errno, "EMLINK", None)) if e is not None)
 
 
 class WasiError(Exception):
@@ -164,20 +189,23 @@ class StreamDesc(Descriptor):
 
 
 class FileDesc(Descriptor):
-    """A host file opened with ``os.open``."""
+    """A host file opened with ``os.open`` (relative to a directory handle)."""
 
     filetype = C.FILETYPE_REGULAR_FILE
 
-    def __init__(self, host_fd: int, host_path: str, rights_base: int, rights_inheriting: int,
-                 writable_fs: bool) -> None:
+    def __init__(self, host_fd: int, rights_base: int, rights_inheriting: int,
+                 file_perms: int) -> None:
         super().__init__(rights_base, rights_inheriting)
         self.host_fd = host_fd
-        self.host_path = host_path
-        self.writable_fs = writable_fs
+        self.file_perms = file_perms
         try:
             self.filetype = _filetype_of_mode(os.fstat(host_fd).st_mode)
         except OSError:
             pass
+
+    @property
+    def writable_fs(self) -> bool:
+        return bool(self.file_perms & PERM_WRITE)
 
     def close(self) -> None:
         if self.host_fd >= 0:
@@ -192,30 +220,155 @@ class FileDesc(Descriptor):
             pass
 
 
+class DirHandle:
+    """A host directory held by an OS handle, never by its path.
+
+    With ``dir_fd`` support (Linux, macOS, the BSDs) ``fd`` is an ``O_DIRECTORY``
+    descriptor and every operation is relative to it: renaming or replacing the
+    directory (or any of its ancestors) cannot redirect it. Without (Windows), ``fd`` is
+    None and ``path`` is used, after checking at each use that it still names the very
+    directory (st_dev, st_ino) that was opened.
+    """
+
+    __slots__ = ("fd", "path", "ident")
+
+    def __init__(self, fd: Optional[int], path: str, ident: Tuple[int, int]) -> None:
+        self.fd = fd
+        self.path = path
+        self.ident = ident
+
+    @classmethod
+    def open_root(cls, path: str) -> "DirHandle":
+        if _USE_DIR_FD:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+            st = os.fstat(fd)
+            return cls(fd, path, (st.st_dev, st.st_ino))
+        st = os.stat(path)
+        if not _stat.S_ISDIR(st.st_mode):
+            raise WasiError(C.ENOTDIR)
+        return cls(None, path, (st.st_dev, st.st_ino))
+
+    def at(self, name: str) -> Tuple[str, Optional[int]]:
+        """(path argument, dir_fd argument) naming entry ``name`` of this directory."""
+        if self.fd is not None:
+            return name, self.fd
+        st = os.lstat(self.path)
+        if (st.st_dev, st.st_ino) != self.ident or not _stat.S_ISDIR(st.st_mode):
+            # The directory was moved or replaced since it was opened: its path now
+            # names something else, which may lie outside the sandbox.
+            raise WasiError(C.ENOENT)
+        return (self.path if name == "." else os.path.join(self.path, name)), None
+
+    def lstat(self, name: str) -> os.stat_result:
+        p, dfd = self.at(name)
+        return os.stat(p, dir_fd=dfd, follow_symlinks=False)
+
+    def fstat(self) -> os.stat_result:
+        if self.fd is not None:
+            return os.fstat(self.fd)
+        return os.stat(self.at(".")[0], follow_symlinks=False)
+
+    def open_dir(self, name: str) -> "DirHandle":
+        """The subdirectory ``name`` (never through a symlink: ELOOP/ENOTDIR if it is one)."""
+        p, dfd = self.at(name)
+        if dfd is not None:
+            fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC,
+                         dir_fd=dfd)
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                os.close(fd)
+                raise
+            return DirHandle(fd, os.path.join(self.path, name), (st.st_dev, st.st_ino))
+        st = os.stat(p, follow_symlinks=False)
+        if _stat.S_ISLNK(st.st_mode):
+            raise OSError(errno.ELOOP, "symbolic link", p)
+        if not _stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.ENOTDIR, "not a directory", p)
+        return DirHandle(None, p, (st.st_dev, st.st_ino))
+
+    def dup(self) -> "DirHandle":
+        if self.fd is not None:
+            return DirHandle(os.dup(self.fd), self.path, self.ident)
+        return DirHandle(None, self.path, self.ident)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            self.path = ""
+            os.close(fd)
+
+
 class DirDesc(Descriptor):
-    """A directory: the root of a capability (nothing above ``root`` is reachable)."""
+    """A directory: the root of a capability (nothing above it is reachable)."""
 
     filetype = C.FILETYPE_DIRECTORY
 
-    def __init__(self, root: str, writable_fs: bool, preopen_name: Optional[str] = None) -> None:
-        super().__init__(C.RIGHTS_DIR, C.RIGHTS_FILE | C.RIGHTS_DIR)
-        self.root = root
-        self.writable_fs = writable_fs
+    def __init__(self, handle: DirHandle, dir_perms: int, file_perms: int,
+                 preopen_name: Optional[str] = None) -> None:
+        super().__init__(C.RIGHTS_DIR_BASE, C.RIGHTS_DIR_INHERITING)
+        self.handle = handle
+        self.dir_perms = dir_perms
+        self.file_perms = file_perms
         self.preopen_name = preopen_name
+
+    @property
+    def writable_fs(self) -> bool:
+        return bool(self.dir_perms & PERM_WRITE)
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report to at collection time
+            pass
 
 
 class Resolved:
-    """A guest path resolved under a directory descriptor."""
+    """A guest path resolved under a directory descriptor: entry ``name`` of directory
+    ``dir`` (``name`` is "." when the path names a directory itself).
 
-    __slots__ = ("host", "parts", "last_raw", "trailing_slash", "writable")
+    Use as a context manager: it owns the handles opened on the way (closed on exit).
+    ``depth`` is how far ``dir`` lies below the descriptor's directory.
+    """
 
-    def __init__(self, host: str, parts: List[str], last_raw: str, trailing_slash: bool,
-                 writable: bool) -> None:
-        self.host = host
-        self.parts = parts
+    __slots__ = ("dir", "name", "owned", "last_raw", "trailing_slash", "depth")
+
+    def __init__(self, dir: DirHandle, name: str, owned: List[DirHandle], last_raw: str,
+                 trailing_slash: bool, depth: int) -> None:
+        self.dir = dir
+        self.name = name
+        self.owned = owned
         self.last_raw = last_raw
         self.trailing_slash = trailing_slash
-        self.writable = writable
+        self.depth = depth
+
+    @property
+    def is_self(self) -> bool:
+        """The path names the directory reached, not an entry of it ("", ".", "a/..")."""
+        return self.name == "."
+
+    def at(self) -> Tuple[str, Optional[int]]:
+        return self.dir.at(self.name)
+
+    def lstat(self) -> Optional[os.stat_result]:
+        try:
+            return self.dir.lstat(self.name)
+        except FileNotFoundError:
+            return None
+
+    def close(self) -> None:
+        owned, self.owned = self.owned, []
+        for h in owned:
+            h.close()
+
+    def __enter__(self) -> "Resolved":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # --- stdio plumbing -------------------------------------------------------------------------
@@ -309,6 +462,10 @@ class WasiContext:
         self.environ = [("%s=%s" % kv).encode("utf-8", "surrogateescape") + b"\0"
                         for kv in config.env]
         self.fds: Dict[int, Descriptor] = {}
+        # Descriptor numbers are allocated lowest-free first (as POSIX and wasmtime): the
+        # freed ones wait in a min-heap, the rest start at _next_fd. O(log n) per open.
+        self._free_fds: List[int] = []
+        self.max_fds = MAX_FDS
         reader, closer, tty = _make_reader(config.stdin_source)
         self.fds[0] = StreamDesc(reader=reader, closer=closer, is_tty=tty)
         if config.stdin_source == ("inherit",) and os.name == "posix":
@@ -317,16 +474,33 @@ class WasiContext:
                                  (2, config.stderr_target, "stderr")):
             writer, closer, tty = _make_writer(target, name, fd)
             self.fds[fd] = StreamDesc(writer=writer, closer=closer, is_tty=tty)
-        for i, pre in enumerate(config.preopens):
-            self.fds[3 + i] = DirDesc(pre.host_path, pre.writable, pre.guest_path)
+        try:
+            for i, pre in enumerate(config.preopens):
+                try:
+                    handle = DirHandle.open_root(pre.host_path)
+                except (OSError, WasiError) as exc:
+                    raise WasmtimeError("cannot preopen %r: %s" % (pre.host_path, exc)) from None
+                self.fds[3 + i] = DirDesc(handle, pre.dir_perms, pre.file_perms, pre.guest_path)
+        except BaseException:
+            self.close()
+            raise
+        self._next_fd = 3 + len(config.preopens)
 
     def close(self) -> None:
+        """Release every host handle (files, directories, stdio files)."""
         for fd in list(self.fds):
             desc = self.fds.pop(fd)
             try:
                 desc.close()
             except OSError:
                 pass
+
+    def __del__(self) -> None:
+        # The WASI instance going away releases its host handles even without close().
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report to at collection time
+            pass
 
     # helpers ------------------------------------------------------------------------------
     def _get(self, fd: int) -> Descriptor:
@@ -350,29 +524,51 @@ class WasiContext:
         return desc
 
     def _alloc_fd(self, desc: Descriptor) -> int:
-        fd = 0
+        if len(self.fds) >= self.max_fds:
+            raise WasiError(C.EMFILE)
+        free = self._free_fds
+        while free:
+            fd = heapq.heappop(free)
+            if fd not in self.fds:      # skip numbers taken since (fd_renumber)
+                self.fds[fd] = desc
+                return fd
+        fd = self._next_fd
         while fd in self.fds:
             fd += 1
-        if fd >= 1 << 31:
-            raise WasiError(C.EMFILE)
+        self._next_fd = fd + 1
         self.fds[fd] = desc
         return fd
 
+    def _release_fd(self, fd: int) -> Descriptor:
+        desc = self.fds.pop(fd)
+        if fd < self._next_fd:
+            heapq.heappush(self._free_fds, fd)
+        return desc
+
     def _path(self, mem: GuestMemory, ptr: int, length: int) -> str:
+        if length > MAX_PATH:
+            # Checked before reading: the host's PATH_MAX (4096 with the NUL), as wasmtime.
+            raise WasiError(C.ENAMETOOLONG)
         raw = read_bytes(mem, ptr, length)
         if b"\0" in raw:
-            raise WasiError(C.EILSEQ)
+            # wasmtime: EINVAL (a Rust string with a NUL cannot become a host path).
+            raise WasiError(C.EINVAL)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise WasiError(C.EILSEQ) from None
 
     def resolve(self, dirfd: int, path: str, follow: bool) -> Resolved:
-        """Resolve ``path`` under directory ``dirfd`` inside the sandbox.
+        """Resolve ``path`` under directory descriptor ``dirfd`` inside its sandbox.
 
-        Intermediate symlinks are always expanded here (checked against the root); the
-        final component's symlink is expanded only when ``follow``. The host path
-        returned contains no symlink except, possibly, its final component.
+        The walk goes one component at a time from the descriptor's OS handle, opening
+        each directory relative to the previous one with O_NOFOLLOW | O_DIRECTORY; a
+        symlink met on the way is read (readlinkat) and its target resolved here,
+        relative to the directory holding it. ``..`` goes back to the handle we came
+        from, so it can never leave the descriptor's directory (EPERM there, as
+        wasmtime; an absolute target too). The final component is followed only when
+        ``follow`` (or when a trailing slash asks for a directory). The host is never
+        handed a path with a separator, so nothing it follows can lead outside.
         """
         d = self._dir(dirfd)
         if path == "":
@@ -384,61 +580,94 @@ class WasiContext:
             # refused, so that only "/" splits components.
             raise WasiError(C.EPERM)
         raw_parts = path.split("/")
-        trailing = path.endswith("/")
+        trailing = raw_parts[-1] in ("", ".") and len(raw_parts) > 1
         last_raw = next((p for p in reversed(raw_parts) if p != ""), ".")
-        pending = [p for p in raw_parts if p not in ("", ".")]
-        parts: List[str] = []
+        pending = deque()
+        for p in raw_parts:
+            if p in ("", "."):
+                continue
+            # (characters <= bytes <= 4 * characters: encode only when it can matter)
+            if len(p) > MAX_NAME or (4 * len(p) > MAX_NAME
+                                     and len(p.encode("utf-8")) > MAX_NAME):
+                raise WasiError(C.ENAMETOOLONG)
+            pending.append(p)
+        stack = [d.handle]          # stack[0] is the descriptor's own (not owned) handle
         links = 0
-        root = d.root
-        while pending:
-            comp = pending.pop(0)
-            if comp == "..":
-                if not parts:
-                    raise WasiError(C.EPERM)
-                parts.pop()
-                continue
-            last = not pending
-            host = os.path.join(root, *parts, comp)
-            if last and not follow and not trailing:
-                parts.append(comp)
-                break
-            try:
-                st = os.lstat(host)
-            except FileNotFoundError:
-                if last:
-                    parts.append(comp)
-                    break
-                raise
-            if _stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > _MAX_SYMLINKS:
-                    raise WasiError(C.ELOOP)
-                target = os.readlink(host)
-                if target.startswith("/") or os.path.isabs(target) or (
-                        _HOST_SEPARATORS and any(ch in target for ch in _HOST_SEPARATORS)):
-                    raise WasiError(C.EPERM)
-                if last and target.endswith("/"):
-                    trailing = True
-                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-                continue
-            if not last and not _stat.S_ISDIR(st.st_mode):
-                raise WasiError(C.ENOTDIR)
-            parts.append(comp)
-        host = os.path.join(root, *parts) if parts else root
-        if trailing:
-            try:
-                st = os.stat(host)
-            except FileNotFoundError:
-                st = None
+        name = "."
+        try:
+            while pending:
+                comp = pending.popleft()
+                if comp == ".":
+                    continue
+                if comp == "..":
+                    if len(stack) == 1:
+                        raise WasiError(C.EPERM)
+                    stack.pop().close()
+                    continue
+                top = stack[-1]
+                if not pending:
+                    if not (follow or trailing):
+                        name = comp
+                        break
+                    try:
+                        st = top.lstat(comp)
+                    except FileNotFoundError:
+                        name = comp
+                        break
+                    if not _stat.S_ISLNK(st.st_mode):
+                        name = comp
+                        break
+                    links = self._expand_link(top, comp, pending, links)
+                    continue
+                try:
+                    stack.append(top.open_dir(comp))
+                    continue
+                except OSError as exc:
+                    if exc.errno not in _NOT_A_DIR_ERRNOS:
+                        raise
+                st = top.lstat(comp)
+                if not _stat.S_ISLNK(st.st_mode):
+                    raise WasiError(C.ENOTDIR)
+                links = self._expand_link(top, comp, pending, links)
+            r = Resolved(stack[-1], name, stack[1:], last_raw, trailing, len(stack) - 1)
+        except BaseException:
+            for h in stack[1:]:
+                h.close()
+            raise
+        if trailing and not r.is_self:
+            st = r.lstat()
             if st is not None and not _stat.S_ISDIR(st.st_mode):
+                r.close()
                 raise WasiError(C.ENOTDIR)
-        return Resolved(host, parts, last_raw, trailing, d.writable_fs)
-
-    def _resolve_for_change(self, dirfd: int, path: str, follow: bool = False) -> Resolved:
-        r = self.resolve(dirfd, path, follow)
-        if not r.writable:
-            raise WasiError(C.EPERM)
         return r
+
+    @staticmethod
+    def _expand_link(top: DirHandle, comp: str, pending: "deque[str]", links: int) -> int:
+        links += 1
+        if links > MAX_SYMLINKS:
+            raise WasiError(C.ELOOP)
+        p, dfd = top.at(comp)
+        target = os.readlink(p, dir_fd=dfd)
+        if not target:
+            raise WasiError(C.ENOENT)
+        if target.startswith("/") or os.path.isabs(target) or (
+                _HOST_SEPARATORS and any(ch in target for ch in _HOST_SEPARATORS)):
+            raise WasiError(C.EPERM)
+        parts = [q for q in target.split("/") if q not in ("", ".")]
+        if target.endswith("/") and not pending:
+            # "link -> dir/" at the end: the target must be a directory; "." keeps it so.
+            parts.append(".")
+        pending.extendleft(reversed(parts))
+        return links
+
+    def _resolve_for_change(self, dirfd: int, path: str, follow: bool = False,
+                            need: int = 0) -> Resolved:
+        """``resolve`` for an operation changing the tree: refused with EPERM (before any
+        lookup, as wasmtime) when the preopen's permissions lack a write bit."""
+        d = self._dir(dirfd)
+        if not d.dir_perms & PERM_WRITE or need & ~d.file_perms & PERM_WRITE:
+            raise WasiError(C.EPERM)
+        return self.resolve(dirfd, path, follow)
 
     # args / environ -----------------------------------------------------------------------
     def args_sizes_get(self, mem: GuestMemory, argc_ptr: int, size_ptr: int) -> int:
@@ -481,6 +710,8 @@ class WasiContext:
 
     def fd_allocate(self, mem: GuestMemory, fd: int, offset: int, length: int) -> int:
         f = self._file(fd)
+        if not f.writable_fs:
+            raise WasiError(C.EPERM)
         if offset >= 1 << 63 or length >= 1 << 63:
             raise WasiError(C.EINVAL)
         size = os.fstat(f.host_fd).st_size
@@ -489,9 +720,8 @@ class WasiContext:
         return C.ESUCCESS
 
     def fd_close(self, mem: GuestMemory, fd: int) -> int:
-        desc = self._get(fd)
-        del self.fds[fd]
-        desc.close()
+        self._get(fd)
+        self._release_fd(fd).close()
         return C.ESUCCESS
 
     def fd_datasync(self, mem: GuestMemory, fd: int) -> int:
@@ -544,13 +774,15 @@ class WasiContext:
         if isinstance(desc, FileDesc):
             _pack_filestat(mem, buf_ptr, os.fstat(desc.host_fd))
         elif isinstance(desc, DirDesc):
-            _pack_filestat(mem, buf_ptr, os.stat(desc.root))
+            _pack_filestat(mem, buf_ptr, desc.handle.fstat())
         else:
             _FILESTAT.pack_into(mem, buf_ptr, 0, 0, desc.filetype, 0, 0, 0, 0, 0)
         return C.ESUCCESS
 
     def fd_filestat_set_size(self, mem: GuestMemory, fd: int, size: int) -> int:
         f = self._file(fd)
+        if not f.writable_fs:
+            raise WasiError(C.EPERM)
         if size >= 1 << 63:
             raise WasiError(C.EINVAL)
         os.ftruncate(f.host_fd, size)
@@ -559,14 +791,22 @@ class WasiContext:
     def fd_filestat_set_times(self, mem: GuestMemory, fd: int, atim: int, mtim: int, fst_flags: int) -> int:
         desc = self._get(fd)
         if isinstance(desc, FileDesc):
-            target, st = desc.host_fd, os.fstat(desc.host_fd)
+            if not desc.writable_fs:
+                raise WasiError(C.EPERM)
             if os.utime not in os.supports_fd:
-                target = desc.host_path
+                raise WasiError(C.ENOTSUP)
+            os.utime(desc.host_fd, ns=_new_times(os.fstat(desc.host_fd), atim, mtim, fst_flags))
         elif isinstance(desc, DirDesc):
-            target, st = desc.root, os.stat(desc.root)
+            if not desc.dir_perms & PERM_WRITE:
+                raise WasiError(C.EPERM)
+            h = desc.handle
+            times = _new_times(h.fstat(), atim, mtim, fst_flags)
+            if h.fd is not None and os.utime in os.supports_fd:
+                os.utime(h.fd, ns=times)
+            else:
+                os.utime(h.at(".")[0], ns=times)
         else:
             raise WasiError(C.EBADF)
-        os.utime(target, ns=_new_times(st, atim, mtim, fst_flags))
         return C.ESUCCESS
 
     def fd_pread(self, mem: GuestMemory, fd: int, iovs_ptr: int, iovs_len: int, offset: int,
@@ -687,7 +927,9 @@ class WasiContext:
             raise WasiError(C.EBADF)
         if buf_ptr + buf_len > len(mem):
             raise Fault()
-        entries = _list_dir(d.root)
+        if not d.dir_perms & PERM_READ:
+            raise WasiError(C.EPERM)
+        entries = _list_dir(d.handle)
         out = bytearray()
         for index in range(cookie, len(entries)) if cookie < len(entries) else ():
             name, ino, ftype = entries[index]
@@ -704,7 +946,7 @@ class WasiContext:
         old = self._get(to)
         if fd == to:
             return C.ESUCCESS
-        del self.fds[fd]
+        self._release_fd(fd)
         self.fds[to] = desc
         old.close()
         return C.ESUCCESS
@@ -735,47 +977,66 @@ class WasiContext:
 
     # path_* -------------------------------------------------------------------------------
     def path_create_directory(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
-        r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
-        if not r.parts:
-            raise WasiError(C.EEXIST)
-        os.mkdir(r.host)
+        with self._resolve_for_change(fd, self._path(mem, path_ptr, path_len)) as r:
+            if r.is_self:
+                raise WasiError(C.EEXIST)
+            p, dfd = r.at()
+            os.mkdir(p, 0o777, dir_fd=dfd)
         return C.ESUCCESS
 
     def path_filestat_get(self, mem: GuestMemory, fd: int, flags: int, path_ptr: int, path_len: int,
                           buf_ptr: int) -> int:
-        r = self.resolve(fd, self._path(mem, path_ptr, path_len),
-                         bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
-        # The resolver already expanded the links it was asked to follow.
-        _pack_filestat(mem, buf_ptr, os.lstat(r.host))
+        with self.resolve(fd, self._path(mem, path_ptr, path_len),
+                          bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW)) as r:
+            # The resolver already expanded the links it was asked to follow.
+            st = r.dir.fstat() if r.is_self else r.dir.lstat(r.name)
+        _pack_filestat(mem, buf_ptr, st)
         return C.ESUCCESS
 
     def path_filestat_set_times(self, mem: GuestMemory, fd: int, flags: int, path_ptr: int, path_len: int,
                                 atim: int, mtim: int, fst_flags: int) -> int:
-        r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len),
-                                     bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
-        st = os.lstat(r.host)
-        times = _new_times(st, atim, mtim, fst_flags)
-        if _stat.S_ISLNK(st.st_mode):
+        with self._resolve_for_change(fd, self._path(mem, path_ptr, path_len),
+                                      bool(flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW),
+                                      need=PERM_WRITE) as r:
+            p, dfd = r.at()
+            st = os.stat(p, dir_fd=dfd, follow_symlinks=False)
+            times = _new_times(st, atim, mtim, fst_flags)
+            # Never follow: the resolver expanded every link it was asked to, so a link
+            # here is one the guest named without SYMLINK_FOLLOW (or one swapped in since).
             if os.utime not in os.supports_follow_symlinks:
-                raise WasiError(C.ENOTSUP)
-            os.utime(r.host, ns=times, follow_symlinks=False)
-        else:
-            os.utime(r.host, ns=times)
+                if _stat.S_ISLNK(st.st_mode):
+                    raise WasiError(C.ENOTSUP)
+                os.utime(p, ns=times, dir_fd=dfd)
+            else:
+                os.utime(p, ns=times, dir_fd=dfd, follow_symlinks=False)
         return C.ESUCCESS
 
     def path_link(self, mem: GuestMemory, old_fd: int, old_flags: int, old_path_ptr: int, old_path_len: int,
                   new_fd: int, new_path_ptr: int, new_path_len: int) -> int:
-        old = self._resolve_for_change(old_fd, self._path(mem, old_path_ptr, old_path_len),
-                                       bool(old_flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW))
-        new = self._resolve_for_change(new_fd, self._path(mem, new_path_ptr, new_path_len))
-        if new.trailing_slash:
-            raise WasiError(C.ENOENT if not os.path.lexists(new.host) else C.EEXIST)
-        if os.path.islink(old.host):
-            # Link the symlink itself (the resolver already followed it when asked to).
-            os.link(old.host, new.host, follow_symlinks=False)
-        else:
-            # Plain link(): PyPy rejects follow_symlinks=False with EINVAL.
-            os.link(old.host, new.host)
+        # Both ends resolve inside their sandboxes: a hard link can never name (and so
+        # never import) a host file from outside.
+        with self._resolve_for_change(old_fd, self._path(mem, old_path_ptr, old_path_len),
+                                      bool(old_flags & C.LOOKUPFLAGS_SYMLINK_FOLLOW)) as old, \
+                self._resolve_for_change(new_fd, self._path(mem, new_path_ptr, new_path_len)) as new:
+            if new.trailing_slash:
+                raise WasiError(C.ENOENT if new.lstat() is None else C.EEXIST)
+            if old.is_self:
+                raise WasiError(C.EPERM)
+            if new.is_self:
+                raise WasiError(C.EEXIST)
+            op, odfd = old.at()
+            np_, ndfd = new.at()
+            st = os.stat(op, dir_fd=odfd, follow_symlinks=False)
+            try:
+                # Link the entry itself, never what a symlink there points to (even one
+                # swapped in since the walk).
+                os.link(op, np_, src_dir_fd=odfd, dst_dir_fd=ndfd, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno != errno.EINVAL or _stat.S_ISLNK(st.st_mode):
+                    raise
+                # PyPy answers EINVAL to follow_symlinks=False: a plain link() for an
+                # entry that was not a symlink when checked.
+                os.link(op, np_, src_dir_fd=odfd, dst_dir_fd=ndfd)
         return C.ESUCCESS
 
     def path_open(self, mem: GuestMemory, fd: int, dirflags: int, path_ptr: int, path_len: int,
@@ -785,19 +1046,26 @@ class WasiContext:
             raise WasiError(C.ENOTDIR)
         d = self._dir(fd)
         follow = bool(dirflags & C.LOOKUPFLAGS_SYMLINK_FOLLOW)
-        r = self.resolve(fd, self._path(mem, path_ptr, path_len), follow)
+        path = self._path(mem, path_ptr, path_len)
         if opened_fd_ptr + 4 > len(mem):
             raise Fault()
+        with self.resolve(fd, path, follow) as r:
+            desc = self._open_resolved(d, r, oflags, rights_base, fdflags)
         try:
-            st: Optional[os.stat_result] = os.lstat(r.host)
-        except FileNotFoundError:
-            st = None
+            new_fd = self._alloc_fd(desc)
+        except WasiError:
+            desc.close()
+            raise
+        _U32.pack_into(mem, opened_fd_ptr, new_fd)
+        return C.ESUCCESS
+
+    def _open_resolved(self, d: DirDesc, r: Resolved, oflags: int, rights_base: int,
+                       fdflags: int) -> Descriptor:
+        st = r.dir.fstat() if r.is_self else r.lstat()
         creat = bool(oflags & C.OFLAGS_CREAT)
         excl = bool(oflags & C.OFLAGS_EXCL)
         trunc = bool(oflags & C.OFLAGS_TRUNC)
-        want_write = bool(rights_base & (C.RIGHTS_FD_WRITE | C.RIGHTS_FD_ALLOCATE
-                                         | C.RIGHTS_FD_FILESTAT_SET_SIZE)) \
-            and bool(rights_base & C.RIGHTS_FD_WRITE)
+        want_write = bool(rights_base & C.RIGHTS_FD_WRITE)
         want_read = bool(rights_base & (C.RIGHTS_FD_READ | C.RIGHTS_FD_READDIR))
         if st is not None and creat and excl:
             raise WasiError(C.EEXIST)
@@ -807,9 +1075,8 @@ class WasiContext:
         if st is not None and _stat.S_ISDIR(st.st_mode):
             if want_write or trunc or (fdflags & C.FDFLAGS_APPEND):
                 raise WasiError(C.EISDIR)
-            desc: Descriptor = DirDesc(r.host, d.writable_fs)
-            _U32.pack_into(mem, opened_fd_ptr, self._alloc_fd(desc))
-            return C.ESUCCESS
+            handle = r.dir.dup() if r.is_self else r.dir.open_dir(r.name)
+            return DirDesc(handle, d.dir_perms, d.file_perms)
         if oflags & C.OFLAGS_DIRECTORY:
             if st is None and creat:
                 raise WasiError(C.EINVAL)
@@ -818,7 +1085,10 @@ class WasiContext:
             raise WasiError(C.ENOENT)
         if r.trailing_slash:
             raise WasiError(C.EISDIR)
-        if not d.writable_fs and (creat and st is None or trunc or want_write):
+        if (creat and st is None and not d.dir_perms & PERM_WRITE) or \
+                ((trunc or want_write) and not d.file_perms & PERM_WRITE) or \
+                (creat and not d.dir_perms & PERM_WRITE) or \
+                (want_read and not d.file_perms & PERM_READ):
             raise WasiError(C.EPERM)
         flags = _O_BINARY | _O_CLOEXEC | _O_NOFOLLOW
         if want_write:
@@ -837,71 +1107,88 @@ class WasiContext:
             flags |= _O_SYNC
         elif fdflags & C.FDFLAGS_DSYNC:
             flags |= _O_DSYNC
-        host_fd = os.open(r.host, flags, 0o666)
+        p, dfd = r.at()
+        host_fd = os.open(p, flags, 0o666, dir_fd=dfd)
         # Report the rights asked for (as far as a file can have them).
-        fdesc = FileDesc(host_fd, r.host, C.RIGHTS_FILE & rights_base if rights_base
-                         else C.RIGHTS_FILE, 0, d.writable_fs)
+        fdesc = FileDesc(host_fd, C.RIGHTS_FILE & rights_base if rights_base
+                         else C.RIGHTS_FILE, 0, d.file_perms)
         fdesc.fdflags = fdflags & (C.FDFLAGS_APPEND | C.FDFLAGS_SYNC | C.FDFLAGS_DSYNC
                                    | C.FDFLAGS_RSYNC | C.FDFLAGS_NONBLOCK)
-        try:
-            new_fd = self._alloc_fd(fdesc)
-        except WasiError:
-            fdesc.close()
-            raise
-        _U32.pack_into(mem, opened_fd_ptr, new_fd)
-        return C.ESUCCESS
+        return fdesc
 
     def path_readlink(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int, buf_ptr: int,
                       buf_len: int, bufused_ptr: int) -> int:
-        r = self.resolve(fd, self._path(mem, path_ptr, path_len), False)
-        target = os.fsencode(os.readlink(r.host))[:buf_len]
-        write_bytes(mem, buf_ptr, target)
-        _U32.pack_into(mem, bufused_ptr, len(target))
+        with self.resolve(fd, self._path(mem, path_ptr, path_len), False) as r:
+            p, dfd = r.at()
+            target = os.readlink(p, dir_fd=dfd)
+            depth = r.depth
+        if _escapes(target, depth):
+            # An absolute target names a host path; one climbing above the descriptor's
+            # directory tells about the host tree around the sandbox. wasmtime refuses
+            # the absolute ones with EPERM; we refuse both.
+            raise WasiError(C.EPERM)
+        data = os.fsencode(target)[:buf_len]
+        write_bytes(mem, buf_ptr, data)
+        _U32.pack_into(mem, bufused_ptr, len(data))
         return C.ESUCCESS
 
     def path_remove_directory(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
-        r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
-        if r.last_raw in (".", "..") or not r.parts:
-            raise WasiError(C.EINVAL)
-        os.rmdir(r.host)
+        with self._resolve_for_change(fd, self._path(mem, path_ptr, path_len)) as r:
+            if r.last_raw in (".", "..") or r.is_self:
+                raise WasiError(C.EINVAL)
+            p, dfd = r.at()
+            os.rmdir(p, dir_fd=dfd)
         return C.ESUCCESS
 
     def path_rename(self, mem: GuestMemory, fd: int, old_path_ptr: int, old_path_len: int, new_fd: int,
                     new_path_ptr: int, new_path_len: int) -> int:
-        old = self._resolve_for_change(fd, self._path(mem, old_path_ptr, old_path_len))
-        new = self._resolve_for_change(new_fd, self._path(mem, new_path_ptr, new_path_len))
-        if not old.parts or not new.parts or old.last_raw in (".", "..") \
-                or new.last_raw in (".", ".."):
-            raise WasiError(C.EBUSY)
-        os.rename(old.host, new.host) if os.name != "nt" else os.replace(old.host, new.host)
+        with self._resolve_for_change(fd, self._path(mem, old_path_ptr, old_path_len)) as old, \
+                self._resolve_for_change(new_fd, self._path(mem, new_path_ptr, new_path_len)) as new:
+            if old.is_self or new.is_self or old.last_raw in (".", "..") \
+                    or new.last_raw in (".", ".."):
+                raise WasiError(C.EBUSY)
+            op, odfd = old.at()
+            np_, ndfd = new.at()
+            if os.name == "nt":
+                os.replace(op, np_)
+            else:
+                os.rename(op, np_, src_dir_fd=odfd, dst_dir_fd=ndfd)
         return C.ESUCCESS
 
     def path_symlink(self, mem: GuestMemory, old_path_ptr: int, old_path_len: int, fd: int,
                      new_path_ptr: int, new_path_len: int) -> int:
         target = self._path(mem, old_path_ptr, old_path_len)
-        new = self._resolve_for_change(fd, self._path(mem, new_path_ptr, new_path_len))
-        # An absolute target could never be followed inside the sandbox; wasmtime
-        # refuses to create one.
-        if target.startswith("/"):
-            raise WasiError(C.EPERM)
-        if not new.parts:
-            raise WasiError(C.EEXIST)
-        os.symlink(target, new.host)
+        with self._resolve_for_change(fd, self._path(mem, new_path_ptr, new_path_len)) as new:
+            # An absolute target could never be followed inside the sandbox; wasmtime
+            # refuses to create one.
+            if target.startswith("/"):
+                raise WasiError(C.EPERM)
+            if new.is_self:
+                raise WasiError(C.EEXIST)
+            if new.trailing_slash:
+                # "dest/": a symlink is not a directory. wasmtime: ENOENT when nothing
+                # is there, EEXIST when something is.
+                raise WasiError(C.ENOENT if new.lstat() is None else C.EEXIST)
+            p, dfd = new.at()
+            os.symlink(target, p, dir_fd=dfd)
         return C.ESUCCESS
 
     def path_unlink_file(self, mem: GuestMemory, fd: int, path_ptr: int, path_len: int) -> int:
-        r = self._resolve_for_change(fd, self._path(mem, path_ptr, path_len))
-        if not r.parts:
-            raise WasiError(C.EISDIR)
-        if r.trailing_slash:
-            raise WasiError(C.EISDIR if os.path.isdir(r.host) else C.ENOTDIR)
-        try:
-            os.unlink(r.host)
-        except PermissionError:
-            # macOS answers EPERM for unlink of a directory; POSIX (and wasmtime) say EISDIR.
-            if os.path.isdir(r.host) and not os.path.islink(r.host):
-                raise WasiError(C.EISDIR) from None
-            raise
+        with self._resolve_for_change(fd, self._path(mem, path_ptr, path_len)) as r:
+            if r.is_self:
+                raise WasiError(C.EISDIR)
+            st = r.lstat()
+            if r.trailing_slash:
+                raise WasiError(C.EISDIR if st is not None and _stat.S_ISDIR(st.st_mode)
+                                else C.ENOTDIR)
+            p, dfd = r.at()
+            try:
+                os.unlink(p, dir_fd=dfd)
+            except PermissionError:
+                # macOS answers EPERM for unlink of a directory; POSIX (and wasmtime) say EISDIR.
+                if st is not None and _stat.S_ISDIR(st.st_mode):
+                    raise WasiError(C.EISDIR) from None
+                raise
         return C.ESUCCESS
 
     # poll, proc, random, sched, sockets ---------------------------------------------------
@@ -1088,16 +1375,37 @@ def _new_times(st: os.stat_result, atim: int, mtim: int, fst_flags: int) -> Tupl
     return a, m
 
 
-def _list_dir(root: str) -> List[Tuple[bytes, int, int]]:
-    """``.``, ``..`` and the entries of ``root``, in the host's order (as wasmtime lists)."""
-    st = os.stat(root)
+def _list_dir(handle: DirHandle) -> List[Tuple[bytes, int, int]]:
+    """``.``, ``..`` and the entries of the directory, in the host's order (as wasmtime)."""
+    st = handle.fstat()
     entries = [(b".", st.st_ino, C.FILETYPE_DIRECTORY), (b"..", 0, C.FILETYPE_DIRECTORY)]
-    with os.scandir(root) as it:
+    # scandir on the descriptor (it duplicates it): the listing is of the directory the
+    # guest holds, wherever it has been moved.
+    target = handle.fd if handle.fd is not None and os.scandir in os.supports_fd \
+        else handle.at(".")[0]
+    with os.scandir(target) as it:
         for entry in it:
             try:
                 est = entry.stat(follow_symlinks=False)
                 ino, ftype = est.st_ino, _filetype_of_mode(est.st_mode)
             except OSError:
                 ino, ftype = entry.inode(), C.FILETYPE_UNKNOWN
-            entries.append((os.fsencode(entry.name), ino & 0xFFFFFFFFFFFFFFFF, ftype))
+            name = entry.name if isinstance(entry.name, bytes) else os.fsencode(entry.name)
+            entries.append((name, ino & 0xFFFFFFFFFFFFFFFF, ftype))
     return entries
+
+
+def _escapes(target: str, depth: int) -> bool:
+    """Whether symlink text ``target``, in a directory ``depth`` levels below a
+    descriptor's directory, names something outside it (absolute, or ``..`` above)."""
+    if target.startswith("/") or os.path.isabs(target):
+        return True
+    level = depth
+    for part in target.split("/"):
+        if part == "..":
+            level -= 1
+            if level < 0:
+                return True
+        elif part not in ("", "."):
+            level += 1
+    return False
