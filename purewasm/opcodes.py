@@ -49,7 +49,13 @@ Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
 
 
 class OpInfo:
-    __slots__ = ("name", "prefix", "code", "imm", "sig", "natural_align", "proposal")
+    """One instruction: encoding, immediates, stack effect, and what it is structurally
+    (the flags below, set from :data:`_STRUCTURE`: who opens or closes a block, branches,
+    ends the current path, calls, or costs no fuel)."""
+
+    __slots__ = ("name", "prefix", "code", "imm", "sig", "natural_align", "proposal",
+                 "opens_block", "closes_block", "is_else", "branches", "ends_path", "calls",
+                 "free")
 
     def __init__(self, name: str, prefix: Optional[int], code: int, imm: str,
                  sig: Optional[Sig], natural_align: Optional[int] = None,
@@ -64,6 +70,13 @@ class OpInfo:
         # The Wasm 3.0 proposal that added the instruction (a Config feature can turn it
         # off: see PROPOSALS); None for Wasm 2.0 instructions.
         self.proposal = proposal
+        self.opens_block = False    # block, loop, if: pushes a label
+        self.closes_block = False   # end
+        self.is_else = False        # else: the second arm of an if
+        self.branches = False       # names a label to branch to
+        self.ends_path = False      # the code after it (up to else/end) is unreachable
+        self.calls = False          # calls a function
+        self.free = False           # costs no fuel (pure structure or stack bookkeeping)
 
     def __repr__(self) -> str:
         return "OpInfo(%r)" % self.name
@@ -224,6 +237,20 @@ for _i, (_name, _from, _to) in enumerate([
 for _name, _code, _imm, _simd_sig, _align in SIMD_OPS:
     _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_align)
 
+# --- What instructions are, structurally (read by the compiler, the printer, …) ---
+_STRUCTURE = {
+    "block": ("opens_block", "free"), "loop": ("opens_block", "free"), "if": ("opens_block",),
+    "else": ("is_else", "free"), "end": ("closes_block", "free"),
+    "br": ("branches", "ends_path"), "br_if": ("branches",),
+    "br_table": ("branches", "ends_path"), "return": ("ends_path",),
+    "unreachable": ("ends_path",), "call": ("calls",), "call_indirect": ("calls",),
+    "return_call": ("calls", "ends_path"), "return_call_indirect": ("calls", "ends_path"),
+    "nop": ("free",), "drop": ("free",),
+}
+for _info in OPS:
+    for _flag in _STRUCTURE.get(_info.name, ()):
+        setattr(_info, _flag, True)
+
 # --- Lookups ---
 BY_NAME: Dict[str, OpInfo] = {info.name: info for info in OPS}
 BY_CODE: Dict[int, OpInfo] = {info.code: info for info in OPS if info.prefix is None}
@@ -232,3 +259,11 @@ BY_PREFIXED: Dict[Tuple[int, int], OpInfo] = {
 
 if len(BY_NAME) != len(OPS) or len(BY_CODE) + len(BY_PREFIXED) != len(OPS):
     raise RuntimeError("opcode table has duplicate names or codes")  # a bug in this file
+
+
+def names_where(flag: str) -> FrozenSet[str]:
+    """The names of the instructions with ``flag`` set (e.g. "opens_block")."""
+    return frozenset(info.name for info in OPS if getattr(info, flag))
+
+
+BLOCK_OPENERS = names_where("opens_block")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from typing import Dict, List, Sequence, Tuple
 
+from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
 
 # CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
@@ -28,7 +29,7 @@ class Scan:
         ctrl: List[int] = []
         for i, ins in enumerate(body):
             op = ins.op
-            if op in ("block", "loop", "if"):
+            if op in BLOCK_OPENERS:
                 ctrl.append(i)
             elif op == "end":
                 if ctrl:
@@ -61,7 +62,7 @@ class Scan:
         stack: List[Tuple[int, int]] = []
         for i, ins in enumerate(body):
             op = ins.op
-            if op in ("block", "loop", "if"):
+            if op in BLOCK_OPENERS:
                 dl = 1 if i in self.targeted and i not in self.chain \
                     and i not in self.shared else 0
                 # A switch chain's guards are sequential: one level for the whole chain.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import FuncType, Instr, Module
 
 # Imported for their handlers' registration (registry.HANDLERS).
@@ -24,15 +25,13 @@ from .stack import OperandStack
 __all__ = ["Translator", "Scan", "TranslationError", "UnsupportedError"]
 
 # Fuel metering: instructions that cost nothing, and those where the segment is charged.
-_FREE = frozenset(("nop", "drop", "block", "loop", "end", "else"))
-_CONTROL = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
-                      "return", "call", "call_indirect", "unreachable", "return_call",
-                      "return_call_indirect"))
+_FREE = names_where("free")
+_CONTROL = (BLOCK_OPENERS | names_where("closes_block") | names_where("is_else")
+            | names_where("branches") | names_where("ends_path") | names_where("calls"))
 # Instructions at which control paths split or join: the value an effect just produced
 # may arrive from another path too, so it can no longer be retargeted into a local
 # (ops_variables.local_set; forgetting it there made real programs loop forever).
-_JOINS = frozenset(("block", "loop", "if", "else", "end", "br", "br_if", "br_table",
-                    "return", "unreachable", "return_call", "return_call_indirect"))
+_JOINS = _CONTROL - (names_where("calls") - names_where("ends_path"))
 
 _EPOCH_CHECK = "if %s[0] >= %s[0]:" % (names.EPOCH, names.DEADLINE)
 
@@ -97,7 +96,7 @@ class Translator(OperandStack):
             op = ins.op
             if not self.live:
                 # Unreachable code: only its structure is followed.
-                if op in ("block", "loop", "if"):
+                if op in BLOCK_OPENERS:
                     self.ctrl.append(Frame("dead", (), (), len(self.stack), False))
                     continue
                 if op not in ("else", "end"):

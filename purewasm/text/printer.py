@@ -143,11 +143,12 @@ class _Printer:
                local_ids: Dict[int, str]) -> None:
         for ins in body:
             op = ins.op
-            if op == "end" or op == "else":
+            info = opcodes.BY_NAME.get(op)
+            closes = info is not None and (info.closes_block or info.is_else)
+            if closes:
                 depth -= 1
-            out.append("  " * depth + (op if op in ("end", "else") else
-                                       self.instr(ins, local_ids)))
-            if op in ("block", "loop", "if", "else"):
+            out.append("  " * depth + (op if closes else self.instr(ins, local_ids)))
+            if info is not None and (info.opens_block or info.is_else):
                 depth += 1
 
     def expr(self, e: List[Instr]) -> str:
