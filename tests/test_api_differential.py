@@ -166,14 +166,6 @@ def run(w: Any, binary: bytes) -> List[Any]:
     return trace
 
 
-def _have_compiler() -> bool:
-    try:
-        from purewasm.compile import CompiledModule  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 _IMPORTS_FILE: List[str] = []
 
 
@@ -191,8 +183,6 @@ def _imports_file(tmp_dir: str) -> str:
     pytest.param(s, marks=pytest.mark.xfail(reason=KNOWN_BAD[s], strict=True))
     if s in KNOWN_BAD else s for s in range(N_MODULES)])
 def test_differential(seed: int, with_imports: bool, tmp_path_factory: Any) -> None:
-    if not _have_compiler():
-        pytest.skip("purewasm.compile not available yet")
     extra: Tuple[str, ...] = ("--max-imports", "0")
     if with_imports:
         path = _imports_file(str(tmp_path_factory.getbasetemp()))

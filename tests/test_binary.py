@@ -20,10 +20,7 @@ from purewasm.binary import decode_module, encode_module
 from purewasm.errors import MalformedError
 from purewasm.syntax import Module
 
-try:
-    from wast_json import all_wast_files, wast_commands
-except ImportError:  # pragma: no cover - run from the repository root
-    from tests.wast_json import all_wast_files, wast_commands
+from wast_json import all_wast_files, wast_commands
 
 WAST_FILES = all_wast_files()
 pytestmark = pytest.mark.skipif(shutil.which("wast2json") is None,

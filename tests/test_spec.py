@@ -21,10 +21,7 @@ from typing import Dict, List, Set, Tuple
 
 import pytest
 
-try:
-    from wast_json import WAST_DIR, wast_commands
-except ImportError:  # pragma: no cover - run as a package
-    from tests.wast_json import WAST_DIR, wast_commands
+from wast_json import WAST_DIR, wast_commands
 
 from purewasm.opcodes import WASM2_FEATURES
 from purewasm.script.json_reader import read_json_commands
@@ -35,24 +32,8 @@ KNOWN_FILES = {"json": Path(__file__).with_name("spec_known_failures.txt"),
 UPDATE = bool(os.environ.get("PUREWASM_UPDATE_KNOWN_FAILURES"))
 
 
-def _have_compiler() -> bool:
-    try:
-        from purewasm.compile import CompiledModule  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def spec_files() -> List[Path]:
     return sorted(p for p in WAST_DIR.glob("*.wast"))
-
-
-def _have_text_parser() -> bool:
-    try:
-        from purewasm.text import parse_script  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def load_known(mode: str) -> Dict[str, Dict[int, str]]:
@@ -87,15 +68,11 @@ def run_file_text(path: Path) -> ScriptResult:
 def test_spec_json(path: Path, request: pytest.FixtureRequest) -> None:
     if shutil.which("wast2json") is None:
         pytest.skip("wast2json not installed")
-    if not _have_compiler():
-        pytest.skip("purewasm.compile not available yet")
     _check(path, "json", run_file_json(path), request)
 
 
 @pytest.mark.parametrize("path", spec_files(), ids=lambda p: p.name)
 def test_spec_text(path: Path, request: pytest.FixtureRequest) -> None:
-    if not _have_compiler() or not _have_text_parser():
-        pytest.skip("purewasm.compile or purewasm.text.parse_script not available yet")
     _check(path, "text", run_file_text(path), request)
 
 

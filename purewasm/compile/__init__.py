@@ -15,6 +15,7 @@ import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm.errors import Trap, TrapCode, WasmtimeError
+from purewasm.runtime.values import type_id
 from purewasm.syntax import Module
 
 from .support import base_namespace, tail_entry
@@ -30,10 +31,6 @@ __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "Unsuppo
 # tail calls).
 TRANSLATOR_VERSION = 4
 
-try:
-    from purewasm.runtime.values import type_id as _type_id
-except ImportError:  # pragma: no cover - the runtime is written in parallel
-    _type_id = None  # type: ignore[assignment]
 
 _BASE_NS = base_namespace()
 _VECTOR_NS: Dict[str, Any] = {}
@@ -237,9 +234,8 @@ class CompiledModule:
                 ns[names.GLOBAL_CELL % i] = g
             else:
                 ns[names.GLOBAL_CONST % i] = g.value
-        tid = _type_id if _type_id is not None else _fallback_type_id
         for i, ft in enumerate(module.types):
-            ns[names.TYPE_ID % i] = tid(ft)
+            ns[names.TYPE_ID % i] = type_id(ft)
         ns[names.ELEMS] = instance.elem_segments
         ns[names.DATAS] = instance.data_segments
         if self.fuel:
@@ -315,11 +311,3 @@ class CompiledModule:
         """Translate every defined function now (e.g. to fill a cache or find errors)."""
         for i in range(self.num_imported, len(self.func_types)):
             self.code(i)
-
-
-_FALLBACK_IDS: Dict[Any, int] = {}
-
-
-def _fallback_type_id(ft: Any) -> int:
-    return _FALLBACK_IDS.setdefault(ft, len(_FALLBACK_IDS))
-

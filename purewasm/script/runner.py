@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Collection, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapCode, \
     WasmtimeError
@@ -153,10 +153,7 @@ class Runner:
     def _compiled(self, module: Module) -> Any:
         if not self.compile_code:
             return None
-        try:
-            from purewasm.compile import CompiledModule
-        except ImportError:
-            return None
+        from purewasm.compile import CompiledModule
         return CompiledModule(module)
 
     def resolve_imports(self, module: Module) -> List[Any]:
@@ -455,21 +452,13 @@ def run_script(commands: Sequence[Command], **options: Any) -> ScriptResult:
     return Runner(**options).run(commands)
 
 
-def run_wast_file(path: str, use_text_parser: Optional[bool] = None,
-                  **options: Any) -> ScriptResult:
-    """Run a ``.wast`` file: with our text parser when available (or when
-    ``use_text_parser``), else through wast2json with text modules skipped."""
-    parse: Optional[Callable[[str], List[Command]]] = None
-    if use_text_parser is not False:
-        try:
-            from purewasm.text import parse_script
-            parse = parse_script
-        except ImportError:
-            if use_text_parser:
-                raise
-    if parse is not None:
+def run_wast_file(path: str, use_text_parser: bool = True, **options: Any) -> ScriptResult:
+    """Run a ``.wast`` file: with our text parser, or (``use_text_parser=False``) through
+    wabt's wast2json, text modules then skipped."""
+    if use_text_parser:
+        from purewasm.text import parse_script
         with open(path, encoding="utf-8") as f:
-            return run_script(parse(f.read()), **options)
+            return run_script(parse_script(f.read()), **options)
     from .json_reader import read_wast_via_json
     options.setdefault("skip_text_modules", True)
     return run_script(read_wast_via_json(path), **options)
