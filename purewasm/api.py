@@ -572,11 +572,8 @@ class Store:
 
     def set_wasi(self, wasi: Any) -> None:
         """Attach a WASI configuration (``purewasm.WasiConfig``) to this store."""
-        try:
-            from purewasm.wasi import set_wasi
-        except ImportError:
-            raise WasmtimeError("WASI is not available") from None
-        set_wasi(self, wasi)
+        from purewasm.wasi import set_wasi   # WASI is imported by the programs using it
+        set_wasi(self._rt, wasi)
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         """Trap with INTERRUPT once the engine's epoch reaches the current epoch plus
@@ -1247,10 +1244,7 @@ class Linker:
         self.define_instance(store, name, self.instantiate(store, module))
 
     def define_wasi(self) -> None:
-        try:
-            from purewasm.wasi import define_wasi  # type: ignore[attr-defined]
-        except ImportError:
-            raise WasmtimeError("WASI is not available") from None
+        from purewasm.wasi import define_wasi   # WASI is imported by the programs using it
         define_wasi(self)
 
     def _resolve(self, rts: rt.Store, module: str, name: str) -> Any:

@@ -105,8 +105,8 @@ def test_set_wasi_replaces_and_closes_previous(tmp_path):
     store = purewasm.Store(purewasm.Engine())
     cfg = wasi.WasiConfig()
     cfg.stdout_file = str(tmp_path / "out.txt")
-    first = wasi.set_wasi(store, cfg)
-    second = wasi.set_wasi(store, wasi.WasiConfig())
+    first = wasi.set_wasi(store._rt, cfg)
+    second = wasi.set_wasi(store._rt, wasi.WasiConfig())
     assert first is not second and first.fds == {}
 
 

@@ -11,6 +11,7 @@ import struct
 from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import ExitTrap, WasmtimeError
+from ..runtime import HostError
 from ..syntax import FuncType
 from . import constants as C
 from .core import WasiContext, WasiError
@@ -145,17 +146,11 @@ def context_of(caller: Any) -> WasiContext:
     return ctx
 
 
-def set_wasi(store: Any, config: Any) -> WasiContext:
-    """Attach a WASI context built from ``config`` to ``store`` (``Store.set_wasi``).
-
-    ``store`` is a public ``purewasm.Store`` or a ``runtime`` store; ``config`` a
-    :class:`WasiConfig` or an already built :class:`WasiContext`. A previous context of
-    the store is closed (its host files released).
-    """
-    rts = store
-    if not hasattr(rts, "host_cache"):
-        from ..api import _rt_store
-        rts = _rt_store(store)
+def set_wasi(rts: Any, config: Any) -> WasiContext:
+    """Attach a WASI context built from ``config`` to the ``runtime.Store`` ``rts``
+    (``purewasm.Store.set_wasi`` passes its own). ``config`` is a :class:`WasiConfig` or
+    an already built :class:`WasiContext`. A previous context of the store is closed
+    (its host files released)."""
     old = getattr(rts, "wasi", None)
     if old is not None:
         old.close()
@@ -211,13 +206,6 @@ def _make_store_host(impl: Callable[..., int], masks: Tuple[int, ...],
     return host
 
 
-def _public_functype(ftype: FuncType) -> Any:
-    from ..api import FuncType as PublicFuncType
-    from ..api import ValType
-    vt = {"i32": ValType.i32(), "i64": ValType.i64()}
-    return PublicFuncType([vt[t] for t in ftype.params], [vt[t] for t in ftype.results])
-
-
 def _instance_memory(inst: Any) -> bytearray:
     """The bytearray of the export "memory" of runtime instance ``inst`` (or the error)."""
     item = inst.exports.get("memory") if inst is not None else None
@@ -240,8 +228,6 @@ def _raw_factory(impl: Callable[..., int], ctx: Optional[WasiContext],
     missing-memory and no-context errors) and RecursionError propagate, any other
     exception escaping reaches the embedder through HostError.
     """
-    from ..runtime import HostError
-
     fixed = guarded(impl.__get__(ctx, WasiContext)) if ctx is not None else None
 
     def factory(rts: Any, inst: Any) -> Callable[..., Any]:
@@ -283,17 +269,17 @@ def define_wasi(linker: Any, ctx: Optional[WasiContext] = None,
 
     On purewasm's Linker (without ``get_memory`` / ``make_type``) the functions are raw,
     per-instance host functions (``Linker.define_raw_caller_func``): no Caller and no
-    value conversion per call. Otherwise uses ``linker.define_func(module, name, type,
-    fn, access_caller=True)``, the wasmtime-py shape. With ``ctx`` None (the wasmtime way)
-    each call uses the context that ``set_wasi(store, config)`` attached to the caller's
-    store. ``make_type`` converts a ``syntax.FuncType`` to the linker's function type
-    (default: purewasm's public ``FuncType``).
+    value conversion per call. Another linker (wasmtime-py's shape: ``define_func(module,
+    name, type, fn, access_caller=True)``) needs ``make_type``, converting a
+    ``syntax.FuncType`` to its function type. With ``ctx`` None (the wasmtime way) each
+    call uses the context that ``set_wasi`` attached to the caller's store.
     """
     raw = getattr(linker, "define_raw_caller_func", None)
     if raw is not None and get_memory is None and make_type is None:
         for name, _, results, impl in BINDINGS:
             raw(MODULE, name, SIGNATURES[name], _raw_factory(impl, ctx, bool(results)))
         return
-    convert = make_type or _public_functype
+    if make_type is None:
+        raise TypeError("define_wasi: this linker needs make_type (its function types)")
     for name, ftype, host in host_functions(ctx, get_memory):
-        linker.define_func(MODULE, name, convert(ftype), host, access_caller=True)
+        linker.define_func(MODULE, name, make_type(ftype), host, access_caller=True)
