@@ -2,7 +2,7 @@
 
 CI runs it on CPython 3.9 and PyPy 3.9 (where the dev tools are not installed) to keep the
 version promise: text parsing, decoding, validation, translation, traps, deep recursion,
-host functions and WASI hello world all work there. Exits non-zero on the first failure.
+host functions, tail calls and WASI hello world all work there. Exits non-zero on the first failure.
 """
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ WAT = r"""
     (local.get $s))
   (func (export "f32bits") (param i32) (result i32)
     (i32.reinterpret_f32 (f32.neg (f32.reinterpret_i32 (local.get 0)))))
-  (func (export "twice") (param i32) (result i32) (call $double (local.get 0))))
+  (func (export "twice") (param i32) (result i32) (call $double (local.get 0)))
+  (func $countdown (export "countdown") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 7))
+      (else (return_call $countdown (i64.sub (local.get 0) (i64.const 1)))))))
 """
 
 
@@ -78,6 +81,7 @@ def main() -> None:
     except purewasm.Trap as trap:
         check("stack exhaustion traps", trap.trap_code, purewasm.TrapCode.STACK_OVERFLOW)
     check("usable after traps", exports["fib"](store, 10), 55)
+    check("100,000 tail calls", exports["countdown"](store, 100000), 7)
 
     hello = os.path.join(os.path.dirname(HERE), "examples", "hello.wasm")
     proc = subprocess.run([sys.executable, "-m", "purewasm", "run", hello],
