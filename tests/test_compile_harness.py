@@ -15,14 +15,14 @@ from purewasm.binary import decode_module
 from purewasm.compile import CompiledModule, trap_from_exception
 from purewasm.errors import Trap
 from purewasm.numeric import f32_from_bits
+from purewasm.runtime.values import type_id
 from purewasm.syntax import FUNC, GLOBAL, MEMORY, TABLE, Module
 
 
 class FakeFunc:
     def __init__(self, ftype: Any, fn: Optional[Callable[..., Any]] = None) -> None:
-        from purewasm.compile import _type_id, _fallback_type_id
         self.type = ftype
-        self.type_id = (_type_id or _fallback_type_id)(ftype)
+        self.type_id = type_id(ftype)
         self.fn = fn
         self.name = ""
 
