@@ -92,8 +92,6 @@ _DEPTH = "default max_call_depth (10,000 frames) is below wasmtime's default sta
 
 # (program, optimisation level, argv) -> one-line reason why purewasm differs from wasmtime.
 KNOWN_FAILURES: Dict[Tuple[str, str, Tuple[str, ...]], str] = {
-    ("bytecode_vm.c", "-mtail-call", ()): "tail calls not supported yet: return_call (0x12) is "
-                                          "an illegal opcode to the decoder",
     ("numeric.c", "-DWITH_RELAXED_SIMD", ()): "relaxed SIMD not supported yet: f32x4.relaxed_madd "
                                               "(0xFD 0x105) is an illegal opcode to the decoder",
 }
