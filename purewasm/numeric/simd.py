@@ -16,6 +16,9 @@ lane-wise in terms of the same scalar operators.
 from __future__ import annotations
 
 import struct
+from fractions import Fraction as _Fraction
+from math import isinf as _isinf
+from math import nextafter as _nextafter
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from purewasm import numeric as _n
@@ -458,6 +461,153 @@ def replace_lane(v: int, w: int, lane: int, x: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# Relaxed SIMD (Wasm 3.0, spec numerics.rst "relaxed"). The spec allows several results
+# for some operands; these are the ones wasmtime gives on x86-64 (with SSE4.1, AVX2 and
+# FMA: the results were measured, see docs/DECISIONS.md), so that a program computes the
+# same here as there.
+# ---------------------------------------------------------------------------------------
+
+def i8x16_relaxed_swizzle(a: int, s: int) -> int:
+    # pshufb: an index with its top bit set gives 0, any other selects a[index mod 16]
+    # (so 16..127 wrap, where i8x16.swizzle gives 0).
+    ab = a.to_bytes(16, "little")
+    return int.from_bytes(bytes([0 if i & 0x80 else ab[i & 15]
+                                 for i in s.to_bytes(16, "little")]), "little")
+
+
+def _trunc_x86(x: float) -> int:
+    # cvttps2dq / cvttpd2dq: NaN and values whose truncation is outside the i32 range
+    # give the "integer indefinite" 0x80000000.
+    if -2147483649.0 < x < 2147483648.0:
+        return int(x) & 0xFFFFFFFF
+    return 0x80000000
+
+
+def i32x4_relaxed_trunc_f32x4_s(a: int) -> int:
+    return JOIN["u32"]([_trunc_x86(x) for x in SPLIT["f32"](a)])
+
+
+def i32x4_relaxed_trunc_f64x2_s_zero(a: int) -> int:
+    return JOIN["u32"]([_trunc_x86(x) for x in SPLIT["f64"](a)] + [0, 0])
+
+
+# The unsigned truncations have no x86 instruction below AVX-512; wasmtime lowers them as
+# the saturating ones (NaN and negatives 0, too large 0xFFFFFFFF).
+i32x4_relaxed_trunc_f32x4_u = i32x4_trunc_sat_f32x4_u
+i32x4_relaxed_trunc_f64x2_u_zero = i32x4_trunc_sat_f64x2_u_zero
+
+
+def _fma(a: float, b: float, c: float, f32: bool) -> float:
+    """a * b + c rounded once (IEEE fusedMultiplyAdd, round to nearest even), to f32 when
+    ``f32``; no operand is NaN. math.fma only exists from Python 3.13."""
+    if _isinf(a) or _isinf(b):
+        return a * b + c        # inf * 0 is NaN; otherwise the product is exactly inf
+    if _isinf(c):
+        return c                # a * b is finite (in f64 it may overflow: not used)
+    exact = _Fraction(a) * _Fraction(b) + _Fraction(c)
+    if not exact:
+        # An exact zero: +0 (round to nearest), unless both the product and c are zeros,
+        # whose signs IEEE addition combines (-0 + -0 = -0).
+        return a * b + c if (a == 0.0 or b == 0.0) else 0.0
+    try:
+        r = exact.numerator / exact.denominator    # correctly rounded to f64
+    except OverflowError:
+        return _n.INF if exact > 0 else -_n.INF
+    if f32:
+        # Rounding to f64 first and then to f32 could round twice the wrong way; the f64
+        # rounded to odd instead (nudged to its odd neighbour when inexact) rounds to f32
+        # correctly, since 53 >= 24 + 2 (Boldo and Melquiond).
+        if _Fraction(r) != exact and not _n.f64_to_bits(r) & 1:
+            r = _nextafter(r, _n.INF if exact > r else -_n.INF)
+        r = _n.f32_round(r)
+    return r
+
+
+def _make_relaxed_madd(shape: str) -> None:
+    # vfmadd / vfnmadd (fused: wasmtime uses FMA when the CPU has it). NaN results follow
+    # x86: the first NaN operand in the order b, a, c, quieted (its sign and payload kept,
+    # also by nmadd); an invalid operation (inf * 0, inf - inf) gives the x86 default NaN,
+    # negative with only the quiet bit set.
+    w = _WIDTH[shape]
+    f32 = w == 32
+    su, ju = SPLIT["u%d" % w], JOIN["u%d" % w]
+    to_float = _n.f32_from_bits if f32 else _n.f64_from_bits
+    to_bits = _n.f32_to_bits if f32 else _n.f64_to_bits
+    expm = 0x7F800000 if f32 else 0x7FF0000000000000
+    absm = (1 << (w - 1)) - 1
+    quiet = 1 << (22 if f32 else 51)
+    default = (1 << (w - 1)) | expm | quiet
+
+    def lane(x: int, y: int, z: int, negate: bool) -> int:
+        for v in (y, x, z):
+            if v & absm > expm:
+                return v | quiet
+        fx = to_float(x)
+        r = _fma(-fx if negate else fx, to_float(y), to_float(z), f32)
+        return default if r != r else to_bits(r)
+
+    def madd(a: int, b: int, c: int) -> int:
+        return ju([lane(x, y, z, False) for x, y, z in zip(su(a), su(b), su(c))])
+
+    def nmadd(a: int, b: int, c: int) -> int:
+        return ju([lane(x, y, z, True) for x, y, z in zip(su(a), su(b), su(c))])
+
+    _reg(shape + ".relaxed_madd", madd)
+    _reg(shape + ".relaxed_nmadd", nmadd)
+    # minps / maxps with the operands as wasmtime orders them: the second operand when it
+    # is strictly less (greater), else the first, bit for bit: exactly fpmin / fpmax.
+    _reg(shape + ".relaxed_min", SIMD_HELPERS[shape + ".pmin"])
+    _reg(shape + ".relaxed_max", SIMD_HELPERS[shape + ".pmax"])
+
+
+def _make_laneselect(shape: str) -> None:
+    w = _WIDTH[shape]
+    if w == 16:
+        # No x86 blend selects 16-bit lanes by their top bit: wasmtime uses the bitwise
+        # select, as v128.bitselect.
+        _reg(shape + ".relaxed_laneselect", v128_bitselect)
+        return
+    high = _rep(w) << (w - 1)
+    m = (1 << w) - 1
+
+    # pblendvb / blendvps / blendvpd: a lane of a where the mask lane's top bit is set,
+    # else of b. The top bits, moved to bit 0 and multiplied by the lane mask, widen to
+    # whole lanes (no carry crosses a lane).
+    def laneselect(a: int, b: int, c: int) -> int:
+        sel = ((c & high) >> (w - 1)) * m
+        return (a & sel) | (b & (sel ^ M128))
+
+    _reg(shape + ".relaxed_laneselect", laneselect)
+
+
+def i16x8_relaxed_q15mulr_s(a: int, b: int) -> int:
+    # pmulhrsw: (x * y + 2^14) >> 15 wrapped to 16 bits: -32768 * -32768 gives -32768
+    # where i16x8.q15mulr_sat_s saturates to 32767.
+    return JOIN["u16"]([((x * y + 0x4000) >> 15) & 0xFFFF
+                        for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))])
+
+
+def _dot_i8_i7(a: int, b: int) -> list:
+    # pmaddubsw with b as its unsigned operand: the bytes of a signed, of b unsigned (the
+    # spec allows either reading of b's top bit), each pair's sum saturated to i16.
+    xs, ys = SPLIT["s8"](a), SPLIT["u8"](b)
+    return [min(max(xs[i] * ys[i] + xs[i + 1] * ys[i + 1], -0x8000), 0x7FFF)
+            for i in range(0, 16, 2)]
+
+
+def i16x8_relaxed_dot_i8x16_i7x16_s(a: int, b: int) -> int:
+    return JOIN["s16"](_dot_i8_i7(a, b))
+
+
+def i32x4_relaxed_dot_i8x16_i7x16_add_s(a: int, b: int, c: int) -> int:
+    # The saturated i16 sums of pmaddubsw added in pairs (pmaddwd by ones), then c,
+    # modulo 2^32 (paddd).
+    d = _dot_i8_i7(a, b)
+    return JOIN["u32"]([(d[2 * i] + d[2 * i + 1] + z) & 0xFFFFFFFF
+                        for i, z in enumerate(SPLIT["u32"](c))])
+
+
+# ---------------------------------------------------------------------------------------
 # Memory (spec exec/instructions.rst, v128.load*, v128.store*): struct's *_from/_into
 # check bounds and raise struct.error, and bytearray indexing raises IndexError (the
 # address is never negative): both map to "out of bounds memory access".
@@ -524,6 +674,10 @@ _make_float("f32x4")
 _make_float("f64x2")
 _make_load_extend()
 _make_lane_mem()
+_make_relaxed_madd("f32x4")
+_make_relaxed_madd("f64x2")
+for _shape in _INT_SHAPES:
+    _make_laneselect(_shape)
 for _name, _fn in list(globals().items()):
     if callable(_fn) and _name.startswith(("i8x16_", "i16x8_", "i32x4_", "i64x2_", "f32x4_",
                                            "f64x2_", "v128_")):
