@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from fractions import Fraction as _Fraction
+from math import fsum as _fsum
 from math import isinf as _isinf
 from math import nextafter as _nextafter
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -497,30 +498,57 @@ i32x4_relaxed_trunc_f32x4_u = i32x4_trunc_sat_f32x4_u
 i32x4_relaxed_trunc_f64x2_u_zero = i32x4_trunc_sat_f64x2_u_zero
 
 
-def _fma(a: float, b: float, c: float, f32: bool) -> float:
-    """a * b + c rounded once (IEEE fusedMultiplyAdd, round to nearest even), to f32 when
-    ``f32``; no operand is NaN. math.fma only exists from Python 3.13."""
-    if _isinf(a) or _isinf(b):
-        return a * b + c        # inf * 0 is NaN; otherwise the product is exactly inf
+def _fma32(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once to f32 (IEEE fusedMultiplyAdd, round to nearest even) for
+    f32 operands, none NaN."""
+    p = a * b                   # exact: 24 + 24 bits fit in 53, and no f32 over/underflows
+    s = p + c                   # IEEE: also right for infinities and signed zeros
+    if s - s != 0.0 or s == 0.0:
+        return s                # inf or NaN (inf * 0, inf - inf); an exact zero
+    # TwoSum: s + e = p + c exactly. Rounding s to f32 could round twice the wrong way
+    # (once to f64, once to f32); s rounded to odd instead (nudged to its odd neighbour
+    # when inexact) rounds to f32 correctly, since 53 >= 24 + 2 (Boldo and Melquiond).
+    bv = s - p
+    e = (p - (s - bv)) + (c - bv)
+    if e and not _n.f64_to_bits(s) & 1:
+        s = _nextafter(s, _n.INF if e > 0 else -_n.INF)
+    return _n.f32_round(s)
+
+
+_SPLIT = 134217729.0            # 2^27 + 1: Veltkamp's splitting of an f64 into 26 + 27 bits
+_BIG = 2.0 ** 990
+_SMALL = 2.0 ** -900
+
+
+def _fma64(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once to f64 (IEEE fusedMultiplyAdd) for f64 operands, none NaN.
+    math.fma only exists from Python 3.13."""
+    if _isinf(a) or _isinf(b) or a == 0.0 or b == 0.0:
+        return a * b + c        # the product is exact (inf, NaN or a zero): one rounding
     if _isinf(c):
-        return c                # a * b is finite (in f64 it may overflow: not used)
+        return c                # a * b is finite (its f64 rounding might overflow)
+    p = a * b
+    if abs(a) < _BIG and abs(b) < _BIG and _SMALL < abs(p) < _BIG:
+        # Dekker's product: p + q = a * b exactly (no overflow in the splits, no
+        # underflow in q), and fsum rounds the exact sum of its terms once.
+        t = _SPLIT * a
+        ah = t - (t - a)
+        al = a - ah
+        t = _SPLIT * b
+        bh = t - (t - b)
+        bl = b - bh
+        q = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        try:
+            return _fsum((p, q, c))     # an exact zero is +0, as IEEE rounds it
+        except OverflowError:
+            pass
     exact = _Fraction(a) * _Fraction(b) + _Fraction(c)
     if not exact:
-        # An exact zero: +0 (round to nearest), unless both the product and c are zeros,
-        # whose signs IEEE addition combines (-0 + -0 = -0).
-        return a * b + c if (a == 0.0 or b == 0.0) else 0.0
+        return 0.0              # exact cancellation of nonzero terms: +0
     try:
-        r = exact.numerator / exact.denominator    # correctly rounded to f64
+        return exact.numerator / exact.denominator    # correctly rounded
     except OverflowError:
         return _n.INF if exact > 0 else -_n.INF
-    if f32:
-        # Rounding to f64 first and then to f32 could round twice the wrong way; the f64
-        # rounded to odd instead (nudged to its odd neighbour when inexact) rounds to f32
-        # correctly, since 53 >= 24 + 2 (Boldo and Melquiond).
-        if _Fraction(r) != exact and not _n.f64_to_bits(r) & 1:
-            r = _nextafter(r, _n.INF if exact > r else -_n.INF)
-        r = _n.f32_round(r)
-    return r
 
 
 def _make_relaxed_madd(shape: str) -> None:
@@ -533,6 +561,7 @@ def _make_relaxed_madd(shape: str) -> None:
     su, ju = SPLIT["u%d" % w], JOIN["u%d" % w]
     to_float = _n.f32_from_bits if f32 else _n.f64_from_bits
     to_bits = _n.f32_to_bits if f32 else _n.f64_to_bits
+    fma = _fma32 if f32 else _fma64
     expm = 0x7F800000 if f32 else 0x7FF0000000000000
     absm = (1 << (w - 1)) - 1
     quiet = 1 << (22 if f32 else 51)
@@ -543,7 +572,7 @@ def _make_relaxed_madd(shape: str) -> None:
             if v & absm > expm:
                 return v | quiet
         fx = to_float(x)
-        r = _fma(-fx if negate else fx, to_float(y), to_float(z), f32)
+        r = fma(-fx if negate else fx, to_float(y), to_float(z))
         return default if r != r else to_bits(r)
 
     def madd(a: int, b: int, c: int) -> int:
