@@ -1,5 +1,6 @@
 """Lane-wise semantics of the Wasm 2.0 vector instructions (spec exec/instructions.rst,
-"Vector Instructions", and exec/numerics.rst, "Lanewise operations").
+"Vector Instructions", and exec/numerics.rst, "Lanewise operations") and of Wasm 3.0's
+relaxed SIMD (with the results wasmtime gives on x86-64: docs/DECISIONS.md).
 
 A v128 is a Python int in ``[0, 2**128)``, lane 0 in the low bits (docs/INTERNALS.md).
 Each function here takes and returns raw values (v128 ints; i32/i64 unsigned canonical;
