@@ -21,7 +21,7 @@ from fractions import Fraction as _Fraction
 from math import fsum as _fsum
 from math import isinf as _isinf
 from math import nextafter as _nextafter
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from purewasm import numeric as _n
 
@@ -464,8 +464,8 @@ def replace_lane(v: int, w: int, lane: int, x: int) -> int:
 
 # ---------------------------------------------------------------------------------------
 # Relaxed SIMD (Wasm 3.0, spec numerics.rst "relaxed"). The spec allows several results
-# for some operands; these are the ones wasmtime gives on x86-64 (with SSE4.1, AVX2 and
-# FMA: the results were measured, see docs/DECISIONS.md), so that a program computes the
+# for some operands; these are the ones wasmtime gives on x86-64 (measured on a CPU with
+# SSE4.1, AVX2, FMA and AVX-512: see docs/DECISIONS.md), so that a program computes the
 # same here as there.
 # ---------------------------------------------------------------------------------------
 
@@ -493,8 +493,8 @@ def i32x4_relaxed_trunc_f64x2_s_zero(a: int) -> int:
     return JOIN["u32"]([_trunc_x86(x) for x in SPLIT["f64"](a)] + [0, 0])
 
 
-# The unsigned truncations have no x86 instruction below AVX-512; wasmtime lowers them as
-# the saturating ones (NaN and negatives 0, too large 0xFFFFFFFF).
+# The unsigned truncations: wasmtime gives the saturating results (NaN and negatives 0,
+# too large 0xFFFFFFFF), measured on a CPU with AVX-512 (whose vcvttps2udq it does not use).
 i32x4_relaxed_trunc_f32x4_u = i32x4_trunc_sat_f32x4_u
 i32x4_relaxed_trunc_f64x2_u_zero = i32x4_trunc_sat_f64x2_u_zero
 
@@ -617,7 +617,7 @@ def i16x8_relaxed_q15mulr_s(a: int, b: int) -> int:
                         for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))])
 
 
-def _dot_i8_i7(a: int, b: int) -> list:
+def _dot_i8_i7(a: int, b: int) -> List[int]:
     # pmaddubsw with b as its unsigned operand: the bytes of a signed, of b unsigned (the
     # spec allows either reading of b's top bit), each pair's sum saturated to i16.
     xs, ys = SPLIT["s8"](a), SPLIT["u8"](b)
