@@ -507,6 +507,7 @@ class Config:
         # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
         self.wasm_tail_call = True
         self.wasm_extended_const = True
+        self.wasm_relaxed_simd = True
 
     def cranelift_flag_enable(self, flag: str) -> None:
         pass

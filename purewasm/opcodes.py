@@ -93,7 +93,8 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 
 # Wasm 3.0 proposals: their names in messages, keyed by the names of wasmtime-py's Config
 # settings that enable them.
-PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions"}
+PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
+             "relaxed_simd": "relaxed SIMD"}
 # Wasm 2.0 (no proposal) and 3.0 (the proposals implemented so far) as feature sets.
 WASM2_FEATURES: FrozenSet[str] = frozenset()
 ALL_FEATURES: FrozenSet[str] = frozenset(PROPOSALS)
@@ -234,8 +235,8 @@ for _i, (_name, _from, _to) in enumerate([
     _op(_name, _i, NONE, _sig(_from, _to), prefix=0xFC)
 
 # --- Vector instructions (0xFD prefix): see opcodes_simd.py ---
-for _name, _code, _imm, _simd_sig, _align in SIMD_OPS:
-    _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_align)
+for _name, _code, _imm, _simd_sig, _align, _proposal in SIMD_OPS:
+    _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_align, proposal=_proposal)
 
 # --- What instructions are, structurally (read by the compiler, the printer, …) ---
 _STRUCTURE = {

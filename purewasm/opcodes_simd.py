@@ -1,17 +1,19 @@
-"""The vector (SIMD) instructions of Wasm 2.0, merged into ``opcodes.OPS`` by opcodes.py.
+"""The vector (SIMD) instructions of Wasm 2.0 and of the relaxed SIMD proposal (Wasm 3.0),
+merged into ``opcodes.OPS`` by opcodes.py.
 
-Each entry is ``(name, code, immediate_kind, sig, natural_align)``: the text-format name
+Each entry is ``(name, code, immediate_kind, sig, natural_align, proposal)``: the text-format name
 (spec 6.5.9, "Vector Instructions"), the LEB128 u32 sub-opcode that follows the 0xFD
 prefix (spec 5.4.8), the immediate kind of ``opcodes.py``, the fixed stack effect as
 ``(params, results)``, and for memory accesses log2 of the access width in bytes
-(the largest valid alignment, spec 3.3.7) — ``None`` otherwise.
+(the largest valid alignment, spec 3.3.7) — ``None`` otherwise — and the Wasm 3.0
+proposal that added the instruction (``None`` for Wasm 2.0; see ``opcodes.PROPOSALS``).
 """
 from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
 Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
-SimdEntry = Tuple[str, int, str, Sig, Optional[int]]
+SimdEntry = Tuple[str, int, str, Sig, Optional[int], Optional[str]]
 
 # Immediate kinds: the same strings as opcodes.py (it imports this module, so no cycle).
 _NONE = "none"
@@ -29,8 +31,9 @@ def _sig(params: str, results: str) -> Sig:
 SIMD_OPS: List[SimdEntry] = []
 
 
-def _add(name: str, code: int, imm: str, sig: Sig, align: Optional[int] = None) -> None:
-    SIMD_OPS.append((name, code, imm, sig, align))
+def _add(name: str, code: int, imm: str, sig: Sig, align: Optional[int] = None,
+         proposal: Optional[str] = None) -> None:
+    SIMD_OPS.append((name, code, imm, sig, align, proposal))
 
 
 # --- Loads and stores (spec 5.4.8, first table) ---
@@ -149,3 +152,23 @@ _group("i32x4", "trunc_sat_f32x4_s:248 trunc_sat_f32x4_u:249 "
        "trunc_sat_f64x2_s_zero:252 trunc_sat_f64x2_u_zero:253", _UN)
 _group("f32x4", "convert_i32x4_s:250 convert_i32x4_u:251 demote_f64x2_zero:94", _UN)
 _group("f64x2", "convert_low_i32x4_s:254 convert_low_i32x4_u:255 promote_low_f32x4:95", _UN)
+
+# --- Relaxed SIMD (Wasm 3.0; the proposal's Overview.md, codes 0x100..0x113) ---
+_TERN = _sig("v128 v128 v128", "v128")
+for _name, _code, _s in [
+    ("i8x16.relaxed_swizzle", 0x100, _BIN),
+    ("i32x4.relaxed_trunc_f32x4_s", 0x101, _UN),
+    ("i32x4.relaxed_trunc_f32x4_u", 0x102, _UN),
+    ("i32x4.relaxed_trunc_f64x2_s_zero", 0x103, _UN),
+    ("i32x4.relaxed_trunc_f64x2_u_zero", 0x104, _UN),
+    ("f32x4.relaxed_madd", 0x105, _TERN), ("f32x4.relaxed_nmadd", 0x106, _TERN),
+    ("f64x2.relaxed_madd", 0x107, _TERN), ("f64x2.relaxed_nmadd", 0x108, _TERN),
+    ("i8x16.relaxed_laneselect", 0x109, _TERN), ("i16x8.relaxed_laneselect", 0x10A, _TERN),
+    ("i32x4.relaxed_laneselect", 0x10B, _TERN), ("i64x2.relaxed_laneselect", 0x10C, _TERN),
+    ("f32x4.relaxed_min", 0x10D, _BIN), ("f32x4.relaxed_max", 0x10E, _BIN),
+    ("f64x2.relaxed_min", 0x10F, _BIN), ("f64x2.relaxed_max", 0x110, _BIN),
+    ("i16x8.relaxed_q15mulr_s", 0x111, _BIN),
+    ("i16x8.relaxed_dot_i8x16_i7x16_s", 0x112, _BIN),
+    ("i32x4.relaxed_dot_i8x16_i7x16_add_s", 0x113, _TERN),
+]:
+    _add(_name, _code, _NONE, _s, proposal="relaxed_simd")

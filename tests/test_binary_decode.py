@@ -306,13 +306,15 @@ def test_name_section() -> None:
 # --- The SIMD table --------------------------------------------------------------------
 
 def test_simd_table_shape() -> None:
-    assert len(SIMD_OPS) == 236
+    # 236 of Wasm 2.0 and the 20 of relaxed SIMD (Wasm 3.0)
+    assert len(SIMD_OPS) == 256
+    assert sum(e[5] == "relaxed_simd" for e in SIMD_OPS) == 20
     names = [e[0] for e in SIMD_OPS]
     codes = [e[1] for e in SIMD_OPS]
     assert len(set(names)) == len(names) and len(set(codes)) == len(codes)
-    for name, code, imm, sig, align in SIMD_OPS:
+    for name, code, imm, sig, align, proposal in SIMD_OPS:
         info = opcodes.BY_NAME[name]
-        assert (info.prefix, info.code, info.imm) == (0xFD, code, imm)
+        assert (info.prefix, info.code, info.imm, info.proposal) == (0xFD, code, imm, proposal)
         assert (align is not None) == (imm in (opcodes.MEMARG, opcodes.MEMARG_LANE)), name
         params, results = sig
         assert all(t in ("i32", "i64", "f32", "f64", "v128") for t in params + results)
@@ -325,7 +327,7 @@ def test_simd_table_shape() -> None:
 def test_simd_table_matches_wabt(tmp_path) -> None:
     """wat2wasm encodes each name with the code the table gives it."""
     lines = []
-    for name, _code, imm, _sig, _align in SIMD_OPS:
+    for name, _code, imm, _sig, _align, _proposal in SIMD_OPS:
         suffix = {"none": "", "memarg": " offset=1", "memarg_lane": " 0", "lane": " 1",
                   "v128": " i32x4 0 0 0 0", "shuffle": " " + " ".join(map(str, range(16)))}
         lines.append(name + suffix[imm])

@@ -1,4 +1,5 @@
-"""Translation of the Wasm 2.0 vector instructions (v128) into generated Python.
+"""Translation of the vector instructions (v128: Wasm 2.0 and relaxed SIMD) into
+generated Python.
 
 A v128 entry is a Python int in ``[0, 2**128)``, lane 0 in the low bits
 (docs/INTERNALS.md), always canonical. The whole-vector bit operations (spec

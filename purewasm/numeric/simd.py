@@ -1,5 +1,6 @@
 """Lane-wise semantics of the Wasm 2.0 vector instructions (spec exec/instructions.rst,
-"Vector Instructions", and exec/numerics.rst, "Lanewise operations").
+"Vector Instructions", and exec/numerics.rst, "Lanewise operations") and of Wasm 3.0's
+relaxed SIMD (with the results wasmtime gives on x86-64: docs/DECISIONS.md).
 
 A v128 is a Python int in ``[0, 2**128)``, lane 0 in the low bits (docs/INTERNALS.md).
 Each function here takes and returns raw values (v128 ints; i32/i64 unsigned canonical;
@@ -16,7 +17,11 @@ lane-wise in terms of the same scalar operators.
 from __future__ import annotations
 
 import struct
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from fractions import Fraction as _Fraction
+from math import fsum as _fsum
+from math import isinf as _isinf
+from math import nextafter as _nextafter
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from purewasm import numeric as _n
 
@@ -458,6 +463,181 @@ def replace_lane(v: int, w: int, lane: int, x: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# Relaxed SIMD (Wasm 3.0, spec numerics.rst "relaxed"). The spec allows several results
+# for some operands; these are the ones wasmtime gives on x86-64 (measured on a CPU with
+# SSE4.1, AVX2, FMA and AVX-512: see docs/DECISIONS.md), so that a program computes the
+# same here as there.
+# ---------------------------------------------------------------------------------------
+
+def i8x16_relaxed_swizzle(a: int, s: int) -> int:
+    # pshufb: an index with its top bit set gives 0, any other selects a[index mod 16]
+    # (so 16..127 wrap, where i8x16.swizzle gives 0).
+    ab = a.to_bytes(16, "little")
+    return int.from_bytes(bytes([0 if i & 0x80 else ab[i & 15]
+                                 for i in s.to_bytes(16, "little")]), "little")
+
+
+def _trunc_x86(x: float) -> int:
+    # cvttps2dq / cvttpd2dq: NaN and values whose truncation is outside the i32 range
+    # give the "integer indefinite" 0x80000000.
+    if -2147483649.0 < x < 2147483648.0:
+        return int(x) & 0xFFFFFFFF
+    return 0x80000000
+
+
+def i32x4_relaxed_trunc_f32x4_s(a: int) -> int:
+    return JOIN["u32"]([_trunc_x86(x) for x in SPLIT["f32"](a)])
+
+
+def i32x4_relaxed_trunc_f64x2_s_zero(a: int) -> int:
+    return JOIN["u32"]([_trunc_x86(x) for x in SPLIT["f64"](a)] + [0, 0])
+
+
+# The unsigned truncations: wasmtime gives the saturating results (NaN and negatives 0,
+# too large 0xFFFFFFFF), measured on a CPU with AVX-512 (whose vcvttps2udq it does not use).
+i32x4_relaxed_trunc_f32x4_u = i32x4_trunc_sat_f32x4_u
+i32x4_relaxed_trunc_f64x2_u_zero = i32x4_trunc_sat_f64x2_u_zero
+
+
+def _fma32(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once to f32 (IEEE fusedMultiplyAdd, round to nearest even) for
+    f32 operands, none NaN."""
+    p = a * b                   # exact: 24 + 24 bits fit in 53, and no f32 over/underflows
+    s = p + c                   # IEEE: also right for infinities and signed zeros
+    if s - s != 0.0 or s == 0.0:
+        return s                # inf or NaN (inf * 0, inf - inf); an exact zero
+    # TwoSum: s + e = p + c exactly. Rounding s to f32 could round twice the wrong way
+    # (once to f64, once to f32); s rounded to odd instead (nudged to its odd neighbour
+    # when inexact) rounds to f32 correctly, since 53 >= 24 + 2 (Boldo and Melquiond).
+    bv = s - p
+    e = (p - (s - bv)) + (c - bv)
+    if e and not _n.f64_to_bits(s) & 1:
+        s = _nextafter(s, _n.INF if e > 0 else -_n.INF)
+    return _n.f32_round(s)
+
+
+_SPLIT = 134217729.0            # 2^27 + 1: Veltkamp's splitting of an f64 into 26 + 27 bits
+_BIG = 2.0 ** 990
+_SMALL = 2.0 ** -900
+
+
+def _fma64(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once to f64 (IEEE fusedMultiplyAdd) for f64 operands, none NaN.
+    math.fma only exists from Python 3.13."""
+    if _isinf(a) or _isinf(b) or a == 0.0 or b == 0.0:
+        return a * b + c        # the product is exact (inf, NaN or a zero): one rounding
+    if _isinf(c):
+        return c                # a * b is finite (its f64 rounding might overflow)
+    p = a * b
+    if abs(a) < _BIG and abs(b) < _BIG and _SMALL < abs(p) < _BIG:
+        # Dekker's product: p + q = a * b exactly (no overflow in the splits, no
+        # underflow in q), and fsum rounds the exact sum of its terms once.
+        t = _SPLIT * a
+        ah = t - (t - a)
+        al = a - ah
+        t = _SPLIT * b
+        bh = t - (t - b)
+        bl = b - bh
+        q = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        try:
+            return _fsum((p, q, c))     # an exact zero is +0, as IEEE rounds it
+        except OverflowError:
+            pass
+    exact = _Fraction(a) * _Fraction(b) + _Fraction(c)
+    if not exact:
+        return 0.0              # exact cancellation of nonzero terms: +0
+    try:
+        return exact.numerator / exact.denominator    # correctly rounded
+    except OverflowError:
+        return _n.INF if exact > 0 else -_n.INF
+
+
+def _make_relaxed_madd(shape: str) -> None:
+    # vfmadd / vfnmadd (fused: wasmtime uses FMA when the CPU has it). NaN results follow
+    # x86: the first NaN operand in the order b, a, c, quieted (its sign and payload kept,
+    # also by nmadd); an invalid operation (inf * 0, inf - inf) gives the x86 default NaN,
+    # negative with only the quiet bit set.
+    w = _WIDTH[shape]
+    f32 = w == 32
+    su, ju = SPLIT["u%d" % w], JOIN["u%d" % w]
+    to_float = _n.f32_from_bits if f32 else _n.f64_from_bits
+    to_bits = _n.f32_to_bits if f32 else _n.f64_to_bits
+    fma = _fma32 if f32 else _fma64
+    expm = 0x7F800000 if f32 else 0x7FF0000000000000
+    absm = (1 << (w - 1)) - 1
+    quiet = 1 << (22 if f32 else 51)
+    default = (1 << (w - 1)) | expm | quiet
+
+    def lane(x: int, y: int, z: int, negate: bool) -> int:
+        for v in (y, x, z):
+            if v & absm > expm:
+                return v | quiet
+        fx = to_float(x)
+        r = fma(-fx if negate else fx, to_float(y), to_float(z))
+        return default if r != r else to_bits(r)
+
+    def madd(a: int, b: int, c: int) -> int:
+        return ju([lane(x, y, z, False) for x, y, z in zip(su(a), su(b), su(c))])
+
+    def nmadd(a: int, b: int, c: int) -> int:
+        return ju([lane(x, y, z, True) for x, y, z in zip(su(a), su(b), su(c))])
+
+    _reg(shape + ".relaxed_madd", madd)
+    _reg(shape + ".relaxed_nmadd", nmadd)
+    # minps / maxps with the operands as wasmtime orders them: the second operand when it
+    # is strictly less (greater), else the first, bit for bit: exactly fpmin / fpmax.
+    _reg(shape + ".relaxed_min", SIMD_HELPERS[shape + ".pmin"])
+    _reg(shape + ".relaxed_max", SIMD_HELPERS[shape + ".pmax"])
+
+
+def _make_laneselect(shape: str) -> None:
+    w = _WIDTH[shape]
+    if w == 16:
+        # No x86 blend selects 16-bit lanes by their top bit: wasmtime uses the bitwise
+        # select, as v128.bitselect.
+        _reg(shape + ".relaxed_laneselect", v128_bitselect)
+        return
+    high = _rep(w) << (w - 1)
+    m = (1 << w) - 1
+
+    # pblendvb / blendvps / blendvpd: a lane of a where the mask lane's top bit is set,
+    # else of b. The top bits, moved to bit 0 and multiplied by the lane mask, widen to
+    # whole lanes (no carry crosses a lane).
+    def laneselect(a: int, b: int, c: int) -> int:
+        sel = ((c & high) >> (w - 1)) * m
+        return (a & sel) | (b & (sel ^ M128))
+
+    _reg(shape + ".relaxed_laneselect", laneselect)
+
+
+def i16x8_relaxed_q15mulr_s(a: int, b: int) -> int:
+    # pmulhrsw: (x * y + 2^14) >> 15 wrapped to 16 bits: -32768 * -32768 gives -32768
+    # where i16x8.q15mulr_sat_s saturates to 32767.
+    return JOIN["u16"]([((x * y + 0x4000) >> 15) & 0xFFFF
+                        for x, y in zip(SPLIT["s16"](a), SPLIT["s16"](b))])
+
+
+def _dot_i8_i7(a: int, b: int) -> List[int]:
+    # pmaddubsw with b as its unsigned operand: the bytes of a signed, of b unsigned (the
+    # spec allows either reading of b's top bit), each pair's sum saturated to i16.
+    xs, ys = SPLIT["s8"](a), SPLIT["u8"](b)
+    return [min(max(xs[i] * ys[i] + xs[i + 1] * ys[i + 1], -0x8000), 0x7FFF)
+            for i in range(0, 16, 2)]
+
+
+def i16x8_relaxed_dot_i8x16_i7x16_s(a: int, b: int) -> int:
+    return JOIN["s16"](_dot_i8_i7(a, b))
+
+
+def i32x4_relaxed_dot_i8x16_i7x16_add_s(a: int, b: int, c: int) -> int:
+    # The saturated i16 sums of pmaddubsw added in pairs (pmaddwd by ones), then c,
+    # modulo 2^32 (paddd).
+    d = _dot_i8_i7(a, b)
+    return JOIN["u32"]([(d[2 * i] + d[2 * i + 1] + z) & 0xFFFFFFFF
+                        for i, z in enumerate(SPLIT["u32"](c))])
+
+
+# ---------------------------------------------------------------------------------------
 # Memory (spec exec/instructions.rst, v128.load*, v128.store*): struct's *_from/_into
 # check bounds and raise struct.error, and bytearray indexing raises IndexError (the
 # address is never negative): both map to "out of bounds memory access".
@@ -524,6 +704,10 @@ _make_float("f32x4")
 _make_float("f64x2")
 _make_load_extend()
 _make_lane_mem()
+_make_relaxed_madd("f32x4")
+_make_relaxed_madd("f64x2")
+for _shape in _INT_SHAPES:
+    _make_laneselect(_shape)
 for _name, _fn in list(globals().items()):
     if callable(_fn) and _name.startswith(("i8x16_", "i16x8_", "i32x4_", "i64x2_", "f32x4_",
                                            "f64x2_", "v128_")):
