@@ -92,8 +92,6 @@ _DEPTH = "default max_call_depth (10,000 frames) is below wasmtime's default sta
 
 # (program, optimisation level, argv) -> one-line reason why purewasm differs from wasmtime.
 KNOWN_FAILURES: Dict[Tuple[str, str, Tuple[str, ...]], str] = {
-    ("numeric.c", "-DWITH_RELAXED_SIMD", ()): "relaxed SIMD not supported yet: f32x4.relaxed_madd "
-                                              "(0xFD 0x105) is an illegal opcode to the decoder",
 }
 # On PyPy the depth limit is not exact (recursion 15,000 deep still runs): CPython only.
 if platform.python_implementation() == "CPython":
