@@ -19,7 +19,7 @@ travel in the slots ``s<base>...`` of the label's stack height.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from purewasm.syntax import Instr
 
@@ -81,40 +81,43 @@ class Lowering:
     def __init__(self, t: "Translator") -> None:
         self.t = t
 
-    # The interface (each lowering implements all of these).
+    # The interface: each lowering implements these (the control handlers call them),
+    # plus finish(out, offsets), which appends the function body's lines (indented under
+    # its ``def``) and the byte offset of each.
+    block: Callable[[Instr], None]
+    loop: Callable[[Instr], None]
+    if_: Callable[[Instr], None]
+    else_: Callable[[Instr], None]
+    end: Callable[[Instr], None]
+    br: Callable[[Instr], None]
+    br_if: Callable[[Instr], None]
+    br_table: Callable[[Instr], None]
+    finish: Callable[[List[str], List[Optional[int]]], None]
+
     def start(self) -> None:
         """Before the first instruction."""
 
-    def block(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def loop(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def if_(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def else_(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def end(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def br(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def br_if(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def br_table(self, ins: Instr) -> None:
-        raise NotImplementedError
-
-    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
-        """Append the function body's lines (indented under its ``def``) to ``out`` and
-        the byte offset of each to ``offsets``."""
-        raise NotImplementedError
-
     # Shared pieces.
+    def open_frame(self, kind: str, ins: Instr) -> Frame:
+        """Push the frame of a block, loop or if (whose condition is already popped)."""
+        t = self.t
+        params, results = t.block_sig(ins.imm)
+        f = Frame(kind, params, results, len(t.stack) - len(params), t.pc in t.scan.targeted,
+                  kind == "if" and t.pc in t.scan.has_else)
+        t.ctrl.append(f)
+        return f
+
+    def open_if(self, ins: Instr) -> Tuple[V, Frame]:
+        """Pop an if's condition and push its frame, its params in their slots (both arms
+        start from them); returns (condition, frame)."""
+        t = self.t
+        c = t.pop()
+        f = self.open_frame("if", ins)
+        t.materialise_all()
+        t.flush(f.base)
+        f.entry = t.stack[f.base:]
+        return c, f
+
     def do_return(self) -> None:
         t = self.t
         results = t.type.results
@@ -141,6 +144,18 @@ class Lowering:
         if len(t.stack) - n != f.base:  # pragma: no cover - validated modules only
             raise TranslationError("stack height mismatch at end of block")
         t.flush(f.base)
+
+    def fall_into_end(self, f: Frame) -> None:
+        """The code falls through to the end (or else) of ``f``: its values to the slots."""
+        if self.t.live:
+            self.end_values(f)
+            f.reached = True
+
+    def after_end(self, f: Frame) -> None:
+        """After the end of ``f``: live if something reached it, its results in slots."""
+        t = self.t
+        t.live = f.reached
+        t.result_slots(f.base, f.results)
 
     def restore_entry(self, f: Frame) -> None:
         """At ``else``: the stack as it was at the ``if`` (its params in their slots)."""
@@ -256,19 +271,16 @@ class Structured(Lowering):
 
     def block(self, ins: Instr) -> None:
         t = self.t
-        params, results = t.block_sig(ins.imm)
-        targeted = t.pc in t.scan.targeted
         chain = t.scan.chain.get(t.pc)
         if chain is not None:
-            f = Frame("case", (), (), len(t.stack), targeted)
+            f = Frame("case", (), (), len(t.stack), t.pc in t.scan.targeted)
             f.chainvar, f.case, f.last = chain
             if f.last:
                 t.materialise_all()
             t.ctrl.append(f)
             return
-        f = Frame("block", params, results, len(t.stack) - len(params), targeted)
-        t.ctrl.append(f)
-        if not targeted:
+        f = self.open_frame("block", ins)
+        if not f.targeted:
             return
         t.materialise_all()
         if t.pc in t.scan.shared:
@@ -280,11 +292,8 @@ class Structured(Lowering):
 
     def loop(self, ins: Instr) -> None:
         t = self.t
-        params, results = t.block_sig(ins.imm)
-        targeted = t.pc in t.scan.targeted
-        f = Frame("loop", params, results, len(t.stack) - len(params), targeted)
-        t.ctrl.append(f)
-        if not targeted:
+        f = self.open_frame("loop", ins)
+        if not f.targeted:
             return
         t.materialise_all()
         t.flush(f.base)
@@ -297,25 +306,15 @@ class Structured(Lowering):
 
     def if_(self, ins: Instr) -> None:
         t = self.t
-        params, results = t.block_sig(ins.imm)
-        c = t.pop()
-        targeted = t.pc in t.scan.targeted
-        f = Frame("if", params, results, len(t.stack) - len(params), targeted,
-                  t.pc in t.scan.has_else)
-        t.ctrl.append(f)
-        t.materialise_all()
-        t.flush(f.base)
-        f.entry = t.stack[f.base:]
-        if targeted:
+        c, f = self.open_if(ins)
+        if f.targeted:
             self.open_pyloop(f)
         f.mark = t.open_suite("if %s:" % (c.e if c.isbool or c.canon else t.cx(c)))
 
     def else_(self, ins: Instr) -> None:
         t = self.t
         f = t.ctrl[-1]
-        if t.live:
-            self.end_values(f)
-            f.reached = True
+        self.fall_into_end(f)
         t.close_suite(f.mark)
         f.mark = t.open_suite("else:")
         self.restore_entry(f)
@@ -346,27 +345,22 @@ class Structured(Lowering):
                 t.close_suite(mark)
             if t.live:
                 f.reached = True
-            t.live = f.reached
-            t.result_slots(f.base, f.results)
+            self.after_end(f)
             return
         if kind == "block" and f.shared:
             # The loop inside has closed the Python loop both share.
             if t.live:
                 f.reached = True
-            t.live = f.reached
-            t.result_slots(f.base, f.results)
+            self.after_end(f)
             return
         if kind == "block":
             if not f.targeted:
                 if not t.live:
                     t.result_slots(f.base, f.results)
                 return
-            if t.live:
-                self.end_values(f)
-                f.reached = True
+            self.fall_into_end(f)
             self.close_pyloop(f, t.live)
-            t.live = f.reached
-            t.result_slots(f.base, f.results)
+            self.after_end(f)
             return
         if kind == "loop":
             if f.targeted:
@@ -383,17 +377,14 @@ class Structured(Lowering):
                 t.result_slots(f.base, f.results)
             return
         # if
-        if t.live:
-            self.end_values(f)
-            f.reached = True
+        self.fall_into_end(f)
         if not f.has_else:
             f.reached = True   # the false path goes straight to the end
         t.close_suite(f.mark)
         if f.targeted:
             # Falling out of the if statement = reaching the end: leave the loop.
             self.close_pyloop(f, True)
-        t.live = f.reached
-        t.result_slots(f.base, f.results)
+        self.after_end(f)
 
     def br(self, ins: Instr) -> None:
         t = self.t
@@ -537,23 +528,16 @@ class Flat(Lowering):
         self.goto(f.st_start if f.kind == "loop" else f.st_end)
 
     def block(self, ins: Instr) -> None:
-        t = self.t
-        params, results = t.block_sig(ins.imm)
-        targeted = t.pc in t.scan.targeted
-        f = Frame("block", params, results, len(t.stack) - len(params), targeted)
-        t.ctrl.append(f)
-        if not targeted:
+        f = self.open_frame("block", ins)
+        if not f.targeted:
             return
-        t.materialise_all()
+        self.t.materialise_all()
         f.st_end = self.new_state()
 
     def loop(self, ins: Instr) -> None:
         t = self.t
-        params, results = t.block_sig(ins.imm)
-        targeted = t.pc in t.scan.targeted
-        f = Frame("loop", params, results, len(t.stack) - len(params), targeted)
-        t.ctrl.append(f)
-        if not targeted:
+        f = self.open_frame("loop", ins)
+        if not f.targeted:
             return
         t.materialise_all()
         t.flush(f.base)
@@ -564,15 +548,7 @@ class Flat(Lowering):
 
     def if_(self, ins: Instr) -> None:
         t = self.t
-        params, results = t.block_sig(ins.imm)
-        c = t.pop()
-        targeted = t.pc in t.scan.targeted
-        f = Frame("if", params, results, len(t.stack) - len(params), targeted,
-                  t.pc in t.scan.has_else)
-        t.ctrl.append(f)
-        t.materialise_all()
-        t.flush(f.base)
-        f.entry = t.stack[f.base:]
+        c, f = self.open_if(ins)
         cond = t.pcx(c) if not c.isbool else _p(c)
         f.st_end = self.new_state()
         f.st_else = self.new_state() if f.has_else else f.st_end
@@ -603,12 +579,9 @@ class Flat(Lowering):
                 if not t.live:
                     t.result_slots(f.base, f.results)
                 return
-            if t.live:
-                self.end_values(f)
-                f.reached = True
+            self.fall_into_end(f)
             self.start_state(f.st_end)
-            t.live = f.reached
-            t.result_slots(f.base, f.results)
+            self.after_end(f)
             return
         if kind == "loop":
             # Branches to a loop go to its start: the end is only reached by falling
@@ -617,14 +590,11 @@ class Flat(Lowering):
                 t.result_slots(f.base, f.results)
             return
         # if
-        if t.live:
-            self.end_values(f)
-            f.reached = True
+        self.fall_into_end(f)
         if not f.has_else:
             f.reached = True   # the false path goes straight to the end
         self.start_state(f.st_end)
-        t.live = f.reached
-        t.result_slots(f.base, f.results)
+        self.after_end(f)
 
     def br(self, ins: Instr) -> None:
         self.branch(ins.imm)

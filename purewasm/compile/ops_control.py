@@ -2,55 +2,30 @@
 business (control.py: ``t.lowering``); calls are emitted here."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from purewasm.syntax import FuncType, Instr
 
 from . import names
-from .registry import handles
+from .registry import handles, register
 
 if TYPE_CHECKING:
     from .translate import Translator
 
 
-@handles("block")
-def block(t: Translator, ins: Instr) -> None:
-    t.lowering.block(ins)
+# Structured control belongs to the lowering (control.Lowering): each instruction calls
+# its method of the same name.
+def _lowered(method: str) -> Callable[[Translator, Instr], None]:
+    def handler(t: Translator, ins: Instr) -> None:
+        getattr(t.lowering, method)(ins)
+    handler.__name__ = method
+    return handler
 
 
-@handles("loop")
-def loop(t: Translator, ins: Instr) -> None:
-    t.lowering.loop(ins)
-
-
-@handles("if")
-def if_(t: Translator, ins: Instr) -> None:
-    t.lowering.if_(ins)
-
-
-@handles("else")
-def else_(t: Translator, ins: Instr) -> None:
-    t.lowering.else_(ins)
-
-
-@handles("end")
-def end(t: Translator, ins: Instr) -> None:
-    t.lowering.end(ins)
-
-
-@handles("br")
-def br(t: Translator, ins: Instr) -> None:
-    t.lowering.br(ins)
-
-
-@handles("br_if")
-def br_if(t: Translator, ins: Instr) -> None:
-    t.lowering.br_if(ins)
-
-
-@handles("br_table")
-def br_table(t: Translator, ins: Instr) -> None:
-    t.lowering.br_table(ins)
+for _op, _method in (("block", "block"), ("loop", "loop"), ("if", "if_"), ("else", "else_"),
+                     ("end", "end"), ("br", "br"), ("br_if", "br_if"),
+                     ("br_table", "br_table")):
+    register(_op, _lowered(_method))
 
 
 @handles("return")
@@ -99,18 +74,20 @@ def call(t: Translator, ins: Instr) -> None:
     call_with(t, names.FUNC % ins.imm, t.func_types[ins.imm])
 
 
-@handles("call_indirect")
-def call_indirect(t: Translator, ins: Instr) -> None:
+def indirect_target(t: Translator, ins: Instr) -> str:
+    """The slot holding the callee of call_indirect/return_call_indirect ``ins``, looked
+    up (it may trap) after the arguments (pure) are fixed; the arguments stay below."""
     typeidx, tableidx = ins.imm
     c = t.pop()
-    ftype = t.module.types[typeidx]
-    # Evaluate the target first (it may trap), after the arguments (pure) are fixed.
     t.protect(names.ANY_GLOBAL)
     t.effect("CALL_TARGET(%s, %s, %s)" % (names.TABLE % tableidx, t.cx(c),
                                           names.TYPE_ID % typeidx), "funcref")
-    target = t.pop()
-    # The arguments sit below the target's slot: call through the slot.
-    call_with(t, target.e, ftype)
+    return t.pop().e
+
+
+@handles("call_indirect")
+def call_indirect(t: Translator, ins: Instr) -> None:
+    call_with(t, indirect_target(t, ins), t.module.types[ins.imm[0]])
 
 
 def tail_call_with(t: Translator, callee: str, ftype: FuncType) -> None:
@@ -131,10 +108,4 @@ def return_call(t: Translator, ins: Instr) -> None:
 
 @handles("return_call_indirect")
 def return_call_indirect(t: Translator, ins: Instr) -> None:
-    typeidx, tableidx = ins.imm
-    c = t.pop()
-    # The target is looked up (and may trap) before the call, after the arguments.
-    t.effect("CALL_TARGET(%s, %s, %s)" % (names.TABLE % tableidx, t.cx(c),
-                                          names.TYPE_ID % typeidx), "funcref")
-    target = t.pop()
-    tail_call_with(t, target.e, t.module.types[typeidx])
+    tail_call_with(t, indirect_target(t, ins), t.module.types[ins.imm[0]])

@@ -120,28 +120,28 @@ def memory_grow(t: Translator, ins: Instr) -> None:
     t.effect("%s(%s) & 0xFFFFFFFF" % (names.MEMORY_GROW % ins.imm, t.cx(v)), "i32")
 
 
-def bulk(t: Translator, call: str) -> None:
-    """A bulk memory or table instruction: ``call`` (a helper call left open) gets
-    the three canonical operands (destination, source or value, length)."""
-    n, s, d = t.pop(), t.pop(), t.pop()
-    t.emit("%s, %s, %s, %s)" % (call, t.cx(d), t.cx(s), t.cx(n)))
+def _bulk(helper: str, store: str, segments: str, kind: str) -> Handler:
+    """A bulk memory or table instruction: the call of ``helper`` on the memory/table
+    (``store``: a names pattern), then the three canonical operands (destination,
+    source or value, length). ``kind``: "fill", "copy" (two indexes: destination,
+    source) or "init" (segment, memory/table; ``segments`` names the segment list)."""
+    def op(t: Translator, ins: Instr) -> None:
+        if kind == "fill":
+            head = store % ins.imm
+        elif kind == "copy":
+            head = "%s, %s" % (store % ins.imm[0], store % ins.imm[1])
+        else:
+            head = "%s, %s, %d" % (store % ins.imm[1], segments, ins.imm[0])
+        n, v, d = t.pop(), t.pop(), t.pop()
+        t.emit("%s(%s, %s, %s, %s)" % (helper, head, t.cx(d), t.cx(v), t.cx(n)))
+    return op
 
 
-@handles("memory.fill")
-def memory_fill(t: Translator, ins: Instr) -> None:
-    bulk(t, "MEMORY_FILL(" + names.MEMORY % ins.imm)
-
-
-@handles("memory.copy")
-def memory_copy(t: Translator, ins: Instr) -> None:
-    dst, src = ins.imm
-    bulk(t, "MEMORY_COPY(%s, %s" % (names.MEMORY % dst, names.MEMORY % src))
-
-
-@handles("memory.init")
-def memory_init(t: Translator, ins: Instr) -> None:
-    seg, mem = ins.imm
-    bulk(t, "MEMORY_INIT(%s, %s, %d" % (names.MEMORY % mem, names.DATAS, seg))
+for _kind in ("fill", "copy", "init"):
+    register("memory." + _kind, _bulk("MEMORY_" + _kind.upper(), names.MEMORY, names.DATAS,
+                                      _kind))
+    register("table." + _kind, _bulk("TABLE_" + _kind.upper(), names.TABLE, names.ELEMS,
+                                     _kind))
 
 
 @handles("data.drop")
@@ -174,23 +174,6 @@ def table_size(t: Translator, ins: Instr) -> None:
 def table_grow(t: Translator, ins: Instr) -> None:
     n, v = t.pop(), t.pop()
     t.effect("%s(%s, %s) & 0xFFFFFFFF" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e), "i32")
-
-
-@handles("table.fill")
-def table_fill(t: Translator, ins: Instr) -> None:
-    bulk(t, "TABLE_FILL(" + names.TABLE % ins.imm)
-
-
-@handles("table.copy")
-def table_copy(t: Translator, ins: Instr) -> None:
-    dst, src = ins.imm
-    bulk(t, "TABLE_COPY(%s, %s" % (names.TABLE % dst, names.TABLE % src))
-
-
-@handles("table.init")
-def table_init(t: Translator, ins: Instr) -> None:
-    seg, tab = ins.imm
-    bulk(t, "TABLE_INIT(%s, %s, %d" % (names.TABLE % tab, names.ELEMS, seg))
 
 
 @handles("elem.drop")
