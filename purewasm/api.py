@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import LinkError, Trap, TrapCode, WasmtimeError
+from purewasm.errors import InstantiationError, LinkError, MalformedError, Trap, TrapCode, \
+    WasmtimeError
 from purewasm.runtime.call import HostError
 from purewasm.runtime.values import MASK32, MASK64, MASK128, default_value, f32_round
 
@@ -629,10 +630,22 @@ def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
     return len(wasm) > 0 and wasm[0] != 0
 
 
+def _text_of(wasm: Union[str, bytes, bytearray]) -> str:
+    """Text-format input as a str; bytes that are not UTF-8 are malformed (neither a
+    binary, which starts with NUL, nor text), never a UnicodeDecodeError."""
+    if isinstance(wasm, str):
+        return wasm
+    try:
+        return bytes(wasm).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedError("input is neither a Wasm binary nor UTF-8 text (invalid "
+                             "UTF-8 at byte %d)" % exc.start, exc.start) from None
+
+
 def wat2wasm(wat: Union[str, bytes]) -> bytearray:
     """Convert the text format to the binary format."""
     if isinstance(wat, (bytes, bytearray)):
-        wat = bytes(wat).decode("utf-8")
+        wat = _text_of(wat)
     try:
         from purewasm.text import wat2wasm as _w2w
     except ImportError:
@@ -651,8 +664,7 @@ class Module:
         elif not isinstance(wasm, (str, bytes, bytearray)):
             raise TypeError("expected wasm bytes")
         elif _is_text(wasm):
-            text = wasm if isinstance(wasm, str) else bytes(wasm).decode("utf-8")
-            module = _parse_text(text)
+            module = _parse_text(_text_of(wasm))
         else:
             if isinstance(wasm, str):
                 wasm = wasm.encode("latin-1")
