@@ -248,7 +248,7 @@ class Translator:
         self.index = index
         self.flat = flat
         self.fuel = fuel            # charge FUEL[0] (see compile.CompiledModule)
-        self.epoch = epoch          # check EPOCH[0] >= DEADLINE[0]
+        self.epoch = epoch          # count TICKS[0] down, call EPOCH_HIT() below 0
         self.unpaid = 0             # instructions translated since the last charge
         self.func_types = func_types if func_types is not None else module.func_types()
         nimp = module.num_imported_funcs()
@@ -507,8 +507,12 @@ class Translator:
 
     def check_epoch(self) -> None:
         """Epoch interruption: checked at function entry and at each loop iteration."""
-        self.open_suite("if EPOCH[0] >= DEADLINE[0]:")
-        self.emit("raise Trap(TC_INTERRUPT)")
+        # A countdown, not a compare: EPOCH_HIT (runtime.Store.epoch_hit) compares the
+        # engine epoch with the deadline, reads the clock for a wall-clock deadline and
+        # re-arms TICKS; the runtime zeroes TICKS whenever the answer may change.
+        self.emit("TICKS[0] -= 1")
+        self.open_suite("if TICKS[0] < 0:")
+        self.emit("EPOCH_HIT()")
         self.ind -= 1
 
     def vector_handler(self, ins: Instr) -> Handler:
@@ -538,8 +542,9 @@ class Translator:
         if self.uses_br:
             head.append("    _br = 0")
         if self.epoch:
-            head.append("    if EPOCH[0] >= DEADLINE[0]:")
-            head.append("        raise Trap(TC_INTERRUPT)")
+            head.append("    TICKS[0] -= 1")
+            head.append("    if TICKS[0] < 0:")
+            head.append("        EPOCH_HIT()")
         out = head
         offs = self.offsets
         offs.extend([self.func.offset] * len(head))
