@@ -961,7 +961,8 @@ class HostDefinition:
                 # own runaway recursion is the host's error, for the embedder.
                 if host_recursion_error(exc):
                     raise HostError(exc) from None
-                raise
+                # Decided here, once: outer levels see a trap, not a RecursionError.
+                raise Trap(TrapCode.STACK_OVERFLOW) from None
             except BaseException as exc:  # noqa: BLE001 - carried to the embedder untouched
                 raise HostError(exc) from None
 

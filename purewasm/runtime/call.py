@@ -160,9 +160,20 @@ def _map_exception(exc: BaseException) -> Optional[BaseException]:
 
 def host_recursion_error(exc: RecursionError) -> bool:
     """Whether a RecursionError caught by a host function's wrapper is the host code's own
-    (it recursed far from the limit: reach the embedder unchanged) rather than the Wasm
-    call stack running out at the host call (a trap)."""
-    return _stack_depth() + 50 < sys.getrecursionlimit()
+    runaway recursion (to reach the embedder unchanged) rather than the Wasm call stack
+    running out at or just after the host call (a trap): the host's own recursion leaves a
+    long traceback below the wrapper (the limit keeps _MARGIN frames beyond the Wasm
+    budget), exhaustion at the call a short one. Bounded walk: this runs at every level a
+    stack overflow unwinds through."""
+    tb = exc.__traceback__
+    n = 0
+    while tb is not None and n <= _HOST_RECURSION_FRAMES:
+        n += 1
+        tb = tb.tb_next
+    return n > _HOST_RECURSION_FRAMES
+
+
+_HOST_RECURSION_FRAMES = 100
 
 
 _MAX_FRAMES = 100
@@ -213,7 +224,11 @@ def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     except BaseException as exc:  # noqa: BLE001 - mapped or re-raised, never swallowed
         mapped = _map_exception(exc)
         trap = mapped if mapped is not None else exc
-        if isinstance(trap, Trap) and not trap.frames and not isinstance(exc, HostError):
+        if (isinstance(trap, Trap) and not trap.frames and not isinstance(exc, HostError)
+                and not getattr(trap, "_pw_frames_read", False)):
+            # Once per trap: a trap unwinding through n host re-entries would otherwise
+            # walk its (ever longer) traceback at each of them, O(n^2).
+            trap._pw_frames_read = True  # type: ignore[attr-defined]
             trap.frames = wasm_frames(exc.__traceback__)
         if mapped is None:
             raise
