@@ -639,7 +639,10 @@ class _Decoder:
         t, pos = _reftype(self.data, pos)
         start = pos
         lim, pos = _limits(self.data, pos)
-        _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
+        if lim.max is None or lim.min <= lim.max:
+            # (min > max is the validator's error, "size minimum must not be greater
+            # than maximum", which the spec tests expect first.)
+            _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
         return TableType(t, lim), pos
 
     def memtype(self, pos: int) -> Tuple[MemoryType, int]:
