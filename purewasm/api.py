@@ -749,14 +749,22 @@ class Module:
             module = wasm
         elif not isinstance(wasm, (str, bytes, bytearray)):
             raise TypeError("expected wasm bytes")
-        elif _is_text(wasm):
-            module = _parse_text(_text_of(wasm))
         else:
-            if isinstance(wasm, str):
-                wasm = wasm.encode("latin-1")
-            self._binary = bytes(wasm)
-            module = _decode(self._binary)
-        _validate(module)
+            try:
+                if _is_text(wasm):
+                    module = _parse_text(_text_of(wasm))
+                else:
+                    if isinstance(wasm, str):
+                        wasm = wasm.encode("latin-1")
+                    self._binary = bytes(wasm)
+                    module = _decode(self._binary)
+            except MemoryError:
+                raise WasmtimeError("out of memory while reading a module of %d bytes"
+                                    % len(wasm)) from None
+        try:
+            _validate(module)
+        except MemoryError:
+            raise WasmtimeError("out of memory while validating the module") from None
         self._module = module
         self._compiled: Any = None
 
