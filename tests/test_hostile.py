@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Tuple
+from typing import Optional, Tuple
 
 import pytest
 
@@ -70,8 +70,12 @@ def done(note=""):
 
 
 def run_case(body: str, timeout: float = 60.0, mem_mb: int = 1536,
-             python: str = sys.executable) -> Tuple[str, float]:
-    """Run a case; returns (stdout, elapsed seconds of the whole child process)."""
+             python: Optional[str] = None) -> Tuple[str, float]:
+    """Run a case; returns (stdout, elapsed seconds of the whole child process).
+
+    The child runs on ``PUREWASM_HOSTILE_PYTHON`` when set (to measure another version
+    from one pytest), else on this interpreter."""
+    python = python or os.environ.get("PUREWASM_HOSTILE_PYTHON") or sys.executable
     code = PRELUDE + textwrap.dedent(body)
     env = dict(os.environ, PYTHONPATH=ROOT)
 

@@ -200,7 +200,8 @@ def test_epoch_increment_is_seen_at_once_by_the_next_check() -> None:
         calls.append(1)
         engine.increment_epoch()
     hf = w.Func(store, w.FuncType([], []), tick)
-    ex = _instance(store, '(module (import "h" "t" (func $t)) (global $n (export "n") (mut i32) (i32.const 0))'
+    ex = _instance(store, '(module (import "h" "t" (func $t))'
+                          ' (global $n (export "n") (mut i32) (i32.const 0))'
                           ' (func (export "run") (call $t) (loop (global.set $n (i32.add '
                           '(global.get $n) (i32.const 1))) (br 0))))', [hf])
     with pytest.raises(Trap):
