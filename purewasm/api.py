@@ -586,6 +586,16 @@ class Engine:
 
 
 class Store:
+    """All runtime state of a set of instances: memories, tables, globals, fuel, limits.
+
+    Thread safety (as in wasmtime): a store and everything made in it (instances, Func,
+    Memory, Table, Global) is used by one thread at a time; the embedder serialises access
+    if several threads share it. Separate stores are independent and may run on separate
+    threads at the same time (CPython runs one at a time under the GIL). Objects of one
+    store are refused by another (WasmtimeError). ``interrupt()`` and
+    ``Engine.increment_epoch()`` are the exceptions: meant to be called from another thread
+    or a signal handler."""
+
     def __init__(self, engine: Optional[Engine] = None, data: Optional[Any] = None) -> None:
         if engine is None:
             engine = Engine()
