@@ -217,7 +217,7 @@ def test_many_functions_and_exports_instantiate_linearly() -> None:
         inst = w.Instance(store, m, [])
         per = time.perf_counter() - t
         inst.exports(store)["f39999"](store)
-        assert per < 5, per
+        assert per < 20, per          # ~1.7 s unloaded on 3.11; before: 58 s
         done("instantiate %.2fs" % per)
     ''', timeout=120, mem_mb=BIG_AS)
     assert elapsed < 90

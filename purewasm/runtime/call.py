@@ -351,19 +351,21 @@ class _Worker:
         self.queue: "queue.SimpleQueue[_Job]" = queue.SimpleQueue()
         old = threading.stack_size()
         size = WORKER_STACK_SIZE
-        while True:
-            try:
-                threading.stack_size(size)
-                break
-            except (ValueError, RuntimeError):
-                if size <= 16 * 1024 * 1024:
-                    break
-                size //= 2
-        self.stack_bytes = size
         try:
-            self.thread = threading.Thread(target=self._loop, name="purewasm-guest",
-                                           daemon=True)
-            self.thread.start()
+            while True:
+                # A smaller stack where the platform refuses this one, or where the
+                # address space is capped (RLIMIT_AS): the depth clamp follows the size.
+                try:
+                    threading.stack_size(size)
+                    self.thread = threading.Thread(target=self._loop, name="purewasm-guest",
+                                                   daemon=True)
+                    self.stack_bytes = size
+                    self.thread.start()
+                    break
+                except (ValueError, RuntimeError, MemoryError):
+                    if size <= _MIN_WORKER_STACK:
+                        raise
+                    size //= 2
         finally:
             threading.stack_size(old)
 
@@ -430,11 +432,19 @@ _idle_workers: List[_Worker] = []
 _worker_lock = threading.Lock()
 
 
-def _take_worker() -> _Worker:
+_MIN_WORKER_STACK = 16 * 1024 * 1024
+
+
+def _take_worker() -> Optional[_Worker]:
+    """An idle worker or a new one; None if no thread can be started at all (the call
+    then runs on the calling thread, its depth clamped to that thread's stack)."""
     with _worker_lock:
         if _idle_workers:
             return _idle_workers.pop()
-    return _Worker()
+    try:
+        return _Worker()
+    except (ValueError, RuntimeError, MemoryError):
+        return None
 
 
 def _release_worker(worker: _Worker) -> None:
@@ -459,7 +469,9 @@ def invoke(fn: Callable[..., Any], args: Sequence[Any],
             max_depth <= SAFE_INLINE_DEPTH
             and threading.current_thread() is threading.main_thread())
     if use_thread and getattr(_state, "worker", None) is None:
-        return _take_worker().run(_outermost, (fn, args, max_depth), on_interrupt)
+        worker = _take_worker()
+        if worker is not None:
+            return worker.run(_outermost, (fn, args, max_depth), on_interrupt)
     return _outermost(fn, args, max_depth)
 
 
