@@ -4,16 +4,24 @@ Every entry into Wasm (an exported function call, a start function) goes through
 :func:`invoke`, which
 
 * bounds the call depth: one Python frame per Wasm call, so the Python recursion limit is
-  raised to "current depth + max Wasm frames + a margin" for the duration of the outermost
-  call, and a RecursionError becomes ``Trap(STACK_OVERFLOW)`` (spec exec/runtime.rst leaves
-  the call-stack size to the implementation: exhaustion is a trap, "call stack exhausted");
+  raised to "current depth + max Wasm frames + a margin" while guest calls run, and a
+  RecursionError becomes ``Trap(STACK_OVERFLOW)`` (spec exec/runtime.rst leaves the
+  call-stack size to the implementation: exhaustion is a trap, "call stack exhausted").
+  The limit is one per interpreter: calls running on several threads share it (the
+  largest need wins, the embedder's value comes back when the last call ends). The
+  configured depth is clamped to what the thread's C stack holds, and host re-entries
+  (Wasm -> host function -> Wasm, which go through C) are counted and bounded separately:
+  docs/SECURITY.md has the measurements;
 * runs the call where the C stack is large enough: CPython 3.11+ runs pure-Python calls
   without consuming C stack, so the calling thread is fine; CPython 3.9/3.10 and PyPy would
-  segfault far below 10^5 frames on an 8 MiB stack, so they run guest code on one worker
-  thread started after ``threading.stack_size(512 MiB)``;
+  segfault far below 10^5 frames on an 8 MiB stack, so they run guest code on a worker
+  thread started after ``threading.stack_size(512 MiB)`` (one per concurrently calling
+  thread, from a pool); the waiting thread polls, so that a signal handler's exception
+  (or ``_thread.interrupt_main``) reaches it, and then stops the guest;
 * maps exceptions: a host function's exception (wrapped in :class:`HostError` on its way
-  through generated code) is re-raised as it was; an exception escaping generated code
-  goes through ``purewasm.compile.trap_from_exception``; our own errors pass unchanged.
+  through generated code) is re-raised as it was; an exception raised by generated code
+  or purewasm's helpers goes through ``purewasm.compile.trap_from_exception``; anything
+  else (an embedder's signal handler, say) and our own errors pass unchanged.
 
 Nested entries (a host function calling back into Wasm) reuse the outer call's depth budget.
 """
