@@ -121,9 +121,14 @@ def test_memory_bomb_grow_fails_with_minus_one() -> None:
         store = w.Store(m.engine)
         g = w.Instance(store, m, []).exports(store)["g"]
         assert g(store, 65535) == -1          # past the default 1 GiB limit
+        # 1.25 GiB: within the address-space cap, so only the store's default limit
+        # refuses it (before: zero-filled, ~2.5 s and 1.25 GB).
+        t = time.perf_counter()
+        assert g(store, 20000) == -1
+        assert time.perf_counter() - t < 0.5
         assert g(store, 1) == 1               # the memory still works
         done()
-    ''', timeout=30, mem_mb=512)
+    ''', timeout=30, mem_mb=BIG_AS)
 
 
 def test_memory_limit_raised_by_embedder() -> None:
@@ -360,7 +365,13 @@ def test_interrupted_call_stops_guest_and_store_stays_usable(epoch: bool) -> Non
         expect(Timeout, ex["spin"], store)
         a = ex["get"](store)
         time.sleep(0.3)
-        assert ex["get"](store) == a, "the guest is still running"
+        if sys.implementation.name == "pypy" and not cfg.epoch_interruption:
+            # Documented limitation (docs/SECURITY.md): PyPy has no way to raise in another
+            # thread, and without epoch checks the guest never looks: its worker is
+            # abandoned, still running, but later calls do not hang.
+            assert ex["get"](store) > a
+        else:
+            assert ex["get"](store) == a, "the guest is still running"
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         expect(Timeout, ex["spin"], store)   # and it can be called and stopped again
         done()
