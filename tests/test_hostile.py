@@ -176,6 +176,19 @@ def test_huge_function_body_refused_before_decoding() -> None:
     ''', timeout=30, mem_mb=512)
 
 
+def test_out_of_memory_while_decoding_is_a_purewasm_error() -> None:
+    # A body within the limits, in a process too small for it: before, a raw MemoryError
+    # (the CLI called it an internal error).
+    run_case('''
+        body = b"\\x00" + b"\\x01" * 3000000 + b"\\x0b"
+        bin = HEADER + VOID + section(3, vec([b"\\x00"])) + \\
+            section(10, vec([leb(len(body)) + body]))
+        exc = expect(w.WasmtimeError, w.Module, w.Engine(), bin)
+        assert "out of memory" in str(exc), exc
+        done()
+    ''', timeout=90, mem_mb=150)
+
+
 def test_too_many_locals_refused() -> None:
     run_case('''
         body = b"\\x01" + leb(50001) + b"\\x7f\\x0b"
