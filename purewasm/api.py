@@ -10,13 +10,17 @@ several results come back as a list.
 from __future__ import annotations
 
 import os
+import threading
+import time
+import weakref
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, \
     Union
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import LinkError, Trap, TrapCode, WasmtimeError
-from purewasm.runtime.call import HostError
+from purewasm.errors import LinkError, MalformedError, Trap, TrapCode, \
+    WasmtimeError
+from purewasm.runtime.call import HostError, host_recursion_error
 from purewasm.runtime.values import MASK32, MASK64, MASK128, default_value, f32_round
 
 # --- Types ---------------------------------------------------------------------------------
@@ -469,6 +473,22 @@ def _identity(v: Any) -> Any:
     return v
 
 
+def _float_result(conv: Callable[[Any], float]) -> Callable[[Any], float]:
+    """A host function's f32/f64 result must be a float (or a Val of that type), as in
+    wasmtime-py, which raises TypeError for an int: silently widening would hide a host
+    bug that wasmtime reports."""
+    def check(val: Any) -> float:
+        if not isinstance(val, (float, Val)):
+            raise TypeError("host function returned %r where a float was expected" % (val,))
+        return conv(val)
+    return check
+
+
+# Results of host functions: as _TO_RAW, stricter where wasmtime-py is.
+_RESULT_TO_RAW: Dict[str, Callable[[Any], Any]] = dict(
+    _TO_RAW, f32=_float_result(_f32_to_raw), f64=_float_result(_f64_to_raw))
+
+
 def _funcref_from_raw(v: Any) -> Optional["Func"]:
     return None if v is None else Func._wrap(v)
 
@@ -491,19 +511,41 @@ def from_raw(valtype: str, raw: Any) -> Any:
 
 # --- Engine, Config, Store -----------------------------------------------------------------
 
+# Config.max_wasm_stack is in bytes (wasmtime's unit); purewasm bounds Wasm frames, and
+# counts one frame as this many bytes: wasmtime's default 512 KiB is ~10,000 frames, our
+# default depth.
+WASM_STACK_BYTES_PER_FRAME = 52
+
+
 class Config:
     """Engine configuration. wasmtime-py's settings are accepted; ``consume_fuel`` and
     ``epoch_interruption`` work as in wasmtime (the checks are compiled in only when set),
-    the Cranelift ones have no effect here. purewasm's own: ``max_call_depth`` (Wasm frames
-    before "call stack exhausted", default 10,000) and ``use_worker_thread`` (None:
-    automatic; see runtime/call.py)."""
+    the Cranelift ones have no effect here. ``max_wasm_stack`` (bytes, as wasmtime) sets
+    ``max_call_depth`` to ``max_wasm_stack // 52`` frames. purewasm's own:
+    ``max_call_depth`` (Wasm frames before "call stack exhausted", default 10,000; clamped
+    at run time to what the thread's C stack holds, see docs/SECURITY.md) and
+    ``use_worker_thread`` (None: automatic; see runtime/call.py).
+
+    Thread safety: a Config and an Engine may be shared by threads; a Store may not (use
+    one store per thread at a time, as in wasmtime)."""
 
     def __init__(self) -> None:
         self.max_call_depth = rt.DEFAULT_MAX_CALL_DEPTH
         self.use_worker_thread: Optional[bool] = None
         self.consume_fuel = False
         self.epoch_interruption = False
-        self.max_wasm_stack: Optional[int] = None
+        self._max_wasm_stack: Optional[int] = None
+
+    @property
+    def max_wasm_stack(self) -> Optional[int]:
+        return self._max_wasm_stack
+
+    @max_wasm_stack.setter
+    def max_wasm_stack(self, size: int) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise WasmtimeError("max_wasm_stack must be a positive number of bytes")
+        self._max_wasm_stack = size
+        self.max_call_depth = max(1, size // WASM_STACK_BYTES_PER_FRAME)
         # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
         self.wasm_tail_call = True
         self.wasm_extended_const = True
@@ -526,19 +568,38 @@ class Engine:
         # The engine's epoch, shared with the generated code of every store's instances
         # (compiled with epoch checks when Config.epoch_interruption is set).
         self._epoch_cell = [0]
+        # Runtime stores of this engine (when epochs are on): an epoch change makes their
+        # next epoch check compare (generated code only counts down between checks).
+        self._stores: "weakref.WeakSet[rt.Store]" = weakref.WeakSet()
+        self._stores_lock = threading.Lock()
 
     @property
     def epoch(self) -> int:
         return self._epoch_cell[0]
 
     def increment_epoch(self) -> None:
+        """Advance the epoch; may be called from any thread (e.g. a ticker)."""
         self._epoch_cell[0] += 1
+        with self._stores_lock:
+            stores = list(self._stores)
+        for rts in stores:
+            rts.poll_soon()
 
     def is_pulley(self) -> bool:
         return False
 
 
 class Store:
+    """All runtime state of a set of instances: memories, tables, globals, fuel, limits.
+
+    Thread safety (as in wasmtime): a store and everything made in it (instances, Func,
+    Memory, Table, Global) is used by one thread at a time; the embedder serialises access
+    if several threads share it. Separate stores are independent and may run on separate
+    threads at the same time (CPython runs one at a time under the GIL). Objects of one
+    store are refused by another (WasmtimeError). ``interrupt()`` and
+    ``Engine.increment_epoch()`` are the exceptions: meant to be called from another thread
+    or a signal handler."""
+
     def __init__(self, engine: Optional[Engine] = None, data: Optional[Any] = None) -> None:
         if engine is None:
             engine = Engine()
@@ -550,6 +611,9 @@ class Store:
                             use_thread=cfg.use_worker_thread)
         self._rt.data = data
         self._rt.epoch_cell = engine._epoch_cell
+        if cfg.epoch_interruption:
+            with engine._stores_lock:
+                engine._stores.add(self._rt)
 
     def data(self) -> Optional[Any]:
         return self._rt.data
@@ -580,9 +644,42 @@ class Store:
         """Trap with INTERRUPT once the engine's epoch reaches the current epoch plus
         ``ticks_after_current`` (Config.epoch_interruption; the deadline starts at 0)."""
         self._rt.deadline_cell[0] = self.engine.epoch + ticks_after_current
+        self._rt.poll_soon()
+
+    def set_deadline(self, seconds: Optional[float]) -> None:
+        """purewasm extension: trap with INTERRUPT once ``seconds`` of wall-clock time
+        have passed from now (None: no deadline). Needs no thread (works on Pyodide): the
+        clock is read at the epoch checks (function entries, loop back-edges) every 1,000
+        checks, so Config.epoch_interruption must be set; raises WasmtimeError otherwise.
+        The epoch deadline still applies: set it far ahead (set_epoch_deadline) if only the
+        wall clock should stop the guest."""
+        if not self.engine.config.epoch_interruption:
+            raise WasmtimeError("a deadline needs Config.epoch_interruption = True")
+        if seconds is None:
+            self._rt.wall_deadline = None
+        else:
+            if seconds < 0:
+                raise ValueError("the deadline must not be negative")
+            self._rt.wall_deadline = time.monotonic() + seconds
+        self._rt.poll_soon()
+
+    def interrupt(self) -> None:
+        """purewasm extension: stop the guest running in this store (from another thread
+        or a signal handler) with Trap INTERRUPT at its next epoch check
+        (Config.epoch_interruption); the next call runs normally."""
+        self._rt.interrupt()
 
     def set_limits(self, memory_size: int = -1, table_elements: int = -1, instances: int = -1,
                    tables: int = -1, memories: int = -1) -> None:
+        """Limits of this store (wasmtime-py's signature; a negative value keeps the
+        current setting). ``memory_size``: bytes per linear memory; ``table_elements``:
+        elements per table; ``instances``, ``tables``, ``memories``: how many the store may
+        create. They apply at every later creation and at every growth of every memory
+        and table of the store, existing ones included: a growth past a limit fails
+        (memory.grow / table.grow return -1), a creation past one raises
+        InstantiationError. Defaults (unlike wasmtime's "unlimited"; raise them here):
+        1 GiB per memory, 1,000,000 elements per table, 10,000 instances, tables and
+        memories."""
         if memory_size >= 0:
             self._rt.memory_limit_bytes = memory_size
         if table_elements >= 0:
@@ -631,10 +728,22 @@ def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
     return len(wasm) > 0 and wasm[0] != 0
 
 
+def _text_of(wasm: Union[str, bytes, bytearray]) -> str:
+    """Text-format input as a str; bytes that are not UTF-8 are malformed (neither a
+    binary, which starts with NUL, nor text), never a UnicodeDecodeError."""
+    if isinstance(wasm, str):
+        return wasm
+    try:
+        return bytes(wasm).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedError("input is neither a Wasm binary nor UTF-8 text (invalid "
+                             "UTF-8 at byte %d)" % exc.start, exc.start) from None
+
+
 def wat2wasm(wat: Union[str, bytes]) -> bytearray:
     """Convert the text format to the binary format."""
     if isinstance(wat, (bytes, bytearray)):
-        wat = bytes(wat).decode("utf-8")
+        wat = _text_of(wat)
     try:
         from purewasm.text import wat2wasm as _w2w
     except ImportError:
@@ -652,15 +761,22 @@ class Module:
             module = wasm
         elif not isinstance(wasm, (str, bytes, bytearray)):
             raise TypeError("expected wasm bytes")
-        elif _is_text(wasm):
-            text = wasm if isinstance(wasm, str) else bytes(wasm).decode("utf-8")
-            module = _parse_text(text)
         else:
-            if isinstance(wasm, str):
-                wasm = wasm.encode("latin-1")
-            self._binary = bytes(wasm)
-            module = _decode(self._binary)
-        _validate(module, engine.config)
+            try:
+                if _is_text(wasm):
+                    module = _parse_text(_text_of(wasm))
+                else:
+                    if isinstance(wasm, str):
+                        wasm = wasm.encode("latin-1")
+                    self._binary = bytes(wasm)
+                    module = _decode(self._binary)
+            except MemoryError:
+                raise WasmtimeError("out of memory while reading a module of %d bytes"
+                                    % len(wasm)) from None
+        try:
+            _validate(module, engine.config)
+        except MemoryError:
+            raise WasmtimeError("out of memory while validating the module") from None
         self._module = module
         self._compiled: Any = None
 
@@ -776,6 +892,10 @@ class Func:
         raw = [_TO_RAW[t](p) for t, p in zip(ft.params, params)]
         owner = inst.module
         rts = owner.store if owner is not None and owner.store is not None else _rt_store(store)
+        if "funcref" in ft.params:
+            for t, r in zip(ft.params, raw):
+                if t == "funcref":
+                    rts.check_owned(r, "funcref argument")
         result = rts.invoke(inst, raw)
         results = ft.results
         if not results:
@@ -813,7 +933,7 @@ class HostDefinition:
         return inst
 
     def make_instance(self, rts: rt.Store) -> rt.FuncInstance:
-        inst = rt.FuncInstance(self.functype, None, self.name, None, None, self)
+        inst = rt.FuncInstance(self.functype, None, self.name, None, None, self, rts)
         inst.fn = self.trampoline(rts, None)
         return inst
 
@@ -823,7 +943,8 @@ class HostDefinition:
         func = self.func
         pconv = [_FROM_RAW[t] for t in self.functype.params]
         rtypes = self.functype.results
-        rconv = [_TO_RAW[t] for t in rtypes]
+        rconv = [_RESULT_TO_RAW[t] if t != "funcref" else _owned_funcref(rts)
+                 for t in rtypes]
         nres = len(rconv)
         access_caller = self.access_caller
         all_plain = all(t in ("f32", "f64", "externref", "v128") for t in self.functype.params)
@@ -852,15 +973,29 @@ class HostDefinition:
                 if len(result) != nres:
                     raise WasmtimeError("callback produced wrong number of results")
                 return tuple(c(r) for c, r in zip(rconv, result))
-            except (WasmtimeError, RecursionError):
-                # Traps (and ExitTrap) unwind the guest as traps; a RecursionError here is
-                # the Wasm stack running out inside a host call.
+            except WasmtimeError:
+                # Traps (and ExitTrap) unwind the guest as traps.
                 raise
+            except RecursionError as exc:
+                # The Wasm stack running out at this host call is a trap; the host code's
+                # own runaway recursion is the host's error, for the embedder.
+                if host_recursion_error(exc):
+                    raise HostError(exc) from None
+                # Decided here, once: outer levels see a trap, not a RecursionError.
+                raise Trap(TrapCode.STACK_OVERFLOW) from None
             except BaseException as exc:  # noqa: BLE001 - carried to the embedder untouched
                 raise HostError(exc) from None
 
         host_call.__name__ = "host_" + "".join(c if c.isalnum() else "_" for c in self.name)
         return host_call
+
+
+def _owned_funcref(rts: rt.Store) -> Callable[[Any], Any]:
+    def convert(val: Any) -> Any:
+        raw = _funcref_to_raw(val)
+        rts.check_owned(raw, "funcref result")
+        return raw
+    return convert
 
 
 class Caller:
@@ -1003,7 +1138,10 @@ class Table:
         if not isinstance(ty, TableType):
             raise TypeError("expected a TableType")
         raw = _TO_RAW[ty._tt.element](init)
-        self._inst = _rt_store(store).new_table(ty._tt, raw)
+        rts = _rt_store(store)
+        if ty._tt.element == "funcref":
+            rts.check_owned(raw, "table initial value")
+        self._inst = rts.new_table(ty._tt, raw)
 
     @classmethod
     def _wrap(cls, inst: rt.TableInstance) -> "Table":
@@ -1020,7 +1158,7 @@ class Table:
         return len(self._inst.elements)
 
     def grow(self, store: Any, amt: int, init: Any) -> int:
-        raw = _TO_RAW[self._inst.element_type](init)
+        raw = self._raw(init)
         old = self._inst.grow(amt, raw)
         if old < 0:
             raise WasmtimeError("failed to grow table by `%d`" % amt)
@@ -1033,8 +1171,17 @@ class Table:
             return None
         return _FROM_RAW[self._inst.element_type](elements[idx])
 
+    def _raw(self, val: Any) -> Any:
+        """An element value for this table; a function of another store is refused (it
+        would run with that store's instances, limits and fuel)."""
+        inst = self._inst
+        raw = _TO_RAW[inst.element_type](val)
+        if inst.element_type == "funcref" and inst.store is not None:
+            inst.store.check_owned(raw, "function")
+        return raw
+
     def set(self, store: Any, idx: int, val: Any) -> None:
-        raw = _TO_RAW[self._inst.element_type](val)
+        raw = self._raw(val)
         elements = self._inst.elements
         if not 0 <= idx < len(elements):
             raise WasmtimeError("table element index out of bounds")
@@ -1053,8 +1200,11 @@ class Global:
     def __init__(self, store: Any, ty: GlobalType, val: Any) -> None:
         if not isinstance(ty, GlobalType):
             raise TypeError("expected a GlobalType")
-        _rt_store(store)
-        self._inst = rt.GlobalInstance(ty._gt, _TO_RAW[ty._gt.content](val))
+        rts = _rt_store(store)
+        raw = _TO_RAW[ty._gt.content](val)
+        if ty._gt.content == "funcref":
+            rts.check_owned(raw, "global initial value")
+        self._inst = rt.GlobalInstance(ty._gt, raw, rts)
 
     @classmethod
     def _wrap(cls, inst: rt.GlobalInstance) -> "Global":
@@ -1071,7 +1221,10 @@ class Global:
     def set_value(self, store: Any, val: Any) -> None:
         if not self._inst.type.mutable:
             raise WasmtimeError("immutable global cannot be set")
-        self._inst.value = _TO_RAW[self._inst.type.content](val)
+        raw = _TO_RAW[self._inst.type.content](val)
+        if self._inst.type.content == "funcref" and self._inst.store is not None:
+            self._inst.store.check_owned(raw, "function")
+        self._inst.value = raw
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Global) and other._inst is self._inst
@@ -1326,7 +1479,7 @@ class _RawHost:
         inst = rts.host_cache.get(self)
         if inst is None:
             fn = self.fn if self.factory is None else self.factory(rts, None)
-            inst = rt.FuncInstance(self.functype, fn, self.name, None, None, self)
+            inst = rt.FuncInstance(self.functype, fn, self.name, None, None, self, rts)
             rts.host_cache[self] = inst
         return inst
 

@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "parsed by its parameter types (i32/i64 as integers, decimal or "
                           "0x-hex; f32/f64 as floats, 'nan' and 'inf' allowed) and each "
                           "result is printed on its own line")
+    run.add_argument("-W", dest="wasm_opts", action="append", default=[],
+                     metavar="KEY=VALUE[,...]",
+                     help="limits, in wasmtime's syntax: fuel=N (instructions), "
+                          "timeout=DURATION (2s, 500ms, plain seconds), "
+                          "max-memory-size=BYTES (per memory; default 1 GiB), "
+                          "max-wasm-stack=BYTES; repeatable")
     run.add_argument("file", metavar="FILE", help="the module: .wasm binary or .wat text")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="arguments for the program (or for --invoke)")
@@ -297,16 +303,88 @@ def _make_wasi_config(argv: List[str], env: List[Tuple[str, str]],
     return cfg
 
 
+_W_KEYS = ("fuel", "timeout", "max-memory-size", "max-wasm-stack")
+
+
+def _parse_int(key: str, text: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise UsageError("-W %s needs a whole number: %r" % (key, text)) from None
+    if value < 0:
+        raise UsageError("-W %s must not be negative: %r" % (key, text))
+    return value
+
+
+def parse_duration(text: str) -> float:
+    """``2s``, ``500ms``, ``1.5`` (seconds), also ``us``/``ns``/``m``, as wasmtime's -W
+    timeout; in seconds."""
+    units = (("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9), ("s", 1.0), ("m", 60.0))
+    number, scale = text.strip(), 1.0
+    for suffix, factor in units:
+        if number.endswith(suffix):
+            number, scale = number[:-len(suffix)], factor
+            break
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise UsageError("-W timeout needs a duration such as 2s or 500ms: %r"
+                         % text) from None
+    if not value > 0 or math.isinf(value):
+        raise UsageError("-W timeout must be positive: %r" % text)
+    return value
+
+
+def parse_wasm_options(specs: Sequence[str]) -> dict:
+    """The -W options (``KEY=VALUE``, comma-separated or repeated) as a dict."""
+    out: dict = {}
+    for spec in specs:
+        for item in spec.split(","):
+            key, sep, value = item.strip().partition("=")
+            if key not in _W_KEYS:
+                raise UsageError("unknown -W option %r (known: %s)" % (key, ", ".join(_W_KEYS)))
+            if not sep or not value:
+                raise UsageError("-W %s needs a value (-W %s=...)" % (key, key))
+            out[key] = parse_duration(value) if key == "timeout" else _parse_int(key, value)
+    return out
+
+
+# The limit set on the command line, named in the trap message when it stops the program.
+_LIMIT_NOTES = {"all fuel consumed by WebAssembly": "fuel", "interrupt": "timeout",
+                "call stack exhausted": "max-wasm-stack"}
+_active_limits: dict = {}
+
+
 def cmd_run(opts: argparse.Namespace) -> int:
     import purewasm
 
     dirs = [parse_dir(spec) + (read_only,) for spec, read_only in opts.dir]
+    wopts = parse_wasm_options(opts.wasm_opts)
     # Configuration mistakes are reported before the (possibly slow) module load.
     cfg = _make_wasi_config([opts.file] + list(opts.args if opts.invoke is None else []),
                             parse_env(opts.env), dirs)
-    engine = purewasm.Engine()
+    config = purewasm.Config()
+    if "fuel" in wopts:
+        config.consume_fuel = True
+    if "timeout" in wopts:
+        config.epoch_interruption = True
+    if "max-wasm-stack" in wopts:
+        if wopts["max-wasm-stack"] <= 0:
+            raise UsageError("-W max-wasm-stack must be positive")
+        config.max_wasm_stack = wopts["max-wasm-stack"]
+    engine = purewasm.Engine(config)
     module = purewasm.Module(engine, _read_module_source(opts.file))
     store = purewasm.Store(engine)
+    _active_limits.clear()
+    _active_limits.update(wopts)
+    if "fuel" in wopts:
+        store.set_fuel(wopts["fuel"])
+    if "timeout" in wopts:
+        # Only the wall clock stops the program: no epoch deadline.
+        store.set_epoch_deadline(1 << 62)
+        store.set_deadline(wopts["timeout"])
+    if "max-memory-size" in wopts:
+        store.set_limits(memory_size=wopts["max-memory-size"])
     linker = purewasm.Linker(engine)
     linker.define_wasi()
     store.set_wasi(cfg)
@@ -463,7 +541,11 @@ def _frames_from_traceback(tb: Any) -> List[str]:
 
 def _print_trap(trap: Trap) -> None:
     frames = list(trap.frames) or _frames_from_traceback(trap.__traceback__)
-    sys.stderr.write("%s: trap: %s\n" % (PROG, trap.reason))
+    limit = _LIMIT_NOTES.get(trap.reason)
+    if limit is not None and limit in _active_limits:
+        sys.stderr.write("%s: trap: %s (the -W %s limit)\n" % (PROG, trap.reason, limit))
+    else:
+        sys.stderr.write("%s: trap: %s\n" % (PROG, trap.reason))
     if frames:
         sys.stderr.write("wasm backtrace:\n")
         for i, frame in enumerate(frames):
@@ -520,6 +602,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _flush_std_streams()
         sys.stderr.write("%s: trap: call stack exhausted\n" % PROG)
         return EXIT_TRAP
+    except MemoryError:
+        # Not a bug of ours: the module or program needs more memory than the host has.
+        _flush_std_streams()
+        _fail("out of memory (the host could not allocate what the module needs)")
+        return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback by default
         _flush_std_streams()
         if os.environ.get("PUREWASM_TRACEBACK"):

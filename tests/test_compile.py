@@ -280,6 +280,12 @@ def _metered(text: str, fuel: int, epoch: int = 0, deadline: int = 1 << 60) -> A
     inst.memories, inst.tables, inst.globals = [], [], []
     inst.elem_segments, inst.data_segments, inst.import_calls = [], [], {}
     inst.fuel_cell, inst.epoch_cell, inst.deadline_cell = [fuel], [epoch], [deadline]
+    # Epoch checks count tick_cell down and call epoch_hit, which compares the cells: the
+    # runtime Store's, over this instance's cells.
+    from purewasm.runtime import Store
+    rts = Store()
+    rts.epoch_cell, rts.deadline_cell = inst.epoch_cell, inst.deadline_cell
+    inst.tick_cell, inst.epoch_hit = rts.tick_cell, rts.epoch_hit
     inst.exports = {e.name: e for e in module.exports}
     CompiledModule(module, fuel=True, epoch=True).bind(inst)
     return inst

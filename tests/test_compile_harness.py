@@ -99,6 +99,9 @@ class FakeInstance:
         self.data_segments = [bytes(d.init) for d in module.datas]
         if mode == "metered":   # fuel and epoch checks on, never running out
             self.fuel_cell, self.epoch_cell, self.deadline_cell = [1 << 62], [0], [1]
+            # Epoch checks count tick_cell down and call epoch_hit below zero.
+            self.tick_cell = [1 << 62]
+            self.epoch_hit = lambda: None
             self.compiled = CompiledModule(module, None, fuel=True, epoch=True)
         else:
             self.compiled = CompiledModule(module, mode)

@@ -45,6 +45,30 @@ REFTYPE_BY_BYTE: Dict[int, str] = {0x70: FUNCREF, 0x6F: EXTERNREF}
 # the declared locals are expanded into a list.
 MAX_LOCALS = 50000
 
+# Implementation limits of the JS API ("Implementation-defined limits", WebAssembly/spec
+# document/js-api), which wasmtime's parser also enforces: checked as each count is read,
+# before anything of that size is allocated (a 10 MB function body expands to ~600 MB of
+# instruction objects; a hostile count would otherwise be trusted).
+MAX_MODULE_SIZE = 1 << 30
+MAX_TYPES = 1_000_000
+MAX_FUNCTIONS = 1_000_000          # imported and defined
+MAX_IMPORTS = 100_000
+MAX_EXPORTS = 100_000
+MAX_GLOBALS = 1_000_000            # imported and defined
+MAX_DATA_SEGMENTS = 100_000
+MAX_ELEM_SEGMENTS = 10_000_000
+MAX_TABLES = 100_000
+MAX_TABLE_SIZE = 10_000_000        # initial size of a table
+MAX_PARAMS = 1_000
+MAX_RESULTS = 1_000
+MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
+
+
+def _check_limit(count: int, maximum: int, what: str, pos: int) -> None:
+    if count > maximum:
+        raise MalformedError("implementation limit exceeded: %d %s (the limit is %d)"
+                             % (count, what, maximum), pos)
+
 _EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL)
 
 # Section ids (spec 5.5.2) and the order they must come in (data count sits before code).
@@ -472,6 +496,7 @@ class _Decoder:
         n = len(data)
         if n < 4:
             raise MalformedError("unexpected end", n)
+        _check_limit(n, MAX_MODULE_SIZE, "bytes in a module", 0)
         if data[:4] != MAGIC:
             raise MalformedError("magic header not detected", 0)
         if n < 8:
@@ -516,15 +541,17 @@ class _Decoder:
             return self.custom(pos, end)
         if sid == 1:
             count, pos = _len32(data, pos)
+            _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
                 if data[pos] != 0x60:
                     raise _bad_type_byte(data[pos], pos, "malformed function type")
                 pos += 1
-                params, pos = self.valtypes(pos)
-                results, pos = self.valtypes(pos)
+                params, pos = self.valtypes(pos, MAX_PARAMS, "parameters")
+                results, pos = self.valtypes(pos, MAX_RESULTS, "results")
                 m.types.append(FuncType(params, results))
         elif sid == 2:
             count, pos = _len32(data, pos)
+            _check_limit(count, MAX_IMPORTS, "imports", pos)
             for _ in range(count):
                 modname, pos = _name(data, pos)
                 name, pos = _name(data, pos)
@@ -543,11 +570,13 @@ class _Decoder:
                 m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
         elif sid == 3:
             count, pos = _len32(data, pos)
+            _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
             for _ in range(count):
                 x, pos = _u32(data, pos)
                 self.func_type_indices.append(x)
         elif sid == 4:
             count, pos = _len32(data, pos)
+            _check_limit(count + self.imported(TABLE), MAX_TABLES, "tables", pos)
             for _ in range(count):
                 tt, pos = self.tabletype(pos)
                 m.tables.append(tt)
@@ -558,12 +587,14 @@ class _Decoder:
                 m.mems.append(mt)
         elif sid == 6:
             count, pos = _len32(data, pos)
+            _check_limit(count + self.imported(GLOBAL), MAX_GLOBALS, "globals", pos)
             for _ in range(count):
                 gt, pos = _globaltype(data, pos)
                 init, pos = decode_expr(data, pos, self.state)
                 m.globals.append(Global(gt, init))
         elif sid == 7:
             count, pos = _len32(data, pos)
+            _check_limit(count, MAX_EXPORTS, "exports", pos)
             for _ in range(count):
                 name, pos = _name(data, pos)
                 kind = data[pos]
@@ -575,6 +606,7 @@ class _Decoder:
             m.start, pos = _u32(data, pos)
         elif sid == 9:
             count, pos = _len32(data, pos)
+            _check_limit(count, MAX_ELEM_SEGMENTS, "element segments", pos)
             for _ in range(count):
                 elem, pos = self.elem(pos)
                 m.elems.append(elem)
@@ -584,14 +616,19 @@ class _Decoder:
             pos = self.code(pos)
         elif sid == 11:
             count, pos = _len32(data, pos)
+            _check_limit(count, MAX_DATA_SEGMENTS, "data segments", pos)
             for _ in range(count):
                 seg, pos = self.data_segment(pos)
                 m.datas.append(seg)
         return pos
 
-    def valtypes(self, pos: int) -> Tuple[Tuple[str, ...], int]:
+    def imported(self, kind: str) -> int:
+        return sum(1 for imp in self.module.imports if imp.kind == kind)
+
+    def valtypes(self, pos: int, maximum: int, what: str) -> Tuple[Tuple[str, ...], int]:
         data = self.data
         count, pos = _len32(data, pos)
+        _check_limit(count, maximum, what, pos)
         out = []
         for _ in range(count):
             t, pos = _valtype(data, pos)
@@ -600,7 +637,12 @@ class _Decoder:
 
     def tabletype(self, pos: int) -> Tuple[TableType, int]:
         t, pos = _reftype(self.data, pos)
+        start = pos
         lim, pos = _limits(self.data, pos)
+        if lim.max is None or lim.min <= lim.max:
+            # (min > max is the validator's error, "size minimum must not be greater
+            # than maximum", which the spec tests expect first.)
+            _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
         return TableType(t, lim), pos
 
     def memtype(self, pos: int) -> Tuple[MemoryType, int]:
@@ -664,8 +706,10 @@ class _Decoder:
         funcs = self.module.funcs
         types = self.func_type_indices
         state = self.state
+        _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
         for i in range(count):
             size, pos = _len32(data, pos)
+            _check_limit(size, MAX_FUNCTION_SIZE, "bytes in a function body", pos)
             body_start = pos
             body_end = pos + size
             nentries, pos = _len32(data, pos)
@@ -680,7 +724,8 @@ class _Decoder:
             if total >= 1 << 32:
                 raise MalformedError("too many locals", body_start)
             if total > MAX_LOCALS:
-                raise MalformedError("too many locals (implementation limit %d)" % MAX_LOCALS,
+                raise MalformedError("too many locals (implementation limit exceeded: %d "
+                                     "locals, the limit is %d)" % (total, MAX_LOCALS),
                                      body_start)
             for c, t in decls:
                 locals_.extend([t] * c)

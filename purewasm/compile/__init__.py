@@ -105,8 +105,9 @@ class CompiledModule:
         block, loop, end, else) to ``instance.fuel_cell[0]`` (a one-element list the
         store shares between its instances), at each control instruction, and raises
         ``Trap(OUT_OF_FUEL)`` once it is negative. ``epoch``: at function entry and
-        each loop iteration, ``Trap(INTERRUPT)`` if ``instance.epoch_cell[0] >=
-        instance.deadline_cell[0]`` (engine epoch, store deadline). Both cost nothing
+        each loop iteration, ``instance.tick_cell[0]`` is decremented and, once negative,
+        ``instance.epoch_hit()`` is called (it raises ``Trap(INTERRUPT)`` past the epoch or
+        wall-clock deadline, else re-arms the countdown). Both cost nothing
         when off; a CompiledModule is made for one setting of them.
         """
         if mode not in (None, "flat", "structured"):
@@ -241,8 +242,8 @@ class CompiledModule:
         if self.fuel:
             ns[names.FUEL] = instance.fuel_cell
         if self.epoch:
-            ns[names.EPOCH] = instance.epoch_cell
-            ns[names.DEADLINE] = instance.deadline_cell
+            ns[names.EPOCH_TICKS] = instance.tick_cell
+            ns[names.EPOCH_HIT] = instance.epoch_hit
         ns["__purewasm_ready__"] = True
 
     def _make_stub(self, ns: Dict[str, Any], instance: Any, index: int,

@@ -18,8 +18,9 @@ TYPE_ID = "T%d"           # type i's process-wide id (call_indirect's signature 
 ELEMS = "ELEMS"           # the instance's element segments (elem.drop empties one)
 DATAS = "DATAS"           # the instance's data segments (data.drop empties one)
 FUEL = "FUEL"             # one-element list: fuel left (only with fuel metering)
-EPOCH = "EPOCH"           # one-element list: the engine's epoch (only with epoch checks)
-DEADLINE = "DEADLINE"     # one-element list: the store's epoch deadline
+# Only with epoch checks (epoch interruption, wall-clock deadlines):
+EPOCH_TICKS = "TICKS"     # one-element list: checks left before asking the runtime
+EPOCH_HIT = "EPOCH_HIT"   # the runtime's verdict (runtime.Store.epoch_hit): trap or re-arm
 # A name that every pending expression reading a mutable global also depends on: calls
 # and memory.grow may change any global, so they protect this name (Translator.protect).
 ANY_GLOBAL = "G"

@@ -33,7 +33,10 @@ _CONTROL = (BLOCK_OPENERS | names_where("closes_block") | names_where("is_else")
 # (ops_variables.local_set; forgetting it there made real programs loop forever).
 _JOINS = _CONTROL - (names_where("calls") - names_where("ends_path"))
 
-_EPOCH_CHECK = "if %s[0] >= %s[0]:" % (names.EPOCH, names.DEADLINE)
+# Epoch interruption and deadlines: a countdown per check, the runtime's verdict below 0.
+_EPOCH_TICK = "%s[0] -= 1" % names.EPOCH_TICKS
+_EPOCH_CHECK = "if %s[0] < 0:" % names.EPOCH_TICKS
+_EPOCH_HIT = "%s()" % names.EPOCH_HIT
 
 _VECTOR_DISPATCH: Dict[str, Handler] = {}
 
@@ -59,7 +62,7 @@ class Translator(OperandStack):
         self.index = index
         self.flat = flat
         self.fuel = fuel            # charge FUEL[0] (see compile.CompiledModule)
-        self.epoch = epoch          # check EPOCH[0] >= DEADLINE[0]
+        self.epoch = epoch          # count TICKS[0] down, call EPOCH_HIT() below 0
         self.unpaid = 0             # instructions translated since the last charge
         self.func_types = func_types if func_types is not None else module.func_types()
         nimp = module.num_imported_funcs()
@@ -133,8 +136,12 @@ class Translator(OperandStack):
 
     def check_epoch(self) -> None:
         """Epoch interruption: checked at function entry and at each loop iteration."""
+        # A countdown, not a compare: EPOCH_HIT (runtime.Store.epoch_hit) compares the
+        # engine epoch with the deadline, reads the clock for a wall-clock deadline and
+        # re-arms the countdown; the runtime zeroes it whenever the answer may change.
+        self.emit(_EPOCH_TICK)
         self.open_suite(_EPOCH_CHECK)
-        self.emit("raise Trap(TC_INTERRUPT)")
+        self.emit(_EPOCH_HIT)
         self.ind -= 1
 
     def vector_handler(self, ins: Instr) -> Handler:
@@ -168,8 +175,9 @@ class Translator(OperandStack):
             for k in range(0, len(local_names), 200):
                 head.append("    %s = %s" % (" = ".join(local_names[k:k + 200]), init))
         if self.epoch:
+            head.append("    " + _EPOCH_TICK)
             head.append("    " + _EPOCH_CHECK)
-            head.append("        raise Trap(TC_INTERRUPT)")
+            head.append("        " + _EPOCH_HIT)
         out = head
         offs = self.offsets
         offs.extend([self.func.offset] * len(head))

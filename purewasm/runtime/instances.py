@@ -10,6 +10,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from purewasm.syntax import FuncType, GlobalType, Limits, MemoryType, Module, TableType
 
+from purewasm.errors import InstantiationError
+
 from .values import type_id
 
 PAGE_SIZE = 65536
@@ -21,13 +23,16 @@ DEFAULT_MAX_TABLE_ELEMENTS = 10_000_000
 
 
 class FuncInstance:
-    """A function: Wasm (``module`` set, ``fn`` set by the compiler's bind) or host."""
+    """A function: Wasm (``module`` set, ``fn`` set by the compiler's bind) or host.
 
-    __slots__ = ("type", "type_id", "fn", "name", "module", "index", "host")
+    ``store``: the runtime Store a host function was made in (a Wasm function's store is
+    ``module.store``); None for store-independent functions (e.g. the spectest module)."""
+
+    __slots__ = ("type", "type_id", "fn", "name", "module", "index", "host", "store")
 
     def __init__(self, functype: FuncType, fn: Optional[Callable[..., Any]] = None,
                  name: str = "", module: Optional["ModuleInstance"] = None,
-                 index: Optional[int] = None, host: Any = None) -> None:
+                 index: Optional[int] = None, host: Any = None, store: Any = None) -> None:
         if not isinstance(functype.params, tuple) or not isinstance(functype.results, tuple):
             functype = FuncType(tuple(functype.params), tuple(functype.results))
         self.type = functype
@@ -37,23 +42,34 @@ class FuncInstance:
         self.module = module      # the defining ModuleInstance (None for host functions)
         self.index = index        # index in the defining module's function index space
         self.host = host          # the embedder's callable for host functions
+        self.store = store
+
+    def owner(self) -> Any:
+        """The runtime Store this function belongs to (None: any store)."""
+        module = self.module
+        return module.store if module is not None else self.store
 
     def __repr__(self) -> str:
         return "<FuncInstance %s %s>" % (self.name or "?", self.type)
 
 
 class MemoryInstance:
-    """A linear memory. ``data`` is never replaced: grow extends it in place."""
+    """A linear memory. ``data`` is never replaced: grow extends it in place.
 
-    __slots__ = ("data", "min", "max", "limit_bytes", "shared", "__weakref__")
+    Growth is bounded by the declared maximum, by ``limit_bytes`` when given, and by the
+    owning store's limits as they are *at each growth* (Store.set_limits may lower them
+    after instantiation)."""
 
-    def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None) -> None:
+    __slots__ = ("data", "min", "max", "limit_bytes", "shared", "store", "__weakref__")
+
+    def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
+                 store: Any = None) -> None:
         self.data = bytearray(memtype.limits.min * PAGE_SIZE)
         self.min = memtype.limits.min       # as declared (the API's type() reports it)
         self.max = memtype.limits.max
         self.shared = memtype.shared
-        # A Store limit (Store.set_limits(memory_size=...)) on top of the declared max.
         self.limit_bytes = limit_bytes
+        self.store = store
 
     @property
     def pages(self) -> int:
@@ -73,6 +89,9 @@ class MemoryInstance:
             return -1
         if self.limit_bytes is not None and new * PAGE_SIZE > self.limit_bytes:
             return -1
+        store = self.store
+        if store is not None and not store.memory_growth_allowed(new * PAGE_SIZE):
+            return -1
         if delta_pages:
             try:
                 self.data.extend(bytes(delta_pages * PAGE_SIZE))
@@ -84,17 +103,23 @@ class MemoryInstance:
 
 
 class TableInstance:
-    """A table. ``elements`` is never replaced: grow extends it in place."""
+    """A table. ``elements`` is never replaced: grow extends it in place. Growth is
+    bounded like a memory's (declared max, ``limit``, the store's limits at each growth)."""
 
-    __slots__ = ("elements", "min", "max", "element_type", "limit", "__weakref__")
+    __slots__ = ("elements", "min", "max", "element_type", "limit", "store", "__weakref__")
 
     def __init__(self, tabletype: TableType, init: Any = None,
-                 limit: Optional[int] = None) -> None:
+                 limit: Optional[int] = None, store: Any = None) -> None:
+        self.limit = DEFAULT_MAX_TABLE_ELEMENTS if limit is None else limit
+        if tabletype.limits.min > self.limit:
+            # Checked before allocating: a list of 10^8 entries is 800 MB.
+            raise InstantiationError("table minimum size of %d elements exceeds the limit "
+                                     "of %d" % (tabletype.limits.min, self.limit))
         self.elements: List[Any] = [init] * tabletype.limits.min
         self.min = tabletype.limits.min     # as declared
         self.max = tabletype.limits.max
         self.element_type = tabletype.element
-        self.limit = DEFAULT_MAX_TABLE_ELEMENTS if limit is None else limit
+        self.store = store
 
     @property
     def type(self) -> TableType:
@@ -107,17 +132,24 @@ class TableInstance:
         limit = 0xFFFFFFFF if self.max is None else self.max
         if delta < 0 or new > limit or new > self.limit:
             return -1
+        store = self.store
+        if store is not None and not store.table_growth_allowed(new):
+            return -1
         if delta:
-            self.elements.extend([init] * delta)
+            try:
+                self.elements.extend([init] * delta)
+            except MemoryError:
+                return -1
         return old
 
 
 class GlobalInstance:
-    __slots__ = ("value", "type", "__weakref__")
+    __slots__ = ("value", "type", "store", "__weakref__")
 
-    def __init__(self, globaltype: GlobalType, value: Any) -> None:
+    def __init__(self, globaltype: GlobalType, value: Any, store: Any = None) -> None:
         self.type = globaltype
         self.value = value
+        self.store = store
 
 
 class ModuleInstance:

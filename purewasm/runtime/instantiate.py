@@ -15,6 +15,7 @@ The functions of a module whose instantiation traps stay alive where a table hol
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from purewasm.errors import InstantiationError, InvalidError, LinkError, Trap, TrapCode, \
@@ -30,18 +31,37 @@ from .values import MASK32, MASK64, f32_from_bits, f64_from_bits
 Extern = Any   # FuncInstance | TableInstance | MemoryInstance | GlobalInstance
 
 
+# Store limits by default (docs/SECURITY.md, "Limits"): a guest cannot make the host
+# allocate absurd amounts unless the embedder raised them with Store.set_limits. A linear
+# memory is a zero-filled bytearray here (every byte costs RAM and time at allocation:
+# 4 GiB took 5-7 s), so the default per-memory cap is well below the 4 GiB of Wasm32.
+DEFAULT_MEMORY_LIMIT_BYTES = 1 << 30
+DEFAULT_TABLE_ELEMENTS_LIMIT = 1_000_000
+DEFAULT_INSTANCE_LIMIT = 10_000
+DEFAULT_TABLE_COUNT_LIMIT = 10_000
+DEFAULT_MEMORY_COUNT_LIMIT = 10_000
+# Epoch checks between two slow checks (engine epoch, wall clock, interrupt flag): the
+# generated code only counts down; ~1,000 loop iterations take ~20-200 us.
+TICK_INTERVAL = 1000
+
+
 class Store:
-    """The runtime side of a store: limits and the call boundary for its functions."""
+    """The runtime side of a store: limits and the call boundary for its functions.
+
+    Thread safety: a store (and every object made in it) is used by one thread at a time,
+    as in wasmtime; separate stores may run on separate threads at once.
+    """
 
     def __init__(self, max_call_depth: int = call.DEFAULT_MAX_CALL_DEPTH,
                  use_thread: Optional[bool] = None) -> None:
         self.max_call_depth = max_call_depth
         self.use_thread = use_thread
-        self.memory_limit_bytes: Optional[int] = None   # per memory (Store.set_limits)
-        self.table_limit: Optional[int] = None          # elements per table
-        self.instance_limit: Optional[int] = None
-        self.table_count_limit: Optional[int] = None
-        self.memory_count_limit: Optional[int] = None
+        # Limits (Store.set_limits), read at every creation and every growth.
+        self.memory_limit_bytes: Optional[int] = DEFAULT_MEMORY_LIMIT_BYTES  # per memory
+        self.table_limit: Optional[int] = DEFAULT_TABLE_ELEMENTS_LIMIT  # per table
+        self.instance_limit: Optional[int] = DEFAULT_INSTANCE_LIMIT
+        self.table_count_limit: Optional[int] = DEFAULT_TABLE_COUNT_LIMIT
+        self.memory_count_limit: Optional[int] = DEFAULT_MEMORY_COUNT_LIMIT
         self.instance_count = 0
         self.table_count = 0
         self.memory_count = 0
@@ -53,22 +73,57 @@ class Store:
         self.data: Any = None
         # Fuel left, the engine's epoch and this store's epoch deadline: one-element
         # lists that the generated code of every instance reads (compile/, when the
-        # module was compiled with fuel or epoch checks).
+        # module was compiled with fuel or epoch checks). Epoch checks count tick_cell
+        # down and call epoch_hit() below zero.
         self.fuel_cell = [0]
         self.epoch_cell = [0]
         self.deadline_cell = [0]
+        self.tick_cell = [0]
+        self.wall_deadline: Optional[float] = None     # time.monotonic() value
+        self.interrupted = False
+
+    # ----- interruption -------------------------------------------------------------
+
+    def epoch_hit(self) -> None:
+        """Called by generated code when the epoch-check countdown runs out."""
+        self.tick_cell[0] = TICK_INTERVAL
+        if self.interrupted or self.epoch_cell[0] >= self.deadline_cell[0]:
+            raise Trap(TrapCode.INTERRUPT)
+        deadline = self.wall_deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            raise Trap(TrapCode.INTERRUPT)
+
+    def poll_soon(self) -> None:
+        """Make the next epoch check do the slow check (a deadline or epoch changed)."""
+        self.tick_cell[0] = 0
+
+    def interrupt(self) -> None:
+        """Stop the running guest at its next epoch check (Trap INTERRUPT); the flag is
+        cleared when the next outermost call starts."""
+        self.interrupted = True
+        self.tick_cell[0] = 0
+
+    # ----- calls --------------------------------------------------------------------
+
+    def _enter(self) -> None:
+        if not call.in_guest():
+            # An outermost call: a previous interruption is over, and the first epoch
+            # check of the call compares exactly (the epoch may have moved meanwhile).
+            self.interrupted = False
+            self.tick_cell[0] = 0
 
     def invoke(self, func: FuncInstance, args: Sequence[Any]) -> Any:
         """Call ``func`` with raw args through the call boundary; raw result."""
         fn = func.fn
         if fn is None:
             raise WasmtimeError("function %s has no code (compiler unavailable)" % func.name)
+        self._enter()
         owner = func.module
         if owner is None:
-            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
         self.active_instances.append(owner)
         try:
-            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
         finally:
             self.active_instances.pop()
 
@@ -79,24 +134,38 @@ class Store:
         if fn is None:
             raise WasmtimeError("function %s has no code (compiler unavailable)"
                                 % inst.funcs[index].name)
+        self._enter()
         self.active_instances.append(inst)
         try:
-            return call.invoke(fn, args, self.max_call_depth, self.use_thread)
+            return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
         finally:
             self.active_instances.pop()
 
     def current_instance(self) -> Optional[ModuleInstance]:
         return self.active_instances[-1] if self.active_instances else None
 
+    # ----- limits -------------------------------------------------------------------
+
+    def memory_growth_allowed(self, new_bytes: int) -> bool:
+        limit = self.memory_limit_bytes
+        return limit is None or new_bytes <= limit
+
+    def table_growth_allowed(self, new_elements: int) -> bool:
+        limit = self.table_limit
+        return limit is None or new_elements <= limit
+
     def new_memory(self, memtype: Any) -> MemoryInstance:
         if self.memory_count_limit is not None and self.memory_count >= self.memory_count_limit:
-            raise InstantiationError("memory count limit exceeded")
+            raise InstantiationError("memory count limit of %d exceeded"
+                                     % self.memory_count_limit)
         size = memtype.limits.min * PAGE_SIZE
         if self.memory_limit_bytes is not None and size > self.memory_limit_bytes:
-            raise InstantiationError("memory minimum size of %d pages exceeds memory limits"
-                                     % memtype.limits.min)
+            raise InstantiationError(
+                "memory minimum size of %d pages (%d bytes) exceeds the store's memory limit "
+                "of %d bytes (Store.set_limits(memory_size=...))"
+                % (memtype.limits.min, size, self.memory_limit_bytes))
         try:
-            mem = MemoryInstance(memtype, self.memory_limit_bytes)
+            mem = MemoryInstance(memtype, None, self)
         except (MemoryError, OverflowError):
             raise InstantiationError("cannot allocate a memory of %d pages"
                                      % memtype.limits.min) from None
@@ -105,17 +174,28 @@ class Store:
 
     def new_table(self, tabletype: Any, init: Any = None) -> TableInstance:
         if self.table_count_limit is not None and self.table_count >= self.table_count_limit:
-            raise InstantiationError("table count limit exceeded")
+            raise InstantiationError("table count limit of %d exceeded" % self.table_count_limit)
         if self.table_limit is not None and tabletype.limits.min > self.table_limit:
-            raise InstantiationError("table minimum size of %d elements exceeds table limits"
-                                     % tabletype.limits.min)
+            raise InstantiationError(
+                "table minimum size of %d elements exceeds the store's table limit of %d "
+                "elements (Store.set_limits(table_elements=...))"
+                % (tabletype.limits.min, self.table_limit))
         try:
-            table = TableInstance(tabletype, init, self.table_limit)
+            table = TableInstance(tabletype, init, None, self)
         except (MemoryError, OverflowError):
             raise InstantiationError("cannot allocate a table of %d elements"
                                      % tabletype.limits.min) from None
         self.table_count += 1
         return table
+
+    def check_owned(self, item: Any, what: str = "object") -> None:
+        """Raise unless ``item`` (a runtime extern or None) may be used in this store."""
+        if item is None:
+            return
+        owner = item.owner() if isinstance(item, FuncInstance) else getattr(item, "store",
+                                                                             None)
+        if owner is not None and owner is not self:
+            raise WasmtimeError("%s belongs to a different store" % what)
 
 
 # --- Import matching (spec exec/modules.rst "Import matching", valid/types.rst) -----------
@@ -247,6 +327,18 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
 
 # --- Instantiation -------------------------------------------------------------------------
 
+def func_names(module: Module) -> Dict[int, str]:
+    """Function index -> readable name, as ``Module.func_name`` gives it (name section,
+    else the first export, else none), built in one pass: asking func_name for each
+    function scans every export each time (40,000 functions and exports: ~1 minute)."""
+    names: Dict[int, str] = {}
+    for exp in module.exports:
+        if exp.kind == FUNC and exp.index not in names:
+            names[exp.index] = exp.name
+    names.update(module.names.funcs)
+    return names
+
+
 def instantiate(store: Store, module: Module, externs: Sequence[Extern],
                 compiled: Any = None,
                 import_calls: Any = None,
@@ -269,6 +361,7 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     inst.compiled = compiled
     for imp, ext in zip(module.imports, externs):
         check_import(imp, ext, types)
+        store.check_owned(ext, "import `%s::%s`" % (imp.module, imp.name))
         if imp.kind == FUNC:
             inst.funcs.append(ext)
         elif imp.kind == TABLE:
@@ -279,17 +372,19 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
             inst.globals.append(ext)
 
     base = len(inst.funcs)
+    names = func_names(module)
     for i, func in enumerate(module.funcs):
         index = base + i
-        inst.funcs.append(FuncInstance(types[func.type_index], None, module.func_name(index),
-                                       inst, index))
+        name = names.get(index)
+        inst.funcs.append(FuncInstance(types[func.type_index], None,
+                                       "$%d" % index if name is None else name, inst, index))
     for tabletype in module.tables:
         inst.tables.append(store.new_table(tabletype, None))
     for memtype in module.mems:
         inst.memories.append(store.new_memory(memtype))
     # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
     for glob in module.globals:
-        inst.globals.append(GlobalInstance(glob.type, eval_const(glob.init, inst)))
+        inst.globals.append(GlobalInstance(glob.type, eval_const(glob.init, inst), store))
     if callable(import_calls):
         import_calls = import_calls(inst)
     if import_calls:
@@ -308,6 +403,8 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     inst.fuel_cell = store.fuel_cell
     inst.epoch_cell = store.epoch_cell
     inst.deadline_cell = store.deadline_cell
+    inst.tick_cell = store.tick_cell
+    inst.epoch_hit = store.epoch_hit
     if compiled is not None:
         compiled.bind(inst)
     store.instance_count += 1

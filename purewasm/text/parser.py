@@ -999,18 +999,28 @@ def _script_form(toks: Tokens, j: int) -> Module:
     if toks.values[j] == "binary":
         from ..binary import decode_module
         return decode_module(data)
-    return parse_module(data)
+    # A quoted module is a list of module fields: empty is the empty module here (spec
+    # interpreter), unlike a whole input, which parse_module refuses when empty.
+    return _parse_module(data, allow_empty=True)
 
 
 def parse_module(text: Union[str, bytes]) -> Module:
     """Parse a module in the text format: ``(module ...)`` or a bare list of fields.
 
-    ``text`` is a ``str`` (or UTF-8 ``bytes``). Raises MalformedError with line and column.
+    ``text`` is a ``str`` (or UTF-8 ``bytes``). Raises MalformedError with line and column;
+    an input with no token at all (empty, blank or only comments) is not a module (as
+    wasmtime: an empty file must not pass for a valid program).
     """
+    return _parse_module(text, allow_empty=False)
+
+
+def _parse_module(text: Union[str, bytes], allow_empty: bool) -> Module:
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="surrogateescape")
     toks = tokenize(text)
     kinds, values = toks.kinds, toks.values
+    if kinds[0] == EOF and not allow_empty:
+        toks.error(0, "empty input: expected a module")
     if kinds[0] == LP and kinds[1] == ATOM and values[1] == "module":
         j = 3 if kinds[2] == ATOM and values[2][0] == "$" else 2  # type: ignore[index]
         if kinds[j] == ATOM and values[j] in ("binary", "quote"):
