@@ -425,7 +425,7 @@ def _text(n: int) -> bytes:
     words = [b"alpha", b"beta", b"gamma", b"wasm", b"python", b"runtime", b"zlib", b"the",
              b"of", b"deflate", b"inflate", b"\xe2\x82\xac", b"0123456789"]
     out, r = [], 1
-    for i in range(n):
+    for _ in range(n):
         r = (r * 1103515245 + 12345) & 0x7FFFFFFF
         out.append(words[r % len(words)])
         out.append(b"\n" if r % 11 == 0 else b" ")
@@ -474,8 +474,8 @@ def runs() -> List[Run]:
         Run("lua", "lua-bench-big", ["work/bench.lua", "20"],
             files={"bench.lua": _data("bench.lua")}, expect=[b"\ndone\n"], long=True),
         Run("zlib-example", "zlib-example", ["work/foo.gz"],
-            expect=[b"zlib version 1.2.11", b"inflate(): hello, hello!", b"after inflateSync(): hello, hello!",
-                    b"inflate with dictionary: hello, hello!"]),
+            expect=[b"zlib version 1.2.11", b"inflate(): hello, hello!",
+                    b"after inflateSync(): hello, hello!", b"inflate with dictionary: hello, hello!"]),
         Run("minigzip", "minigzip-compress", ["-9", "work/data.txt"], files={"data.txt": small},
             check=_gunzips_to("data.txt.gz", small)),
         Run("minigzip", "minigzip-decompress", ["-d", "work/data.txt.gz"],
