@@ -20,6 +20,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from contextlib import contextmanager
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,7 +65,34 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+@contextmanager
+def _locked(path: str):
+    """An exclusive lock on ``path``.lock: parallel test workers (pytest -n) then fetch
+    and build each thing once instead of racing to do it twice."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:   # not POSIX: no lock, the atomic renames still keep it correct
+        yield
+        return
+    with open(path + ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def fetch(name: str) -> str:
+    sd = SDISTS[name]
+    root = os.path.join(CACHE, "src", "%s-%s" % (name, sd.version))
+    if os.path.isdir(root):
+        return root
+    with _locked(root):
+        return _fetch(name)
+
+
+def _fetch(name: str) -> str:
     """The extracted tree of sdist ``name`` (downloaded with pip on first use).
 
     Raises (never skips) when the download or the checksum fails."""
@@ -214,6 +242,14 @@ def build(name: str, opt: str) -> str:
     out = os.path.join(CACHE, "build", "%s%s-%s.wasm" % (name, opt, h.hexdigest()[:20]))
     if os.path.exists(out):
         return out
+    with _locked(out):
+        if not os.path.exists(out):
+            _build(prog, opt, tree, out)
+    return out
+
+
+def _build(prog: Program, opt: str, tree: Optional[str], out: str) -> None:
+    name = prog.name
     with tempfile.TemporaryDirectory() as tmp:
         gen = os.path.join(tmp, "gen")
         os.makedirs(gen)
@@ -240,7 +276,6 @@ def build(name: str, opt: str) -> str:
         tmp_out = out + ".%d.tmp" % os.getpid()
         shutil.copyfile(target, tmp_out)
         os.replace(tmp_out, out)
-    return out
 
 
 # --- runs -----------------------------------------------------------------------------------
