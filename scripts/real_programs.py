@@ -56,9 +56,10 @@ def main() -> int:
             passed += 1
             t_ref += ref.seconds
             t_pw += got.seconds
-            print("%s ok   %8d bytes  build %5.1fs  wasmtime %6.2fs  purewasm %7.2fs  (x%.0f)"
+            print("%s ok   %8d bytes  build %5.1fs  wasmtime %6.2fs  purewasm %7.2fs  (x%.0f)%s"
                   % (label, os.path.getsize(wasm), t_build, ref.seconds, got.seconds,
-                     got.seconds / max(ref.seconds, 1e-3)), flush=True)
+                     got.seconds / max(ref.seconds, 1e-3), "  " + ref.note if ref.note else ""),
+                  flush=True)
     print("wall %.1fs; passing cases: wasmtime %.1fs, purewasm %.1fs (incl. compile and start-up)"
           % (time.perf_counter() - start, t_ref, t_pw))
     print("%d passed, %d failed" % (passed, failed))
