@@ -5,7 +5,7 @@ case (result, .wasm size, time under each runtime) and a closing "N passed, M fa
 
     python scripts/real_programs.py                 # the full matrix (slow: tens of minutes)
     python scripts/real_programs.py --default       # only what tests/test_real_programs.py runs
-    python scripts/real_programs.py --opt -O2 --only sqlite-mem --only lua-bench
+    python scripts/real_programs.py --opt=-O2 --only sqlite-mem --only lua-bench
 
 Exit status 1 when a case fails. Sources are fetched with pip into the test cache (see
 tests/realprograms/realprograms.py).
