@@ -2,6 +2,8 @@
 -- updated, vacuumed; the file itself is compared between the runtimes.
 PRAGMA page_size = 4096;
 PRAGMA journal_mode = DELETE;
+-- WASI has no temporary directory: VACUUM of a bigger database needs temp_store MEMORY.
+PRAGMA temp_store = MEMORY;
 CREATE TABLE kv(k TEXT PRIMARY KEY, v BLOB, n INTEGER) WITHOUT ROWID;
 CREATE TABLE log(id INTEGER PRIMARY KEY AUTOINCREMENT, msg TEXT);
 BEGIN;
