@@ -51,7 +51,12 @@ except ImportError:  # pragma: no cover - a test-only dependency
 _OFF = ("relaxed-simd", "exceptions", "gc", "tail-call", "threads", "memory64",
         "wide-arithmetic", "extended-const", "custom-page-sizes", "compact-imports",
         "custom-descriptors", "shared-everything-threads")
+# --memory-max-size-required: a memory without a maximum may be grown to 4 GiB, which
+# wasmtime reserves lazily but purewasm's bytearray fills in (tens of seconds, GiBs);
+# --table-max-size-required: purewasm refuses to grow a table past 10^7 elements (the
+# spec lets table.grow fail), wasmtime grows it to 2^28 and more.
 BASE = ["--ensure-termination", "--export-everything", "true", "--max-imports", "0",
+        "--memory-max-size-required", "true", "--table-max-size-required", "true",
         "--max-memories", "1", "--canonicalize-nans", "true",
         "--max-memory32-bytes", "262144", "--max-table-elements", "100",
         "--max-tables", "2", "--max-data-segments", "8", "--max-element-segments", "8"]
@@ -412,8 +417,11 @@ def run_wasmtime(wasm: bytes, module: Module, plan: Plan) -> Outcome:
         if exp.kind == "memory":
             n = obj.data_len(store)
             import ctypes
-            data = ctypes.string_at(obj.data_ptr(store), n) if n else b""
-            out.append(("memory", exp.name, n, hashlib.sha256(data).hexdigest()[:16]))
+            h = hashlib.sha256()
+            ptr = ctypes.addressof(obj.data_ptr(store).contents)
+            for start in range(0, n, 1 << 28):   # string_at takes a C int
+                h.update(ctypes.string_at(ptr + start, min(1 << 28, n - start)))
+            out.append(("memory", exp.name, n, h.hexdigest()[:16]))
         elif exp.kind == "global":
             t = gtypes[exp.index].content
             out.append(("global", exp.name, _norm(t, _unval(obj.value(store)), False)
