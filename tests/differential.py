@@ -549,7 +549,6 @@ def spec_modules(path: str) -> Iterator[Tuple[int, Module, Any]]:
     instantiates with the ``spectest`` host module alone (modules importing from other
     registered modules are skipped: they need the script's store)."""
     from purewasm.script.commands import BINARY, ModuleCommand
-    from purewasm.script.spectest import make_spectest
     from purewasm.text import parse_module, parse_script
     with open(path, "rb") as f:
         commands = parse_script(f.read())
@@ -569,11 +568,15 @@ def spec_modules(path: str) -> Iterator[Tuple[int, Module, Any]]:
             continue
         if any(imp.module != "spectest" for imp in module.imports):
             continue
-        def bound(store: Any, _imps: Any = list(module.imports)) -> List[Any]:
-            exports = make_spectest(store, _sink())
-            return [exports.get(imp.name) for imp in _imps]
+        yield cmd.line, module, _spectest_imports(tuple(module.imports))
 
-        yield cmd.line, module, bound
+
+def _spectest_imports(imports: Tuple[Any, ...]) -> Any:
+    def bound(store: Any) -> List[Any]:
+        exports = make_spectest(store, _sink())
+        return [exports.get(imp.name) for imp in imports]
+    from purewasm.script.spectest import make_spectest
+    return bound
 
 
 # ---------------------------------------------------------------------------------------
