@@ -80,7 +80,7 @@ class Gen:
         self.budget -= 1
         if d > 5 or self.budget <= 0:
             return self.leaf(t)
-        k = self.r.randrange(15)
+        k = self.r.randrange(19)
         if k == 0:
             return self.leaf(t)
         if k == 1:
@@ -147,6 +147,34 @@ class Gen:
         if k == 13:  # br out of a then-arm with the value
             return ["block (result %s)" % t] + self.cond(d) + ["if"] + self.expr(t, d + 1) + \
                 ["br 1", "end"] + self.arm(t, d) + ["end"]
+        if k == 15:  # br_if to an outer block, carrying a value across levels
+            n = self.r.randint(1, 3)
+            out = ["block (result %s)" % t] * (n + 1) + self.stmts(d + 1) + \
+                self.arm(t, d) + self.cond(d) + ["br_if %d" % self.r.randint(0, n)]
+            for _ in range(n):
+                out += ["end"] + self.expr(t, d + 1) + ["%s.%s" % (t, self.r.choice(_BIN[t]))]
+            return out + ["end"]
+        if k == 16 and self.loop_depth < 2 and self.counters < 2:
+            # loop with a parameter: br_if carries the value back to the loop's start
+            c = len(self.cur.params) + len(self.cur.locals) + self.counters
+            self.counters += 1
+            self.loop_depth += 1
+            out = self.expr(t, d + 1) + ["i32.const %d" % self.r.randint(1, 3),
+                                         "local.set %d" % c,
+                                         "loop (param %s) (result %s)" % (t, t)] + \
+                self.expr(t, d + 1) + ["%s.%s" % (t, self.r.choice(_BIN[t]))] + \
+                self.stmts(d + 1) + ["local.get %d" % c, "i32.const 1", "i32.sub",
+                                     "local.tee %d" % c, "br_if 0", "end"]
+            self.loop_depth -= 1
+            return out
+        if k == 17:  # if with a parameter
+            return self.arm(t, d) + self.cond(d) + \
+                ["if (param %s) (result %s)" % (t, t)] + self.expr(t, d + 1) + \
+                ["%s.%s" % (t, self.r.choice(_BIN[t])), "else", "drop"] + \
+                self.arm(t, d) + ["end"]
+        if k == 18 and self.cur.results == (t,):  # return from inside a block
+            return ["block (result %s)" % t] + self.cond(d) + ["if"] + self.arm(t, d) + \
+                ["return", "end"] + self.arm(t, d) + ["end"]
         if k == 14 and t == "i64":
             return self.expr("i32", d + 1) + [self.r.choice(["i64.extend_i32_u",
                                                               "i64.extend_i32_s"])]
