@@ -289,22 +289,30 @@ Outcome = List[Any]
 def run_purewasm(module: Module, plan: Plan, mode: Optional[str], exact: bool = True,
                  fuel: Optional[int] = None, timeout: float = 0.0,
                  imports: Optional[Sequence[Any]] = None,
-                 store: Optional[Any] = None) -> Outcome:
+                 store: Optional[Any] = None, metered: bool = False) -> Outcome:
     """The outcome of ``plan`` on a fresh purewasm instance (lowering ``mode``).
     ``fuel``: compile with fuel checks and this budget per call (an OUT_OF_FUEL trap ends
-    the run: later state is not comparable between lowerings)."""
+    the run: later state is not comparable between lowerings). ``metered``: compile with
+    fuel and epoch checks that never fire (their emitted lines must change nothing)."""
     store = store if store is not None else runtime.Store()
-    compiled = CompiledModule(module, mode, fuel=fuel is not None)
+    if metered:
+        fuel = fuel if fuel is not None else 10 ** 12
+        store.epoch_cell[0] = 0
+        store.deadline_cell[0] = 10 ** 18
+    compiled = CompiledModule(module, mode, fuel=fuel is not None, epoch=metered)
     out: Outcome = []
     old = None
     if timeout:
         old = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
+    if fuel is not None:
+        store.fuel_cell[0] = fuel     # the start function runs on it too
     try:
         try:
             inst = runtime.instantiate(store, module, list(imports or ()), compiled)
         except Trap as exc:
-            return [("instantiate", _trap_name(exc.trap_code))]
+            name = _trap_name(exc.trap_code)
+            return [("instantiate", name)] + (["OUT_OF_FUEL"] if name == "OUT_OF_FUEL" else [])
         fuel_global = inst.exports.get(FUEL_EXPORT)
         fuel_value = fuel_global.value if fuel_global is not None else 0
         for name, args in plan:
@@ -617,4 +625,12 @@ def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0) -> Optional[
     d = diff(exact[None], exact["flat"])
     if d:
         found["modes"] = d
+    # The default lowering again with fuel and epoch checks compiled in (never firing).
+    try:
+        metered = run_purewasm(module, vplan, None, exact=True, timeout=timeout, metered=True)
+    except Timeout:
+        metered = ["timeout"]
+    d = diff(exact[None], metered)
+    if d:
+        found["metered"] = d
     return found
