@@ -68,6 +68,7 @@ CONFIGS: Dict[str, Tuple[List[str], int, bool]] = {
     # Not smith: tests/wasmgen.py, trap-free programs built around the shapes of the
     # dlmalloc miscompile (effects ending one arm of a value-carrying construct).
     "wasmgen": ([], 0, False),
+    "wasmgen-deep": ([], 0, False),
     # Everything of Wasm 2.0 but SIMD, mid-sized modules.
     "general": (["--fuel", "300", "--min-funcs", "2", "--max-nesting-depth", "60",
                  "--max-instructions", "1500"], 4000, False),
@@ -151,11 +152,13 @@ def export_fuel(wasm: bytes, fuel: int) -> bytes:
     return wasm
 
 
-def generate_wasmgen(seed: int) -> bytes:
+def generate_wasmgen(seed: int, deep: bool = False) -> bytes:
     """A module of tests/wasmgen.py (value-carrying control flow with effects at the end
-    of arms), assembled by wasmtime's own text parser when it is there."""
+    of arms), assembled by wasmtime's own text parser when it is there. ``deep``: longer
+    bodies nested twice as deep."""
     from wasmgen import generate_wat
-    text = generate_wat(seed, 3 + seed % 3)
+    text = generate_wat(seed, 3 + seed % 3, 10, 250) if deep else \
+        generate_wat(seed, 3 + seed % 3)
     if wasmtime is not None:
         return bytes(wasmtime.wat2wasm(text))
     from purewasm.text import wat2wasm
@@ -165,8 +168,8 @@ def generate_wasmgen(seed: int) -> bytes:
 def generate(config: str, seed: int) -> Optional[bytes]:
     """A module from ``wasm-tools smith`` in ``config`` for ``seed`` (None if smith
     declined the input), its fuel global exported (:func:`export_fuel`)."""
-    if config == "wasmgen":
-        return generate_wasmgen(seed)
+    if config.startswith("wasmgen"):
+        return generate_wasmgen(seed, config == "wasmgen-deep")
     size = CONFIGS[config][1]
     data = random.Random("%s:%d" % (config, seed)).randbytes(size) \
         if hasattr(random.Random, "randbytes") else \

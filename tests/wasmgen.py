@@ -42,8 +42,10 @@ class _Func:
 
 
 class Gen:
-    def __init__(self, seed: int, n_funcs: int = 4) -> None:
+    def __init__(self, seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60) -> None:
         self.r = random.Random(seed)
+        self.max_depth = depth
+        self.max_budget = budget
         self.funcs: List[_Func] = []
         for i in range(n_funcs):
             params = tuple(self.r.choice(TYPES) for _ in range(self.r.randint(0, 3)))
@@ -78,7 +80,7 @@ class Gen:
 
     def expr(self, t: str, d: int = 0) -> List[str]:
         self.budget -= 1
-        if d > 5 or self.budget <= 0:
+        if d > self.max_depth or self.budget <= 0:
             return self.leaf(t)
         k = self.r.randrange(19)
         if k == 0:
@@ -217,7 +219,7 @@ class Gen:
         self.budget -= 1
         k = self.r.randrange(9)
         t = self.r.choice(TYPES)
-        if d > 5 or self.budget <= 0:
+        if d > self.max_depth or self.budget <= 0:
             k = 0
         if k <= 1:
             vs = self._vars(t)
@@ -275,7 +277,7 @@ class Gen:
             self.cur = f
             self.counters = 0
             self.loop_depth = 0
-            self.budget = 60
+            self.budget = self.max_budget
             body = self.stmts(0)
             for t in f.results:
                 body += self.expr(t, 1)
@@ -289,5 +291,5 @@ class Gen:
         return "\n".join(lines)
 
 
-def generate_wat(seed: int, n_funcs: int = 4) -> str:
-    return Gen(seed, n_funcs).module()
+def generate_wat(seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60) -> str:
+    return Gen(seed, n_funcs, depth, budget).module()
