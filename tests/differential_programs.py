@@ -17,15 +17,16 @@ from programs import harness  # noqa: E402
 WORKLOADS = os.path.join(HERE, "workloads")
 
 # Programs that run without a prepared sandbox or input, with the arguments to give them.
+# Small programs first.
 PROGRAMS: List[Tuple[str, str, Tuple[str, ...]]] = [
-    (WORKLOADS, "sha256.c", ()), (WORKLOADS, "expr_json.c", ()),
-    (WORKLOADS, "nbody_mandel.c", ()), (WORKLOADS, "sort_search.c", ()),
-    (WORKLOADS, "numeric.c", ()), (WORKLOADS, "cpp_shapes.cpp", ()),
-    (WORKLOADS, "zig_workload.zig", ()), (WORKLOADS, "bytecode_vm.c", ()),
-    (WORKLOADS, "deep_nest.c", ("300",)),
     (harness.HERE, "trap.c", ()), (harness.HERE, "stdio.c", ()),
     (harness.HERE, "args_env.c", ("a", "bb")), (harness.HERE, "cpp_program.cpp", ()),
     (harness.HERE, "zig_program.zig", ()),
+    (WORKLOADS, "deep_nest.c", ("300",)), (WORKLOADS, "sha256.c", ()),
+    (WORKLOADS, "expr_json.c", ()), (WORKLOADS, "bytecode_vm.c", ()),
+    (WORKLOADS, "sort_search.c", ()), (WORKLOADS, "nbody_mandel.c", ()),
+    (WORKLOADS, "numeric.c", ()), (WORKLOADS, "cpp_shapes.cpp", ()),
+    (WORKLOADS, "zig_workload.zig", ()),
 ]
 
 
