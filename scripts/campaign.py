@@ -1,0 +1,218 @@
+"""The long differential campaign (docs/TESTING.md, "The long campaign").
+
+    PYTHONPATH=$PWD nice -n 10 python3 scripts/campaign.py smith --modules 20000 \\
+        --workers 2 --out campaign-out
+    PYTHONPATH=$PWD python3 scripts/campaign.py crosscheck --out campaign-out
+    PYTHONPATH=$PWD python3 scripts/campaign.py fuzz --inputs 200000 --out campaign-out
+
+* ``smith``: modules from ``wasm-tools smith`` in every configuration of
+  tests/differential.py (round robin; seeds ``--seed-start`` ...), each run on wasmtime and
+  both lowerings of purewasm (tests/differential.check_module). Each mismatch is saved as
+  ``OUT/<config>-<seed>.wasm`` with the differences in ``.txt``, and shrunk with
+  ``wasm-tools shrink`` (this script as the predicate) into ``.min.wasm``.
+* ``crosscheck``: the two lowerings against each other on every module of the spec
+  testsuite (edge-value arguments, fuel-bounded) and on the C/Zig programs of
+  tests/programs and tests/workloads (whole-program runs: stdout, exit status).
+* ``fuzz``: mutated spec modules and .wat texts through the decoder, validator and text
+  parser; anything but a purewasm.errors exception escaping is saved to ``OUT/fuzz-*``.
+
+Each mode ends with one summary line, "N modules, M mismatches" (also appended to
+``OUT/summary.txt``, with a progress line every few hundred modules).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
+
+import differential as D  # noqa: E402
+
+
+def _log(out: str, line: str) -> None:
+    print(line, flush=True)
+    with open(os.path.join(out, "summary.txt"), "a") as f:
+        f.write(time.strftime("%H:%M:%S ") + line + "\n")
+
+
+# --- smith -----------------------------------------------------------------------------
+
+def _smith_job(job: Tuple[str, int]) -> Tuple[str, int, Optional[str], Any, float]:
+    config, seed = job
+    t = time.time()
+    wasm = D.generate(config, seed)
+    if wasm is None:
+        return config, seed, "nogen", None, time.time() - t
+    try:
+        found = D.check_module(wasm, seed)
+    except Exception as exc:  # noqa: BLE001 - the harness itself must not stop the run
+        found = {"harness": "%s: %s" % (type(exc).__name__, exc)}
+    if found is None:
+        return config, seed, "refused", None, time.time() - t
+    return config, seed, "ok" if not found else "mismatch", found, time.time() - t
+
+
+def shrink(path: str, seed: int, attempts: int = 300) -> Optional[str]:
+    """Shrink the module at ``path`` with wasm-tools shrink, keeping "some difference of
+    the same kind" as the property; the result is ``path`` with ``.min.wasm``."""
+    out = path[:-5] + ".min.wasm"
+    pred = path[:-5] + ".pred.sh"
+    with open(pred, "w") as f:
+        f.write("#!/bin/sh\ncd %s && PYTHONPATH=%s exec %s %s interesting --seed %d \"$1\"\n"
+                % (ROOT, ROOT, sys.executable, os.path.abspath(__file__), seed))
+    os.chmod(pred, 0o755)
+    r = subprocess.run([D.wasm_tools() or "wasm-tools", "shrink", "--attempts", str(attempts),
+                        pred, path, "-o", out], capture_output=True, timeout=1800)
+    return out if r.returncode == 0 and os.path.exists(out) else None
+
+
+def cmd_interesting(args: Any) -> int:
+    """Exit 0 when the module still shows a mismatch (the shrink predicate)."""
+    with open(args.file, "rb") as f:
+        wasm = f.read()
+    try:
+        found = D.check_module(wasm, args.seed, timeout=20.0)
+    except Exception:  # noqa: BLE001 - a harness crash is not the property
+        return 1
+    return 0 if found else 1
+
+
+def cmd_smith(args: Any) -> int:
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    configs = args.configs.split(",") if args.configs else list(D.CONFIGS)
+    jobs = [(configs[i % len(configs)], args.seed_start + i // len(configs))
+            for i in range(args.modules)]
+    counts: Dict[str, Dict[str, int]] = {c: {} for c in configs}
+    mismatches: List[Tuple[str, int]] = []
+    t0 = time.time()
+    deadline = t0 + args.hours * 3600 if args.hours else None
+    pool = multiprocessing.Pool(args.workers) if args.workers > 1 else None
+    results = pool.imap_unordered(_smith_job, jobs, chunksize=4) if pool else map(_smith_job, jobs)
+    done = 0
+    try:
+        for config, seed, status, found, _ in results:
+            done += 1
+            c = counts[config]
+            c[status] = c.get(status, 0) + 1
+            if status == "mismatch":
+                mismatches.append((config, seed))
+                base = os.path.join(out, "%s-%d" % (config, seed))
+                with open(base + ".wasm", "wb") as f:
+                    f.write(D.generate(config, seed) or b"")
+                with open(base + ".txt", "w") as f:
+                    json.dump(found, f, indent=1, default=repr)
+                _log(out, "MISMATCH %s seed %d: %s" % (config, seed, str(found)[:300]))
+            if done % 500 == 0:
+                _log(out, "progress %d/%d in %.0f s: %s" % (done, len(jobs), time.time() - t0,
+                                                           json.dumps(counts)))
+            if deadline and time.time() > deadline:
+                _log(out, "time limit reached")
+                break
+    finally:
+        if pool:
+            pool.terminate()
+    if args.shrink:
+        for config, seed in mismatches:
+            base = os.path.join(out, "%s-%d" % (config, seed))
+            small = shrink(base + ".wasm", seed)
+            _log(out, "shrunk %s -> %s" % (base + ".wasm", small))
+    tried = sum(v for c in counts.values() for k, v in c.items() if k in ("ok", "mismatch"))
+    _log(out, "per configuration: %s" % json.dumps(counts))
+    _log(out, "%d modules, %d mismatches (%d generated inputs, %.0f s)" % (
+        tried, len(mismatches), done, time.time() - t0))
+    return 1 if mismatches else 0
+
+
+# --- cross-check of the lowerings ------------------------------------------------------
+
+def cmd_crosscheck(args: Any) -> int:
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    n = bad = 0
+    for path in ([] if args.programs_only else D.spec_wast_files()):
+        for line, module, imports in D.spec_modules(path):
+            n += 1
+            # Edge values only: random ones make memory.grow allocate GiBs.
+            plan = D.make_plan(module, line, rounds=4, random_rounds=0, with_v128=True)
+            try:
+                d = D.compare_modes(module, line, fuel=args.fuel, imports_factory=imports,
+                                    timeout=60.0, plan=plan)
+            except Exception as exc:  # noqa: BLE001 - report, go on
+                d = [("harness", "%s: %s" % (type(exc).__name__, exc))]
+            if d:
+                bad += 1
+                _log(out, "MISMATCH %s:%d %s" % (os.path.basename(path), line, str(d)[:300]))
+    _log(out, "spec cross-check: %d modules, %d mismatches (%.0f s)" % (n, bad, time.time() - t0))
+    pn, pbad = crosscheck_programs(out)
+    _log(out, "%d modules, %d mismatches" % (n + pn, bad + pbad))
+    return 1 if bad + pbad else 0
+
+
+def crosscheck_programs(out: str) -> Tuple[int, int]:
+    """The C/C++/Zig programs of tests/programs and tests/workloads, built by the
+    harness, run whole under both lowerings (stdout, stderr, exit status)."""
+    import differential_programs as P
+    n = bad = 0
+    for name, d in P.crosscheck_all():
+        n += 1
+        if d:
+            bad += 1
+            _log(out, "MISMATCH program %s: %s" % (name, str(d)[:300]))
+        else:
+            _log(out, "program %s: same under both lowerings" % name)
+    _log(out, "programs cross-check: %d programs, %d mismatches" % (n, bad))
+    return n, bad
+
+
+# --- front-end fuzzing -----------------------------------------------------------------
+
+def cmd_fuzz(args: Any) -> int:
+    import fuzz_frontend as F
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    n, escapes = F.run(args.inputs, args.seed_start, save_dir=out)
+    _log(out, "front-end fuzz: %d inputs, %d escapes (%.0f s)" % (n, len(escapes), time.time() - t0))
+    _log(out, "%d modules, %d mismatches" % (n, len(escapes)))
+    return 1 if escapes else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("smith")
+    s.add_argument("--modules", type=int, default=20000)
+    s.add_argument("--configs", default="")
+    s.add_argument("--seed-start", type=int, default=0)
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--hours", type=float, default=0.0)
+    s.add_argument("--no-shrink", dest="shrink", action="store_false")
+    s.add_argument("--out", default="campaign-out")
+    c = sub.add_parser("crosscheck")
+    c.add_argument("--fuel", type=int, default=2_000_000)
+    c.add_argument("--programs-only", action="store_true")
+    c.add_argument("--out", default="campaign-out")
+    f = sub.add_parser("fuzz")
+    f.add_argument("--inputs", type=int, default=100000)
+    f.add_argument("--seed-start", type=int, default=0)
+    f.add_argument("--out", default="campaign-out")
+    i = sub.add_parser("interesting")
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("file")
+    args = ap.parse_args(argv)
+    return {"smith": cmd_smith, "crosscheck": cmd_crosscheck, "fuzz": cmd_fuzz,
+            "interesting": cmd_interesting}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
