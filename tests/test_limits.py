@@ -255,3 +255,17 @@ def test_cli_max_memory_size(tmp_path: "os.PathLike[str]") -> None:
 def test_cli_bad_w_option_is_usage_error(tmp_path: "os.PathLike[str]", spec: str) -> None:
     proc = _cli(tmp_path, LOOP, "-W", spec)
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+
+
+def test_store_interrupt_from_another_thread() -> None:
+    import threading
+    cfg = w.Config()
+    cfg.epoch_interruption = True
+    store = w.Store(w.Engine(cfg))
+    store.set_epoch_deadline(1 << 40)
+    ex = _instance(store, SPIN)
+    threading.Timer(0.2, store.interrupt).start()
+    with pytest.raises(Trap) as info:
+        ex["spin"](store)
+    assert info.value.trap_code is TrapCode.INTERRUPT
+    assert ex["one"](store) == 1      # the next call runs normally
