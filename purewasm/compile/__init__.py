@@ -22,7 +22,7 @@ from .support import base_namespace, tail_entry
 from . import names
 from .entries import TranslationError, UnsupportedError
 from .scan import Scan
-from .translate import Translator
+from .translate import IndexSpaces, Translator
 
 __all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
            "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
@@ -63,6 +63,12 @@ def trap_from_exception(exc: BaseException) -> Optional[Trap]:
     if isinstance(exc, RecursionError):
         return Trap(TrapCode.STACK_OVERFLOW)
     return None
+
+
+def _not_compiled(name: str, exc: BaseException) -> TranslationError:
+    # A MemoryError has no message: name the exception then.
+    return TranslationError("function %s: generated code does not compile: %s"
+                            % (name, str(exc) or type(exc).__name__))
 
 
 def cache_key(module_bytes: bytes) -> str:
@@ -116,7 +122,8 @@ class CompiledModule:
         self.force = mode
         self.fuel = fuel
         self.epoch = epoch
-        self.func_types = module.func_types()
+        self._spaces = IndexSpaces(module)
+        self.func_types = self._spaces.func_types
         self.num_imported = module.num_imported_funcs()
         # function index -> (code object, constants it needs in its namespace, mode,
         # Wasm byte offset of each generated line, whether it calls vector helpers);
@@ -137,7 +144,8 @@ class CompiledModule:
         if flat is None:
             body = self.module.funcs[index - self.num_imported].body
             flat = not Scan(body).structured_ok()
-        tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch)
+        tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch,
+                        self._spaces)
         src = tr.translate()
         return src, tr.consts, flat, tuple(tr.offsets), tr.uses_simd, tr.tail_calls
 
@@ -171,16 +179,14 @@ class CompiledModule:
             code = self._compile_source(src, index)
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
             if is_flat or flat is not None:
-                raise TranslationError("function %s: generated code does not compile: %s"
-                                       % (self.module.func_name(index), exc)) from None
+                raise _not_compiled(self.module.func_name(index), exc) from None
             # A shape the structured lowering cannot express within CPython's limits.
             src, consts, is_flat, offsets, simd, tail = self._translate(index, True)
             try:
                 code = self._compile_source(src, index)
             except (SyntaxError, RecursionError, MemoryError, ValueError,
                     OverflowError) as exc2:
-                raise TranslationError("function %s: generated code does not compile: %s"
-                                       % (self.module.func_name(index), exc2)) from None
+                raise _not_compiled(self.module.func_name(index), exc2) from None
         return code, consts, "flat" if is_flat else "structured", offsets, simd, tail
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:

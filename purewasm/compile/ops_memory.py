@@ -150,7 +150,7 @@ def data_drop(t: Translator, ins: Instr) -> None:
 
 
 def table_type(t: Translator, idx: int) -> str:
-    return t.module.table_types()[idx].element
+    return t.table_types[idx].element
 
 
 @handles("table.get")

@@ -51,12 +51,22 @@ def _vector_dispatch() -> Dict[str, Handler]:
     return _VECTOR_DISPATCH
 
 
+class IndexSpaces:
+    """The types of a module's index spaces, computed once."""
+
+    def __init__(self, module: Module) -> None:
+        self.func_types = module.func_types()
+        self.num_imported_funcs = module.num_imported_funcs()
+        self.global_types = module.global_types()
+        self.table_types = module.table_types()
+
+
 class Translator(OperandStack):
     """Translate function ``index`` (in the function index space) of ``module``."""
 
     def __init__(self, module: Module, index: int, flat: bool = False,
                  func_types: Optional[List[FuncType]] = None, fuel: bool = False,
-                 epoch: bool = False) -> None:
+                 epoch: bool = False, spaces: Optional["IndexSpaces"] = None) -> None:
         super().__init__()
         self.module = module
         self.index = index
@@ -64,11 +74,14 @@ class Translator(OperandStack):
         self.fuel = fuel            # charge FUEL[0] (see compile.CompiledModule)
         self.epoch = epoch          # count TICKS[0] down, call EPOCH_HIT() below 0
         self.unpaid = 0             # instructions translated since the last charge
-        self.func_types = func_types if func_types is not None else module.func_types()
-        nimp = module.num_imported_funcs()
-        self.func = module.funcs[index - nimp]
+        # The module's index spaces, computed once per module (CompiledModule passes them):
+        # per function they would cost O(imports) each time.
+        sp = spaces if spaces is not None else IndexSpaces(module)
+        self.func_types = func_types if func_types is not None else sp.func_types
+        self.func = module.funcs[index - sp.num_imported_funcs]
         self.type = self.func_types[index]
-        self.global_types = module.global_types()
+        self.global_types = sp.global_types
+        self.table_types = sp.table_types
         self.consts: Dict[str, float] = {}
         self.local_types = list(self.type.params) + list(self.func.locals)
         self.ctrl: List[Frame] = []

@@ -209,6 +209,8 @@ class Module:
     customs: List[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)
     data_count: Optional[int] = None
+    _export_names: Optional[Tuple[int, Dict[int, str]]] = field(
+        default=None, init=False, compare=False, repr=False)
 
     # Index spaces: imports come first, then definitions (spec 2.5.1).
     def imported(self, kind: str) -> List[Import]:
@@ -240,7 +242,13 @@ class Module:
         name = self.names.funcs.get(index)
         if name is not None:
             return name
-        for exp in self.exports:
-            if exp.kind == FUNC and exp.index == index:
-                return exp.name
-        return "$%d" % index
+        # The first export of each function, found in one pass and kept while the export
+        # list keeps its length (a scan per call was quadratic for 40,000 exports).
+        cache = self._export_names
+        if cache is None or cache[0] != len(self.exports):
+            first: Dict[int, str] = {}
+            for exp in self.exports:
+                if exp.kind == FUNC and exp.index not in first:
+                    first[exp.index] = exp.name
+            cache = self._export_names = (len(self.exports), first)
+        return cache[1].get(index, "$%d" % index)
