@@ -535,6 +535,10 @@ class Config:
         self.consume_fuel = False
         self.epoch_interruption = False
         self._max_wasm_stack: Optional[int] = None
+        # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
+        self.wasm_tail_call = True
+        self.wasm_extended_const = True
+        self.wasm_relaxed_simd = True
 
     @property
     def max_wasm_stack(self) -> Optional[int]:
@@ -546,10 +550,6 @@ class Config:
             raise WasmtimeError("max_wasm_stack must be a positive number of bytes")
         self._max_wasm_stack = size
         self.max_call_depth = max(1, size // WASM_STACK_BYTES_PER_FRAME)
-        # Wasm 3.0 proposals (wasmtime-py's names): off refuses modules that use them.
-        self.wasm_tail_call = True
-        self.wasm_extended_const = True
-        self.wasm_relaxed_simd = True
 
     def cranelift_flag_enable(self, flag: str) -> None:
         pass

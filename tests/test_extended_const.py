@@ -32,6 +32,7 @@ def test_values_and_offsets() -> None:
 
 def test_config_can_refuse_them() -> None:
     config = purewasm.Config()
+    assert config.wasm_extended_const is True
     config.wasm_extended_const = False
     with pytest.raises(purewasm.WasmtimeError, match="constant expression required"):
         purewasm.Module(purewasm.Engine(config),

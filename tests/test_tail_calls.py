@@ -109,6 +109,7 @@ def test_api_config_can_refuse_tail_calls() -> None:
                 '(func (result i32) (i32.const 9)))'), [])
     assert inst.exports(store)["f"](store) == 9
     config = purewasm.Config()
+    assert config.wasm_tail_call is True      # on by default, as in wasmtime
     config.wasm_tail_call = False
     with pytest.raises(purewasm.WasmtimeError, match="tail calls support is not enabled"):
         purewasm.Module(purewasm.Engine(config),
