@@ -93,7 +93,13 @@ class RefPattern:
     type: str
 
 
-Expected = Union[Const, NanPattern, V128Pattern, RefPattern, "Either"]
+@dataclass(frozen=True)
+class NullPattern:
+    """``(ref.null)`` without a heap type (Wasm 3.0 scripts): a null reference of any
+    reference type."""
+
+
+Expected = Union[Const, NanPattern, V128Pattern, RefPattern, NullPattern, "Either"]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from purewasm.syntax import Module
 from .commands import BINARY, NAN_CANONICAL, ActionCommand, \
     AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, AssertTrap, \
     AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Get, Invoke, \
-    ModuleCommand, ModuleSource, NanPattern, RefPattern, Register, V128Pattern
+    ModuleCommand, ModuleSource, NanPattern, NullPattern, RefPattern, Register, V128Pattern
 from .spectest import make_spectest
 
 _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
@@ -99,6 +99,8 @@ def _fmt_expected(exp: Any) -> str:
         return "%s:%s" % (exp.type, exp.kind)
     if isinstance(exp, RefPattern):
         return "ref %s" % exp.type
+    if isinstance(exp, NullPattern):
+        return "ref.null"
     return repr(exp)
 
 
@@ -226,6 +228,8 @@ class Runner:
             if ty == "f32":
                 return _f32_exact(raw) and _is_nan_bits(f32_to_bits(raw), exp.kind, 32)
             return _is_nan_bits(f64_to_bits(raw), exp.kind, 64)
+        if isinstance(exp, NullPattern):
+            return raw is None and ty in ("funcref", "externref")
         if isinstance(exp, RefPattern):
             if exp.type != ty:
                 return False

@@ -145,6 +145,8 @@ class _ScriptParser(TokenCursor):
                 for n, lane in enumerate(lanes):
                     value |= lane << (n * bits)  # type: ignore[operator]
                 result = C.Const("v128", value)
+        elif kw == "ref.null" and expected and self.kinds[self.i] == RP:
+            result = C.NullPattern()
         elif kw == "ref.null":
             heap = self.atom()
             if heap not in ("func", "extern"):
