@@ -120,15 +120,16 @@ def cmd_smith(args: Any) -> int:
     finally:
         if pool:
             pool.terminate()
+    tried = sum(v for c in counts.values() for k, v in c.items() if k in ("ok", "mismatch"))
+    _log(out, "per configuration: %s" % json.dumps(counts))
+    _log(out, "%d modules, %d mismatches (%d generated inputs, %.0f s)" % (
+        tried, len(mismatches), done, time.time() - t0))
+    # After the summary: shrinking runs the predicate hundreds of times per module.
     if args.shrink:
         for config, seed in mismatches:
             base = os.path.join(out, "%s-%d" % (config, seed))
             small = shrink(base + ".wasm", seed)
             _log(out, "shrunk %s -> %s" % (base + ".wasm", small))
-    tried = sum(v for c in counts.values() for k, v in c.items() if k in ("ok", "mismatch"))
-    _log(out, "per configuration: %s" % json.dumps(counts))
-    _log(out, "%d modules, %d mismatches (%d generated inputs, %.0f s)" % (
-        tried, len(mismatches), done, time.time() - t0))
     return 1 if mismatches else 0
 
 
