@@ -415,9 +415,9 @@ def run_purewasm(wasm: str, run: Run, tmp: str, timeout: float) -> Outcome:
 
 
 def timeout_for(reference_seconds: float) -> float:
-    """purewasm is a Python translator: allow far more than 10x wasmtime's time (which
-    is JIT-compiled native code), but never unbounded."""
-    return max(120.0, 2000.0 * reference_seconds)
+    """purewasm is a Python translator, 30-3000x slower than wasmtime's native code on
+    these programs (and CI machines are shared): a generous bound, but never unbounded."""
+    return max(300.0, 3000.0 * reference_seconds)
 
 
 def compare(run: Run, opt: str) -> Tuple[Outcome, Outcome]:
@@ -557,9 +557,11 @@ def runs() -> List[Run]:
         Run("zig_std", "zig_std-big", ["20"], expect=[b"\nall ok\n"], long=True),
     ]
     for k in ("2", "4", "5"):
+        # testinput2 ends with deliberate errors: pcre2test then exits with status 1.
         out.append(Run("pcre2test", "pcre2test-" + k, ["-q", "testdata/testinput" + k],
                        sdist_dirs={"testdata": "src/libpcre2/testdata"},
-                       expect_file="src/libpcre2/testdata/testoutput" + k, long=True))
+                       expect_file="src/libpcre2/testdata/testoutput" + k, long=True,
+                       code=1 if k == "2" else 0))
     return out
 
 
