@@ -6,8 +6,10 @@ and Zig std. The C libraries come from pinned PyPI sdists (sha256-checked; a fai
 download fails the test, it never skips). Each case runs under wasmtime (the reference)
 and purewasm: stdout, stderr, exit status and the files written must be equal.
 
-Default: the -O2 build of every program on small inputs (about 4 minutes on 2 cores with
-a cold cache, most of it building SQLite; about 1.5 minutes warm).
+Default: the -O2 build of every program on small inputs, 12 tests. Measured on the shared
+2-core machine under a load average of 12-16: cold cache (pip downloads and all builds)
+13 min 47 s wall for 3 min 20 s of CPU, most of it building SQLite; warm cache 2 min 11 s
+to 3 min 19 s wall. On an idle machine expect about the CPU time.
 Opt-in: PUREWASM_LONG=1 runs the full matrix here too (-O0/-O2/-Os/-Oz x every input,
 including the big ones); scripts/real_programs.py runs the same matrix with timings.
 """

@@ -47,7 +47,7 @@ struct Bin : Node {
     switch (op) {
       case '+': return x + y;
       case '-': return x - y;
-      case '*': return (x * y) % 1000003;
+      case '*': return long((static_cast<long long>(x) * y) % 1000003);  // long is 32-bit
       default: return y ? x % y : x;
     }
   }
@@ -95,14 +95,14 @@ int main(int argc, char **argv) {
 
   // expression trees
   std::map<std::string, long> env{{"x", 7}, {"y", -3}, {"zeta", 1234}, {"w", 5}};
-  long total = 0;
+  long long total = 0;
   size_t chars = 0;
   for (int i = 0; i < n * 20; i++) {
     auto e = gen(8);
     total = (total * 31 + e->eval(env)) % 1000000007;
     chars += e->show().size();
   }
-  std::printf("expr total %ld chars %zu destroyed %ld\n", total, chars, Node::destroyed);
+  std::printf("expr total %lld chars %zu destroyed %ld\n", total, chars, Node::destroyed);
 
   // shapes through unique_ptr
   std::vector<std::unique_ptr<Shape>> shapes;
