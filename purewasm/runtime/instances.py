@@ -6,7 +6,9 @@ its address, and the garbage collector frees what nothing refers to.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+import mmap
+import sys
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from purewasm.syntax import FuncType, GlobalType, Limits, MemoryType, Module, TableType
 
@@ -17,6 +19,46 @@ from .values import type_id
 PAGE_SIZE = 65536
 # Spec 2.5.x / validation: a 32-bit memory has at most 2^16 pages (4 GiB).
 MAX_PAGES = 65536
+
+
+# Private anonymous memory: a shared map (mmap's default) lives in the shared-memory file
+# system, whose size is bounded (64 MiB in many containers): touching a page past it kills
+# the process with SIGBUS. A private map is ordinary process memory.
+_PRIVATE = getattr(mmap, "MAP_PRIVATE", 0)
+
+
+def _lazy_memory_supported() -> bool:
+    """Whether linear memories can be anonymous memory maps: zero-filled by the OS page by
+    page as the guest touches them, so a memory costs what the guest uses, not what it
+    declares (a bytearray of 1 GiB is zero-filled at once: ~2 s and 1 GiB resident).
+
+    Only where a map grows in place (Linux's mremap; not macOS) and on CPython, where
+    indexing a map is as fast as a bytearray (PyPy: about 10x slower)."""
+    if sys.implementation.name != "cpython" or not _PRIVATE:
+        return False
+    try:
+        probe = mmap.mmap(-1, PAGE_SIZE, flags=_PRIVATE)
+        try:
+            probe.resize(2 * PAGE_SIZE)
+            return len(probe) == 2 * PAGE_SIZE and probe[PAGE_SIZE] == 0
+        finally:
+            probe.close()
+    except (OSError, ValueError, AttributeError, SystemError):
+        return False
+
+
+LAZY_MEMORY = _lazy_memory_supported()
+# What a linear memory's bytes are: a bytearray, or an anonymous map (LAZY_MEMORY).
+MemoryData = Union[bytearray, mmap.mmap]
+MEMORY_DATA_TYPES = (bytearray, mmap.mmap)
+
+
+def new_memory_data(size: int) -> MemoryData:
+    """Zeroed bytes for a memory of ``size`` bytes (a map cannot be empty: 0 bytes, or no
+    LAZY_MEMORY, is a bytearray, and stays one when it grows)."""
+    if LAZY_MEMORY and size:
+        return mmap.mmap(-1, size, flags=_PRIVATE)
+    return bytearray(size)
 # A table's size is a u32; an implementation may refuse to grow earlier (spec exec/modules.rst,
 # growtable: "may fail"), and a Python list of 2^32 entries cannot be allocated anyway.
 DEFAULT_MAX_TABLE_ELEMENTS = 10_000_000
@@ -64,7 +106,7 @@ class MemoryInstance:
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
-        self.data = bytearray(memtype.limits.min * PAGE_SIZE)
+        self.data: MemoryData = new_memory_data(memtype.limits.min * PAGE_SIZE)
         self.min = memtype.limits.min       # as declared (the API's type() reports it)
         self.max = memtype.limits.max
         self.shared = memtype.shared
@@ -93,11 +135,15 @@ class MemoryInstance:
         if store is not None and not store.memory_growth_allowed(new * PAGE_SIZE):
             return -1
         if delta_pages:
+            data = self.data
             try:
-                self.data.extend(bytes(delta_pages * PAGE_SIZE))
-            except (MemoryError, BufferError):
+                if isinstance(data, bytearray):
+                    data.extend(bytes(delta_pages * PAGE_SIZE))
+                else:
+                    data.resize(new * PAGE_SIZE)   # in place; new pages read as zeros
+            except (MemoryError, BufferError, OSError, ValueError):
                 # Growing may fail for want of resources (the spec allows it): report -1.
-                # BufferError: a live memoryview pins the bytearray.
+                # BufferError: a live memoryview pins the bytes.
                 return -1
         return old
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import ExitTrap, WasmtimeError
 from ..runtime import HostError
+from ..runtime.instances import MEMORY_DATA_TYPES
 from ..syntax import FuncType
 from . import constants as C
 from .core import WasiContext, WasiError
@@ -124,14 +125,14 @@ def default_get_memory(caller: Any) -> Any:
     if inst is not None:
         item = inst.exports.get("memory") if hasattr(inst, "exports") else None
         data = getattr(item, "data", None)
-        if isinstance(data, bytearray):
+        if isinstance(data, MEMORY_DATA_TYPES):
             return data
     try:
         mem = caller["memory"]
     except (KeyError, TypeError):
         raise WasmtimeError(_NO_MEMORY) from None
     for data in (getattr(mem, "data", None), getattr(getattr(mem, "_inst", None), "data", None)):
-        if isinstance(data, bytearray):
+        if isinstance(data, MEMORY_DATA_TYPES):
             return data
     # e.g. "memory" names a function
     raise WasmtimeError(_NO_MEMORY)
@@ -210,7 +211,7 @@ def _instance_memory(inst: Any) -> bytearray:
     """The bytearray of the export "memory" of runtime instance ``inst`` (or the error)."""
     item = inst.exports.get("memory") if inst is not None else None
     data = getattr(item, "data", None)
-    if not isinstance(data, bytearray):
+    if not isinstance(data, MEMORY_DATA_TYPES):
         # no instance, no such export, or "memory" names a function / table / global
         raise WasmtimeError(_NO_MEMORY)
     return data
