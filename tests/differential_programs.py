@@ -32,28 +32,8 @@ PROGRAMS: List[Tuple[str, str, Tuple[str, ...]]] = [
 
 def run(wasm: str, mode: Optional[str], argv: Sequence[str] = ()) -> Any:
     """A whole program under purewasm's public API, every function in lowering ``mode``."""
-    import purewasm
-    from purewasm.compile import CompiledModule
-    from purewasm.errors import ExitTrap, Trap
-
-    engine = purewasm.Engine()
-    store = purewasm.Store(engine)
-    linker = purewasm.Linker(engine)
-    linker.define_wasi()
-    cfg, out, err = harness._our_wasi_config(argv, (), b"", ())
-    store.set_wasi(cfg)
-    module = purewasm.Module.from_file(engine, wasm)
-    module._compiled = CompiledModule(module._module, mode)
-    code: Optional[int] = 0
-    trap = None
-    try:
-        inst = linker.instantiate(store, module)
-        inst.exports(store)["_start"](store)
-    except ExitTrap as exc:
-        code = exc.code
-    except Trap as exc:
-        code, trap = None, exc.reason
-    return (code, bytes(out), bytes(err), trap)
+    r = harness.run_purewasm(wasm, argv, mode=mode)
+    return (r.code, r.stdout, r.stderr, r.trap)
 
 
 def crosscheck_all(opts: Sequence[str] = ("-O0", "-O2")) -> Iterator[Tuple[str, Any]]:

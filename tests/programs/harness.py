@@ -210,8 +210,10 @@ def run_wasmtime_with_our_wasi(wasm: str, argv: Sequence[str] = (),
 
 
 def run_purewasm(wasm: str, argv: Sequence[str] = (), env: Sequence[Tuple[str, str]] = (),
-                 stdin: bytes = b"", dirs: Sequence[Tuple[str, str]] = ()) -> Result:
-    """purewasm's runtime with purewasm's WASI (the public, wasmtime-shaped API)."""
+                 stdin: bytes = b"", dirs: Sequence[Tuple[str, str]] = (),
+                 mode: Optional[str] = None) -> Result:
+    """purewasm's runtime with purewasm's WASI (the public, wasmtime-shaped API); ``mode``
+    forces one lowering for every function (compile.CompiledModule)."""
     import purewasm
     from purewasm.errors import ExitTrap, Trap
 
@@ -222,6 +224,9 @@ def run_purewasm(wasm: str, argv: Sequence[str] = (), env: Sequence[Tuple[str, s
     cfg, out, err = _our_wasi_config(argv, env, stdin, dirs)
     store.set_wasi(cfg)
     module = purewasm.Module.from_file(engine, wasm)
+    if mode is not None:
+        from purewasm.compile import CompiledModule
+        module._compiled = CompiledModule(module._module, mode)
     code: Optional[int] = 0
     trap = None
     try:
