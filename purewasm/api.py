@@ -21,7 +21,7 @@ from purewasm import syntax
 from purewasm.errors import LinkError, MalformedError, Trap, TrapCode, \
     WasmtimeError
 from purewasm.runtime.call import HostError, host_recursion_error
-from purewasm.runtime.values import MASK32, MASK64, MASK128, default_value, f32_round
+from purewasm.runtime.values import MASK32, MASK64, MASK128, default_value, f32_value
 
 # --- Types ---------------------------------------------------------------------------------
 
@@ -335,7 +335,7 @@ class Val:
     def f32(cls, val: float) -> "Val":
         if not isinstance(val, float):      # as wasmtime-py: an int is refused here
             raise TypeError("expected a float")
-        return Val("f32", f32_round(val))
+        return Val("f32", f32_value(val))
 
     @classmethod
     def f64(cls, val: float) -> "Val":
@@ -429,7 +429,7 @@ def _f32_to_raw(val: Any) -> float:
     val = _unwrap_val("f32", val)
     if not isinstance(val, (float, int)):
         raise TypeError("don't know how to convert %r to f32" % (val,))
-    return f32_round(float(val))
+    return f32_value(float(val))
 
 
 def _f64_to_raw(val: Any) -> float:

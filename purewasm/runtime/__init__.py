@@ -5,7 +5,7 @@ from .instances import MAX_PAGES, PAGE_SIZE, FuncInstance, GlobalInstance, Memor
     ModuleInstance, TableInstance
 from .instantiate import Store, check_import, eval_const, import_matches, instantiate, \
     limits_match
-from .values import default_value, f32_from_bits, f32_round, f32_to_bits, f64_from_bits, \
+from .values import default_value, f32_from_bits, f32_to_bits, f32_value, f64_from_bits, \
     f64_to_bits, type_id
 
 __all__ = [
@@ -13,6 +13,6 @@ __all__ = [
     "MAX_PAGES", "PAGE_SIZE", "FuncInstance", "GlobalInstance", "MemoryInstance",
     "ModuleInstance", "TableInstance",
     "Store", "check_import", "eval_const", "import_matches", "instantiate", "limits_match",
-    "default_value", "f32_from_bits", "f32_round", "f32_to_bits", "f64_from_bits",
+    "default_value", "f32_from_bits", "f32_to_bits", "f32_value", "f64_from_bits",
     "f64_to_bits", "type_id",
 ]

@@ -1,4 +1,5 @@
-"""Raw value helpers: f32/f64 bit conversions, default values, function type identities.
+"""Raw value helpers: default values, function type identities, and the f32 value of an
+embedder's float (the f32/f64 bit conversions are numeric's, re-exported here).
 
 Raw values follow docs/INTERNALS.md ("Raw values"): i32/i64 are unsigned canonical ints,
 an f32 is a Python float holding the exact f32 value whose NaN payload is widened
@@ -7,62 +8,26 @@ references a FuncInstance / any object, ``None`` being null.
 """
 from __future__ import annotations
 
-import math
-import struct
 import threading
 from typing import Any, Dict
 
+from purewasm.numeric import f32_from_bits, f32_round, f32_to_bits, f64_from_bits, f64_to_bits
 from purewasm.syntax import FuncType
 
-_F32 = struct.Struct("<f")
-_F64 = struct.Struct("<d")
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
+__all__ = ["MASK32", "MASK64", "MASK128", "f32_value", "f32_from_bits", "f32_to_bits",
+           "f64_from_bits", "f64_to_bits", "default_value", "type_id"]
 
 MASK32 = 0xFFFFFFFF
 MASK64 = 0xFFFFFFFFFFFFFFFF
 MASK128 = (1 << 128) - 1
 
 
-def f32_from_bits(bits: int) -> float:
-    """The raw f32 value of the IEEE single bit pattern ``bits`` (NaN payload preserved)."""
-    if (bits & 0x7F800000) == 0x7F800000 and bits & 0x7FFFFF:
-        # struct '<f' would quiet a signalling NaN: build the widened f64 NaN by hand.
-        return _F64.unpack(_U64.pack(((bits >> 31) << 63) | (0x7FF << 52)
-                                     | ((bits & 0x7FFFFF) << 29)))[0]
-    return _F32.unpack(_U32.pack(bits & MASK32))[0]
-
-
-def f32_to_bits(value: float) -> int:
-    """The IEEE single bit pattern of a raw f32 value (the inverse of f32_from_bits)."""
-    if value != value:
-        b = _U64.unpack(_F64.pack(value))[0]
-        payload = (b >> 29) & 0x7FFFFF
-        if not payload:
-            # A NaN whose payload sits only in the low 29 bits has no f32 image; keep it a
-            # NaN (a zero mantissa would read as infinity): quiet NaN of the same sign.
-            payload = 0x400000
-        return ((b >> 63) << 31) | 0x7F800000 | payload
-    return _U32.unpack(_F32.pack(value))[0]
-
-
-def f32_round(value: float) -> float:
-    """Round an arbitrary Python float to a raw f32 value (used for values from the embedder)."""
+def f32_value(value: float) -> float:
+    """The raw f32 nearest to an embedder's float, NaN payload kept (numeric.f32_round,
+    used for arithmetic, quiets NaNs as the spec allows there)."""
     if value != value:
         return f32_from_bits(f32_to_bits(value))
-    try:
-        return _F32.unpack(_F32.pack(value))[0]
-    except OverflowError:
-        # Only raised when rounding to nearest f32 really overflows (CPython's PyFloat_Pack4).
-        return math.copysign(math.inf, value)
-
-
-def f64_from_bits(bits: int) -> float:
-    return _F64.unpack(_U64.pack(bits & MASK64))[0]
-
-
-def f64_to_bits(value: float) -> int:
-    return _U64.unpack(_F64.pack(value))[0]
+    return f32_round(value)
 
 
 def default_value(valtype: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, TextIO
 
-from purewasm.runtime import FuncInstance, GlobalInstance, Store, f32_round
+from purewasm.runtime import FuncInstance, GlobalInstance, Store, f32_value
 from purewasm.syntax import FuncType, GlobalType, Limits, MemoryType, TableType
 
 
@@ -26,7 +26,7 @@ def make_spectest(store: Store, out: Optional[TextIO] = None) -> Dict[str, Any]:
                                      "spectest::" + name)
     exports["global_i32"] = GlobalInstance(GlobalType("i32", False), 666)
     exports["global_i64"] = GlobalInstance(GlobalType("i64", False), 666)
-    exports["global_f32"] = GlobalInstance(GlobalType("f32", False), f32_round(666.6))
+    exports["global_f32"] = GlobalInstance(GlobalType("f32", False), f32_value(666.6))
     exports["global_f64"] = GlobalInstance(GlobalType("f64", False), 666.6)
     exports["table"] = store.new_table(TableType("funcref", Limits(10, 20)), None)
     exports["memory"] = store.new_memory(MemoryType(Limits(1, 2)))
