@@ -1,12 +1,10 @@
 """The public API: each test body runs against both wasmtime-py and purewasm (``w``).
 
 Modules are written in WAT and converted with wasmtime's wat2wasm when wasmtime is
-installed, so these tests do not depend on our text parser. Tests that execute Wasm code
-are skipped for purewasm until the compiler (purewasm.compile.CompiledModule) exists.
+installed, so these tests do not depend on our text parser.
 """
 from __future__ import annotations
 
-import importlib
 import struct
 from typing import Any
 
@@ -20,14 +18,6 @@ except ImportError:  # pragma: no cover - wasmtime is a test-only reference
     wasmtime = None
 
 
-def _have_compiler() -> bool:
-    try:
-        mod = importlib.import_module("purewasm.compile")
-    except ImportError:
-        return False
-    return hasattr(mod, "CompiledModule")
-
-
 BACKENDS = [pytest.param(purewasm, id="purewasm")]
 if wasmtime is not None:
     BACKENDS.append(pytest.param(wasmtime, id="wasmtime"))
@@ -36,12 +26,6 @@ if wasmtime is not None:
 @pytest.fixture(params=BACKENDS)
 def w(request: Any) -> Any:
     return request.param
-
-
-@pytest.fixture
-def needs_code(w: Any) -> None:
-    if w is purewasm and not _have_compiler():
-        pytest.skip("purewasm.compile not available yet")
 
 
 def wasm(text: str) -> bytes:
@@ -343,7 +327,7 @@ def _call_instance(w: Any, store: Any) -> Any:
     return linker.instantiate(store, w.Module(engine, wasm(CALL_WAT)))
 
 
-def test_calls(w: Any, needs_code: None) -> None:
+def test_calls(w: Any) -> None:
     store = w.Store(w.Engine())
     inst = _call_instance(w, store)
     ex = inst.exports(store)
@@ -361,7 +345,7 @@ def test_calls(w: Any, needs_code: None) -> None:
     assert ex["run"](store, 1) == 2
 
 
-def test_host_exception_through_guest(w: Any, needs_code: None) -> None:
+def test_host_exception_through_guest(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     linker = w.Linker(engine)
@@ -379,7 +363,7 @@ def test_host_exception_through_guest(w: Any, needs_code: None) -> None:
         inst.exports(store)["go"](store)
 
 
-def test_start_function_traps(w: Any, needs_code: None) -> None:
+def test_start_function_traps(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     module = w.Module(engine, wasm("(module (func $s unreachable) (start $s))"))
@@ -388,7 +372,7 @@ def test_start_function_traps(w: Any, needs_code: None) -> None:
     assert info.value.trap_code == w.TrapCode.UNREACHABLE
 
 
-def test_values_through_wasm(w: Any, needs_code: None) -> None:
+def test_values_through_wasm(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     module = w.Module(engine, wasm("""
@@ -411,7 +395,7 @@ def test_values_through_wasm(w: Any, needs_code: None) -> None:
         ex["id64"](store, "nope")
 
 
-def test_link_two_instances_and_tables(w: Any, needs_code: None) -> None:
+def test_link_two_instances_and_tables(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     linker = w.Linker(engine)
@@ -439,7 +423,7 @@ def test_link_two_instances_and_tables(w: Any, needs_code: None) -> None:
     assert ex["go"](store, 0) == 7
 
 
-def test_host_returns_wrong_type(w: Any, needs_code: None) -> None:
+def test_host_returns_wrong_type(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     linker = w.Linker(engine)
@@ -451,7 +435,7 @@ def test_host_returns_wrong_type(w: Any, needs_code: None) -> None:
         ex["go"](store)
 
 
-def test_caller_in_start_function(w: Any, needs_code: None) -> None:
+def test_caller_in_start_function(w: Any) -> None:
     store = w.Store()
     hit: Any = {}
 
@@ -468,7 +452,7 @@ def test_caller_in_start_function(w: Any, needs_code: None) -> None:
     assert hit["caller"].get("foo") is None       # invalidated after the call
 
 
-def test_externref_released(w: Any, needs_code: None) -> None:
+def test_externref_released(w: Any) -> None:
     import gc
     store = w.Store()
     module = w.Module(store.engine, wasm('(module (func (export "f") (param externref)))'))
@@ -497,7 +481,7 @@ def test_text_module_and_serialize(w: Any) -> None:
         w.Module(engine, "(module (bogus))")               # malformed text
 
 
-def test_linker_helpers(w: Any, needs_code: None) -> None:
+def test_linker_helpers(w: Any) -> None:
     engine = w.Engine()
     store = w.Store(engine)
     linker = w.Linker(engine)

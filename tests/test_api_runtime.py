@@ -16,19 +16,6 @@ from purewasm.syntax import ACTIVE, DECLARATIVE, PASSIVE, Data, Elem, Func, Func
     GlobalType, Import, Instr, Limits, MemoryType, Module, TableType
 
 
-def _have(modname: str, attr: str) -> bool:
-    try:
-        mod = __import__(modname, fromlist=[attr])
-    except ImportError:
-        return False
-    return hasattr(mod, attr)
-
-
-needs_code = pytest.mark.skipif(
-    not (_have("purewasm.compile", "CompiledModule") and _have("purewasm.text", "parse_module")),
-    reason="needs the compiler and the text parser")
-
-
 # --- store objects -------------------------------------------------------------------------
 
 def test_type_id() -> None:
@@ -226,7 +213,6 @@ def test_config_max_call_depth() -> None:
 
 # --- with code ---------------------------------------------------------------------------
 
-@needs_code
 def test_caller_is_the_calling_instance() -> None:
     engine = w.Engine()
     store = w.Store(engine)
@@ -245,7 +231,6 @@ def test_caller_is_the_calling_instance() -> None:
     assert b.exports(store)["ask"](store) == 2
 
 
-@needs_code
 def test_trap_then_store_usable_and_memory_grow() -> None:
     engine = w.Engine()
     store = w.Store(engine)
@@ -262,7 +247,6 @@ def test_trap_then_store_usable_and_memory_grow() -> None:
     assert ex["m"].size(store) == 3
 
 
-@needs_code
 def test_store_limits_memory() -> None:
     engine = w.Engine()
     store = w.Store(engine)
@@ -276,7 +260,6 @@ def test_store_limits_memory() -> None:
         w.Instance(store, w.Module(engine, "(module (memory 3))"), [])
 
 
-@needs_code
 def test_trap_backtrace_frames() -> None:
     engine = w.Engine()
     store = w.Store(engine)
@@ -291,7 +274,6 @@ def test_trap_backtrace_frames() -> None:
     assert "inner" in str(info.value)
 
 
-@needs_code
 @pytest.mark.parametrize("use_thread", [False, True])
 def test_worker_thread_api_paths(use_thread: bool) -> None:
     if not use_thread and rt.call.NEEDS_WORKER_THREAD:
@@ -330,7 +312,6 @@ def test_worker_thread_api_paths(use_thread: bool) -> None:
     assert ex["go"](store, 1) == 3
 
 
-@needs_code
 def test_define_raw_func() -> None:
     engine = w.Engine()
     store = w.Store(engine)
