@@ -6,8 +6,7 @@ The public API mirrors wasmtime-py's core API: code written for it runs after
 from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Global, \
     GlobalType, ImportType, Instance, Limits, Linker, Memory, MemoryType, Module, Store, \
     Table, TableType, Val, ValType, wat2wasm
-from purewasm.errors import ExitTrap, Trap, TrapCode, WasmtimeError
-from purewasm.runtime.call import Frame
+from purewasm.errors import ExitTrap, Frame, Trap, TrapCode, WasmtimeError
 
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",

@@ -24,7 +24,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
-from .errors import ExitTrap, InvalidError, LinkError, MalformedError, Trap, WasmtimeError
+from .errors import ExitTrap, InvalidError, LinkError, MalformedError, Trap, WasmtimeError, \
+    format_backtrace
 
 if TYPE_CHECKING:  # imported lazily at run time: `purewasm --help` stays fast
     from .syntax import Module
@@ -524,32 +525,18 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "wast": cmd_wast, "print":
 
 # --- main ------------------------------------------------------------------------------------
 
-def _frames_from_traceback(tb: Any) -> List[str]:
-    """Wasm frames of a Python traceback, innermost first.
-
-    Used when the runtime did not fill ``Trap.frames``: the compiler names each
-    generated function's code ``<wasm function INDEX NAME>``.
-    """
-    import traceback
-    frames = []
-    for entry in traceback.extract_tb(tb):
-        name = entry.filename
-        if name.startswith("<wasm function") and name.endswith(">"):
-            frames.append(name[1:-1])
-    return frames[::-1]
-
-
 def _print_trap(trap: Trap) -> None:
-    frames = list(trap.frames) or _frames_from_traceback(trap.__traceback__)
+    frames = list(trap.frames)
+    if not frames:   # a trap that did not cross the call boundary (runtime.invoke)
+        from .runtime import wasm_backtrace   # lazily, as every module of the commands
+        frames = wasm_backtrace(trap.__traceback__)
     limit = _LIMIT_NOTES.get(trap.reason)
     if limit is not None and limit in _active_limits:
         sys.stderr.write("%s: trap: %s (the -W %s limit)\n" % (PROG, trap.reason, limit))
     else:
         sys.stderr.write("%s: trap: %s\n" % (PROG, trap.reason))
     if frames:
-        sys.stderr.write("wasm backtrace:\n")
-        for i, frame in enumerate(frames):
-            sys.stderr.write("  %d: %s\n" % (i, frame))
+        sys.stderr.write(format_backtrace(frames) + "\n")
     sys.stderr.flush()
 
 

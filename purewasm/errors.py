@@ -10,7 +10,7 @@ No check of ours is an ``assert``: ``python -O`` would remove it.
 from __future__ import annotations
 
 import enum
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 
 class WasmtimeError(Exception):
@@ -92,15 +92,78 @@ class TrapCode(enum.Enum):
     OUT_OF_BOUNDS_SEGMENT = "out of bounds segment access"
 
 
+class Frame:
+    """One Wasm frame of a trap's backtrace, shaped like wasmtime-py's ``Frame``.
+
+    ``module_offset`` is the byte offset of the instruction in the module binary and
+    ``func_offset`` its offset from the start of the function's body (its locals
+    declaration), as wasmtime reports them; both are None for a module that has no binary
+    form (a ``syntax.Module`` built in Python). ``func_name`` and ``module_name`` come from
+    the name section (None without one).
+    """
+
+    __slots__ = ("func_index", "func_name", "module_name", "func_offset", "module_offset")
+
+    def __init__(self, func_index: int, func_name: Optional[str] = None,
+                 module_name: Optional[str] = None, func_offset: Optional[int] = None,
+                 module_offset: Optional[int] = None) -> None:
+        self.func_index = func_index
+        self.func_name = func_name
+        self.module_name = module_name
+        self.func_offset = func_offset
+        self.module_offset = module_offset
+
+    def __str__(self) -> str:
+        # wasmtime's notation: module!function, "<unknown>" / "<wasm function N>" unnamed.
+        func = self.func_name if self.func_name is not None \
+            else "<wasm function %d>" % self.func_index
+        return "%s!%s" % (self.module_name if self.module_name is not None else "<unknown>",
+                          func)
+
+    def __repr__(self) -> str:
+        return ("Frame(func_index=%d, func_name=%r, module_name=%r, func_offset=%r, "
+                "module_offset=%r)" % (self.func_index, self.func_name, self.module_name,
+                                       self.func_offset, self.module_offset))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, a) for a in self.__slots__))
+
+
+# A backtrace longer than this prints its first and last halves (a stack overflow has
+# thousands of frames; Trap.frames keeps them all).
+_SHOWN_FRAMES = 100
+
+
+def format_backtrace(frames: Sequence[Frame]) -> str:
+    """``frames`` (innermost first) in wasmtime's layout: "wasm backtrace:" then one line
+    per frame, "    0:     0x3c - module!function"."""
+    lines = ["wasm backtrace:"]
+    half = _SHOWN_FRAMES // 2
+    for i, frame in enumerate(frames):
+        if len(frames) > _SHOWN_FRAMES and half <= i < len(frames) - half:
+            if i == half:
+                lines.append("          (%d frames not shown)" % (len(frames) - 2 * half))
+            continue
+        offset = "?" if frame.module_offset is None else "%#x" % frame.module_offset
+        lines.append("%5d: %8s - %s" % (i, offset, frame))
+    return "\n".join(lines)
+
+
 class Trap(WasmtimeError):
-    """A WebAssembly trap. ``trap_code`` says why; ``frames`` is the Wasm backtrace."""
+    """A WebAssembly trap. ``trap_code`` says why; ``frames`` is the Wasm backtrace
+    (innermost first), filled in at the call boundary."""
 
     def __init__(self, code: "Union[TrapCode, str]", message: Optional[str] = None) -> None:
         # wasmtime-py's ``Trap("message")`` (a host-raised trap) has no code.
         if isinstance(code, str):
             message, code = code, None
         self.trap_code: Optional[TrapCode] = code
-        self.frames: List[str] = []
+        self.frames: List[Frame] = []
         self.reason = message or (code.value if code is not None else "trap")
         super().__init__(self.reason)
 
@@ -110,8 +173,7 @@ class Trap(WasmtimeError):
 
     def __str__(self) -> str:
         if self.frames:
-            return "%s\nwasm backtrace:\n%s" % (
-                self.reason, "\n".join("  %d: %s" % (i, f) for i, f in enumerate(self.frames)))
+            return "%s\n%s" % (self.reason, format_backtrace(self.frames))
         return self.reason
 
 

@@ -133,9 +133,9 @@ def test_globals_from_constant_expressions() -> None:
 
 # --- the call boundary ---------------------------------------------------------------------
 
-# A stand-in for generated code: only exceptions raised by code named like the compiler's
-# ("<wasm function INDEX NAME>") or by purewasm's helpers may become traps.
-_GUEST_NS: dict = {}
+# A stand-in for generated code: only exceptions raised by code whose namespace is marked
+# as generated (runtime.GENERATED_CODE) or by purewasm's helpers may become traps.
+_GUEST_NS: dict = {rt.GENERATED_CODE: None}
 exec(compile("def _recurse(n):\n    return 0 if n == 0 else 1 + _recurse(n - 1)\n",
              "<wasm function 0 recurse>", "exec"), _GUEST_NS)
 _recurse = _GUEST_NS["_recurse"]

@@ -12,7 +12,8 @@ import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
 from purewasm.binary import decode_module
-from purewasm.compile import CompiledModule, trap_from_exception
+from purewasm.compile import CompiledModule
+from purewasm.runtime import trap_from_exception
 from purewasm.errors import Trap
 from purewasm.numeric import f32_from_bits
 from purewasm.runtime.values import type_id

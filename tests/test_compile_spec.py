@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_compile_harness import FakeFunc, FakeGlobal, FakeInstance, FakeMemory, FakeTable  # noqa: E402
 
 from purewasm.binary import decode_module  # noqa: E402
-from purewasm.compile import trap_from_exception  # noqa: E402
+from purewasm.runtime import trap_from_exception  # noqa: E402
 from purewasm.errors import Trap  # noqa: E402
 from purewasm.numeric import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits  # noqa: E402
 from purewasm.syntax import FuncType, GlobalType  # noqa: E402

@@ -29,8 +29,6 @@ LAYERS = [
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
 EXCEPTIONS: Dict[Tuple[str, str], str] = {
-    ("runtime", "compile"): "runtime/call.py maps exceptions escaping generated code with "
-                            "compile.trap_from_exception (to move to the boundary it serves)",
     ("text", "script"): "text/script.py builds the script commands of script/commands.py "
                         "(their data definitions)",
 }

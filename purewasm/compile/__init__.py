@@ -8,28 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import struct
 import sys
 import threading
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from purewasm.errors import Trap, TrapCode, WasmtimeError
+from purewasm.errors import Frame, WasmtimeError
+from purewasm.runtime.traps import GENERATED_CODE
 from purewasm.runtime.values import type_id
-from purewasm.syntax import Module
+from purewasm.binary import decode_module, encode_module
+from purewasm.syntax import Func, Module
 
 from .support import base_namespace, tail_entry
 from . import names
 from .entries import TranslationError, UnsupportedError
 from .scan import Scan
+from .stack import FUNC_ENTRY
 from .translate import IndexSpaces, Translator
 
-__all__ = ["CompiledModule", "trap_from_exception", "TranslationError", "UnsupportedError",
-           "TRANSLATOR_VERSION", "cache_key", "wasm_backtrace"]
+__all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR_VERSION",
+           "cache_key"]
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
-# tail calls).
-TRANSLATOR_VERSION = 4
+# tail calls; 5: lines map to instruction indices, not byte offsets).
+TRANSLATOR_VERSION = 5
 
 
 _BASE_NS = base_namespace()
@@ -46,25 +48,6 @@ def _vector_namespace() -> Dict[str, Any]:
     return _VECTOR_NS
 
 
-def trap_from_exception(exc: BaseException) -> Optional[Trap]:
-    """Map an exception escaping generated code to its Trap (None: not ours).
-
-    Generated code lets Python raise for speed: struct.error / IndexError from a memory
-    access past the end (addresses are never negative, so they never wrap), and
-    ZeroDivisionError from i32/i64 div_u/rem_u (float divisions go through fdiv and never
-    raise). RecursionError: the Python stack is the Wasm call stack.
-    """
-    if isinstance(exc, Trap):
-        return exc
-    if isinstance(exc, (struct.error, IndexError)):
-        return Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if isinstance(exc, ZeroDivisionError):
-        return Trap(TrapCode.INTEGER_DIVISION_BY_ZERO)
-    if isinstance(exc, RecursionError):
-        return Trap(TrapCode.STACK_OVERFLOW)
-    return None
-
-
 def _not_compiled(name: str, exc: BaseException) -> TranslationError:
     # A MemoryError has no message: name the exception then.
     return TranslationError("function %s: generated code does not compile: %s"
@@ -76,27 +59,6 @@ def cache_key(module_bytes: bytes) -> str:
     the Python implementation (code objects are specific to one bytecode version)."""
     h = hashlib.sha256(module_bytes).hexdigest()
     return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
-
-
-def wasm_backtrace(exc: BaseException) -> List[Tuple[int, str, Optional[int]]]:
-    """The Wasm frames an exception went through, innermost first: (function index,
-    function name, byte offset of the instruction in the module binary or None)."""
-    frames: List[Tuple[int, str, Optional[int]]] = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        cm = tb.tb_frame.f_globals.get("__purewasm_compiled__")
-        if cm is not None and code.co_filename.startswith("<wasm function "):
-            try:
-                index = int(code.co_name[1:])
-            except ValueError:
-                index = -1
-            if index >= 0:
-                frames.append((index, cm.module.func_name(index),
-                               cm.offset_of(index, tb.tb_lineno)))
-        tb = tb.tb_next
-    frames.reverse()
-    return frames
 
 
 class CompiledModule:
@@ -126,9 +88,13 @@ class CompiledModule:
         self.func_types = self._spaces.func_types
         self.num_imported = module.num_imported_funcs()
         # function index -> (code object, constants it needs in its namespace, mode,
-        # Wasm byte offset of each generated line, whether it calls vector helpers);
+        # the instruction index of each generated line, whether it calls vector helpers,
+        # whether it makes tail calls);
         # plain tuples, so that export_codes can marshal them
         self._codes: Dict[int, Tuple[Any, ...]] = {}
+        # code object -> function index, for the backtraces (wasm_frame)
+        self._index_of_code: Dict[types.CodeType, int] = {}
+        self._offset_funcs: Optional[List[Optional[Func]]] = None   # see _binary_funcs
         self._lock = threading.RLock()   # realize() may realize another instance's stub
 
     # ----- translation ----------------------------------------------------------------
@@ -147,7 +113,7 @@ class CompiledModule:
         tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch,
                         self._spaces)
         src = tr.translate()
-        return src, tr.consts, flat, tuple(tr.offsets), tr.uses_simd, tr.tail_calls
+        return src, tr.consts, flat, tuple(tr.line_pcs), tr.uses_simd, tr.tail_calls
 
     def code(self, index: int, flat: Optional[bool] = None) -> types.CodeType:
         """The code object of function ``index``, translated on first use and cached."""
@@ -156,15 +122,57 @@ class CompiledModule:
         entry = self._codes.get(index)
         if entry is None:
             entry = self._codes[index] = self._compile(index, None)
+            self._index_of_code[entry[0]] = index
         return entry[0]
 
     def offset_of(self, index: int, lineno: int) -> Optional[int]:
-        """The byte offset of the instruction that line ``lineno`` of function ``index``'s
-        generated code came from (None if unknown)."""
+        """The byte offset in the module binary of the instruction that line ``lineno``
+        of function ``index``'s generated code came from (None if unknown)."""
         entry = self._codes.get(index)
         if entry is None or not 0 < lineno <= len(entry[3]):
             return None
-        return entry[3][lineno - 1]  # type: ignore[no-any-return]
+        pc = entry[3][lineno - 1]
+        if pc is None:
+            return None
+        func = self._binary_funcs()[index - self.num_imported]
+        if func is None or func.offset is None:
+            return None
+        if pc == FUNC_ENTRY:
+            return func.offset
+        offset: Optional[int] = func.body[pc].offset
+        return offset
+
+    def _binary_funcs(self) -> List[Optional[Func]]:
+        """The defined functions with their byte offsets: the module's own when it was
+        decoded from a binary; for a module from the text format (no offsets), those of
+        its encoding (what wasmtime reports for the same text), made on first need."""
+        if self._offset_funcs is None:
+            funcs: List[Optional[Func]] = list(self.module.funcs)
+            if any(f.offset is None for f in self.module.funcs):
+                try:
+                    encoded = decode_module(encode_module(self.module)).funcs
+                except WasmtimeError:
+                    encoded = []
+                funcs = [e if len(e.body) == len(f.body) else None
+                         for f, e in zip(self.module.funcs, encoded)]
+                funcs += [None] * (len(self.module.funcs) - len(funcs))
+            self._offset_funcs = funcs
+        return self._offset_funcs
+
+    def wasm_frame(self, code: types.CodeType, lineno: Optional[int]) -> Optional[Frame]:
+        """The backtrace frame of generated ``code`` at line ``lineno`` (runtime.traps'
+        FrameSource contract; None for code that is not one of this module's functions)."""
+        index = self._index_of_code.get(code)
+        if index is None:
+            return None
+        module = self.module
+        module_offset = self.offset_of(index, lineno) if lineno is not None else None
+        func_offset = None
+        func = self._binary_funcs()[index - self.num_imported]
+        if module_offset is not None and func is not None and func.offset is not None:
+            func_offset = module_offset - func.offset
+        return Frame(index, module.names.funcs.get(index), module.names.module, func_offset,
+                     module_offset)
 
     def mode(self, index: int) -> str:
         """"structured" or "flat": how function ``index`` was lowered (after code())."""
@@ -172,22 +180,22 @@ class CompiledModule:
         return self._codes[index][2]
 
     def _compile(self, index: int, flat: Optional[bool]) -> Tuple[Any, ...]:
-        """(code object, constants, "structured"/"flat", byte offset per source line,
-        uses SIMD, makes tail calls)."""
-        src, consts, is_flat, offsets, simd, tail = self._translate(index, flat)
+        """(code object, constants, "structured"/"flat", instruction index per source
+        line, uses SIMD, makes tail calls)."""
+        src, consts, is_flat, pcs, simd, tail = self._translate(index, flat)
         try:
             code = self._compile_source(src, index)
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
             if is_flat or flat is not None:
                 raise _not_compiled(self.module.func_name(index), exc) from None
             # A shape the structured lowering cannot express within CPython's limits.
-            src, consts, is_flat, offsets, simd, tail = self._translate(index, True)
+            src, consts, is_flat, pcs, simd, tail = self._translate(index, True)
             try:
                 code = self._compile_source(src, index)
             except (SyntaxError, RecursionError, MemoryError, ValueError,
                     OverflowError) as exc2:
                 raise _not_compiled(self.module.func_name(index), exc2) from None
-        return code, consts, "flat" if is_flat else "structured", offsets, simd, tail
+        return code, consts, "flat" if is_flat else "structured", pcs, simd, tail
 
     def _compile_source(self, src: str, index: int) -> types.CodeType:
         # The name comes from the module (name section, exports): any string, so keep only
@@ -203,7 +211,7 @@ class CompiledModule:
         """Give every defined function of ``instance`` a stub that compiles on first call."""
         ns: Dict[str, Any] = dict(_BASE_NS)
         ns["__purewasm_ready__"] = False
-        ns["__purewasm_compiled__"] = self   # for wasm_backtrace
+        ns[GENERATED_CODE] = self   # its FrameSource, for backtraces (runtime.traps)
         for i in range(self.num_imported, len(self.func_types)):
             finst = instance.funcs[i]
             stub = self._make_stub(ns, instance, i, finst)
@@ -311,6 +319,7 @@ class CompiledModule:
         for index, entry in codes.items():
             if index not in self._codes and self.num_imported <= index < len(self.func_types):
                 self._codes[index] = entry
+                self._index_of_code[entry[0]] = index
                 n += 1
         return n
 

@@ -82,7 +82,7 @@ class Lowering:
         self.t = t
 
     # The interface: each lowering implements these (the control handlers call them),
-    # plus finish(out, offsets), which appends the function body's lines (indented under
+    # plus finish(out, pcs), which appends the function body's lines (indented under
     # its ``def``) and the byte offset of each.
     block: Callable[[Instr], None]
     loop: Callable[[Instr], None]
@@ -476,17 +476,17 @@ class Structured(Lowering):
         self.range_tree(idx, labels, ranges, mid, hi)
         t.ind -= 1
 
-    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
+    def finish(self, out: List[str], pcs: List[Optional[int]]) -> None:
         t = self.t
         if self.uses_br:
             out.append("    _br = 0")
-            offsets.append(None)
-        for ind, s, off in t.lines:
+            pcs.append(None)
+        for ind, s, pc in t.lines:
             out.append("    " * (ind + 1) + s)
-            offsets.append(off)
+            pcs.append(pc)
         if not t.lines:
             out.append("    pass")
-            offsets.append(None)
+            pcs.append(None)
 
 
 class Flat(Lowering):
@@ -645,38 +645,38 @@ class Flat(Lowering):
         t.emit("continue")
         t.live = False
 
-    def finish(self, out: List[str], offsets: List[Optional[int]]) -> None:
+    def finish(self, out: List[str], pcs: List[Optional[int]]) -> None:
         out.append("    _s = 0")
         out.append("    while True:")
-        offsets.extend((None, None))
-        self.tree(out, offsets, 0, len(self.states), 2)
+        pcs.extend((None, None))
+        self.tree(out, pcs, 0, len(self.states), 2)
 
-    def tree(self, out: List[str], offsets: List[Optional[int]], lo: int, hi: int,
+    def tree(self, out: List[str], pcs: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:
         """Dispatch on ``_s`` over the states [lo, hi): a balanced tree of comparisons,
         depth log2(#states), its right spines written as ``elif`` (half the indentation
         of nested ``else: if``)."""
         pad = "    " * ind
         if hi - lo == 1:
-            self.leaf(out, offsets, lo, ind)
+            self.leaf(out, pcs, lo, ind)
             return
         keyword = "if"
         while hi - lo > 1:
             mid = (lo + hi) // 2
             out.append(pad + "%s _s < %d:" % (keyword, mid))
-            offsets.append(None)
-            self.tree(out, offsets, lo, mid, ind + 1)
+            pcs.append(None)
+            self.tree(out, pcs, lo, mid, ind + 1)
             keyword = "elif"
             lo = mid
         out.append(pad + "else:")
-        offsets.append(None)
-        self.leaf(out, offsets, lo, ind + 1)
+        pcs.append(None)
+        self.leaf(out, pcs, lo, ind + 1)
 
-    def leaf(self, out: List[str], offsets: List[Optional[int]], st: int, ind: int) -> None:
+    def leaf(self, out: List[str], pcs: List[Optional[int]], st: int, ind: int) -> None:
         lines = self.states[st]
         if not lines:
             out.append("    " * ind + "raise RuntimeError('purewasm: unreachable state')")
-            offsets.append(None)
-        for i, s, off in lines:
+            pcs.append(None)
+        for i, s, pc in lines:
             out.append("    " * (ind + i) + s)
-            offsets.append(off)
+            pcs.append(pc)

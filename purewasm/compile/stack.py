@@ -26,8 +26,12 @@ from .entries import _MASK, _WIDTH, EMPTY
 MAX_PENDING = 64        # pending entries kept before all are materialised (protect)
 MAX_DEPTH = 24          # nested operations in one expression before a slot is used
 
-# One line of generated code: (indentation level, text, byte offset of its instruction).
+# One line of generated code: (indentation level, text, index in the function body of the
+# instruction it comes from; None for lines of no instruction).
 Line = Tuple[int, str, Optional[int]]
+# The instruction index of the lines a function starts with (its locals' initial values,
+# the epoch check at entry): a trap there is at the start of the body.
+FUNC_ENTRY = -1
 
 
 class V:
@@ -80,16 +84,16 @@ def _p(v: V) -> str:
 
 
 class Output:
-    """The generated lines: indentation, suites, and the byte offset of the Wasm
-    instruction each line comes from (for backtraces)."""
+    """The generated lines: indentation, suites, and the Wasm instruction (its index in
+    the body) each line comes from (for backtraces)."""
 
     def __init__(self) -> None:
         self.lines: List[Line] = []
         self.ind = 0
-        self.cur_offset: Optional[int] = None   # byte offset of the instruction translated
+        self.cur_pc: Optional[int] = None   # index of the instruction being translated
 
     def emit(self, s: str) -> None:
-        self.lines.append((self.ind, s, self.cur_offset))
+        self.lines.append((self.ind, s, self.cur_pc))
 
     def open_suite(self, header: str) -> int:
         self.emit(header)

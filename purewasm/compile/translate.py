@@ -20,7 +20,7 @@ from .control import Flat, Frame, Lowering, Structured
 from .entries import Handler, TranslationError, UnsupportedError
 from .registry import HANDLERS
 from .scan import Scan
-from .stack import OperandStack
+from .stack import FUNC_ENTRY, OperandStack
 
 __all__ = ["Translator", "Scan", "TranslationError", "UnsupportedError"]
 
@@ -90,9 +90,10 @@ class Translator(OperandStack):
         self.uses_simd = False          # the code calls the vector helpers (V_...)
         self.tail_calls = False         # the code returns TAIL_CALL(...) (support.tail_entry)
         self.lowering: Lowering = Flat(self) if flat else Structured(self)
-        # Per line of the generated source (line n at index n - 1): the byte offset of the
-        # Wasm instruction it came from, for backtraces (compile.wasm_backtrace).
-        self.offsets: List[Optional[int]] = []
+        # Per line of the generated source (line n at index n - 1): the index in the body
+        # of the Wasm instruction it came from, FUNC_ENTRY for the function's own lines,
+        # None for none; for backtraces (CompiledModule.wasm_frame).
+        self.line_pcs: List[Optional[int]] = []
 
     def block_sig(self, bt: object) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:
@@ -122,7 +123,7 @@ class Translator(OperandStack):
                         self.ctrl.pop()
                     continue
             self.pc = i
-            self.cur_offset = ins.offset
+            self.cur_pc = i
             if op in _JOINS:
                 self.last_effect = None
             fn = handlers.get(op)
@@ -192,7 +193,7 @@ class Translator(OperandStack):
             head.append("    " + _EPOCH_CHECK)
             head.append("        " + _EPOCH_HIT)
         out = head
-        offs = self.offsets
-        offs.extend([self.func.offset] * len(head))
-        self.lowering.finish(out, offs)
+        pcs = self.line_pcs
+        pcs.extend([FUNC_ENTRY] * len(head))
+        self.lowering.finish(out, pcs)
         return "\n".join(out) + "\n"

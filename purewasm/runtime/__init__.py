@@ -5,6 +5,7 @@ from .instances import MAX_PAGES, PAGE_SIZE, FuncInstance, GlobalInstance, Memor
     ModuleInstance, TableInstance
 from .instantiate import Store, check_import, eval_const, import_matches, instantiate, \
     limits_match
+from .traps import GENERATED_CODE, FrameSource, trap_from_exception, wasm_backtrace
 from .values import default_value, f32_from_bits, f32_to_bits, f32_value, f64_from_bits, \
     f64_to_bits, type_id
 
@@ -13,6 +14,7 @@ __all__ = [
     "MAX_PAGES", "PAGE_SIZE", "FuncInstance", "GlobalInstance", "MemoryInstance",
     "ModuleInstance", "TableInstance",
     "Store", "check_import", "eval_const", "import_matches", "instantiate", "limits_match",
+    "GENERATED_CODE", "FrameSource", "trap_from_exception", "wasm_backtrace",
     "default_value", "f32_from_bits", "f32_to_bits", "f32_value", "f64_from_bits",
     "f64_to_bits", "type_id",
 ]

@@ -20,8 +20,9 @@ Every entry into Wasm (an exported function call, a start function) goes through
   (or ``_thread.interrupt_main``) reaches it, and then stops the guest;
 * maps exceptions: a host function's exception (wrapped in :class:`HostError` on its way
   through generated code) is re-raised as it was; an exception raised by generated code
-  or purewasm's helpers goes through ``purewasm.compile.trap_from_exception``; anything
-  else (an embedder's signal handler, say) and our own errors pass unchanged.
+  or purewasm's helpers goes through :func:`traps.trap_from_exception`, and a trap gets
+  its Wasm backtrace (:func:`traps.wasm_backtrace`); anything else (an embedder's
+  signal handler, say) and our own errors pass unchanged.
 
 Nested entries (a host function calling back into Wasm) reuse the outer call's depth budget.
 """
@@ -34,6 +35,8 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from purewasm.errors import Trap, TrapCode, WasmtimeError
+
+from .traps import is_generated_code, trap_from_exception, wasm_backtrace
 
 DEFAULT_MAX_CALL_DEPTH = 10_000
 # Python frames used besides one per Wasm call: this module, host wrappers, the API facade,
@@ -122,8 +125,8 @@ class HostError(BaseException):
 
 _state = threading.local()
 
-# Files whose code may raise an exception that means a trap: generated code (named
-# "<wasm function ...>") and purewasm's own helpers. Anything raised elsewhere (a host
+# Code that may raise an exception that means a trap: generated code (traps.py says how it
+# is recognised) and purewasm's own helpers. Anything raised elsewhere (a host
 # function, an embedder's signal handler running between two bytecodes of generated code)
 # is not the guest's and reaches the embedder unchanged.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,18 +138,10 @@ def _raised_by_guest(exc: BaseException) -> bool:
         return True
     while tb.tb_next is not None:
         tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename
-    if filename.startswith(_WASM_FRAME_PREFIX):
+    if is_generated_code(tb):
         return True
+    filename = tb.tb_frame.f_code.co_filename
     return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
-
-
-def _trap_mapper() -> Optional[Callable[[BaseException], Optional[Trap]]]:
-    try:
-        from purewasm.compile import trap_from_exception
-    except ImportError:
-        return None
-    return trap_from_exception  # type: ignore[no-any-return]
 
 
 def _map_exception(exc: BaseException) -> Optional[BaseException]:
@@ -157,14 +152,7 @@ def _map_exception(exc: BaseException) -> Optional[BaseException]:
         return None
     if not _raised_by_guest(exc):
         return None
-    mapper = _trap_mapper()
-    if mapper is not None:
-        trap = mapper(exc)
-        if trap is not None:
-            return trap
-    if isinstance(exc, RecursionError):
-        return Trap(TrapCode.STACK_OVERFLOW)
-    return None
+    return trap_from_exception(exc)
 
 
 def host_recursion_error(exc: RecursionError) -> bool:
@@ -185,48 +173,6 @@ def host_recursion_error(exc: RecursionError) -> bool:
 _HOST_RECURSION_FRAMES = 100
 
 
-_MAX_FRAMES = 100
-_WASM_FRAME_PREFIX = "<wasm function "
-
-
-class Frame(str):
-    """One Wasm frame of a trap's backtrace: a ``str`` (errors.Trap.frames is a list of
-    strings) with wasmtime-py's Frame attributes."""
-
-    func_index: int
-    func_name: Optional[str]
-    module_name: Optional[str] = None
-    module_offset: int = 0
-    func_offset: int = 0
-
-    @classmethod
-    def make(cls, index: int, name: str) -> "Frame":
-        frame = cls("%s (func %d)" % (name, index))
-        frame.func_index = index
-        # The compiler's fallback name "$INDEX" means the function has no name.
-        frame.func_name = None if name == "$%d" % index else name
-        return frame
-
-
-def wasm_frames(tb: Any) -> List[str]:
-    """The Wasm functions (innermost first) in a traceback: the compiler names the code of
-    each function "<wasm function INDEX NAME>" (compile/__init__.py)."""
-    names: List[str] = []
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(_WASM_FRAME_PREFIX):
-            index, _, name = filename[len(_WASM_FRAME_PREFIX):-1].partition(" ")
-            try:
-                names.append(Frame.make(int(index), name))
-            except ValueError:
-                names.append(filename)
-        tb = tb.tb_next
-    names.reverse()
-    if len(names) > _MAX_FRAMES:
-        names = names[:_MAX_FRAMES // 2] + ["..."] + names[-_MAX_FRAMES // 2:]
-    return names
-
-
 def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     try:
         return fn(*args)
@@ -238,7 +184,7 @@ def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
             # Once per trap: a trap unwinding through n host re-entries would otherwise
             # walk its (ever longer) traceback at each of them, O(n^2).
             trap._pw_frames_read = True  # type: ignore[attr-defined]
-            trap.frames = wasm_frames(exc.__traceback__)
+            trap.frames = wasm_backtrace(exc.__traceback__)
         if mapped is None:
             raise
     # Raised outside the except block so that the embedder's exception (or the trap) does
