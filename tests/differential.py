@@ -364,13 +364,14 @@ def _state_purewasm(module: Module, inst: Any, exact: bool) -> List[Any]:
     return state
 
 
-_WT_ENGINE: Optional[Any] = None
+_WT_ENGINES: Dict[Tuple[str, ...], Any] = {}
 
 
-def wasmtime_engine() -> Any:
-    """A wasmtime engine with the Wasm 2.0 proposals on and every later one off."""
-    global _WT_ENGINE
-    if _WT_ENGINE is None:
+def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
+    """A wasmtime engine with the Wasm 2.0 proposals on and every later one off, except
+    those named in ``enable`` (wasmtime.Config attributes, e.g. "wasm_relaxed_simd")."""
+    engine = _WT_ENGINES.get(enable)
+    if engine is None:
         cfg = wasmtime.Config()
         for name, on in [("wasm_bulk_memory", True), ("wasm_multi_value", True),
                          ("wasm_reference_types", True), ("wasm_simd", True),
@@ -379,11 +380,11 @@ def wasmtime_engine() -> Any:
                          ("wasm_memory64", False), ("wasm_gc", False),
                          ("wasm_exceptions", False)]:
             try:
-                setattr(cfg, name, on)
+                setattr(cfg, name, on or name in enable)
             except Exception:  # noqa: BLE001 - an option this wasmtime lacks
                 pass
-        _WT_ENGINE = wasmtime.Engine(cfg)
-    return _WT_ENGINE
+        engine = _WT_ENGINES[enable] = wasmtime.Engine(cfg)
+    return engine
 
 
 def _wt_arg(t: str, v: Any) -> Any:
@@ -396,9 +397,11 @@ def _wt_arg(t: str, v: Any) -> Any:
     return v
 
 
-def run_wasmtime(wasm: bytes, module: Module, plan: Plan) -> Outcome:
-    """The outcome of ``plan`` on wasmtime (NaN results normalised to "nan")."""
-    engine = wasmtime_engine()
+def run_wasmtime(wasm: bytes, module: Module, plan: Plan,
+                 enable: Tuple[str, ...] = ()) -> Outcome:
+    """The outcome of ``plan`` on wasmtime (NaN results normalised to "nan"); ``enable``:
+    see :func:`wasmtime_engine`."""
+    engine = wasmtime_engine(enable)
     store = wasmtime.Store(engine)
     try:
         inst = wasmtime.Instance(store, wasmtime.Module(engine, wasm), [])
@@ -486,16 +489,18 @@ def diff(a: Outcome, b: Outcome) -> List[Any]:
 
 
 def compare_wasmtime(wasm: bytes, seed: int = 0, mode: Optional[str] = None,
-                     timeout: float = 60.0) -> Optional[List[Any]]:
+                     timeout: float = 60.0, enable: Tuple[str, ...] = ()
+                     ) -> Optional[List[Any]]:
     """Differences between wasmtime and purewasm (lowering ``mode``) on ``wasm``; None if
-    purewasm's front end refuses it (reported separately: not the compiler's business)."""
+    purewasm's front end refuses it (reported separately: not the compiler's business).
+    ``enable``: later proposals wasmtime must accept (see :func:`wasmtime_engine`)."""
     try:
         module = decode_module(wasm)
         validate_module(module)
     except WasmtimeError:
         return None
     plan = make_plan(module, seed)
-    want = run_wasmtime(wasm, module, plan)
+    want = run_wasmtime(wasm, module, plan, enable)
     try:
         got = run_purewasm(module, plan, mode, exact=False, timeout=timeout)
     except Timeout:

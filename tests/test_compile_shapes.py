@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_compile_harness import instance  # noqa: E402
+from compile_helpers import instance
 
 M32 = 0xFFFFFFFF
 

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_compile_harness import FakeInstance, wat2wasm  # noqa: E402
+from compile_helpers import Instance, wat2wasm  # noqa: E402
 
 from purewasm.binary import decode_module  # noqa: E402
 from purewasm.errors import Trap  # noqa: E402
@@ -109,7 +109,7 @@ def _reference(text: str) -> Any:
 def test_numeric_ops_match_wasmtime(mode: Any) -> None:
     ops = _ops()
     text = "(module %s)" % "\n".join(_wrap(i.name, i.sig[0], i.sig[1][0]) for i in ops)
-    ours = FakeInstance(decode_module(wat2wasm(text)), mode=mode)
+    ours = Instance(decode_module(wat2wasm(text)), mode=mode)
     store, theirs = _reference(text)
     failures: List[str] = []
     for info in ops:

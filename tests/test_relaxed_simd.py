@@ -16,7 +16,7 @@ import subprocess
 from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
-from test_compile_diff import _compare
+import differential as D
 from test_simd_diff import SIMD_FLAGS
 
 import purewasm
@@ -383,7 +383,7 @@ def test_random_modules_with_relaxed_simd_match_wasmtime(mode: Any) -> None:
         module = decode_module(r.stdout)
         used += sum(BY_NAME[ins.op].proposal == "relaxed_simd"
                     for func in module.funcs for ins in func.body if ins.op in BY_NAME)
-        diff = _compare(r.stdout, mode, rounds=1)
+        diff = D.compare_wasmtime(r.stdout, seed, mode, enable=("wasm_relaxed_simd",))
         if diff:
             failures.append((seed, diff[:3]))
     assert used >= 20       # the modules do contain relaxed instructions

@@ -9,7 +9,7 @@ import struct
 from typing import Callable, List
 
 import pytest
-from test_compile_harness import instance
+from compile_helpers import instance
 
 from purewasm.compile import CompiledModule
 from purewasm.compile.simd import handlers
@@ -230,7 +230,7 @@ def test_deeply_nested_vector_expression_compiles() -> None:
 
 def test_generated_code_inlines_bitwise_and_lanes() -> None:
     from purewasm.binary import decode_module
-    from test_compile_harness import wat2wasm
+    from compile_helpers import wat2wasm
     module = decode_module(wat2wasm("""(module
       (func (param v128 v128) (result i32)
         local.get 0 local.get 1 v128.xor v128.not i32x4.extract_lane 3))"""))

@@ -12,7 +12,7 @@ import random
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from test_compile_harness import wat2wasm
+from compile_helpers import wat2wasm
 
 from purewasm import runtime
 from purewasm.binary import decode_module

@@ -118,13 +118,22 @@ class Runner:
     """Runs commands in one store. ``skip_text_modules``: treat text / quote module sources
     as not-yet-runnable (counted in ``skipped``) instead of parsing them. ``features``:
     the Wasm 3.0 proposals modules may use (None: all; ``opcodes.WASM2_FEATURES`` for
-    the 2.0 testsuite, whose scripts expect 2.0's rules)."""
+    the 2.0 testsuite, whose scripts expect 2.0's rules). ``lowering``: None (the
+    translator chooses per function), "flat" or "structured" forces one everywhere;
+    ``metered``: fuel and epoch checks compiled in, with fuel and an epoch deadline that
+    never run out (the tests run the testsuite each way)."""
 
     def __init__(self, max_call_depth: Optional[int] = None, out: Optional[TextIO] = None,
                  skip_text_modules: bool = False, compile_code: bool = True,
-                 features: Optional[Collection[str]] = None) -> None:
+                 features: Optional[Collection[str]] = None, lowering: Optional[str] = None,
+                 metered: bool = False) -> None:
         self.features = features
+        self.lowering = lowering
+        self.metered = metered
         self.store = Store() if max_call_depth is None else Store(max_call_depth)
+        if metered:
+            self.store.fuel_cell[0] = 1 << 62
+            self.store.deadline_cell[0] = 1 << 62
         self.registry: Dict[str, Dict[str, Any]] = {"spectest": make_spectest(self.store, out)}
         self.named: Dict[str, ModuleInstance] = {}
         self.last: Optional[ModuleInstance] = None
@@ -156,7 +165,7 @@ class Runner:
         if not self.compile_code:
             return None
         from purewasm.compile import CompiledModule
-        return CompiledModule(module)
+        return CompiledModule(module, self.lowering, fuel=self.metered, epoch=self.metered)
 
     def resolve_imports(self, module: Module) -> List[Any]:
         externs = []
