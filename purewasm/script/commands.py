@@ -15,7 +15,9 @@ Every argument is a :class:`Const` carrying a value type string (``syntax`` conv
 * f32 / f64: the IEEE bit pattern as an int (so NaN payloads and -0.0 survive);
 * v128: an int in ``[0, 2**128)``, lane 0 in the low bits;
 * funcref / externref: ``None`` for ``ref.null``; ``ref.extern N`` is ``Const("externref", N)``
-  (the runner maps N to one host object per N, as run.ml does).
+  (the runner maps N to one host object per N, as run.ml does);
+* the Wasm 3.0 reference types: ``ref.null HEAP`` is ``Const(REF_NULL_TYPES[HEAP], None)``
+  and ``ref.host N`` (a host reference inside the ``any`` hierarchy) ``Const("anyref", N)``.
 
 Expected results (``AssertReturn.expected``), each one of:
 
@@ -24,13 +26,18 @@ Expected results (``AssertReturn.expected``), each one of:
 * :class:`V128Pattern` — a v128 compared lane by lane in a shape, where a lane is an int
   (bit pattern, unsigned) or a :class:`NanPattern` kind string;
 * :class:`RefPattern` — any non-null reference of a type (``ref.func`` / ``ref.extern``
-  written without an index);
+  written without an index; in Wasm 3.0 scripts also ``ref.any``, ``ref.eq``,
+  ``ref.i31``, ``ref.struct``, ``ref.array``, ``ref.exn``: see REF_PATTERN_TYPES);
 * :class:`Either` — the result must match one of several alternatives (each alternative
   is a tuple of expected results, one per result value).
 
 Module names (``ModuleCommand.name``, ``Register.name``, ``Invoke.module``, ``Get.module``)
 are the script's ``$id`` spelled with its ``$`` (as wast2json writes them); ``None`` means
 the most recently defined module. ``Register.as_name`` is the plain import module name.
+Wasm 3.0 scripts separate definition from instantiation (spec interpreter, run.ml):
+``(module definition $M ...)`` only defines ``$M`` (``ModuleCommand.definition``) and
+``(module instance $I $M)`` (:class:`InstanceCommand`) instantiates it; a plain module
+command does both, under one name. Definitions and instances are two name spaces.
 
 Module sources (:class:`ModuleSource`): ``binary`` (``bytes``), ``text`` (a ``str`` holding
 a complete ``(module ...)`` form) or ``quote`` (a ``str``: the concatenated quoted strings of
@@ -49,6 +56,21 @@ QUOTE = "quote"
 # NaN pattern kinds
 NAN_CANONICAL = "nan:canonical"
 NAN_ARITHMETIC = "nan:arithmetic"
+
+# ``ref.null HEAP``: the value type of the null reference, per abstract heap type.
+REF_NULL_TYPES = {
+    "func": "funcref", "extern": "externref", "any": "anyref", "eq": "eqref",
+    "i31": "i31ref", "struct": "structref", "array": "arrayref", "exn": "exnref",
+    "none": "nullref", "nofunc": "nullfuncref", "noextern": "nullexternref",
+    "noexn": "nullexnref",
+}
+# ``(ref.KIND)`` without an argument, as an expected result: any non-null reference of this
+# type (RefPattern.type).
+REF_PATTERN_TYPES = {
+    "ref.func": "funcref", "ref.extern": "externref", "ref.any": "anyref",
+    "ref.eq": "eqref", "ref.i31": "i31ref", "ref.struct": "structref",
+    "ref.array": "arrayref", "ref.exn": "exnref",
+}
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,7 @@ class V128Pattern:
 
 @dataclass(frozen=True)
 class RefPattern:
-    """Any non-null reference of ``type`` ("funcref" or "externref")."""
+    """Any non-null reference of ``type`` (a value of REF_PATTERN_TYPES)."""
 
     type: str
 
@@ -136,11 +158,25 @@ Action = Union[Invoke, Get]
 
 @dataclass(frozen=True)
 class ModuleCommand:
-    """Define and instantiate a module; ``name`` is its ``$id`` (None if anonymous)."""
+    """Define and instantiate a module; ``name`` is its ``$id`` (None if anonymous).
+
+    ``definition`` (Wasm 3.0's ``(module definition ...)``): define only, no instance; the
+    module must still decode and validate."""
 
     line: int
     source: ModuleSource
     name: Optional[str] = None
+    definition: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceCommand:
+    """``(module instance $I $M)``: instantiate definition ``module`` (None: the most
+    recently defined module) as instance ``instance`` (None: anonymous)."""
+
+    line: int
+    instance: Optional[str] = None
+    module: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +222,14 @@ class AssertExhaustion:
 
 
 @dataclass(frozen=True)
+class AssertException:
+    """The action ends by an uncaught Wasm exception (the exception-handling proposal)."""
+
+    line: int
+    action: Action
+
+
+@dataclass(frozen=True)
 class AssertInvalid:
     line: int
     module: ModuleSource
@@ -215,6 +259,6 @@ class AssertUninstantiable:
     message: str
 
 
-Command = Union[ModuleCommand, Register, ActionCommand, AssertReturn, AssertTrap,
-                AssertExhaustion, AssertInvalid, AssertMalformed, AssertUnlinkable,
-                AssertUninstantiable]
+Command = Union[ModuleCommand, InstanceCommand, Register, ActionCommand, AssertReturn,
+                AssertTrap, AssertExhaustion, AssertException, AssertInvalid,
+                AssertMalformed, AssertUnlinkable, AssertUninstantiable]

@@ -13,9 +13,10 @@ import subprocess
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .commands import BINARY, NAN_ARITHMETIC, NAN_CANONICAL, QUOTE, ActionCommand, \
-    AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, AssertTrap, \
-    AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Expected, Get, Invoke, \
-    ModuleCommand, ModuleSource, NanPattern, RefPattern, Register, V128Pattern
+    AssertException, AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, \
+    AssertTrap, AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Expected, \
+    Get, InstanceCommand, Invoke, ModuleCommand, ModuleSource, NanPattern, RefPattern, \
+    Register, V128Pattern
 
 _LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
 
@@ -42,7 +43,7 @@ def _const(v: Dict[str, Any]) -> Const:
     raw = v.get("value")
     if ty == "v128":
         return Const(ty, _lanes_to_int(v["lane_type"], raw))
-    if ty in ("funcref", "externref"):
+    if ty.endswith("ref"):
         return Const(ty, None if raw in (None, "null") else int(raw))
     return Const(ty, int(raw))
 
@@ -62,7 +63,7 @@ def _expected(v: Dict[str, Any]) -> Expected:
                 lane if lane in (NAN_CANONICAL, NAN_ARITHMETIC)
                 else int(lane) & ((1 << bits) - 1) for lane in lanes))
         return _const(v)
-    if ty in ("funcref", "externref") and "value" not in v:
+    if ty.endswith("ref") and "value" not in v:
         return RefPattern(ty)
     return _const(v)
 
@@ -99,7 +100,12 @@ def read_json_commands(raw_commands: List[Dict[str, Any]], base: str) -> List[Co
         kind = c["type"]
         line = int(c.get("line", 0))
         if kind == "module":
-            out.append(ModuleCommand(line, _source(c, base), c.get("name")))
+            # wast2json marks Wasm 3.0's (module definition ...) with "definition".
+            out.append(ModuleCommand(line, _source(c, base), c.get("name"),
+                                     c.get("definition") in (True, "true")))
+        elif kind == "instance":
+            # (module instance $I $M): wast2json's "instance" and "definition" names.
+            out.append(InstanceCommand(line, c.get("instance"), c.get("definition")))
         elif kind == "register":
             out.append(Register(line, c["as"], c.get("name")))
         elif kind == "action":
@@ -111,6 +117,8 @@ def read_json_commands(raw_commands: List[Dict[str, Any]], base: str) -> List[Co
             out.append(AssertTrap(line, _action(c["action"]), c.get("text", "")))
         elif kind == "assert_exhaustion":
             out.append(AssertExhaustion(line, _action(c["action"]), c.get("text", "")))
+        elif kind == "assert_exception":
+            out.append(AssertException(line, _action(c["action"])))
         elif kind == "assert_invalid":
             out.append(AssertInvalid(line, _source(c, base), c.get("text", "")))
         elif kind == "assert_malformed":

@@ -21,10 +21,11 @@ from purewasm.runtime import FuncInstance, GlobalInstance, ModuleInstance, Store
     f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits, instantiate
 from purewasm.syntax import Module
 
-from .commands import BINARY, NAN_CANONICAL, ActionCommand, \
+from .commands import BINARY, NAN_CANONICAL, ActionCommand, AssertException, \
     AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, AssertTrap, \
     AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Get, Invoke, \
-    ModuleCommand, ModuleSource, NanPattern, NullPattern, RefPattern, Register, V128Pattern
+    InstanceCommand, ModuleCommand, ModuleSource, NanPattern, NullPattern, RefPattern, \
+    Register, V128Pattern
 from .spectest import make_spectest
 
 _MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
@@ -137,6 +138,9 @@ class Runner:
         self.registry: Dict[str, Dict[str, Any]] = {"spectest": make_spectest(self.store, out)}
         self.named: Dict[str, ModuleInstance] = {}
         self.last: Optional[ModuleInstance] = None
+        # Module definitions (Wasm 3.0 scripts): by name, and the most recent one.
+        self.definitions: Dict[str, Module] = {}
+        self.last_definition: Optional[Module] = None
         self.skip_text_modules = skip_text_modules
         self.compile_code = compile_code
         self.hostrefs: Dict[int, HostRef] = {}
@@ -204,7 +208,7 @@ class Runner:
             return c.value
         if c.value is None:
             return None
-        if c.type == "externref":
+        if c.type in ("externref", "anyref"):   # ref.extern N / ref.host N
             ref = self.hostrefs.get(c.value)
             if ref is None:
                 ref = self.hostrefs[c.value] = HostRef(c.value)
@@ -228,7 +232,7 @@ class Runner:
                 return type(raw) is int and raw == exp.value
             if exp.value is None:
                 return raw is None
-            if ty == "externref":
+            if ty in ("externref", "anyref"):
                 return isinstance(raw, HostRef) and raw.n == exp.value
             return False
         if isinstance(exp, NanPattern):
@@ -338,6 +342,8 @@ class Runner:
     def _dispatch(self, cmd: Command) -> None:
         if isinstance(cmd, ModuleCommand):
             self._define(cmd)
+        elif isinstance(cmd, InstanceCommand):
+            self._instantiate_definition(cmd)
         elif isinstance(cmd, Register):
             inst = self._instance(cmd.name)
             self.registry[cmd.as_name] = dict(inst.exports)
@@ -355,6 +361,8 @@ class Runner:
                 self._expect_trap(cmd.action, cmd.message)
         elif isinstance(cmd, AssertExhaustion):
             self._expect_trap(cmd.action, cmd.message, TrapCode.STACK_OVERFLOW)
+        elif isinstance(cmd, AssertException):
+            self._expect_exception(cmd.action)
         elif isinstance(cmd, AssertInvalid):
             self._expect_error(cmd.line, cmd.module, cmd.message, InvalidError)
         elif isinstance(cmd, AssertMalformed):
@@ -367,15 +375,41 @@ class Runner:
             raise _CommandFailed("unknown command %r" % (cmd,))
 
     def _define(self, cmd: ModuleCommand) -> None:
-        self.last = None
+        # A plain module command defines the module and instantiates it, both under its
+        # name (run.ml); a definition only defines it and leaves the current instance.
+        if not cmd.definition:
+            self.last = None
         try:
             module = self.load(cmd.source)
+        except WasmtimeError as exc:
+            raise _CommandFailed("module failed: %s: %s" % (type(exc).__name__, _short(exc))) from None
+        self.last_definition = module
+        if cmd.name is not None:
+            self.definitions[cmd.name] = module
+        if not cmd.definition:
+            self._new_instance(module, cmd.name)
+
+    def _instantiate_definition(self, cmd: InstanceCommand) -> None:
+        self.last = None
+        if cmd.module is None:
+            module = self.last_definition
+            if module is None:
+                raise _CommandFailed("no module defined")
+        else:
+            found = self.definitions.get(cmd.module)
+            if found is None:
+                raise _CommandFailed("unknown module definition %s" % cmd.module)
+            module = found
+        self._new_instance(module, cmd.instance)
+
+    def _new_instance(self, module: Module, name: Optional[str]) -> None:
+        try:
             inst = self.instantiate(module)
         except WasmtimeError as exc:
             raise _CommandFailed("module failed: %s: %s" % (type(exc).__name__, _short(exc))) from None
         self.last = inst
-        if cmd.name is not None:
-            self.named[cmd.name] = inst
+        if name is not None:
+            self.named[name] = inst
 
     def _expect_no_trap(self, act: Any) -> Tuple[List[str], List[Any]]:
         try:
@@ -395,6 +429,17 @@ class Runner:
             return
         raise _CommandFailed("expected trap %r, got %s" % (
             message, ", ".join(_fmt_raw(t, r) for t, r in zip(types, raws)) or "no trap"))
+
+    def _expect_exception(self, act: Any) -> None:
+        # Wasm exceptions (the exception-handling proposal) are not implemented yet: no
+        # action can end by one, so this command fails, saying what happened instead.
+        try:
+            types, raws = self.action(act)
+        except Trap as exc:
+            raise _CommandFailed("expected an uncaught exception, got trap %r"
+                                 % exc.reason) from None
+        raise _CommandFailed("expected an uncaught exception, got %s" % (
+            ", ".join(_fmt_raw(t, r) for t, r in zip(types, raws)) or "no result"))
 
     def _expect_instantiation_trap(self, source: ModuleSource, message: str) -> None:
         module = self.load(source)

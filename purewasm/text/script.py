@@ -1,9 +1,11 @@
 """The WAST script layer: a ``.wast`` file -> ``purewasm.script.commands`` objects.
 
 The grammar is the spec interpreter's (``interpreter/README.md``, "Scripts"): modules
-(text, ``binary`` or ``quote``), ``register``, actions (``invoke``, ``get``) and the
-assertions. The whole file is tokenized once by the fast lexer; a text module is handed
-on as its source text (``ModuleSource(TEXT, ...)``), which the runner parses with
+(text, ``binary`` or ``quote``; Wasm 3.0's ``module definition`` and ``module instance``),
+``register``, actions (``invoke``, ``get``) and the assertions (3.0 adds
+``assert_exception`` and the result patterns of its reference types). The whole file is
+tokenized once by the fast lexer; a text module is handed on as its source text
+(``ModuleSource(TEXT, ...)``), which the runner parses with
 :func:`purewasm.text.parse_module`.
 """
 from __future__ import annotations
@@ -44,11 +46,21 @@ class _ScriptParser(TokenCursor):
 
     def module(self) -> Tuple[Optional[str], C.ModuleSource]:
         """``(module $id? ...)`` at ``self.i``: its name and source."""
+        ident, source, _ = self.module_definition()
+        return ident, source
+
+    def module_definition(self) -> Tuple[Optional[str], C.ModuleSource, bool]:
+        """``(module definition? $id? ...)`` at ``self.i``: its name, its source and
+        whether it is a definition only (Wasm 3.0)."""
         start = self.i
         end = self.toks.match[start]
         if self.kinds[end] != RP:
             self.error("unexpected end of input", end)
         self.i += 2
+        definition = self.kinds[self.i] == ATOM and self.values[self.i] == "definition"
+        if definition:
+            self.i += 1
+        fields = self.i      # the token after "module" ("definition"): $id or a field
         ident = self.opt_id()
         v = self.values[self.i]
         if self.kinds[self.i] == ATOM and v in ("binary", "quote"):
@@ -58,20 +70,32 @@ class _ScriptParser(TokenCursor):
                 parts.append(self.string())
             self.expect_rp()
             if v == "binary":
-                return ident, C.ModuleSource(C.BINARY, b"".join(parts))
+                return ident, C.ModuleSource(C.BINARY, b"".join(parts)), definition
             # Quoted text: undecodable bytes become lone surrogates, which the module
             # lexer reports as "malformed UTF-8 encoding".
             # The strings are concatenated as they are (spec parser.mly, string_list).
             text = b"".join(parts).decode("utf-8", errors="surrogateescape")
-            return ident, C.ModuleSource(C.QUOTE, text)
+            return ident, C.ModuleSource(C.QUOTE, text), definition
         self.i = end + 1
-        text = self.toks.text[self.toks.starts[start]:self.toks.starts[end] + 1]
-        return ident, C.ModuleSource(C.TEXT, text)
+        starts = self.toks.starts
+        if definition:
+            # The module's own text, without the script's "definition" keyword.
+            text = "(module " + self.toks.text[starts[fields]:starts[end] + 1]
+        else:
+            text = self.toks.text[starts[start]:starts[end] + 1]
+        return ident, C.ModuleSource(C.TEXT, text), definition
 
-    def module_command(self) -> C.ModuleCommand:
+    def module_command(self) -> Union[C.ModuleCommand, C.InstanceCommand]:
         line = self.line(self.i)
-        ident, source = self.module()
-        return C.ModuleCommand(line, source, ident)
+        if self.kinds[self.i + 2] == ATOM and self.values[self.i + 2] == "instance":
+            # (module instance $I? $M?)
+            self.i += 3
+            instance = self.opt_id()
+            module = self.opt_id()
+            self.expect_rp()
+            return C.InstanceCommand(line, instance, module)
+        ident, source, definition = self.module_definition()
+        return C.ModuleCommand(line, source, ident, definition)
 
     # --- actions and values ----------------------------------------------------------
 
@@ -149,18 +173,15 @@ class _ScriptParser(TokenCursor):
             result = C.NullPattern()
         elif kw == "ref.null":
             heap = self.atom()
-            if heap not in ("func", "extern"):
+            if heap not in C.REF_NULL_TYPES:
                 self.error("unexpected token", self.i - 1)
-            result = C.Const(heap + "ref", None)
-        elif kw in ("ref.extern", "ref.func"):
-            t = "externref" if kw == "ref.extern" else "funcref"
-            if self.kinds[self.i] == RP:
-                if not expected:
-                    self.error("unexpected token")
-                result = C.RefPattern(t)
-            else:
-                index = self.i
-                result = C.Const(t, self.number("i64", self.atom(), index))
+            result = C.Const(C.REF_NULL_TYPES[heap], None)
+        elif kw in ("ref.extern", "ref.func", "ref.host") and self.kinds[self.i] != RP:
+            t = {"ref.extern": "externref", "ref.func": "funcref", "ref.host": "anyref"}[kw]
+            index = self.i
+            result = C.Const(t, self.number("i64", self.atom(), index))
+        elif kw in C.REF_PATTERN_TYPES and expected and self.kinds[self.i] == RP:
+            result = C.RefPattern(C.REF_PATTERN_TYPES[kw])
         elif kw == "either" and expected:
             alts = []
             while self.kinds[self.i] == LP:
@@ -208,6 +229,8 @@ class _ScriptParser(TokenCursor):
         elif kw == "assert_exhaustion":
             action = self.action()
             cmd = C.AssertExhaustion(line, action, self.name())
+        elif kw == "assert_exception":
+            cmd = C.AssertException(line, self.action())
         elif kw in ("assert_malformed", "assert_invalid", "assert_unlinkable",
                     "assert_uninstantiable"):
             if self.keyword_after_lp() != "module":
