@@ -26,7 +26,8 @@ from .. import opcodes as _opc
 from ..errors import MalformedError
 from ..syntax import (
     ACTIVE, DECLARATIVE, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
-    CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, Instr,
+    CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
+    Instr,
     Limits, MemoryType, Module, Names, TableType,
 )
 
@@ -557,6 +558,7 @@ class _Decoder:
                 name, pos = _name(data, pos)
                 kind = data[pos]
                 pos += 1
+                desc: ImportDesc
                 if kind == 0:
                     desc, pos = _u32(data, pos)
                 elif kind == 1:

@@ -303,17 +303,19 @@ def encode_module(module: Module) -> bytes:
             if kind is None:
                 raise EncodeError("unknown import kind %r" % (imp.kind,))
             sec.append(kind)
-            d = imp.desc
             if imp.kind == FUNC:
-                sec += uleb(d)  # type: ignore[arg-type]
+                sec += uleb(imp.type_index)
             elif imp.kind == TABLE:
-                sec.append(_valtype(d.element))  # type: ignore[union-attr]
-                sec += _limits(d.limits)  # type: ignore[union-attr]
+                tt = imp.table_type
+                sec.append(_valtype(tt.element))
+                sec += _limits(tt.limits)
             elif imp.kind == MEMORY:
-                sec += _limits(d.limits, d.shared)  # type: ignore[union-attr]
+                mt = imp.memory_type
+                sec += _limits(mt.limits, mt.shared)
             else:
-                sec.append(_valtype(d.content))  # type: ignore[union-attr]
-                sec.append(1 if d.mutable else 0)  # type: ignore[union-attr]
+                gt = imp.global_type
+                sec.append(_valtype(gt.content))
+                sec.append(1 if gt.mutable else 0)
         _section(out, 2, bytes(sec))
     if m.funcs:
         sec = bytearray(_vec_len(len(m.funcs)))

@@ -237,32 +237,36 @@ def _limits_str(limits: Limits) -> str:
 
 
 def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
-    desc: Any = imp.desc
     if imp.kind == FUNC:
-        return "func %s" % (types[desc],)
+        return "func %s" % (types[imp.type_index],)
     if imp.kind == TABLE:
-        return "table %s %s" % (desc.element, _limits_str(desc.limits))
+        tt = imp.table_type
+        return "table %s %s" % (tt.element, _limits_str(tt.limits))
     if imp.kind == MEMORY:
-        return "memory %s" % _limits_str(desc.limits)
-    return "global %s%s" % ("mut " if desc.mutable else "", desc.content)
+        return "memory %s" % _limits_str(imp.memory_type.limits)
+    gt = imp.global_type
+    return "global %s%s" % ("mut " if gt.mutable else "", gt.content)
 
 
 def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
     """Whether extern ``ext`` may satisfy import ``imp`` (Wasm 2.0 import matching)."""
-    desc: Any = imp.desc
     if imp.kind == FUNC:
         # Function types must be equal (no subtyping in 2.0).
-        return isinstance(ext, FuncInstance) and ext.type == _as_tuple_type(types[desc])
+        return isinstance(ext, FuncInstance) and \
+            ext.type == _as_tuple_type(types[imp.type_index])
     if imp.kind == TABLE:
-        return (isinstance(ext, TableInstance) and ext.element_type == desc.element
-                and limits_match(Limits(len(ext.elements), ext.max), desc.limits))
+        tt = imp.table_type
+        return (isinstance(ext, TableInstance) and ext.element_type == tt.element
+                and limits_match(Limits(len(ext.elements), ext.max), tt.limits))
     if imp.kind == MEMORY:
+        mt = imp.memory_type
         return (isinstance(ext, MemoryInstance)
-                and limits_match(Limits(ext.pages, ext.max), desc.limits)
-                and bool(ext.shared) == bool(getattr(desc, "shared", False)))
+                and limits_match(Limits(ext.pages, ext.max), mt.limits)
+                and bool(ext.shared) == bool(mt.shared))
     if imp.kind == GLOBAL:
-        return (isinstance(ext, GlobalInstance) and ext.type.content == desc.content
-                and bool(ext.type.mutable) == bool(desc.mutable))
+        gt = imp.global_type
+        return (isinstance(ext, GlobalInstance) and ext.type.content == gt.content
+                and bool(ext.type.mutable) == bool(gt.mutable))
     return False
 
 

@@ -32,7 +32,9 @@ Conventions (the one place they are written down):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar, Union
+
+from purewasm.errors import InvalidError
 
 I32 = "i32"
 I64 = "i64"
@@ -124,14 +126,45 @@ MEMORY = "memory"
 GLOBAL = "global"
 
 ImportDesc = Union[int, TableType, MemoryType, GlobalType]   # int = type index of a func
+_Desc = TypeVar("_Desc", int, TableType, MemoryType, GlobalType)
 
 
 @dataclass
 class Import:
+    """An import; ``desc`` depends on ``kind``: a type index (FUNC) or the table, memory or
+    global type. Read it through the accessor of the kind (``type_index``, ``table_type``,
+    ``memory_type``, ``global_type``): they are typed, and check the kind."""
+
     module: str
     name: str
     kind: str             # FUNC, TABLE, MEMORY or GLOBAL
     desc: ImportDesc      # type index for FUNC, else the table/memory/global type
+
+    def _desc(self, kind: str, expected: Type[_Desc]) -> _Desc:
+        desc = self.desc
+        # bool is an int: never a type index.
+        if self.kind != kind or not isinstance(desc, expected) or isinstance(desc, bool):
+            raise InvalidError("import %s::%s is a %s import (%r), not a %s import"
+                               % (self.module, self.name, self.kind,
+                                  type(desc).__name__, kind))
+        return desc
+
+    @property
+    def type_index(self) -> int:
+        """A function import's type index."""
+        return self._desc(FUNC, int)
+
+    @property
+    def table_type(self) -> TableType:
+        return self._desc(TABLE, TableType)
+
+    @property
+    def memory_type(self) -> MemoryType:
+        return self._desc(MEMORY, MemoryType)
+
+    @property
+    def global_type(self) -> GlobalType:
+        return self._desc(GLOBAL, GlobalType)
 
 
 @dataclass
@@ -218,21 +251,21 @@ class Module:
 
     def func_types(self) -> List[FuncType]:
         """The type of every function in the function index space."""
-        out = [self.types[imp.desc] for imp in self.imports if imp.kind == FUNC]  # type: ignore[index]
+        out = [self.types[imp.type_index] for imp in self.imports if imp.kind == FUNC]
         out.extend(self.types[f.type_index] for f in self.funcs)
         return out
 
     def table_types(self) -> List[TableType]:
-        out = [imp.desc for imp in self.imports if imp.kind == TABLE]
-        return out + list(self.tables)  # type: ignore[operator]
+        out = [imp.table_type for imp in self.imports if imp.kind == TABLE]
+        return out + list(self.tables)
 
     def memory_types(self) -> List[MemoryType]:
-        out = [imp.desc for imp in self.imports if imp.kind == MEMORY]
-        return out + list(self.mems)  # type: ignore[operator]
+        out = [imp.memory_type for imp in self.imports if imp.kind == MEMORY]
+        return out + list(self.mems)
 
     def global_types(self) -> List[GlobalType]:
-        out = [imp.desc for imp in self.imports if imp.kind == GLOBAL]
-        return out + [g.type for g in self.globals]  # type: ignore[operator]
+        out = [imp.global_type for imp in self.imports if imp.kind == GLOBAL]
+        return out + [g.type for g in self.globals]
 
     def num_imported_funcs(self) -> int:
         return sum(1 for imp in self.imports if imp.kind == FUNC)

@@ -176,14 +176,14 @@ class _Printer:
                 fid = self.func_ids.get(nfunc)
                 nfunc += 1
                 desc = "(func%s (;%d;) (type %d))" % (" " + fid if fid else "", nfunc - 1,
-                                                      imp.desc)
+                                                      imp.type_index)
             elif imp.kind == "table":
-                desc = "(table %s %s)" % (self.limits(imp.desc.limits),  # type: ignore[union-attr]
-                                          imp.desc.element)  # type: ignore[union-attr]
+                tt = imp.table_type
+                desc = "(table %s %s)" % (self.limits(tt.limits), tt.element)
             elif imp.kind == "memory":
-                desc = "(memory %s)" % self.limits(imp.desc.limits)  # type: ignore[union-attr]
+                desc = "(memory %s)" % self.limits(imp.memory_type.limits)
             else:
-                desc = "(global %s)" % _globaltype(imp.desc)
+                desc = "(global %s)" % _globaltype(imp.global_type)
             out.append("  (import %s %s)" % (where, desc))
         for n, f in enumerate(m.funcs):
             idx = nfunc + n

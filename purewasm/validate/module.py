@@ -145,21 +145,22 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     global_types: List[GlobalType] = []
     for imp in module.imports:
         kind = imp.kind
-        desc = imp.desc
+        # The accessors raise InvalidError for a desc that does not fit the kind.
         if kind == FUNC:
-            if not isinstance(desc, int) or not 0 <= desc < n_types:
-                raise InvalidError("unknown type %s (import %s.%s)" % (desc, imp.module,
+            tidx = imp.type_index
+            if not 0 <= tidx < n_types:
+                raise InvalidError("unknown type %s (import %s.%s)" % (tidx, imp.module,
                                                                         imp.name))
-            func_types.append(types[desc])
+            func_types.append(types[tidx])
         elif kind == TABLE:
-            _check_table_type(desc)  # type: ignore[arg-type]
-            table_types.append(desc)  # type: ignore[arg-type]
+            _check_table_type(imp.table_type)
+            table_types.append(imp.table_type)
         elif kind == MEMORY:
-            _check_memory_type(desc)  # type: ignore[arg-type]
-            mem_types.append(desc)  # type: ignore[arg-type]
+            _check_memory_type(imp.memory_type)
+            mem_types.append(imp.memory_type)
         elif kind == GLOBAL:
-            _check_global_type(desc)  # type: ignore[arg-type]
-            global_types.append(desc)  # type: ignore[arg-type]
+            _check_global_type(imp.global_type)
+            global_types.append(imp.global_type)
         else:
             raise InvalidError("malformed import kind %r" % (kind,))
     imported_globals = list(global_types)
