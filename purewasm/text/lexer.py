@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import List, NoReturn, Optional, Tuple
+from typing import List, NoReturn, Optional, Tuple, Union
 
 from ..errors import MalformedError
 from .literals import decode_string
@@ -25,6 +25,10 @@ ATOM = 2      # keyword, number or $identifier (value: the text)
 STRING = 3    # value: the decoded bytes
 RESERVED = 4  # value: the text
 EOF = 5
+
+# A token's value: the text (ATOM, RESERVED, "(" and ")"), the decoded bytes (STRING), None
+# (EOF).
+TokenValue = Union[str, bytes, None]
 
 # idchar (spec 6.2.2): printable ASCII except space, quotes, parens, comma, semicolon,
 # square and curly brackets.
@@ -59,7 +63,7 @@ class Tokens:
     def __init__(self, text: str) -> None:
         self.text = text
         self.kinds: List[int] = []
-        self.values: List[object] = []
+        self.values: List[TokenValue] = []
         self.starts: List[int] = []
         # match[i] for a "(" token: the index of its ")" (or of EOF if unclosed).
         self.match: List[int] = []
@@ -108,9 +112,9 @@ class TokenCursor:
         i = self.i
         if self.kinds[i] == ATOM:
             v = self.values[i]
-            if v[0] == "$" and len(v) > 1:  # type: ignore[index]
+            if isinstance(v, str) and v[0] == "$" and len(v) > 1:
                 self.i += 1
-                return v  # type: ignore[return-value]
+                return v
         return None
 
     def string(self) -> bytes:
@@ -154,7 +158,7 @@ def tokenize(text: str) -> Tokens:
         m = finditer(text, pos)
         if m is None:           # only white space is left
             break
-        kind = m.lastgroup
+        kind = m.lastgroup or "bad"    # every alternative of the pattern is a named group
         pos = m.end()
         start = m.start(kind)
         if kind == "atom":
@@ -170,7 +174,7 @@ def tokenize(text: str) -> Tokens:
                 if data is None:
                     toks.error_at(start, reason)
                 try:
-                    ident = data.decode("utf-8")  # type: ignore[union-attr]
+                    ident = data.decode("utf-8")
                 except UnicodeDecodeError:
                     toks.error_at(start, "malformed UTF-8 encoding")
                 if not ident:
@@ -197,8 +201,8 @@ def tokenize(text: str) -> Tokens:
                 m = _ATOM_RE.match(text, start)
                 if m is None or close < 0:
                     _bad_string(toks, text, start)
-                val = m.group()  # type: ignore[union-attr]
-                pos = m.end()  # type: ignore[union-attr]
+                val = m.group()
+                pos = m.end()
                 _check_strings(toks, val, start)
                 if not skip_depth:
                     kinds_append(RESERVED)

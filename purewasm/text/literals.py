@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Optional, Tuple
+from typing import Optional, Tuple, cast
 
 # Spec 6.3.1: digits may be separated by single underscores.
 _NUM = r"[0-9](?:_?[0-9])*"
@@ -265,12 +265,14 @@ def decode_string(body: str) -> Tuple[Optional[bytes], str]:
         # "\\" pairs first (left to right, as escapes are read): then every backslash
         # starts an escape, the named ones become \hh too, and \hh becomes Python's \xhh.
         py = body.replace("\\\\", "\\5c")
-        for esc, hexa in _NAMED_AS_HEX:
-            if esc in py:
-                py = py.replace(esc, hexa)
+        for named, hexa in _NAMED_AS_HEX:
+            if named in py:
+                py = py.replace(named, hexa)
         py = py.replace("\\", "\\x")
         try:
-            return codecs.escape_decode(py.encode("utf-8"))[0], ""  # type: ignore[attr-defined]
+            # typeshed says str; CPython (and PyPy) return bytes.
+            decoded = cast(bytes, codecs.escape_decode(py.encode("utf-8"))[0])
+            return decoded, ""
         except UnicodeEncodeError:
             return None, "malformed UTF-8 encoding"
     if _BAD_CHAR_RE.search(body):

@@ -135,9 +135,9 @@ class ModuleParser(TokenCursor):
         """A syntax error at the current token, worded as the spec interpreter's: a word
         that is no keyword at all is an "unknown operator" (e.g. the old ``anyfunc``)."""
         v = self.values[self.i]
-        if (self.kinds[self.i] == ATOM and "a" <= v[0] <= "z"  # type: ignore[index]
+        if (self.kinds[self.i] == ATOM and isinstance(v, str) and "a" <= v[0] <= "z"
                 and v not in _KEYWORDS and v not in opcodes.BY_NAME
-                and not _is_number(v)):  # type: ignore[arg-type]
+                and not _is_number(v)):
             self.error("unknown operator %s" % v)
         self.error("unexpected token")
 
@@ -276,7 +276,7 @@ class ModuleParser(TokenCursor):
     def limits(self) -> Limits:
         lo = self.nat32()
         hi = None
-        if self.kinds[self.i] == ATOM and self.values[self.i][0].isdigit():  # type: ignore[index]
+        if self.kinds[self.i] == ATOM and self.values[self.i][0].isdigit():  # type: ignore[index, union-attr]
             hi = self.nat32()
         return Limits(lo, hi)
 
@@ -780,8 +780,8 @@ class ModuleParser(TokenCursor):
         offset = 0
         align = natural or 0
         v = self.values[self.i]
-        if self.kinds[self.i] == ATOM and v.startswith("offset="):  # type: ignore[union-attr]
-            n = parse_nat(v[7:])  # type: ignore[index]
+        if self.kinds[self.i] == ATOM and isinstance(v, str) and v.startswith("offset="):
+            n = parse_nat(v[7:])
             if n is None:
                 self.error("unknown operator")   # no "offset=N" token (spec lexer)
             if n >= _U32:
@@ -789,8 +789,8 @@ class ModuleParser(TokenCursor):
             offset = n
             self.i += 1
             v = self.values[self.i]
-        if self.kinds[self.i] == ATOM and v.startswith("align="):  # type: ignore[union-attr]
-            n = parse_nat(v[6:])  # type: ignore[index]
+        if self.kinds[self.i] == ATOM and isinstance(v, str) and v.startswith("align="):
+            n = parse_nat(v[6:])
             if n is None:
                 self.error("unknown operator")
             if n == 0 or n & (n - 1):
@@ -976,12 +976,12 @@ def parse_module_tokens(toks: Tokens, start: int) -> Tuple[Module, int]:
     i = start + 2
     ident = None
     v = toks.values[i]
-    if toks.kinds[i] == ATOM and v[0] == "$":  # type: ignore[index]
+    if toks.kinds[i] == ATOM and isinstance(v, str) and v[0] == "$":
         ident = v
         i += 1
     module = ModuleParser(toks, i, end).parse()
     if ident is not None:
-        module.names.module = ident[1:]  # type: ignore[index]
+        module.names.module = ident[1:]
     return module, end + 1
 
 

@@ -194,20 +194,21 @@ class _Printer:
             line = "  (func%s (;%d;) (type %d)" % (" " + fid if fid else "", idx, f.type_index)
             if ft is not None:
                 # Params are restated (they must match the type) only to carry their ids.
-                for p, t in enumerate(ft.params):
-                    line += " (param%s %s)" % (" " + local_ids[p] if p in local_ids else "", t)
+                for p, ptype in enumerate(ft.params):
+                    line += " (param%s %s)" % (" " + local_ids[p] if p in local_ids else "",
+                                               ptype)
                 line += _results(ft.results)
-            for n2, t in enumerate(f.locals):
+            for n2, ltype in enumerate(f.locals):
                 lid = local_ids.get(nparams + n2)
-                line += " (local%s %s)" % (" " + lid if lid else "", t)
+                line += " (local%s %s)" % (" " + lid if lid else "", ltype)
             out.append(line)
             body: List[str] = []
             self.instrs(f.body[:-1] if f.body and f.body[-1].op == "end" else f.body,
                         body, 2, local_ids)
             out.extend(body)
             out.append("  )")
-        for t in m.tables:
-            out.append("  (table %s %s)" % (self.limits(t.limits), t.element))
+        for tt in m.tables:
+            out.append("  (table %s %s)" % (self.limits(tt.limits), tt.element))
         for mem in m.mems:
             out.append("  (memory %s)" % self.limits(mem.limits))
         for g in m.globals:

@@ -210,7 +210,7 @@ class _ScriptParser(TokenCursor):
             as_name = self.name()
             cmd = C.Register(line, as_name, self.opt_id())
         elif kw == "assert_return":
-            action = self.action()
+            action: Any = self.action()
             results = []
             while self.kinds[self.i] == LP:
                 results.append(self.const(expected=True))
@@ -222,7 +222,7 @@ class _ScriptParser(TokenCursor):
             cmd = C.AssertReturn(line, action, (C.NanPattern("f64", kind),))
         elif kw == "assert_trap":
             if self.keyword_after_lp() == "module":
-                action: Any = self.module_command()
+                action = self.module_command()
             else:
                 action = self.action()
             cmd = C.AssertTrap(line, action, self.name())
