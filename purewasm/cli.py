@@ -484,8 +484,10 @@ def _select_funcs(module: Module, wanted: Sequence[str]) -> List[int]:
     out = []
     for w in wanted:
         # A name as given or without the text format's "$"; else an index ("7" or "$7").
-        index = by_name.get(w, by_name.get(w[1:]) if w.startswith("$") else None)
-        if index is None:
+        found = by_name.get(w, by_name.get(w[1:]) if w.startswith("$") else None)
+        if found is not None:
+            index = found
+        else:
             try:
                 index = int(w[1:] if w.startswith("$") else w, 0)
             except ValueError:

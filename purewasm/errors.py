@@ -160,11 +160,14 @@ class Trap(WasmtimeError):
 
     def __init__(self, code: "Union[TrapCode, str]", message: Optional[str] = None) -> None:
         # wasmtime-py's ``Trap("message")`` (a host-raised trap) has no code.
+        trap_code: Optional[TrapCode]
         if isinstance(code, str):
-            message, code = code, None
-        self.trap_code: Optional[TrapCode] = code
+            message, trap_code = code, None
+        else:
+            trap_code = code
+        self.trap_code = trap_code
         self.frames: List[Frame] = []
-        self.reason = message or (code.value if code is not None else "trap")
+        self.reason = message or (trap_code.value if trap_code is not None else "trap")
         super().__init__(self.reason)
 
     @property

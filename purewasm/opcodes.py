@@ -235,8 +235,8 @@ for _i, (_name, _from, _to) in enumerate([
     _op(_name, _i, NONE, _sig(_from, _to), prefix=0xFC)
 
 # --- Vector instructions (0xFD prefix): see opcodes_simd.py ---
-for _name, _code, _imm, _simd_sig, _align, _proposal in SIMD_OPS:
-    _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_align, proposal=_proposal)
+for _name, _code, _imm, _simd_sig, _simd_align, _proposal in SIMD_OPS:
+    _op(_name, _code, _imm, _simd_sig, prefix=0xFD, align=_simd_align, proposal=_proposal)
 
 # --- What instructions are, structurally (read by the compiler, the printer, …) ---
 _STRUCTURE = {

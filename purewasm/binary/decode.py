@@ -325,6 +325,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             append(I("i64.const", x, start))
         elif kind == K_BLOCK:
             bt = data[pos]
+            btype: object   # a block type: None, a value type or a type index
             if bt == 0x40:
                 btype = None
                 pos += 1
@@ -332,9 +333,10 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 btype, pos = _valtype(data, pos)
             else:
                 tpos = pos
-                btype, pos = read_sleb(data, pos, 33)
-                if btype < 0:
+                type_index, pos = read_sleb(data, pos, 33)
+                if type_index < 0:
                     raise MalformedError("malformed block type", tpos)
+                btype = type_index
             append(I(names[b], btype, start))
             push(_OPEN_IF if b == _IF_CODE else _OPEN_BLOCK)
         elif kind == K_MEMARG:

@@ -275,7 +275,7 @@ class CompiledModule:
                     ns.update(entry[1])
                     if entry[4] and "__purewasm_vector__" not in ns:
                         ns.update(_vector_namespace())
-                    fn = types.FunctionType(code, ns)
+                    fn: Callable[..., Any] = types.FunctionType(code, ns)
                     if entry[5]:
                         fn = tail_entry(fn)   # it makes tail calls: their loop
                     done.append(fn)

@@ -61,15 +61,15 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 self.pure("%s << %d" % (aa, k), t, (a,), canon=False, bits=abits + k)
         elif name in ("shr_u", "shr_s"):
             if b.atom and b.e.isdigit():
-                k = str(int(b.e) & (w - 1))
+                count = str(int(b.e) & (w - 1))
                 args: Tuple[V, ...] = (a,)
             else:
-                k = "(%s & %d)" % (_p(b), w - 1)
+                count = "(%s & %d)" % (_p(b), w - 1)
                 args = (a, b)
             if name == "shr_u":
-                self.pure("%s >> %s" % (self.pcx(a), k), t, args)
+                self.pure("%s >> %s" % (self.pcx(a), count), t, args)
             else:
-                self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, k), t, args,
+                self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, count), t, args,
                           canon=False, bits=w)
         elif name in ("eq", "ne", "lt_u", "gt_u", "le_u", "ge_u"):
             self.pure("%s %s %s" % (self.pcx(a), sym, self.pcx(b)), "i32", (a, b),

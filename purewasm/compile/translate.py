@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS, names_where
-from purewasm.syntax import FuncType, Instr, Module
+from purewasm.syntax import BlockType, FuncType, Instr, Module
 
 # Imported for their handlers' registration (registry.HANDLERS).
 from . import names, ops_control, ops_memory, ops_numeric, ops_variables  # noqa: F401
@@ -95,12 +95,12 @@ class Translator(OperandStack):
         # None for none; for backtraces (CompiledModule.wasm_frame).
         self.line_pcs: List[Optional[int]] = []
 
-    def block_sig(self, bt: object) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    def block_sig(self, bt: BlockType) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:
             return (), ()
         if isinstance(bt, str):
             return (), (bt,)
-        ft = self.module.types[bt]  # type: ignore[index]
+        ft = self.module.types[bt]
         return tuple(ft.params), tuple(ft.results)
 
     def translate(self) -> str:

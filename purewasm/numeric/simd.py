@@ -328,7 +328,8 @@ def _make_float(shape: str) -> None:
     # result is computed exactly in f64 and rounded once (numeric.f32_round's rule):
     # packing as '<f' rounds to nearest the same way, but raises on overflow, where the
     # lanes go through f32_round itself (+-inf).
-    env = {"_r": rnd, "_fdiv": _n.fdiv, "_fmin": _n.fmin, "_fmax": _n.fmax}
+    env: Dict[str, object] = {"_r": rnd, "_fdiv": _n.fdiv, "_fmin": _n.fmin,
+                              "_fmax": _n.fmax}
 
     def binop(e: str) -> Callable[..., int]:
         return unrolled(fmt, fmt, e, overflow="_r(%s)" % e if f32 else "", env=env)

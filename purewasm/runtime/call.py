@@ -85,7 +85,8 @@ def _thread_stack_bytes() -> int:
     """C stack of the running thread (best effort: Python cannot ask the OS portably)."""
     worker = getattr(_state, "worker", None)
     if worker is not None:
-        return worker.stack_bytes  # type: ignore[no-any-return]
+        stack_bytes: int = worker.stack_bytes
+        return stack_bytes
     if threading.current_thread() is threading.main_thread():
         return _main_stack_bytes()
     size = threading.stack_size()

@@ -214,6 +214,13 @@ class ModuleInstance:
         self.export_list: List[Any] = []         # (name, instance) in module order
         self.compiled: Any = None                # the compile.CompiledModule, if any
         self.store: Any = None                   # the runtime.Store it lives in
+        # The store's cells and epoch callback, read by generated code (compile/'s
+        # namespace) when the module was compiled with fuel or epoch checks.
+        self.fuel_cell: List[int] = []
+        self.epoch_cell: List[int] = []
+        self.deadline_cell: List[int] = []
+        self.tick_cell: List[int] = []
+        self.epoch_hit: Optional[Callable[[], None]] = None
 
     def __repr__(self) -> str:
         return "<ModuleInstance %s>" % (self.module.names.module or hex(id(self)))

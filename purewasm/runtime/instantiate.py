@@ -397,8 +397,8 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     inst.elem_segments = [[eval_const(e, inst) for e in seg.init] for seg in module.elems]
     inst.data_segments = [bytes(seg.init) for seg in module.datas]
 
-    spaces = {FUNC: inst.funcs, TABLE: inst.tables, MEMORY: inst.memories,
-              GLOBAL: inst.globals}
+    spaces: Dict[str, List[Any]] = {FUNC: inst.funcs, TABLE: inst.tables,
+                                    MEMORY: inst.memories, GLOBAL: inst.globals}
     for exp in module.exports:
         item = spaces[exp.kind][exp.index]
         inst.exports[exp.name] = item

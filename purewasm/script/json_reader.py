@@ -42,10 +42,10 @@ def _const(v: Dict[str, Any]) -> Const:
     ty = v["type"]
     raw = v.get("value")
     if ty == "v128":
-        return Const(ty, _lanes_to_int(v["lane_type"], raw))
+        return Const(ty, _lanes_to_int(v["lane_type"], v["value"]))
     if ty.endswith("ref"):
-        return Const(ty, None if raw in (None, "null") else int(raw))
-    return Const(ty, int(raw))
+        return Const(ty, None if raw is None or raw == "null" else int(raw))
+    return Const(ty, int(v["value"]))
 
 
 def _expected(v: Dict[str, Any]) -> Expected:

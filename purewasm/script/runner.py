@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Collection, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Collection, Dict, List, Optional, Sequence, TextIO, Tuple, Type
 
 from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapCode, \
     WasmtimeError
@@ -150,13 +150,13 @@ class Runner:
 
     def _parse_text(self, source: ModuleSource) -> Module:
         from purewasm.text import parse_module
-        return parse_module(source.data)  # type: ignore[no-any-return]
+        return parse_module(source.data)
 
     def decode(self, source: ModuleSource) -> Module:
         """Decode (or parse) a module source: may raise MalformedError."""
         if source.kind == BINARY:
             from purewasm.binary import decode_module
-            return decode_module(bytes(source.data))  # type: ignore[arg-type, no-any-return]
+            return decode_module(bytes(source.data))  # type: ignore[arg-type]
         return self._parse_text(source)
 
     def load(self, source: ModuleSource) -> Module:
@@ -333,7 +333,7 @@ class Runner:
             raise
         except BaseException as exc:  # noqa: BLE001 - a crash fails one command only
             tb = traceback.extract_tb(exc.__traceback__)
-            where = ("%s:%d" % (tb[-1].filename.rsplit("/", 1)[-1], tb[-1].lineno)) if tb else ""
+            where = ("%s:%s" % (tb[-1].filename.rsplit("/", 1)[-1], tb[-1].lineno)) if tb else ""
             self.result.failed.append((line, "%s: unexpected %s: %s [%s]" % (
                 kind, type(exc).__name__, _short(exc), where)))
             return
@@ -452,7 +452,7 @@ class Runner:
         raise _CommandFailed("expected trap %r, module instantiated" % message)
 
     def _expect_error(self, line: int, source: ModuleSource, message: str,
-                      expected: type) -> None:
+                      expected: Type[WasmtimeError]) -> None:
         try:
             module = self.decode(source)
             # A malformed module that decodes must not validate either: the InvalidError

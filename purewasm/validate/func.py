@@ -68,7 +68,7 @@ class Context:
                 sig = self.type_sigs[bt]
             else:
                 raise InvalidError("unknown type %d" % bt, fidx, ins.offset)
-        elif bt in VALUE_TYPES:
+        elif isinstance(bt, str) and bt in VALUE_TYPES:
             sig = (_EMPTY, [bt])
         else:
             raise InvalidError("malformed block type %r" % (bt,), fidx, ins.offset)

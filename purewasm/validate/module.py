@@ -276,7 +276,7 @@ def check_proposals(module: Module, disabled: Collection[str]) -> None:
     for i, func in enumerate(module.funcs):
         for ins in func.body:
             info = opcodes.BY_NAME.get(ins.op)
-            if info is not None and info.proposal in disabled:
+            if info is not None and info.proposal is not None and info.proposal in disabled:
                 raise InvalidError("%s support is not enabled (Config.wasm_%s): %s"
                                    % (opcodes.PROPOSALS[info.proposal], info.proposal,
                                       ins.op),

@@ -93,6 +93,8 @@ def _build() -> None:
                 raise RuntimeError("%s lacks its natural alignment" % name)
             KIND[name] = (K_MEMARG, params, results, info.natural_align)
         elif imm == opcodes.MEMARG_LANE:
+            if info.natural_align is None:
+                raise RuntimeError("%s lacks its natural alignment" % name)
             # The lane count follows from the access width: 16 bytes / width (spec 3.3.7.6).
             KIND[name] = (K_MEMARG_LANE, params, results, info.natural_align,
                           16 >> info.natural_align)

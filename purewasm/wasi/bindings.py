@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import ExitTrap, WasmtimeError
 from ..runtime import HostError
-from ..runtime.instances import MEMORY_DATA_TYPES
+from ..runtime.instances import MEMORY_DATA_TYPES, MemoryData
 from ..syntax import FuncType
 from . import constants as C
 from .core import WasiContext, WasiError
@@ -185,11 +185,12 @@ def host_functions(ctx: Optional[WasiContext] = None,
 def _make_host(fn: Callable[..., int], masks: Tuple[int, ...],
                getter: Callable[[Any], Any], has_result: bool) -> Callable[..., Any]:
     if has_result:
-        def host(caller: Any, *args: int) -> int:
+        def host(caller: Any, *args: int) -> Optional[int]:
             return fn(getter(caller), *[a & m for a, m in zip(args, masks)])
     else:
-        def host(caller: Any, *args: int) -> None:
+        def host(caller: Any, *args: int) -> Optional[int]:
             fn(getter(caller), *[a & m for a, m in zip(args, masks)])
+            return None
     return host
 
 
@@ -207,8 +208,8 @@ def _make_store_host(impl: Callable[..., int], masks: Tuple[int, ...],
     return host
 
 
-def _instance_memory(inst: Any) -> bytearray:
-    """The bytearray of the export "memory" of runtime instance ``inst`` (or the error)."""
+def _instance_memory(inst: Any) -> MemoryData:
+    """The bytes of the export "memory" of runtime instance ``inst`` (or the error)."""
     item = inst.exports.get("memory") if inst is not None else None
     data = getattr(item, "data", None)
     if not isinstance(data, MEMORY_DATA_TYPES):

@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 from collections import deque
-from typing import BinaryIO, Callable, Dict, List, Optional, Tuple, Union
+from typing import BinaryIO, Callable, Dict, List, Literal, Optional, Tuple, Union
 
 from ..errors import ExitTrap, WasmtimeError
 from . import constants as C
@@ -582,7 +582,7 @@ class WasiContext:
         raw_parts = path.split("/")
         trailing = raw_parts[-1] in ("", ".") and len(raw_parts) > 1
         last_raw = next((p for p in reversed(raw_parts) if p != ""), ".")
-        pending = deque()
+        pending: "deque[str]" = deque()
         for p in raw_parts:
             if p in ("", "."):
                 continue
@@ -635,8 +635,8 @@ class WasiContext:
                 h.close()
             raise
         if trailing and not r.is_self:
-            st = r.lstat()
-            if st is not None and not _stat.S_ISDIR(st.st_mode):
+            last = r.lstat()
+            if last is not None and not _stat.S_ISDIR(last.st_mode):
                 r.close()
                 raise WasiError(C.ENOTDIR)
         return r
@@ -756,7 +756,7 @@ class WasiContext:
         try:
             import fcntl
         except ImportError:  # Windows: no fcntl; our own flag is all there is
-            fcntl = None
+            fcntl = None  # type: ignore[assignment]
         if fcntl is not None:
             cur = fcntl.fcntl(desc.host_fd, fcntl.F_GETFL)
             new = (cur | os.O_APPEND) if want_append else (cur & ~os.O_APPEND)
@@ -1245,12 +1245,12 @@ class WasiContext:
         if waiting:
             import select
             if events:
-                timeout: Optional[float] = 0.0
+                wait: Optional[float] = 0.0
             elif deadline is None:
-                timeout = None
+                wait = None
             else:
-                timeout = max(0.0, (deadline - time.monotonic_ns()) / 1e9)
-            ready, _, _ = select.select([fd for _, fd in waiting], [], [], timeout)
+                wait = max(0.0, (deadline - time.monotonic_ns()) / 1e9)
+            ready, _, _ = select.select([fd for _, fd in waiting], [], [], wait)
             for userdata, fd in waiting:
                 if fd in ready:
                     events.append((userdata, C.ESUCCESS, C.EVENTTYPE_FD_READ, 1, 0))
@@ -1318,7 +1318,9 @@ _CLOCKS = {
     C.CLOCK_PROCESS_CPUTIME_ID: time.process_time_ns,
     C.CLOCK_THREAD_CPUTIME_ID: getattr(time, "thread_time_ns", time.process_time_ns),
 }
-_CLOCK_INFO_NAMES = {
+# time.get_clock_info's names (typeshed lists them as a Literal).
+_ClockName = Literal["monotonic", "perf_counter", "process_time", "time", "thread_time"]
+_CLOCK_INFO_NAMES: Dict[int, _ClockName] = {
     C.CLOCK_REALTIME: "time",
     C.CLOCK_MONOTONIC: "monotonic",
     C.CLOCK_PROCESS_CPUTIME_ID: "process_time",
