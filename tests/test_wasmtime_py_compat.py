@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("PUREWASM_CACHE_DIR", REPO / ".cache")) / "wasmtime-py"
 KNOWN = Path(__file__).with_name("wasmtime_py_known_failures.txt")
 # The pass count the issue asks for (of wasmtime-py's core tests); the list keeps it honest.
-MIN_PASSED = 69
+MIN_PASSED = 85
 
 CONFTEST = '''"""Runs wasmtime-py's tests against purewasm (tests/test_wasmtime_py_compat.py)."""
 import sys
@@ -94,6 +94,10 @@ def _test_tree() -> Path:
 
 def _run(root: Path, junit: Path) -> Dict[str, str]:
     """Run the tests; test id ("test_func.py::TestFunc::test_add") -> passed/failed/skipped."""
+    # test_wasi preopens "wasmtime" relative to the working directory: in wasmtime-py's
+    # tree that is its package directory. An empty one stands in (the conftest's alias
+    # in sys.modules is what ``import wasmtime`` finds).
+    (root / "wasmtime").mkdir(exist_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in [env.get("PYTHONPATH")] if p])
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",

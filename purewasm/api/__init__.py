@@ -17,16 +17,17 @@ from ._config import Config, Engine
 from ._store import Store, Storelike
 from ._module import Module, wat2wasm
 from ._func import Caller, Func
-from ._memory import Memory
+from ._memory import Memory, SharedMemory
 from ._table import Table
 from ._globals import Global
 from ._instance import AsExtern, Instance, InstanceExports
-from ._linker import Linker
+from ._linker import InstancePre, Linker
 
 __all__ = [
     "Config", "Engine", "Store", "Module", "Instance", "InstanceExports", "Linker", "Func",
     "Caller", "FuncType", "ValType", "Val", "Memory", "MemoryType", "Limits", "Table",
     "TableType", "Global", "GlobalType", "ImportType", "ExportType", "wat2wasm",
+    "InstancePre", "SharedMemory",
 ]
 # For type hints (module docstring); not part of ``from purewasm.api import *``.
 _TYPE_HINT_NAMES = (Storelike, AsExtern, AsExternType, Extern)

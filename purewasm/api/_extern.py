@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from purewasm.errors import WasmtimeError
+from purewasm.errors import ArgumentTypeError, WasmtimeError
 
 
 class Extern:
@@ -52,4 +52,4 @@ def extern_instance(item: Any) -> Any:
         return item._inst
     if isinstance(item, tuple(_WRAPPERS)):
         return item
-    raise TypeError("expected a Func, Global, Memory, or Table")
+    raise ArgumentTypeError("expected a Func, Global, Memory, or Table")

@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import Trap, TrapCode, WasmtimeError
+from purewasm.errors import ArgumentTypeError, Trap, TrapCode, WasmtimeError
 from purewasm.runtime.call import HostError, host_recursion_error
 
 from ._extern import Extern, register_extern, wrap_extern
@@ -35,7 +35,7 @@ class Func(Extern):
     def __init__(self, store: Storelike, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False) -> None:
         if not isinstance(ty, FuncType):
-            raise TypeError("expected a FuncType")
+            raise ArgumentTypeError("expected a FuncType")
         rts = rt_store(store)
         hd = HostDefinition(ty._ft, func, access_caller, getattr(func, "__name__", "host"))
         self._inst = hd.make_instance(rts)

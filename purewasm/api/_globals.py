@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from purewasm import runtime as rt
-from purewasm.errors import WasmtimeError
+from purewasm.errors import ArgumentTypeError, WasmtimeError
 
 from ._extern import Extern, register_extern
 from ._store import Storelike, rt_store
@@ -29,7 +29,7 @@ class Global(Extern):
 
     def __init__(self, store: Storelike, ty: GlobalType, val: Any) -> None:
         if not isinstance(ty, GlobalType):
-            raise TypeError("expected a GlobalType")
+            raise ArgumentTypeError("expected a GlobalType")
         rts = rt_store(store)
         raw = TO_RAW[ty._gt.content](val)
         if ty._gt.content == "funcref":

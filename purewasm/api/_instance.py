@@ -5,6 +5,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
     Union
 
 from purewasm import runtime as rt
+from purewasm.errors import ArgumentTypeError
 
 from ._extern import extern_instance, wrap_extern
 from ._func import Func, HostDefinition, RawHost
@@ -59,7 +60,7 @@ class Instance:
 
     def __init__(self, store: Storelike, module: Module, imports: Sequence[Any]) -> None:
         if not isinstance(module, Module):
-            raise TypeError("expected a Module")
+            raise ArgumentTypeError("expected a Module")
         externs = [extern_instance(x) for x in imports]
         self._inst = instantiate(store, module, externs)
         self._exports: Optional[InstanceExports] = None

@@ -1,14 +1,14 @@
 """Linker: resolves a module's imports by name."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import LinkError, Trap, TrapCode, WasmtimeError
+from purewasm.errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmtimeError
 from purewasm.runtime.values import default_value
 
-from ._config import Engine
+from ._config import Closeable, Engine
 from ._extern import extern_instance, wrap_extern
 from ._func import Func, HostDefinition, RawHost
 from ._instance import AsExtern, Instance, instantiate
@@ -17,7 +17,52 @@ from ._store import Storelike, rt_store
 from ._types import FuncType
 
 
-class Linker:
+def _resolve_definition(rts: rt.Store, item: Any) -> Any:
+    """The runtime instance a linker definition stands for in store ``rts``."""
+    if isinstance(item, (HostDefinition, RawHost)):
+        return item.instance(rts)
+    return item
+
+
+def _check_module(module: Any) -> Module:
+    if not isinstance(module, Module):
+        raise ArgumentTypeError("expected a `Module`")
+    return module
+
+
+class InstancePre(Closeable):
+    """A module with its imports resolved by a :class:`Linker` and its code compiled,
+    ready to be instantiated quickly in any store of the engine (``instantiate_pre``).
+
+    The definitions are those of the linker when ``instantiate_pre`` was called; host
+    functions are made per store, other externs (memories, globals, tables, functions of
+    an instance) belong to the store they were made in.
+    """
+
+    _what = "InstancePre"
+
+    def __init__(self, module: Module, definitions: List[Any]) -> None:
+        self._module = module
+        self._definitions = definitions
+
+    def _release(self) -> None:
+        self._definitions = []
+
+    def instantiate(self, store: Storelike) -> Instance:
+        """A new instance in ``store``.
+
+        Raises:
+            ValueError: once closed.
+            LinkError (WasmtimeError): for an extern of another store.
+            Trap: when the start function or a segment initialisation traps.
+        """
+        self._check_open()
+        rts = rt_store(store)
+        externs = [_resolve_definition(rts, item) for item in self._definitions]
+        return Instance._wrap(instantiate(store, self._module, externs))
+
+
+class Linker(Closeable):
     """Resolves imports by (module, name) from definitions; see wasmtime-py's Linker.
 
     Definitions are independent of stores where they can be (host functions): one Linker
@@ -25,9 +70,17 @@ class Linker:
 
     Args:
         engine: the engine of the modules it links.
+
+    Raises:
+        TypeError: when ``engine`` is not an Engine.
     """
 
+    _what = "linker"
+
     def __init__(self, engine: Engine) -> None:
+        if not isinstance(engine, Engine):
+            raise ArgumentTypeError("expected an Engine")
+        engine._check_open()
         self.engine = engine
         self._defs: Dict[Tuple[str, str], Any] = {}
         self._allow_shadowing = False
@@ -42,9 +95,13 @@ class Linker:
     def allow_shadowing(self, allow: bool) -> None:
         self._allow_shadowing = bool(allow)
 
+    def _release(self) -> None:
+        self._defs = {}
+
     def _insert(self, module: str, name: str, item: Any) -> None:
+        self._check_open()
         if not isinstance(module, str) or not isinstance(name, str):
-            raise TypeError("module and name must be strings")
+            raise ArgumentTypeError("module and name must be strings")
         key = (module, name)
         if key in self._defs and not self._allow_shadowing:
             raise WasmtimeError("import of `%s::%s` defined twice" % key)
@@ -68,7 +125,7 @@ class Linker:
             WasmtimeError: when the name is already defined (and shadowing is off).
         """
         if not isinstance(ty, FuncType):
-            raise TypeError("expected a FuncType")
+            raise ArgumentTypeError("expected a FuncType")
         self._insert(module, name, HostDefinition(ty._ft, func, access_caller,
                                                   "%s::%s" % (module, name)))
 
@@ -100,7 +157,7 @@ class Linker:
             WasmtimeError: when a name is already defined (and shadowing is off).
         """
         if not isinstance(instance, Instance):
-            raise TypeError("expected an `Instance`")
+            raise ArgumentTypeError("expected an `Instance`")
         for export_name, item in instance._inst.export_list:
             self._insert(name, export_name, item)
 
@@ -110,9 +167,7 @@ class Linker:
         Raises:
             TypeError: when ``module`` is not a Module; otherwise as :meth:`instantiate`.
         """
-        if not isinstance(module, Module):
-            raise TypeError("expected a `Module`")
-        self.define_instance(store, name, self.instantiate(store, module))
+        self.define_instance(store, name, self.instantiate(store, _check_module(module)))
 
     def define_wasi(self) -> None:
         """Define the WASI preview 1 functions (``wasi_snapshot_preview1``); each store
@@ -121,29 +176,46 @@ class Linker:
         define_wasi(self)
 
     def _resolve(self, rts: rt.Store, module: str, name: str) -> Any:
+        self._check_open()
         item = self._defs.get((module, name))
-        if item is None:
-            return None
-        if isinstance(item, (HostDefinition, RawHost)):
-            return item.instance(rts)
-        return item
+        return None if item is None else _resolve_definition(rts, item)
+
+    def _definitions(self, module: Module) -> List[Any]:
+        """The definition of each import of ``module``, in order."""
+        self._check_open()
+        found = []
+        for imp in module._module.imports:
+            item = self._defs.get((imp.module, imp.name))
+            if item is None:
+                raise LinkError("unknown import: `%s::%s` has not been defined"
+                                % (imp.module, imp.name))
+            found.append(item)
+        return found
 
     def instantiate(self, store: Storelike, module: Module) -> Instance:
         """Instantiate ``module`` with its imports taken from this linker.
 
         Raises:
+            TypeError: when ``module`` is not a Module.
             LinkError (WasmtimeError): for an import not defined or not matching.
             Trap: when the start function or a segment initialisation traps.
         """
         rts = rt_store(store)
-        externs = []
-        for imp in module._module.imports:
-            ext = self._resolve(rts, imp.module, imp.name)
-            if ext is None:
-                raise LinkError("unknown import: `%s::%s` has not been defined"
-                                % (imp.module, imp.name))
-            externs.append(ext)
+        externs = [_resolve_definition(rts, item)
+                   for item in self._definitions(_check_module(module))]
         return Instance._wrap(instantiate(store, module, externs))
+
+    def instantiate_pre(self, module: Module) -> InstancePre:
+        """Resolve the imports of ``module`` now and compile it, for instantiating it
+        later in any number of stores (:meth:`InstancePre.instantiate`).
+
+        Raises:
+            TypeError: when ``module`` is not a Module.
+            LinkError (WasmtimeError): for an import not defined.
+        """
+        definitions = self._definitions(_check_module(module))
+        module._get_compiled()
+        return InstancePre(module, definitions)
 
     def get(self, store: Storelike, module: str, name: str) -> AsExtern:
         """The extern defined as ``module::name``.
@@ -174,8 +246,13 @@ class Linker:
 
     def define_unknown_imports_as_traps(self, module: Module) -> None:
         """Define each function import of ``module`` not yet defined as a function that
-        traps when called."""
-        m = module._module
+        traps when called.
+
+        Raises:
+            TypeError: when ``module`` is not a Module.
+        """
+        self._check_open()
+        m = _check_module(module)._module
         for imp in m.imports:
             if imp.kind == syntax.FUNC and (imp.module, imp.name) not in self._defs:
                 where = "%s::%s" % (imp.module, imp.name)
@@ -187,8 +264,13 @@ class Linker:
 
     def define_unknown_imports_as_default_values(self, store: Storelike, module: Module) -> None:
         """Define each function import of ``module`` not yet defined as a function
-        returning zeros / null references."""
-        m = module._module
+        returning zeros / null references.
+
+        Raises:
+            TypeError: when ``module`` is not a Module.
+        """
+        self._check_open()
+        m = _check_module(module)._module
         for imp in m.imports:
             if imp.kind == syntax.FUNC and (imp.module, imp.name) not in self._defs:
                 ft = m.types[imp.desc]  # type: ignore[index]

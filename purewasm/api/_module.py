@@ -9,9 +9,9 @@ import os
 from typing import Any, Dict, List, Optional, Union
 
 from purewasm import syntax
-from purewasm.errors import MalformedError, WasmtimeError
+from purewasm.errors import ArgumentTypeError, MalformedError, WasmtimeError
 
-from ._config import Config, Engine
+from ._config import Closeable, Config, Engine
 from ._types import AsExternType, ExportType, FuncType, ImportType, _wrap_import_type
 
 
@@ -68,7 +68,7 @@ def wat2wasm(wat: Union[str, bytes]) -> bytearray:
     return bytearray(text_to_binary(wat))
 
 
-class Module:
+class Module(Closeable):
     """A decoded and validated WebAssembly module, ready to be instantiated any number of
     times (its compiled code is shared by its instances).
 
@@ -82,18 +82,25 @@ class Module:
         MalformedError, InvalidError (WasmtimeError): for a module that does not decode,
             parse or validate.
         WasmtimeError: when memory runs out reading the module.
+        ValueError: when the engine has been closed.
+
+    ``close()`` (or leaving a ``with Module(...) as module:`` block) drops the module's
+    code; using it afterwards raises ValueError (its instances keep working).
     """
+
+    _what = "module"
 
     def __init__(self, engine: Engine, wasm: Union[str, bytes, bytearray]) -> None:
         if not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+            raise ArgumentTypeError("expected an Engine")
+        engine._check_open()
         self.engine = engine
         self._binary: Optional[bytes] = None
         module: syntax.Module
         if isinstance(wasm, syntax.Module):
             module = wasm
         elif not isinstance(wasm, (str, bytes, bytearray)):
-            raise TypeError("expected wasm bytes")
+            raise ArgumentTypeError("expected wasm bytes")
         else:
             try:
                 if _is_text(wasm):
@@ -110,8 +117,20 @@ class Module:
             _validate(module, engine.config)
         except MemoryError:
             raise WasmtimeError("out of memory while validating the module") from None
-        self._module = module
+        self._syntax: Optional[syntax.Module] = module
         self._compiled: Any = None
+
+    @property
+    def _module(self) -> syntax.Module:
+        """The decoded module (ValueError once closed)."""
+        if self._syntax is None:
+            raise ValueError("this module has been closed")
+        return self._syntax
+
+    def _release(self) -> None:
+        self._syntax = None
+        self._compiled = None
+        self._binary = None
 
     @classmethod
     def _from_syntax(cls, engine: Engine, module: syntax.Module,
@@ -120,7 +139,7 @@ class Module:
         obj = cls.__new__(cls)
         obj.engine = engine
         obj._binary = binary
-        obj._module = module
+        obj._syntax = module
         obj._compiled = None
         return obj
 
@@ -141,11 +160,13 @@ class Module:
         Config, without making a Module.
 
         Raises:
-            TypeError: when ``wasm`` is not bytes.
+            TypeError: when ``engine`` is not an Engine or ``wasm`` not bytes.
             MalformedError, InvalidError (WasmtimeError): when it does not.
         """
+        if not isinstance(engine, Engine):
+            raise ArgumentTypeError("expected an Engine")
         if not isinstance(wasm, (bytes, bytearray)):
-            raise TypeError("expected wasm bytes")
+            raise ArgumentTypeError("expected wasm bytes")
         _validate(_decode(bytes(wasm)), engine.config)
 
     @classmethod
@@ -156,7 +177,7 @@ class Module:
             TypeError: when ``encoded`` is not bytes; otherwise as the constructor.
         """
         if not isinstance(encoded, (bytes, bytearray)):
-            raise TypeError("expected bytes")
+            raise ArgumentTypeError("expected bytes")
         return cls(engine, bytes(encoded))
 
     @classmethod

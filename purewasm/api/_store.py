@@ -5,15 +5,15 @@ import time
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from purewasm import runtime as rt
-from purewasm.errors import WasmtimeError
+from purewasm.errors import ArgumentTypeError, WasmtimeError
 
-from ._config import Engine
+from ._config import Closeable, Engine
 
 if TYPE_CHECKING:
     from ._func import Caller
 
 
-class Store:
+class Store(Closeable):
     """All runtime state of a set of instances: memories, tables, globals, fuel, limits.
 
     Args:
@@ -29,26 +29,41 @@ class Store:
     threads at the same time (CPython runs one at a time under the GIL). Objects of one
     store are refused by another (WasmtimeError). ``interrupt()`` and
     ``Engine.increment_epoch()`` are the exceptions: meant to be called from another thread
-    or a signal handler."""
+    or a signal handler.
+
+    ``close()`` (or leaving a ``with Store() as store:`` block) drops the store's state;
+    using it afterwards raises ValueError."""
+
+    _what = "store"
 
     def __init__(self, engine: Optional[Engine] = None, data: Optional[Any] = None) -> None:
         if engine is None:
             engine = Engine()
         elif not isinstance(engine, Engine):
-            raise TypeError("expected an Engine")
+            raise ArgumentTypeError("expected an Engine")
+        engine._check_open()
         self.engine = engine
         cfg = engine.config
-        self._rt = rt.Store(max_call_depth=cfg.max_call_depth,
-                            use_thread=cfg.use_worker_thread)
-        self._rt.data = data
-        self._rt.epoch_cell = engine._epoch_cell
+        rts = rt.Store(max_call_depth=cfg.max_call_depth, use_thread=cfg.use_worker_thread)
+        rts.data = data
+        rts.epoch_cell = engine._epoch_cell
+        self._rt: Optional[rt.Store] = rts
         if cfg.epoch_interruption:
             with engine._stores_lock:
-                engine._stores.add(self._rt)
+                engine._stores.add(rts)
+
+    def _live(self) -> rt.Store:
+        """The runtime store; ValueError once closed."""
+        if self._rt is None:
+            raise ValueError("this store has been closed")
+        return self._rt
+
+    def _release(self) -> None:
+        self._rt = None
 
     def data(self) -> Optional[Any]:
         """The ``data`` object given to the constructor."""
-        return self._rt.data
+        return self._live().data
 
     def gc(self) -> None:
         """Nothing to do: Python's garbage collector owns every reference (compatibility)."""
@@ -65,7 +80,7 @@ class Store:
             raise WasmtimeError("fuel is not configured in this store")
         if fuel < 0:
             raise ValueError("fuel must not be negative")
-        self._rt.fuel_cell[0] = fuel
+        self._live().fuel_cell[0] = fuel
 
     def get_fuel(self) -> int:
         """The fuel left.
@@ -75,18 +90,18 @@ class Store:
         """
         if not self.engine.config.consume_fuel:
             raise WasmtimeError("fuel is not configured in this store")
-        return max(self._rt.fuel_cell[0], 0)
+        return max(self._live().fuel_cell[0], 0)
 
     def set_wasi(self, wasi: Any) -> None:
         """Attach a WASI configuration (``purewasm.WasiConfig``) to this store."""
         from purewasm.wasi import set_wasi   # WASI is imported by the programs using it
-        set_wasi(self._rt, wasi)
+        set_wasi(self._live(), wasi)
 
     def set_epoch_deadline(self, ticks_after_current: int) -> None:
         """Trap with INTERRUPT once the engine's epoch reaches the current epoch plus
         ``ticks_after_current`` (Config.epoch_interruption; the deadline starts at 0)."""
-        self._rt.deadline_cell[0] = self.engine.epoch + ticks_after_current
-        self._rt.poll_soon()
+        self._live().deadline_cell[0] = self.engine.epoch + ticks_after_current
+        self._live().poll_soon()
 
     def set_deadline(self, seconds: Optional[float]) -> None:
         """purewasm extension: trap with INTERRUPT once ``seconds`` of wall-clock time
@@ -102,18 +117,18 @@ class Store:
         if not self.engine.config.epoch_interruption:
             raise WasmtimeError("a deadline needs Config.epoch_interruption = True")
         if seconds is None:
-            self._rt.wall_deadline = None
+            self._live().wall_deadline = None
         else:
             if seconds < 0:
                 raise ValueError("the deadline must not be negative")
-            self._rt.wall_deadline = time.monotonic() + seconds
-        self._rt.poll_soon()
+            self._live().wall_deadline = time.monotonic() + seconds
+        self._live().poll_soon()
 
     def interrupt(self) -> None:
         """purewasm extension: stop the guest running in this store (from another thread
         or a signal handler) with Trap INTERRUPT at its next epoch check
         (Config.epoch_interruption); the next call runs normally."""
-        self._rt.interrupt()
+        self._live().interrupt()
 
     def set_limits(self, memory_size: int = -1, table_elements: int = -1, instances: int = -1,
                    tables: int = -1, memories: int = -1) -> None:
@@ -127,15 +142,15 @@ class Store:
         1 GiB per memory, 1,000,000 elements per table, 10,000 instances, tables and
         memories."""
         if memory_size >= 0:
-            self._rt.memory_limit_bytes = memory_size
+            self._live().memory_limit_bytes = memory_size
         if table_elements >= 0:
-            self._rt.table_limit = table_elements
+            self._live().table_limit = table_elements
         if instances >= 0:
-            self._rt.instance_limit = instances
+            self._live().instance_limit = instances
         if tables >= 0:
-            self._rt.table_count_limit = tables
+            self._live().table_count_limit = tables
         if memories >= 0:
-            self._rt.memory_count_limit = memories
+            self._live().memory_count_limit = memories
 
 
 # What every method taking a store accepts: the Store, or the Caller of a host function.
@@ -147,8 +162,11 @@ def rt_store(store: Storelike) -> rt.Store:
 
     Raises:
         TypeError: for anything else.
+        ValueError: for a closed Store.
     """
     rts = getattr(store, "_rt", None)
     if isinstance(rts, rt.Store):
         return rts
-    raise TypeError("expected a Store or Caller")
+    if isinstance(store, Store):
+        raise ValueError("this store has been closed")
+    raise ArgumentTypeError("expected a Store or Caller")

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import WasmtimeError
+from purewasm.errors import ArgumentTypeError, WasmtimeError
 
 from ._extern import Extern, register_extern
 from ._store import Storelike, rt_store
@@ -30,7 +30,7 @@ class Table(Extern):
 
     def __init__(self, store: Storelike, ty: TableType, init: Any) -> None:
         if not isinstance(ty, TableType):
-            raise TypeError("expected a TableType")
+            raise ArgumentTypeError("expected a TableType")
         raw = TO_RAW[ty._tt.element](init)
         rts = rt_store(store)
         if ty._tt.element == "funcref":

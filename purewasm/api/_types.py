@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import WasmtimeError
+from purewasm.errors import ArgumentTypeError, WasmtimeError
 
 
 class ValType:
@@ -90,7 +90,7 @@ class ValType:
 def _valtype_name(vt: Any) -> str:
     if isinstance(vt, ValType):
         return vt._name
-    raise TypeError("expected ValType")
+    raise ArgumentTypeError("expected ValType")
 
 
 class FuncType:
@@ -213,7 +213,7 @@ class TableType:
 
     def __init__(self, valtype: ValType, limits: Limits) -> None:
         if not isinstance(limits, Limits):
-            raise TypeError("expected Limits")
+            raise ArgumentTypeError("expected Limits")
         name = _valtype_name(valtype)
         if name not in syntax.REF_TYPES:
             raise WasmtimeError("table element type must be a reference type")
@@ -259,7 +259,7 @@ class MemoryType:
     def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False,
                  page_size_log2: int = 16) -> None:
         if not isinstance(limits, Limits):
-            raise TypeError("expected Limits")
+            raise ArgumentTypeError("expected Limits")
         if is_64:
             raise WasmtimeError("64-bit memories are not supported")
         if page_size_log2 != 16:
