@@ -81,6 +81,16 @@ UNSUPPORTED = ("wasm_threads", "wasm_exceptions", "wasm_component_model",
                "wasm_custom_page_sizes", "wasm_gc", "wasm_stack_switching")
 
 
+# Settings wasmtime-py takes as a bool (TypeError otherwise) / an int.
+BOOL_SETTINGS = frozenset(ALWAYS_ON + UNSUPPORTED + (
+    "debug_info", "parallel_compilation", "cranelift_debug_verifier", "gc_support",
+    "native_unwind_info", "memory_may_move", "cranelift_nan_canonicalization",
+    "consume_fuel", "shared_memory", "wasm_tail_call", "wasm_relaxed_simd",
+    "wasm_relaxed_simd_deterministic"))
+INT_SETTINGS = frozenset(("memory_reservation", "memory_guard_size",
+                          "memory_reservation_for_growth"))
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
@@ -132,6 +142,10 @@ class Config(Closeable):
         # settings purewasm cannot honour say so instead of being silently ignored.
         if self._closed:
             raise _closed_error(self._what)
+        if name in BOOL_SETTINGS and not isinstance(value, bool):
+            raise ArgumentTypeError("expected a bool")
+        if name in INT_SETTINGS and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ArgumentTypeError("expected an int")
         if name in ALWAYS_ON:
             if not value:
                 _warn("Config.%s = False is not supported: purewasm always has %s"
@@ -185,10 +199,12 @@ class Config(Closeable):
         self._choice("profiler", profiler, PROFILERS)
 
     def _set_cache(self, cache: Union[bool, str]) -> None:
+        if not isinstance(cache, (bool, str)):
+            raise ArgumentTypeError("expected string or bool")
+        if cache is False:      # as wasmtime-py
+            raise WasmtimeError("caching cannot be explicitly disabled")
         if isinstance(cache, str) and not os.path.isfile(cache):
             raise WasmtimeError("failed to read the cache configuration file %r" % cache)
-        if not isinstance(cache, (bool, str)):
-            raise ArgumentTypeError("expected a bool or a path")
         self._native["cache"] = cache
 
     def _set_target(self, target: str) -> None:

@@ -97,3 +97,74 @@ def test_linker_helpers(w: Any) -> None:
     ex = linker.instantiate(store, user).exports(store)
     assert ex["b"](store) == 0
     linker.get_default(store, "nothing")(store)
+
+
+ANSWER_WAT = '(module (import "env" "k" (func $k (result i32))) ' \
+    '(func (export "f") (result i32) call $k i32.const 1 i32.add))'
+
+
+def test_instantiate_pre_serves_many_stores(w: Any) -> None:
+    engine = w.Engine()
+    linker = w.Linker(engine)
+    linker.define_func("env", "k", w.FuncType([], [w.ValType.i32()]), lambda: 41)
+    pre = linker.instantiate_pre(w.Module(engine, wasm(ANSWER_WAT)))
+    for _ in range(2):
+        store = w.Store(engine)
+        assert pre.instantiate(store).exports(store)["f"](store) == 42
+    with pytest.raises(TypeError):
+        linker.instantiate_pre("not a module")
+
+
+def test_instantiate_pre_needs_every_import_defined(w: Any) -> None:
+    engine = w.Engine()
+    with pytest.raises(w.WasmtimeError):
+        w.Linker(engine).instantiate_pre(w.Module(engine, wasm(ANSWER_WAT)))
+
+
+def test_define_unknown_imports_take_a_module(w: Any) -> None:
+    engine = w.Engine()
+    store = w.Store(engine)
+    linker = w.Linker(engine)
+    module = w.Module(engine, wasm(ANSWER_WAT))
+    linker.define_unknown_imports_as_default_values(store, module)
+    assert linker.instantiate(store, module).exports(store)["f"](store) == 1
+    with pytest.raises(TypeError):
+        linker.define_unknown_imports_as_default_values(store, "not a module")
+    with pytest.raises(TypeError):
+        linker.define_unknown_imports_as_traps("not a module")
+
+
+def test_wrong_argument_types_raise_as_wasmtime_py(w: Any) -> None:
+    # wasmtime-py raises AttributeError for these (its code reaches for an attribute the
+    # argument lacks); purewasm's ArgumentTypeError is both that and a TypeError.
+    engine = w.Engine()
+    store = w.Store(engine)
+    with pytest.raises(AttributeError):
+        w.Linker(2)
+    with pytest.raises(AttributeError):
+        w.Linker(engine).instantiate(store, 3)
+    with pytest.raises(AttributeError):
+        w.Instance(store, 1, [])
+    with pytest.raises(AttributeError):
+        w.Memory(1, w.MemoryType(w.Limits(1, None)))
+    with pytest.raises(AttributeError):
+        w.Module.validate(1, b"")
+
+
+def test_argument_type_error_is_a_type_error() -> None:
+    import purewasm
+    from purewasm.errors import ArgumentTypeError
+    with pytest.raises(ArgumentTypeError) as info:
+        purewasm.Instance(purewasm.Store(), 1, [])
+    assert isinstance(info.value, TypeError) and isinstance(info.value, AttributeError)
+
+
+def test_closed_linker_refuses_use() -> None:
+    import purewasm
+    engine = purewasm.Engine()
+    with purewasm.Linker(engine) as linker:
+        linker.define_func("env", "k", purewasm.FuncType([], []), lambda: None)
+    with pytest.raises(ValueError):
+        linker.define_func("env", "j", purewasm.FuncType([], []), lambda: None)
+    with pytest.raises(ValueError):
+        linker.instantiate(purewasm.Store(engine), purewasm.Module(engine, "(module)"))

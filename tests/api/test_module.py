@@ -78,3 +78,16 @@ def test_text_module_and_serialize(w: Any) -> None:
         w.Module(engine, "(module (func (result i32)))")   # invalid: no result
     with pytest.raises(w.WasmtimeError):
         w.Module(engine, "(module (bogus))")               # malformed text
+
+
+def test_module_context_manager_and_close(w: Any) -> None:
+    engine = w.Engine()
+    with w.Module(engine, wasm('(module (func (export "f")))')) as module:
+        assert len(module.exports) == 1
+    store = w.Store(engine)
+    module = w.Module(engine, wasm('(module (func (export "f")))'))
+    instance = w.Instance(store, module, [])
+    module.close()
+    instance.exports(store)["f"](store)          # instances outlive their module
+    with pytest.raises(ValueError):
+        w.Instance(store, module, [])
