@@ -71,6 +71,15 @@ class InstantiationError(WasmtimeError):
     """Instantiation failed for a reason that is not a trap (e.g. resource limits)."""
 
 
+class ArgumentTypeError(TypeError, AttributeError):
+    """An API call got an argument of the wrong type (e.g. ``Instance(store, 1, [])``).
+
+    A TypeError, and also an AttributeError: wasmtime-py raises the latter for some wrong
+    arguments (its code reaches for an attribute the object lacks), so code written for
+    either exception behaves the same here.
+    """
+
+
 class TrapCode(enum.Enum):
     """Why a trap happened. Names follow wasmtime-py's ``TrapCode``."""
 

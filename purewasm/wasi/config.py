@@ -109,14 +109,27 @@ class WasiConfig:
     def inherit_stderr(self) -> None:
         self.stderr_target = ("inherit",)
 
+    # As wasmtime-py, a path that cannot work is refused when set (wasmtime opens the file
+    # then); the file itself is opened when a store gets this configuration.
     def _set_stdin_file(self, path: str) -> None:
-        self.stdin_source = ("file", os.fspath(path))
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise WasmtimeError("failed to open %r for stdin: no such file" % (path,))
+        self.stdin_source = ("file", path)
+
+    @staticmethod
+    def _output_file(path: str, stream: str) -> str:
+        path = os.fspath(path)
+        if os.path.isdir(path) or not os.path.isdir(os.path.dirname(path) or "."):
+            raise WasmtimeError("failed to open %r for %s: no such directory, or a directory"
+                                % (path, stream))
+        return path
 
     def _set_stdout_file(self, path: str) -> None:
-        self.stdout_target = ("file", os.fspath(path))
+        self.stdout_target = ("file", self._output_file(path, "stdout"))
 
     def _set_stderr_file(self, path: str) -> None:
-        self.stderr_target = ("file", os.fspath(path))
+        self.stderr_target = ("file", self._output_file(path, "stderr"))
 
     # wasmtime-py exposes these as write-only properties.
     stdin_file = property(None, _set_stdin_file)

@@ -1,0 +1,231 @@
+"""Module: a decoded, validated WebAssembly module; wat2wasm.
+
+The decoder, text parser, validator and compiler are imported on first use (deliberate
+function-level imports): ``import purewasm`` stays light for programs that only need part.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Union
+
+from purewasm import syntax
+from purewasm.errors import ArgumentTypeError, MalformedError, WasmtimeError
+
+from ._config import Closeable, Config, Engine
+from ._types import AsExternType, ExportType, FuncType, ImportType, _wrap_import_type
+
+
+def _parse_text(text: str) -> syntax.Module:
+    from purewasm.text import parse_module   # first use (module docstring)
+    return parse_module(text)
+
+
+def _decode(data: bytes) -> syntax.Module:
+    from purewasm.binary import decode_module   # first use (module docstring)
+    return decode_module(data)
+
+
+def _validate(module: syntax.Module, config: Config) -> None:
+    from purewasm.opcodes import PROPOSALS   # first use (module docstring)
+    from purewasm.validate import validate_module
+    validate_module(module, [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)])
+
+
+def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
+    # As wasmtime-py: a str, or bytes not starting with a NUL, is the text format.
+    if isinstance(wasm, str):
+        return len(wasm) > 0 and ord(wasm[0]) != 0
+    return len(wasm) > 0 and wasm[0] != 0
+
+
+def _text_of(wasm: Union[str, bytes, bytearray]) -> str:
+    """Text-format input as a str; bytes that are not UTF-8 are malformed (neither a
+    binary, which starts with NUL, nor text), never a UnicodeDecodeError."""
+    if isinstance(wasm, str):
+        return wasm
+    try:
+        return bytes(wasm).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedError("input is neither a Wasm binary nor UTF-8 text (invalid "
+                             "UTF-8 at byte %d)" % exc.start, exc.start) from None
+
+
+def wat2wasm(wat: Union[str, bytes]) -> bytearray:
+    """Convert the WebAssembly text format to the binary format.
+
+    Args:
+        wat: the module's text (str, or UTF-8 bytes).
+
+    Returns:
+        The binary module.
+
+    Raises:
+        MalformedError (a WasmtimeError): for text that does not parse.
+    """
+    if isinstance(wat, (bytes, bytearray)):
+        wat = _text_of(wat)
+    from purewasm.text import wat2wasm as text_to_binary   # first use (module docstring)
+    return bytearray(text_to_binary(wat))
+
+
+class Module(Closeable):
+    """A decoded and validated WebAssembly module, ready to be instantiated any number of
+    times (its compiled code is shared by its instances).
+
+    Args:
+        engine: the engine whose Config (enabled proposals, fuel, epochs) applies.
+        wasm: the binary module (bytes) or its text format (str, or bytes not starting
+            with NUL, as wasmtime-py).
+
+    Raises:
+        TypeError: for an ``engine`` that is not an Engine or ``wasm`` of another type.
+        MalformedError, InvalidError (WasmtimeError): for a module that does not decode,
+            parse or validate.
+        WasmtimeError: when memory runs out reading the module.
+        ValueError: when the engine has been closed.
+
+    ``close()`` (or leaving a ``with Module(...) as module:`` block) drops the module's
+    code; using it afterwards raises ValueError (its instances keep working).
+    """
+
+    _what = "module"
+
+    def __init__(self, engine: Engine, wasm: Union[str, bytes, bytearray]) -> None:
+        if not isinstance(engine, Engine):
+            raise ArgumentTypeError("expected an Engine")
+        engine._check_open()
+        self.engine = engine
+        self._binary: Optional[bytes] = None
+        module: syntax.Module
+        if isinstance(wasm, syntax.Module):
+            module = wasm
+        elif not isinstance(wasm, (str, bytes, bytearray)):
+            raise ArgumentTypeError("expected wasm bytes")
+        else:
+            try:
+                if _is_text(wasm):
+                    module = _parse_text(_text_of(wasm))
+                else:
+                    if isinstance(wasm, str):
+                        wasm = wasm.encode("latin-1")
+                    self._binary = bytes(wasm)
+                    module = _decode(self._binary)
+            except MemoryError:
+                raise WasmtimeError("out of memory while reading a module of %d bytes"
+                                    % len(wasm)) from None
+        try:
+            _validate(module, engine.config)
+        except MemoryError:
+            raise WasmtimeError("out of memory while validating the module") from None
+        self._syntax: Optional[syntax.Module] = module
+        self._compiled: Any = None
+
+    @property
+    def _module(self) -> syntax.Module:
+        """The decoded module (ValueError once closed)."""
+        if self._syntax is None:
+            raise ValueError("this module has been closed")
+        return self._syntax
+
+    def _release(self) -> None:
+        self._syntax = None
+        self._compiled = None
+        self._binary = None
+
+    @classmethod
+    def _from_syntax(cls, engine: Engine, module: syntax.Module,
+                     binary: Optional[bytes] = None) -> "Module":
+        """A Module from an already decoded *and validated* syntax module."""
+        obj = cls.__new__(cls)
+        obj.engine = engine
+        obj._binary = binary
+        obj._syntax = module
+        obj._compiled = None
+        return obj
+
+    @classmethod
+    def from_file(cls, engine: Engine, path: Union[str, bytes, "os.PathLike[str]"]) -> "Module":
+        """The module in the file at ``path`` (binary or text format).
+
+        Raises:
+            OSError: when the file cannot be read; otherwise as the constructor.
+        """
+        with open(path, "rb") as f:
+            contents = f.read()
+        return cls(engine, contents)
+
+    @classmethod
+    def validate(cls, engine: Engine, wasm: Union[bytes, bytearray]) -> None:
+        """Check that ``wasm`` (a binary module) decodes and validates under the engine's
+        Config, without making a Module.
+
+        Raises:
+            TypeError: when ``engine`` is not an Engine or ``wasm`` not bytes.
+            MalformedError, InvalidError (WasmtimeError): when it does not.
+        """
+        if not isinstance(engine, Engine):
+            raise ArgumentTypeError("expected an Engine")
+        if not isinstance(wasm, (bytes, bytearray)):
+            raise ArgumentTypeError("expected wasm bytes")
+        _validate(_decode(bytes(wasm)), engine.config)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":
+        """The module from the bytes of :meth:`serialize` (its binary format).
+
+        Raises:
+            TypeError: when ``encoded`` is not bytes; otherwise as the constructor.
+        """
+        if not isinstance(encoded, (bytes, bytearray)):
+            raise ArgumentTypeError("expected bytes")
+        return cls(engine, bytes(encoded))
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str) -> "Module":
+        """The module from a file written with the bytes of :meth:`serialize`."""
+        return cls.from_file(engine, path)
+
+    def serialize(self) -> bytearray:
+        """The module in a form :meth:`deserialize` reads back: its binary format."""
+        if self._binary is None:
+            from purewasm.binary import encode_module   # first use (module docstring)
+            self._binary = bytes(encode_module(self._module))
+        return bytearray(self._binary)
+
+    @property
+    def name(self) -> Optional[str]:
+        """The module's name from its name section, or None."""
+        return self._module.names.module
+
+    @property
+    def imports(self) -> List[ImportType]:
+        """The module's imports, in order."""
+        m = self._module
+        return [ImportType(imp.module, imp.name, _wrap_import_type(imp.kind, imp.desc, m.types))
+                for imp in m.imports]
+
+    @property
+    def exports(self) -> List[ExportType]:
+        """The module's exports, in order."""
+        m = self._module
+        spaces: Dict[str, List[Any]] = {
+            syntax.FUNC: m.func_types(), syntax.TABLE: m.table_types(),
+            syntax.MEMORY: m.memory_types(), syntax.GLOBAL: m.global_types()}
+        out = []
+        for exp in m.exports:
+            desc = spaces[exp.kind][exp.index]
+            if exp.kind == syntax.FUNC:
+                ty: AsExternType = FuncType._from(desc)
+            else:
+                ty = _wrap_import_type(exp.kind, desc, m.types)
+            out.append(ExportType(exp.name, ty))
+        return out
+
+    def _get_compiled(self) -> Any:
+        """The module's compile.CompiledModule (made once, shared by every instance)."""
+        if self._compiled is None:
+            from purewasm.compile import CompiledModule   # first use (module docstring)
+            config = self.engine.config
+            self._compiled = CompiledModule(self._module, fuel=config.consume_fuel,
+                                            epoch=config.epoch_interruption)
+        return self._compiled
