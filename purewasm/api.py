@@ -170,13 +170,18 @@ class Limits:
 
 
 class TableType:
-    def __init__(self, valtype: ValType, limits: Limits) -> None:
+    def __init__(self, valtype: ValType, limits: Limits, is_64: bool = False) -> None:
         if not isinstance(limits, Limits):
             raise TypeError("expected Limits")
         name = _valtype_name(valtype)
         if name not in syntax.REF_TYPES:
             raise WasmtimeError("table element type must be a reference type")
-        self._tt = syntax.TableType(name, limits._syntax())
+        bound = rt.MAX_TABLE_64 if is_64 else rt.MAX_TABLE_32
+        for value in (limits.min, limits.max):
+            if value is not None and not 0 <= value <= bound:
+                raise WasmtimeError("table size out of range for a %d-bit table"
+                                    % (64 if is_64 else 32))
+        self._tt = syntax.TableType(name, limits._syntax(), "i64" if is_64 else "i32")
 
     @classmethod
     def _from(cls, tt: syntax.TableType) -> "TableType":
@@ -192,6 +197,11 @@ class TableType:
     def limits(self) -> Limits:
         return Limits(self._tt.limits.min, self._tt.limits.max)
 
+    @property
+    def is_64(self) -> bool:
+        """Whether the table's indices are i64 (Wasm 3.0 table64)."""
+        return self._tt.is_64
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableType) and other._tt == self._tt
 
@@ -204,15 +214,15 @@ class MemoryType:
                  page_size_log2: int = 16) -> None:
         if not isinstance(limits, Limits):
             raise TypeError("expected Limits")
-        if is_64:
-            raise WasmtimeError("64-bit memories are not supported")
         if page_size_log2 != 16:
             raise WasmtimeError("custom page sizes are not supported")
-        if limits.min > rt.MAX_PAGES:
+        bound = rt.MAX_PAGES_64 if is_64 else rt.MAX_PAGES
+        if limits.min > bound:
             raise WasmtimeError("minimum size too large")
-        if limits.max is not None and limits.max > rt.MAX_PAGES:
+        if limits.max is not None and limits.max > bound:
             raise WasmtimeError("maximum size too large")
-        self._mt = syntax.MemoryType(limits._syntax(), bool(shared))
+        self._mt = syntax.MemoryType(limits._syntax(), bool(shared),
+                                     "i64" if is_64 else "i32")
 
     @classmethod
     def _from(cls, mt: syntax.MemoryType) -> "MemoryType":
@@ -226,7 +236,8 @@ class MemoryType:
 
     @property
     def is_64(self) -> bool:
-        return False
+        """Whether the memory's addresses are i64 (Wasm 3.0 memory64)."""
+        return self._mt.is_64
 
     @property
     def is_shared(self) -> bool:
@@ -539,6 +550,8 @@ class Config:
         self.wasm_tail_call = True
         self.wasm_extended_const = True
         self.wasm_relaxed_simd = True
+        self.wasm_multi_memory = True
+        self.wasm_memory64 = True
 
     @property
     def max_wasm_stack(self) -> Optional[int]:
@@ -1042,7 +1055,8 @@ class Memory:
     def type(self, store: Any) -> MemoryType:
         # As wasmtime: the declared type (import matching uses the current size instead).
         inst = self._inst
-        return MemoryType._from(syntax.MemoryType(syntax.Limits(inst.min, inst.max), inst.shared))
+        return MemoryType._from(syntax.MemoryType(syntax.Limits(inst.min, inst.max), inst.shared,
+                                                  inst.address))
 
     def grow(self, store: Any, delta: int) -> int:
         if delta < 0:
@@ -1152,7 +1166,8 @@ class Table:
     def type(self, store: Any) -> TableType:
         inst = self._inst
         return TableType._from(syntax.TableType(inst.element_type,
-                                                syntax.Limits(inst.min, inst.max)))
+                                                syntax.Limits(inst.min, inst.max),
+                                                inst.address))
 
     def size(self, store: Any) -> int:
         return len(self._inst.elements)

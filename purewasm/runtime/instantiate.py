@@ -226,10 +226,16 @@ def describe_extern(ext: Extern) -> str:
     if kind == FUNC:
         return "func %s" % (ext.type,)
     if kind == TABLE:
-        return "table %s %s" % (ext.element_type, _limits_str(Limits(len(ext.elements), ext.max)))
+        return "table %s%s %s" % (_address_str(ext.address), ext.element_type,
+                                  _limits_str(Limits(len(ext.elements), ext.max)))
     if kind == MEMORY:
-        return "memory %s" % _limits_str(Limits(ext.pages, ext.max))
+        return "memory %s%s" % (_address_str(ext.address),
+                                _limits_str(Limits(ext.pages, ext.max)))
     return "global %s%s" % ("mut " if ext.type.mutable else "", ext.type.content)
+
+
+def _address_str(address: str) -> str:
+    return "i64 " if address == "i64" else ""
 
 
 def _limits_str(limits: Limits) -> str:
@@ -241,9 +247,10 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
     if imp.kind == FUNC:
         return "func %s" % (types[desc],)
     if imp.kind == TABLE:
-        return "table %s %s" % (desc.element, _limits_str(desc.limits))
+        return "table %s%s %s" % (_address_str(desc.address), desc.element,
+                                  _limits_str(desc.limits))
     if imp.kind == MEMORY:
-        return "memory %s" % _limits_str(desc.limits)
+        return "memory %s%s" % (_address_str(desc.address), _limits_str(desc.limits))
     return "global %s%s" % ("mut " if desc.mutable else "", desc.content)
 
 
@@ -255,9 +262,10 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
         return isinstance(ext, FuncInstance) and ext.type == _as_tuple_type(types[desc])
     if imp.kind == TABLE:
         return (isinstance(ext, TableInstance) and ext.element_type == desc.element
+                and ext.address == desc.address
                 and limits_match(Limits(len(ext.elements), ext.max), desc.limits))
     if imp.kind == MEMORY:
-        return (isinstance(ext, MemoryInstance)
+        return (isinstance(ext, MemoryInstance) and ext.address == desc.address
                 and limits_match(Limits(ext.pages, ext.max), desc.limits)
                 and bool(ext.shared) == bool(getattr(desc, "shared", False)))
     if imp.kind == GLOBAL:
