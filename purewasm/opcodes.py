@@ -94,7 +94,8 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 # Wasm 3.0 proposals: their names in messages, keyed by the names of wasmtime-py's Config
 # settings that enable them.
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
-             "relaxed_simd": "relaxed SIMD"}
+             "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
+             "memory64": "memory64"}
 # Wasm 2.0 (no proposal) and 3.0 (the proposals implemented so far) as feature sets.
 WASM2_FEATURES: FrozenSet[str] = frozenset()
 ALL_FEATURES: FrozenSet[str] = frozenset(PROPOSALS)

@@ -93,6 +93,14 @@ CONFIGS: Dict[str, Tuple[List[str], int, bool]] = {
                 "control,variable,parametric,numeric,reference,table",
                 "--min-tables", "1", "--min-funcs", "3", "--min-element-segments", "1",
                 "--max-instructions", "1500"], 4000, False),
+    # Several memories, 32- and 64-bit (multi-memory, memory64): loads, stores, bulk
+    # operations with i64 addresses, memory.size/grow per memory.
+    "memories": (["--fuel", "200", "--allowed-instructions",
+                  "control,variable,parametric,numeric,memory", "--min-memories", "1",
+                  "--max-memories", "3", "--memory64-enabled", "true",
+                  "--max-memory64-bytes", "131072", "--max-memory32-bytes", "131072",
+                  "--min-funcs", "2", "--max-instructions", "2000",
+                  "--max-nesting-depth", "40"], 5000, False),
     # SIMD (v128 exports are only cross-checked between lowerings).
     "simd": (["--fuel", "200", "--simd-enabled", "true", "--min-funcs", "2",
               "--max-instructions", "1500"], 4000, True),
@@ -368,16 +376,17 @@ _WT_ENGINES: Dict[Tuple[str, ...], Any] = {}
 
 
 def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
-    """A wasmtime engine with the Wasm 2.0 proposals on and every later one off, except
-    those named in ``enable`` (wasmtime.Config attributes, e.g. "wasm_relaxed_simd")."""
+    """A wasmtime engine with the Wasm 2.0 proposals on, multi-memory and memory64 on (only
+    the "memories" configuration's modules use them), every later one off, except those
+    named in ``enable`` (wasmtime.Config attributes, e.g. "wasm_relaxed_simd")."""
     engine = _WT_ENGINES.get(enable)
     if engine is None:
         cfg = wasmtime.Config()
         for name, on in [("wasm_bulk_memory", True), ("wasm_multi_value", True),
                          ("wasm_reference_types", True), ("wasm_simd", True),
                          ("wasm_relaxed_simd", False), ("wasm_threads", False),
-                         ("wasm_tail_call", False), ("wasm_multi_memory", False),
-                         ("wasm_memory64", False), ("wasm_gc", False),
+                         ("wasm_tail_call", False), ("wasm_multi_memory", True),
+                         ("wasm_memory64", True), ("wasm_gc", False),
                          ("wasm_exceptions", False)]:
             try:
                 setattr(cfg, name, on or name in enable)

@@ -36,9 +36,9 @@ def module_with_body(body: bytes, locals_: bytes = b"\x00", extra: bytes = b"") 
             + extra + section(10, vec([uleb(len(code)) + code])))
 
 
-def malformed(data: bytes) -> MalformedError:
+def malformed(data: bytes, features=None) -> MalformedError:  # type: ignore[no-untyped-def]
     with pytest.raises(MalformedError) as info:
-        decode_module(data)
+        decode_module(data, features)
     return info.value
 
 
@@ -142,10 +142,14 @@ def test_function_errors() -> None:
     assert "illegal opcode" in malformed(module_with_body(b"\xfc\x12\x0b")).reason
     assert "illegal opcode" in malformed(module_with_body(b"\xfd\x9a\x01\x0b")).reason
     assert malformed(module_with_body(b"\x05\x0b")).reason == "END opcode expected"
-    assert malformed(module_with_body(b"\x3f\x01\x1a\x0b")).reason == "zero byte expected"
+    # Wasm 2.0 reserves a zero byte where multi-memory (3.0) reads a memory index.
+    assert malformed(module_with_body(b"\x3f\x01\x1a\x0b"), opcodes.WASM2_FEATURES).reason \
+        == "zero byte expected"
     assert malformed(module_with_body(b"\xd0\x7f\x1a\x0b")).reason == \
         "malformed reference type"
-    assert malformed(module_with_body(b"\x41\x00\x28\x20\x00\x1a\x0b")).reason == \
+    assert malformed(module_with_body(b"\x41\x00\x28\x20\x00\x1a\x0b"),
+                     opcodes.WASM2_FEATURES).reason == "malformed memop flags"
+    assert malformed(module_with_body(b"\x41\x00\x28\x80\x01\x00\x1a\x0b")).reason == \
         "malformed memop flags"
 
 

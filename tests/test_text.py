@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from purewasm.errors import MalformedError
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.script import commands as C
 from purewasm.syntax import ACTIVE, DECLARATIVE, PASSIVE, FuncType, Instr, Limits
 from purewasm.text import parse_module, parse_script, print_module
@@ -25,9 +26,9 @@ def ops(instrs):  # type: ignore[no-untyped-def]
     return [(i.op, i.imm) for i in instrs]
 
 
-def malformed(text: str, reason: str) -> MalformedError:
+def malformed(text: str, reason: str, features=None) -> MalformedError:  # type: ignore[no-untyped-def]
     with pytest.raises(MalformedError) as info:
-        parse_module(text)
+        parse_module(text, features)
     assert reason in info.value.reason, info.value.reason
     return info.value
 
@@ -320,8 +321,11 @@ def test_memory_and_table_immediates() -> None:
     assert [i.imm for i in b if i.op not in ("i32.const", "drop", "end")] == [
         (2, 16, 0), (0, 0, 0), (1, 0), (0, 0), (0, 1), (0, 0), (0, 0), (0, 0), 0]
     malformed("(module (memory 1) (func i32.const 0 i32.load align=3 drop))", "alignment")
+    # Wasm 2.0: the offset is a u32; 3.0 (memory64) reads a u64 (validation bounds it).
     malformed("(module (memory 1) (func i32.const 0 i32.load offset=4294967296 drop))",
-              "i32 constant")
+              "i32 constant", WASM2_FEATURES)
+    malformed("(module (memory 1) (func i32.const 0 i32.load offset=18446744073709551616 "
+              "drop))", "i64 constant")
 
 
 def test_simd_immediates() -> None:

@@ -16,6 +16,7 @@ import pytest
 from wast_json import all_wast_files, wast_commands
 
 from purewasm.errors import MalformedError
+from purewasm.opcodes import WASM2_FEATURES
 from purewasm.script import commands as C
 from purewasm.syntax import Module, Names
 from purewasm.text import parse_module, parse_script, print_module
@@ -63,7 +64,7 @@ def test_script_parses_and_malformed_rejected(path) -> None:  # type: ignore[no-
     for c in cmds:
         if isinstance(c, C.AssertMalformed) and c.module.kind != C.BINARY:
             try:
-                parse_module(c.module.data)
+                parse_module(c.module.data, WASM2_FEATURES)
             except MalformedError as exc:
                 # Same reason as the spec interpreter (which may add details after it).
                 if not exc.reason.startswith(c.message):

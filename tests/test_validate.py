@@ -344,8 +344,10 @@ def test_limits_and_memories() -> None:
     bad(Module(mems=[MemoryType(Limits(0, 65537))]),
         "memory size must be at most 65536 pages (4GiB)")
     ok(Module(mems=[MemoryType(Limits(0, 65536))]))
-    bad(Module(mems=MEM * 2), "multiple memories")
-    bad(Module(imports=[Import("m", "mem", "memory", MEM[0])], mems=MEM), "multiple memories")
+    bad(Module(mems=MEM * 2), "multiple memories", WASM2_FEATURES)
+    bad(Module(imports=[Import("m", "mem", "memory", MEM[0])], mems=MEM), "multiple memories",
+        WASM2_FEATURES)
+    ok(Module(mems=MEM * 2))     # Wasm 3.0 multi-memory
     ok(Module(tables=[TableType("funcref", Limits(0))] * 3))
 
 

@@ -86,6 +86,7 @@ BOOL_SETTINGS = frozenset(ALWAYS_ON + UNSUPPORTED + (
     "debug_info", "parallel_compilation", "cranelift_debug_verifier", "gc_support",
     "native_unwind_info", "memory_may_move", "cranelift_nan_canonicalization",
     "consume_fuel", "shared_memory", "wasm_tail_call", "wasm_relaxed_simd",
+    "wasm_multi_memory", "wasm_memory64",
     "wasm_relaxed_simd_deterministic"))
 INT_SETTINGS = frozenset(("memory_reservation", "memory_guard_size",
                           "memory_reservation_for_growth"))
@@ -101,7 +102,8 @@ class Config(Closeable):
     Honoured: ``consume_fuel`` and ``epoch_interruption`` (the checks are compiled in only
     when set); ``max_wasm_stack`` (bytes, as wasmtime) sets ``max_call_depth`` to
     ``max_wasm_stack // 52`` frames; ``wasm_tail_call``, ``wasm_extended_const``,
-    ``wasm_relaxed_simd`` (off: modules using the proposal are refused);
+    ``wasm_relaxed_simd``, ``wasm_multi_memory``, ``wasm_memory64`` (off: modules using the
+    proposal are refused);
     ``wasm_relaxed_simd_deterministic`` (purewasm's relaxed SIMD always is).
     ``wasm_reference_types``, ``wasm_simd``, ``wasm_bulk_memory``, ``wasm_multi_value`` are
     always on: setting one False warns (RuntimeWarning). Proposals purewasm does not
@@ -134,6 +136,8 @@ class Config(Closeable):
         self.wasm_tail_call = True
         self.wasm_extended_const = True
         self.wasm_relaxed_simd = True
+        self.wasm_multi_memory = True
+        self.wasm_memory64 = True
         self.wasm_relaxed_simd_deterministic = False
         self._native: Dict[str, Any] = {}
 

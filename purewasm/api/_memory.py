@@ -46,7 +46,8 @@ class Memory(Extern):
         """The memory's declared type (limits as declared, not its current size)."""
         # As wasmtime: the declared type (import matching uses the current size instead).
         inst = self._inst
-        return MemoryType._from(syntax.MemoryType(syntax.Limits(inst.min, inst.max), inst.shared))
+        return MemoryType._from(syntax.MemoryType(syntax.Limits(inst.min, inst.max), inst.shared,
+                                                  inst.address))
 
     def grow(self, store: Storelike, delta: int) -> int:
         """Grow by ``delta`` pages; returns the previous size in pages.

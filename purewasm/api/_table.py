@@ -47,7 +47,8 @@ class Table(Extern):
         """The table's declared type."""
         inst = self._inst
         return TableType._from(syntax.TableType(inst.element_type,
-                                                syntax.Limits(inst.min, inst.max)))
+                                                syntax.Limits(inst.min, inst.max),
+                                                inst.address))
 
     def size(self, store: Storelike) -> int:
         """The current number of elements."""

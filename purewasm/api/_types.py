@@ -205,19 +205,25 @@ class TableType:
     Args:
         valtype: ``ValType.funcref()`` or ``ValType.externref()``.
         limits: the table's size limits, in elements.
+        is_64: a table with i64 indices (Wasm 3.0 table64).
 
     Raises:
         TypeError: when ``limits`` is not a :class:`Limits` or ``valtype`` not a ValType.
         WasmtimeError: when ``valtype`` is not a reference type.
     """
 
-    def __init__(self, valtype: ValType, limits: Limits) -> None:
+    def __init__(self, valtype: ValType, limits: Limits, is_64: bool = False) -> None:
         if not isinstance(limits, Limits):
             raise ArgumentTypeError("expected Limits")
         name = _valtype_name(valtype)
         if name not in syntax.REF_TYPES:
             raise WasmtimeError("table element type must be a reference type")
-        self._tt = syntax.TableType(name, limits._syntax())
+        bound = rt.MAX_TABLE_64 if is_64 else rt.MAX_TABLE_32
+        for value in (limits.min, limits.max):
+            if value is not None and not 0 <= value <= bound:
+                raise WasmtimeError("table size out of range for a %d-bit table"
+                                    % (64 if is_64 else 32))
+        self._tt = syntax.TableType(name, limits._syntax(), "i64" if is_64 else "i32")
 
     @classmethod
     def _from(cls, tt: syntax.TableType) -> "TableType":
@@ -235,6 +241,11 @@ class TableType:
         """The size limits, in elements."""
         return Limits(self._tt.limits.min, self._tt.limits.max)
 
+    @property
+    def is_64(self) -> bool:
+        """Whether the table's indices are i64 (Wasm 3.0 table64)."""
+        return self._tt.is_64
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableType) and other._tt == self._tt
 
@@ -246,29 +257,29 @@ class MemoryType:
     """The type of a linear memory: limits in 64 KiB pages, and whether it is shared.
 
     Args:
-        limits: the size limits, in pages (at most 65,536).
-        is_64: a 64-bit memory (memory64; not supported).
+        limits: the size limits, in pages (at most 65,536; 2^48 for a 64-bit memory).
+        is_64: a 64-bit memory (Wasm 3.0 memory64): i64 addresses.
         shared: a shared memory (threads proposal).
         page_size_log2: log2 of the page size (custom page sizes; only 16 is supported).
 
     Raises:
         TypeError: when ``limits`` is not a :class:`Limits`.
-        WasmtimeError: for an unsupported setting or a size above 65,536 pages.
+        WasmtimeError: for an unsupported setting or a size above the address type's bound.
     """
 
     def __init__(self, limits: Limits, is_64: bool = False, shared: bool = False,
                  page_size_log2: int = 16) -> None:
         if not isinstance(limits, Limits):
             raise ArgumentTypeError("expected Limits")
-        if is_64:
-            raise WasmtimeError("64-bit memories are not supported")
         if page_size_log2 != 16:
             raise WasmtimeError("custom page sizes are not supported")
-        if limits.min > rt.MAX_PAGES:
+        bound = rt.MAX_PAGES_64 if is_64 else rt.MAX_PAGES
+        if limits.min > bound:
             raise WasmtimeError("minimum size too large")
-        if limits.max is not None and limits.max > rt.MAX_PAGES:
+        if limits.max is not None and limits.max > bound:
             raise WasmtimeError("maximum size too large")
-        self._mt = syntax.MemoryType(limits._syntax(), bool(shared))
+        self._mt = syntax.MemoryType(limits._syntax(), bool(shared),
+                                     "i64" if is_64 else "i32")
 
     @classmethod
     def _from(cls, mt: syntax.MemoryType) -> "MemoryType":
@@ -283,8 +294,8 @@ class MemoryType:
 
     @property
     def is_64(self) -> bool:
-        """Whether this is a 64-bit memory (always False here)."""
-        return False
+        """Whether the memory's addresses are i64 (Wasm 3.0 memory64)."""
+        return self._mt.is_64
 
     @property
     def is_shared(self) -> bool:

@@ -20,10 +20,12 @@ How the reference interpreter reads, and so how we read:
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 from .. import opcodes as _opc
 from ..errors import MalformedError
+from .leb128 import read_sleb, read_uleb
+from .memarg import read_memarg
 from ..syntax import (
     ACTIVE, DECLARATIVE, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
     CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
@@ -130,53 +132,6 @@ _IF_CODE = _opc.BY_NAME["if"].code
 _OPEN_BLOCK, _OPEN_IF, _OPEN_ELSE = 0, 1, 2
 
 
-# --- LEB128 (spec 5.2.2) ---------------------------------------------------------------
-# The checks follow the reference interpreter byte by byte: on the last byte allowed for
-# N bits, unused bits must be zero (unsigned) or copies of the sign bit (signed), else
-# "integer too large"; a continuation bit there is "integer representation too long".
-
-def read_uleb(data: bytes, pos: int, bits: int = 32) -> Tuple[int, int]:
-    """Read an unsigned LEB128 of at most ``bits`` bits at ``pos``: (value, new_pos)."""
-    result = 0
-    shift = 0
-    n = bits
-    while True:
-        if n <= 0:
-            raise MalformedError("integer representation too long", pos)
-        b = data[pos]
-        pos += 1
-        if n < 7 and (b & 0x7F) >= (1 << n):
-            raise MalformedError("integer too large", pos - 1)
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-        n -= 7
-
-
-def read_sleb(data: bytes, pos: int, bits: int) -> Tuple[int, int]:
-    """Read a signed LEB128 of at most ``bits`` bits at ``pos``: (signed value, new_pos)."""
-    result = 0
-    shift = 0
-    n = bits
-    while True:
-        if n <= 0:
-            raise MalformedError("integer representation too long", pos)
-        b = data[pos]
-        pos += 1
-        if n < 7:
-            mask = (-1 << (n - 1)) & 0x7F
-            if (b & mask) != 0 and (b & mask) != mask:
-                raise MalformedError("integer too large", pos - 1)
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result, pos
-        n -= 7
-
-
 def _u32(data: bytes, pos: int) -> Tuple[int, int]:
     b = data[pos]
     if b < 0x80:
@@ -241,14 +196,32 @@ def _reftype(data: bytes, pos: int) -> Tuple[str, int]:
     return t, pos + 1
 
 
-def _limits(data: bytes, pos: int) -> Tuple[Limits, int]:
-    # The flag is a u1 in Wasm 2.0 (spec 5.3.7): 0 = no maximum, 1 = maximum.
-    flag, pos = read_uleb(data, pos, 1)
-    lo, pos = _u32(data, pos)
-    hi: Optional[int] = None
-    if flag:
-        hi, pos = _u32(data, pos)
-    return Limits(lo, hi), pos
+# Limits flags (Wasm 3.0, spec 5.3.7): bit 0 a maximum follows, bit 1 shared (threads),
+# bit 2 the address type is i64 (memory64 / table64).
+_LIMITS_MAX, _LIMITS_SHARED, _LIMITS_64 = 1, 2, 4
+
+
+def _limits(data: bytes, pos: int, memory64: bool = False) -> Tuple[Limits, int, int]:
+    """Limits and their flags: (limits, flags, new position). Without memory64 the flag
+    is Wasm 2.0's u1 (0 = no maximum, 1 = maximum); with it a flags byte, and the bounds
+    are u64 when the address type is i64."""
+    if not memory64:
+        flag, pos = read_uleb(data, pos, 1)
+        lo, pos = _u32(data, pos)
+        hi: Optional[int] = None
+        if flag:
+            hi, pos = _u32(data, pos)
+        return Limits(lo, hi), flag, pos
+    flags = data[pos]
+    if flags & ~(_LIMITS_MAX | _LIMITS_SHARED | _LIMITS_64):
+        raise MalformedError("malformed limits flags", pos)
+    pos += 1
+    bits = 64 if flags & _LIMITS_64 else 32
+    lo, pos = read_uleb(data, pos, bits)
+    hi = None
+    if flags & _LIMITS_MAX:
+        hi, pos = read_uleb(data, pos, bits)
+    return Limits(lo, hi), flags, pos
 
 
 def _globaltype(data: bytes, pos: int) -> Tuple[GlobalType, int]:
@@ -264,16 +237,29 @@ def _globaltype(data: bytes, pos: int) -> Tuple[GlobalType, int]:
 class _CodeState:
     """What decoding instructions learns about the module as a whole."""
 
-    __slots__ = ("uses_data_count",)
+    __slots__ = ("uses_data_count", "multi_memory", "offset_bits")
 
-    def __init__(self) -> None:
+    def __init__(self, features: Optional[Collection[str]] = None) -> None:
         self.uses_data_count = False
+        if features is None:
+            features = _opc.ALL_FEATURES
+        # Wasm 3.0's encodings where 2.0 has fixed bytes: memory indices (multi-memory),
+        # u64 memarg offsets (memory64).
+        self.multi_memory = "multi_memory" in features
+        self.offset_bits = 64 if "memory64" in features else 32
+
+
 
 
 def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 ) -> Tuple[List[Instr], int]:
     """Decode instructions at ``pos`` up to and including the ``end`` that closes the
-    expression; return (flat instruction list, position after that ``end``)."""
+    expression; return (flat instruction list, position after that ``end``). ``state``
+    carries the features (None: all) and collects what the module as a whole needs."""
+    if state is None:
+        state = _CodeState()
+    multi_memory = state.multi_memory
+    offset_bits = state.offset_bits
     out: List[Instr] = []
     append = out.append
     names = _NAMES1
@@ -341,19 +327,14 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             push(_OPEN_IF if b == _IF_CODE else _OPEN_BLOCK)
         elif kind == K_MEMARG:
             a = data[pos]
-            if a < 0x80:
-                pos += 1
+            o = data[pos + 1]
+            if a < 32 and o < 0x80:
+                # The common case (memory 0, one-byte offset) inline: see read_memarg.
+                pos += 2
+                append(I(names[b], (a, o, 0), start))
             else:
-                a, pos = read_uleb(data, pos, 32)
-            # Wasm 2.0 has one memory: the flags are the alignment exponent, < 32.
-            if a >= 32:
-                raise MalformedError("malformed memop flags", pos - 1)
-            o = data[pos]
-            if o < 0x80:
-                pos += 1
-            else:
-                o, pos = read_uleb(data, pos, 32)
-            append(I(names[b], (a, o, 0), start))
+                imm, pos = read_memarg(data, pos, multi_memory, offset_bits)
+                append(I(names[b], imm, start))
         elif kind == K_ELSE:
             if not ctl or ctl[-1] != _OPEN_IF:
                 raise MalformedError("END opcode expected", start)
@@ -382,10 +363,8 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             x, pos = _u32(data, pos)
             append(I(names[b], (y, x), start))
         elif kind == K_ZERO:
-            if data[pos] != 0:
-                raise MalformedError("zero byte expected", pos)
-            pos += 1
-            append(I(names[b], 0, start))
+            pos, x = _memidx(data, pos, multi_memory)
+            append(I(names[b], x, start))
         elif kind == K_REFTYPE:
             t, pos = _reftype(data, pos)
             append(I(names[b], t, start))
@@ -411,27 +390,36 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             pos = _prefixed(data, pos, start, entry, append, state)
 
 
+def _memidx(data: bytes, pos: int, multi_memory: bool) -> Tuple[int, int]:
+    """A memory index of memory.size/grow/fill/copy/init: a u32 with multi-memory, else
+    Wasm 2.0's reserved zero byte. Returns (new position, index)."""
+    if multi_memory:
+        x, pos = _u32(data, pos)
+        return pos, x
+    if data[pos] != 0:
+        raise MalformedError("zero byte expected", pos)
+    return pos + 1, 0
+
+
 def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
-              append: Callable[[Instr], None], state: Optional[_CodeState]) -> int:
+              append: Callable[[Instr], None], state: _CodeState) -> int:
     """Decode the immediates of a 0xFC/0xFD instruction (kept out of the hot loop)."""
     name, kind = entry
     n = len(data)
+    multi_memory = state.multi_memory
     if kind == K_NONE:
         append(Instr(name, None, start))
     elif kind == K_IDX:
         x, pos = _u32(data, pos)
         append(Instr(name, x, start))
     elif kind == K_MEMARG or kind == K_MEMARG_LANE:
-        a, pos = _u32(data, pos)
-        if a >= 32:
-            raise MalformedError("malformed memop flags", pos - 1)
-        o, pos = _u32(data, pos)
+        imm, pos = read_memarg(data, pos, multi_memory, state.offset_bits)
         if kind == K_MEMARG:
-            append(Instr(name, (a, o, 0), start))
+            append(Instr(name, imm, start))
         else:
             lane = data[pos]
             pos += 1
-            append(Instr(name, ((a, o, 0), lane), start))
+            append(Instr(name, (imm, lane), start))
     elif kind == K_V128:
         if pos + 16 > n:
             raise MalformedError(_EOF, n)
@@ -447,29 +435,21 @@ def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
         append(Instr(name, lane, start))
         pos += 1
     elif kind == K_ZERO:          # memory.fill
-        if data[pos] != 0:
-            raise MalformedError("zero byte expected", pos)
-        append(Instr(name, 0, start))
-        pos += 1
-    elif kind == K_MEMORY_COPY:
-        for _ in range(2):
-            if data[pos] != 0:
-                raise MalformedError("zero byte expected", pos)
-            pos += 1
-        append(Instr(name, (0, 0), start))
+        pos, x = _memidx(data, pos, multi_memory)
+        append(Instr(name, x, start))
+    elif kind == K_MEMORY_COPY:   # destination, then source
+        pos, dst = _memidx(data, pos, multi_memory)
+        pos, src = _memidx(data, pos, multi_memory)
+        append(Instr(name, (dst, src), start))
     elif kind == K_MEMORY_INIT:
         x, pos = _u32(data, pos)
-        if data[pos] != 0:
-            raise MalformedError("zero byte expected", pos)
-        pos += 1
-        append(Instr(name, (x, 0), start))
-        if state is not None:
-            state.uses_data_count = True
+        pos, mem = _memidx(data, pos, multi_memory)
+        append(Instr(name, (x, mem), start))
+        state.uses_data_count = True
     elif kind == K_DATA:          # data.drop
         x, pos = _u32(data, pos)
         append(Instr(name, x, start))
-        if state is not None:
-            state.uses_data_count = True
+        state.uses_data_count = True
     elif kind == K_TABLE_INIT:    # elem index, then table index
         y, pos = _u32(data, pos)
         x, pos = _u32(data, pos)
@@ -486,12 +466,13 @@ def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
 # --- Sections (spec 5.5) -------------------------------------------------------------------
 
 class _Decoder:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, features: Optional[Collection[str]] = None) -> None:
         self.data = data
         self.module = Module()
         self.func_type_indices: List[int] = []
         self.code_count = 0
-        self.state = _CodeState()
+        self.state = _CodeState(features)
+        self.memory64 = self.state.offset_bits == 64
         self.seen_name_section = False
 
     def run(self) -> Module:
@@ -642,16 +623,19 @@ class _Decoder:
     def tabletype(self, pos: int) -> Tuple[TableType, int]:
         t, pos = _reftype(self.data, pos)
         start = pos
-        lim, pos = _limits(self.data, pos)
+        lim, flags, pos = _limits(self.data, pos, self.memory64)
+        if flags & _LIMITS_SHARED:
+            raise MalformedError("malformed limits flags", start)
         if lim.max is None or lim.min <= lim.max:
             # (min > max is the validator's error, "size minimum must not be greater
             # than maximum", which the spec tests expect first.)
             _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
-        return TableType(t, lim), pos
+        return TableType(t, lim, "i64" if flags & _LIMITS_64 else "i32"), pos
 
     def memtype(self, pos: int) -> Tuple[MemoryType, int]:
-        lim, pos = _limits(self.data, pos)
-        return MemoryType(lim), pos
+        lim, flags, pos = _limits(self.data, pos, self.memory64)
+        return MemoryType(lim, bool(flags & _LIMITS_SHARED),
+                          "i64" if flags & _LIMITS_64 else "i32"), pos
 
     def elem(self, pos: int) -> Tuple[Elem, int]:
         """One element segment (spec 5.5.12): the flags select the mode, whether a table
@@ -804,13 +788,17 @@ def _name_map(data: bytes, pos: int) -> Tuple[Dict[int, str], int]:
     return out, pos
 
 
-def decode_module(data: bytes) -> Module:
+def decode_module(data: bytes, features: Optional[Collection[str]] = None) -> Module:
     """Decode a binary module (spec 5.5.16). Raises :class:`MalformedError` (with the byte
-    ``offset``) for every input the spec calls malformed, and for no other reason."""
+    ``offset``) for every input the spec calls malformed, and for no other reason.
+
+    ``features``: the Wasm 3.0 proposals whose encodings are read (None: all of them;
+    ``opcodes.WASM2_FEATURES``: Wasm 2.0's, e.g. a zero byte where 3.0 reads a memory
+    index)."""
     if not isinstance(data, bytes):
         data = bytes(data)
     try:
-        return _Decoder(data).run()
+        return _Decoder(data, features).run()
     except IndexError:
         raise MalformedError(_EOF, len(data)) from None
     except RecursionError:  # pragma: no cover - nothing here recurses per input byte

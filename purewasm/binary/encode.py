@@ -25,6 +25,8 @@ from ..syntax import (
     Limits, Module, Names,
 )
 from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
+from .leb128 import write_uleb
+from .memarg import write_memarg
 
 _BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
 _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3}
@@ -82,11 +84,15 @@ def _valtype(t: str) -> int:
     return b
 
 
-def _limits(lim: Limits, shared: bool = False) -> bytes:
-    flag = (1 if lim.max is not None else 0) | (2 if shared else 0)
-    out = bytes((flag,)) + uleb(lim.min)
+def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
+    """Limits with their flags (spec 5.3.7): bit 0 maximum, bit 1 shared, bit 2 i64
+    address type (memory64 / table64: the bounds are then u64)."""
+    is_64 = address == "i64"
+    flag = (1 if lim.max is not None else 0) | (2 if shared else 0) | (4 if is_64 else 0)
+    bits = 64 if is_64 else 32
+    out = bytes((flag,)) + write_uleb(lim.min, bits)
     if lim.max is not None:
-        out += uleb(lim.max)
+        out += write_uleb(lim.max, bits)
     return out
 
 
@@ -100,14 +106,6 @@ for _info in _opc.OPS:
         _ENC[_info.name] = bytes((_info.prefix,)) + uleb(_info.code)
     _IMM[_info.name] = _info.imm
 _DATA_OPS = frozenset(("memory.init", "data.drop"))
-
-
-def _memarg(out: bytearray, imm: tuple) -> None:
-    align, offset, mem = imm
-    if mem:
-        raise EncodeError("multiple memories are not supported by the Wasm 2.0 encoding")
-    out += uleb(align)
-    out += uleb(offset)
 
 
 def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearray:
@@ -133,7 +131,7 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             elif kind == _opc.CONST_I32:
                 out += sleb(_signed(imm, 32))
             elif kind == _opc.MEMARG:
-                _memarg(out, imm)
+                out += write_memarg(imm)
             elif kind == _opc.BLOCKTYPE:
                 if imm is None:
                     out.append(0x40)
@@ -157,9 +155,7 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
                 out += uleb(imm[0])
                 out += uleb(imm[1])
             elif kind == _opc.MEM:
-                if imm:
-                    raise EncodeError("memory index %d needs multi-memory" % imm)
-                out.append(0)
+                out += uleb(imm)      # Wasm 2.0's reserved zero byte for memory 0
             elif kind == _opc.REFTYPE:
                 out.append(_valtype(imm))
             elif kind == _opc.SELECT_T:
@@ -171,7 +167,7 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             elif kind == _opc.LANE:
                 out.append(imm)
             elif kind == _opc.MEMARG_LANE:
-                _memarg(out, imm[0])
+                out += write_memarg(imm[0])
                 out.append(imm[1])
             elif kind == _opc.SHUFFLE:
                 out += bytes(imm)
@@ -179,14 +175,11 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
                 out += uleb(imm[0])
                 out += uleb(imm[1])
             elif kind == _opc.MEMORY_COPY:
-                if imm[0] or imm[1]:
-                    raise EncodeError("memory.copy between memories needs multi-memory")
-                out += b"\x00\x00"
-            elif kind == _opc.MEMORY_INIT:
-                if imm[1]:
-                    raise EncodeError("memory.init of memory %d needs multi-memory" % imm[1])
                 out += uleb(imm[0])
-                out.append(0)
+                out += uleb(imm[1])
+            elif kind == _opc.MEMORY_INIT:
+                out += uleb(imm[0])
+                out += uleb(imm[1])
             else:  # pragma: no cover - every kind of the opcode table is handled above
                 raise EncodeError("cannot encode immediate kind %r" % (kind,))
         except EncodeError:
@@ -308,10 +301,10 @@ def encode_module(module: Module) -> bytes:
             elif imp.kind == TABLE:
                 tt = imp.table_type
                 sec.append(_valtype(tt.element))
-                sec += _limits(tt.limits)
+                sec += _limits(tt.limits, False, tt.address)
             elif imp.kind == MEMORY:
                 mt = imp.memory_type
-                sec += _limits(mt.limits, mt.shared)
+                sec += _limits(mt.limits, mt.shared, mt.address)
             else:
                 gt = imp.global_type
                 sec.append(_valtype(gt.content))
@@ -326,12 +319,12 @@ def encode_module(module: Module) -> bytes:
         sec = bytearray(_vec_len(len(m.tables)))
         for tt in m.tables:
             sec.append(_valtype(tt.element))
-            sec += _limits(tt.limits)
+            sec += _limits(tt.limits, False, tt.address)
         _section(out, 4, bytes(sec))
     if m.mems:
         sec = bytearray(_vec_len(len(m.mems)))
         for mt in m.mems:
-            sec += _limits(mt.limits, mt.shared)
+            sec += _limits(mt.limits, mt.shared, mt.address)
         _section(out, 5, bytes(sec))
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))

@@ -17,11 +17,24 @@ if TYPE_CHECKING:
     from .translate import Translator
 
 
-def address(t: Translator, base: V, offset: int) -> str:
-    """The effective address ``base + offset`` as an expression."""
+# A 64-bit memory's effective address (base + offset < 2^65) is clamped to this bound,
+# past the end of any memory (the store caps one far lower), so that indexing raises
+# IndexError / struct.error as for a 32-bit memory (a Python int beyond a C ssize_t would
+# raise OverflowError instead). See docs/DECISIONS.md, "64-bit addresses".
+ADDRESS_CLAMP = 1 << 62
+
+
+def address(t: Translator, base: V, offset: int, memidx: int = 0) -> str:
+    """The effective address ``base + offset`` as an expression (exact: never wrapped)."""
     if base.atom and base.e.isdigit():
-        # A constant base: the effective address is a constant (never wrapped).
-        return str(int(base.e) + offset)
+        # A constant base: the effective address is a constant.
+        addr = int(base.e) + offset
+        return str(min(addr, ADDRESS_CLAMP))
+    if t.memory_addresses[memidx] == "i64":
+        # Only a 64-bit memory pays for the clamp: a 32-bit address + offset < 2^33.
+        if offset:
+            return "min(%s + %d, %d)" % (t.pcx(base), offset, ADDRESS_CLAMP)
+        return "min(%s, %d)" % (t.cx(base), ADDRESS_CLAMP)
     if offset:
         return "%s + %d" % (t.pcx(base), offset)
     return t.cx(base)
@@ -33,7 +46,7 @@ def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
     _, offset, memidx = ins.imm
     t.shallow(1)
     base = t.pop()
-    addr = address(t, base, offset)
+    addr = address(t, base, offset, memidx)
     t.effect(tmpl.format(m=names.MEMORY % memidx, a=addr), vt, canon, bits)
 
 
@@ -44,7 +57,7 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
     t.shallow(2)
     v = t.pop()
     base = t.pop()
-    addr = address(t, base, offset)
+    addr = address(t, base, offset, memidx)
     if mask is not None and v.atom and v.e.isdigit():
         val = str(int(v.e) & int(mask, 16))
     elif mask is not None:
@@ -108,16 +121,21 @@ for _name in _STORES:
     register(_name, _store(_name))
 
 
+_ADDRESS_MASK = {"i32": "0xFFFFFFFF", "i64": "0xFFFFFFFFFFFFFFFF"}
+
+
 @handles("memory.size")
 def memory_size(t: Translator, ins: Instr) -> None:
-    t.effect("len(%s) >> 16" % (names.MEMORY % ins.imm), "i32")
+    t.effect("len(%s) >> 16" % (names.MEMORY % ins.imm), t.memory_addresses[ins.imm])
 
 
 @handles("memory.grow")
 def memory_grow(t: Translator, ins: Instr) -> None:
     v = t.pop()
     t.protect(names.ANY_GLOBAL)
-    t.effect("%s(%s) & 0xFFFFFFFF" % (names.MEMORY_GROW % ins.imm, t.cx(v)), "i32")
+    at = t.memory_addresses[ins.imm]
+    # grow returns -1 on failure: masked to the address type's all-ones.
+    t.effect("%s(%s) & %s" % (names.MEMORY_GROW % ins.imm, t.cx(v), _ADDRESS_MASK[at]), at)
 
 
 def _bulk(helper: str, store: str, segments: str, kind: str) -> Handler:
@@ -167,13 +185,15 @@ def table_set(t: Translator, ins: Instr) -> None:
 
 @handles("table.size")
 def table_size(t: Translator, ins: Instr) -> None:
-    t.effect("len(%s)" % (names.TABLE % ins.imm), "i32")
+    t.effect("len(%s)" % (names.TABLE % ins.imm), t.table_types[ins.imm].address)
 
 
 @handles("table.grow")
 def table_grow(t: Translator, ins: Instr) -> None:
     n, v = t.pop(), t.pop()
-    t.effect("%s(%s, %s) & 0xFFFFFFFF" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e), "i32")
+    at = t.table_types[ins.imm].address
+    t.effect("%s(%s, %s) & %s" % (names.TABLE_GROW % ins.imm, t.cx(n), v.e,
+                                  _ADDRESS_MASK[at]), at)
 
 
 @handles("elem.drop")

@@ -87,7 +87,7 @@ def _lane_access(info: OpInfo, is_load: bool) -> Handler:
         tr.shallow(2)
         v = tr.pop()
         base = tr.pop()
-        call = "%s(%s, %s, %s, %d)" % (fn, names.MEMORY % memidx, address(tr, base, offset),
+        call = "%s(%s, %s, %s, %d)" % (fn, names.MEMORY % memidx, address(tr, base, offset, memidx),
                                        v.e, lane)
         if is_load:
             tr.effect(call, "v128")

@@ -59,6 +59,7 @@ class IndexSpaces:
         self.num_imported_funcs = module.num_imported_funcs()
         self.global_types = module.global_types()
         self.table_types = module.table_types()
+        self.memory_types = module.memory_types()
 
 
 class Translator(OperandStack):
@@ -82,6 +83,8 @@ class Translator(OperandStack):
         self.type = self.func_types[index]
         self.global_types = sp.global_types
         self.table_types = sp.table_types
+        # "i32", or "i64" (memory64): how addresses into each memory are bounds-checked.
+        self.memory_addresses = [mt.address for mt in sp.memory_types]
         self.consts: Dict[str, float] = {}
         self.local_types = list(self.type.params) + list(self.func.locals)
         self.ctrl: List[Frame] = []

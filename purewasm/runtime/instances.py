@@ -17,8 +17,13 @@ from purewasm.errors import InstantiationError
 from .values import type_id
 
 PAGE_SIZE = 65536
-# Spec 2.5.x / validation: a 32-bit memory has at most 2^16 pages (4 GiB).
+# Spec 2.5.x / validation: a 32-bit memory has at most 2^16 pages (4 GiB), a 64-bit one
+# (Wasm 3.0 memory64) 2^48 (the store's limits stop growth long before).
 MAX_PAGES = 65536
+MAX_PAGES_64 = 1 << 48
+# A table's size is bounded by its address type: 2^32-1 (i32) or 2^64-1 (table64).
+MAX_TABLE_32 = 0xFFFFFFFF
+MAX_TABLE_64 = (1 << 64) - 1
 
 
 # Private anonymous memory: a shared map (mmap's default) lives in the shared-memory file
@@ -102,7 +107,8 @@ class MemoryInstance:
     owning store's limits as they are *at each growth* (Store.set_limits may lower them
     after instantiation)."""
 
-    __slots__ = ("data", "min", "max", "limit_bytes", "shared", "store", "__weakref__")
+    __slots__ = ("data", "min", "max", "limit_bytes", "shared", "address", "store",
+                 "__weakref__")
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
@@ -110,6 +116,7 @@ class MemoryInstance:
         self.min = memtype.limits.min       # as declared (the API's type() reports it)
         self.max = memtype.limits.max
         self.shared = memtype.shared
+        self.address = memtype.address      # "i32", or "i64" (memory64)
         self.limit_bytes = limit_bytes
         self.store = store
 
@@ -120,13 +127,14 @@ class MemoryInstance:
     @property
     def type(self) -> MemoryType:
         """The current type: the minimum is the current size (spec exec/runtime.rst)."""
-        return MemoryType(Limits(self.pages, self.max), self.shared)
+        return MemoryType(Limits(self.pages, self.max), self.shared, self.address)
 
     def grow(self, delta_pages: int) -> int:
         """memory.grow (spec exec/modules.rst, growmem): old size in pages, or -1."""
         old = len(self.data) // PAGE_SIZE
         new = old + delta_pages
-        limit = MAX_PAGES if self.max is None else min(self.max, MAX_PAGES)
+        bound = MAX_PAGES_64 if self.address == "i64" else MAX_PAGES
+        limit = bound if self.max is None else min(self.max, bound)
         if delta_pages < 0 or new > limit:
             return -1
         if self.limit_bytes is not None and new * PAGE_SIZE > self.limit_bytes:
@@ -152,7 +160,8 @@ class TableInstance:
     """A table. ``elements`` is never replaced: grow extends it in place. Growth is
     bounded like a memory's (declared max, ``limit``, the store's limits at each growth)."""
 
-    __slots__ = ("elements", "min", "max", "element_type", "limit", "store", "__weakref__")
+    __slots__ = ("elements", "min", "max", "element_type", "limit", "address", "store",
+                 "__weakref__")
 
     def __init__(self, tabletype: TableType, init: Any = None,
                  limit: Optional[int] = None, store: Any = None) -> None:
@@ -165,17 +174,22 @@ class TableInstance:
         self.min = tabletype.limits.min     # as declared
         self.max = tabletype.limits.max
         self.element_type = tabletype.element
+        self.address = tabletype.address    # "i32", or "i64" (table64)
         self.store = store
 
     @property
     def type(self) -> TableType:
-        return TableType(self.element_type, Limits(len(self.elements), self.max))
+        return TableType(self.element_type, Limits(len(self.elements), self.max),
+                         self.address)
 
     def grow(self, delta: int, init: Any = None) -> int:
         """table.grow (spec exec/modules.rst, growtable): old size, or -1."""
         old = len(self.elements)
         new = old + delta
-        limit = 0xFFFFFFFF if self.max is None else self.max
+        if self.max is not None:
+            limit = self.max
+        else:
+            limit = MAX_TABLE_64 if self.address == "i64" else MAX_TABLE_32
         if delta < 0 or new > limit or new > self.limit:
             return -1
         store = self.store

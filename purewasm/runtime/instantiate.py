@@ -226,10 +226,16 @@ def describe_extern(ext: Extern) -> str:
     if kind == FUNC:
         return "func %s" % (ext.type,)
     if kind == TABLE:
-        return "table %s %s" % (ext.element_type, _limits_str(Limits(len(ext.elements), ext.max)))
+        return "table %s%s %s" % (_address_str(ext.address), ext.element_type,
+                                  _limits_str(Limits(len(ext.elements), ext.max)))
     if kind == MEMORY:
-        return "memory %s" % _limits_str(Limits(ext.pages, ext.max))
+        return "memory %s%s" % (_address_str(ext.address),
+                                _limits_str(Limits(ext.pages, ext.max)))
     return "global %s%s" % ("mut " if ext.type.mutable else "", ext.type.content)
+
+
+def _address_str(address: str) -> str:
+    return "i64 " if address == "i64" else ""
 
 
 def _limits_str(limits: Limits) -> str:
@@ -241,9 +247,10 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
         return "func %s" % (types[imp.type_index],)
     if imp.kind == TABLE:
         tt = imp.table_type
-        return "table %s %s" % (tt.element, _limits_str(tt.limits))
+        return "table %s%s %s" % (_address_str(tt.address), tt.element, _limits_str(tt.limits))
     if imp.kind == MEMORY:
-        return "memory %s" % _limits_str(imp.memory_type.limits)
+        mt = imp.memory_type
+        return "memory %s%s" % (_address_str(mt.address), _limits_str(mt.limits))
     gt = imp.global_type
     return "global %s%s" % ("mut " if gt.mutable else "", gt.content)
 
@@ -257,10 +264,11 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
     if imp.kind == TABLE:
         tt = imp.table_type
         return (isinstance(ext, TableInstance) and ext.element_type == tt.element
+                and ext.address == tt.address
                 and limits_match(Limits(len(ext.elements), ext.max), tt.limits))
     if imp.kind == MEMORY:
         mt = imp.memory_type
-        return (isinstance(ext, MemoryInstance)
+        return (isinstance(ext, MemoryInstance) and ext.address == mt.address
                 and limits_match(Limits(ext.pages, ext.max), mt.limits)
                 and bool(ext.shared) == bool(mt.shared))
     if imp.kind == GLOBAL:

@@ -150,13 +150,13 @@ class Runner:
 
     def _parse_text(self, source: ModuleSource) -> Module:
         from purewasm.text import parse_module
-        return parse_module(source.data)
+        return parse_module(source.data, self.features)
 
     def decode(self, source: ModuleSource) -> Module:
         """Decode (or parse) a module source: may raise MalformedError."""
         if source.kind == BINARY:
             from purewasm.binary import decode_module
-            return decode_module(bytes(source.data))  # type: ignore[arg-type]
+            return decode_module(bytes(source.data), self.features)  # type: ignore[arg-type]
         return self._parse_text(source)
 
     def load(self, source: ModuleSource) -> Module:

@@ -29,5 +29,7 @@ def make_spectest(store: Store, out: Optional[TextIO] = None) -> Dict[str, Any]:
     exports["global_f32"] = GlobalInstance(GlobalType("f32", False), f32_value(666.6))
     exports["global_f64"] = GlobalInstance(GlobalType("f64", False), 666.6)
     exports["table"] = store.new_table(TableType("funcref", Limits(10, 20)), None)
+    # Wasm 3.0's spectest also has a 64-bit table (table64).
+    exports["table64"] = store.new_table(TableType("funcref", Limits(10, 20), "i64"), None)
     exports["memory"] = store.new_memory(MemoryType(Limits(1, 2)))
     return exports

@@ -19,7 +19,8 @@ Conventions (the one place they are written down):
   - call_indirect: ``(type_index, table_index)``
   - table_copy: ``(dst_table, src_table)``;  table_init: ``(elem_index, table_index)``
   - memory_copy: ``(dst_mem, src_mem)``;  memory_init: ``(data_index, mem_index)``
-  - memarg: ``(align_exponent, offset, mem_index)``
+  - memarg: ``(align_exponent, offset, mem_index)`` (one codec: ``binary/memarg.py``; the
+    address type is the memory's, ``MemoryType.address``)
   - i32 / i64: the constant as an *unsigned* int (``value & mask``)
   - f32 / f64: the constant's IEEE bit pattern as an int (NaN payloads survive)
   - v128: the constant as an int in ``[0, 2**128)``, lane 0 in the low bits
@@ -105,12 +106,24 @@ class Limits:
 class TableType:
     element: str          # a reference type
     limits: Limits
+    # The address type (Wasm 3.0 table64): "i64" makes indices, sizes and limits i64.
+    address: str = "i32"
+
+    @property
+    def is_64(self) -> bool:
+        return self.address == "i64"
 
 
 @dataclass(frozen=True)
 class MemoryType:
     limits: Limits        # in pages of 64 KiB
     shared: bool = False
+    # The address type (Wasm 3.0 memory64): "i64" makes addresses, sizes and limits i64.
+    address: str = "i32"
+
+    @property
+    def is_64(self) -> bool:
+        return self.address == "i64"
 
 
 @dataclass(frozen=True)

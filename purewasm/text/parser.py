@@ -13,13 +13,14 @@ recursion.
 """
 from __future__ import annotations
 
-from typing import Dict, List, NoReturn, Optional, Tuple, Union
+from typing import Collection, Dict, List, NoReturn, Optional, Tuple, Union
 
 from .. import opcodes, syntax
 from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType,
 )
+from ..binary.memarg import memarg_from_text
 from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, Tokens, tokenize
 from .literals import LiteralError, parse_iN, parse_nat, parse_number
 
@@ -99,8 +100,16 @@ class _Func:
 class ModuleParser(TokenCursor):
     """Parses the fields of one module from a token range ``[start, stop)``."""
 
-    def __init__(self, toks: Tokens, start: int, stop: int) -> None:
+    def __init__(self, toks: Tokens, start: int, stop: int,
+                 features: Optional[Collection[str]] = None) -> None:
         super().__init__(toks, start)
+        if features is None:
+            features = opcodes.ALL_FEATURES
+        # memory64: memarg offsets are u64 (Wasm 2.0: u32, "i32 constant" beyond).
+        self.offset_limit = 1 << 64 if "memory64" in features else _U32
+        # memory64: limits are read as u64 whatever the address type (the validator then
+        # bounds them: "memory size ..."); Wasm 2.0: u32 ("i32 constant out of range").
+        self.wide_limits = "memory64" in features
         self.match = toks.match
         self.start = start
         self.stop = stop
@@ -273,12 +282,42 @@ class ModuleParser(TokenCursor):
             return ft.results[0] if ft.results else None
         return self.implicit_type(ft)
 
-    def limits(self) -> Limits:
-        lo = self.nat32()
+    def address_type(self) -> str:
+        """The optional address type before a memory's or table's limits (Wasm 3.0
+        memory64 / table64): "i32" unless ``i64`` (or ``i32``) is written."""
+        v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and v in ("i32", "i64"):
+            self.i += 1
+            return v  # type: ignore[return-value]
+        return "i32"
+
+    def nat64(self) -> int:
+        i = self.i
+        v = self.values[i] if self.kinds[i] == ATOM else None
+        n = parse_nat(v) if v is not None else None  # type: ignore[arg-type]
+        if n is None:
+            self.unexpected()
+        if n >= 1 << 64:
+            self.error("i64 constant out of range")
+        self.i += 1
+        return n
+
+    def limits(self, address: str = "i32") -> Limits:
+        nat = self.nat64 if address == "i64" or self.wide_limits else self.nat32
+        lo = nat()
         hi = None
         if self.kinds[self.i] == ATOM and self.values[self.i][0].isdigit():  # type: ignore[index, union-attr]
-            hi = self.nat32()
+            hi = nat()
         return Limits(lo, hi)
+
+    def memtype(self) -> MemoryType:
+        address = self.address_type()
+        return MemoryType(self.limits(address), False, address)
+
+    def tabletype(self) -> TableType:
+        address = self.address_type()
+        lim = self.limits(address)
+        return TableType(self.reftype(), lim, address)
 
     def globaltype(self) -> GlobalType:
         if self.at_lp("mut"):
@@ -401,10 +440,9 @@ class ModuleParser(TokenCursor):
             if ident is not None:
                 m.names.funcs[index] = ident[1:]
         elif kind == "table":
-            lim = self.limits()
-            m.imports.append(Import(mod, nm, "table", TableType(self.reftype(), lim)))
+            m.imports.append(Import(mod, nm, "table", self.tabletype()))
         elif kind == "memory":
-            m.imports.append(Import(mod, nm, "memory", MemoryType(self.limits())))
+            m.imports.append(Import(mod, nm, "memory", self.memtype()))
         else:
             m.imports.append(Import(mod, nm, "global", self.globaltype()))
         self.expect_rp()
@@ -460,10 +498,11 @@ class ModuleParser(TokenCursor):
         self.exports("table", index)
         imp = self.inline_import()
         if imp is not None:
-            lim = self.limits()
-            m.imports.append(Import(imp[0], imp[1], "table", TableType(self.reftype(), lim)))
+            m.imports.append(Import(imp[0], imp[1], "table", self.tabletype()))
             self.imported["table"] += 1
             return
+        save = self.i
+        address = self.address_type()
         if self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES:
             # Inline element segment (spec 6.6, "Tables", abbreviations).
             rt = self.reftype()
@@ -473,11 +512,12 @@ class ModuleParser(TokenCursor):
             self.i += 2
             init = self.elem_items(seg_end, rt, func_indices=self.kinds[self.i] != LP)
             self.expect_rp()
-            m.tables.append(TableType(rt, Limits(len(init), len(init))))
-            m.elems.append(Elem(rt, init, ACTIVE, index, [Instr("i32.const", 0), _end()]))
+            m.tables.append(TableType(rt, Limits(len(init), len(init)), address))
+            m.elems.append(Elem(rt, init, ACTIVE, index,
+                                [Instr(address + ".const", 0), _end()]))
             return
-        lim = self.limits()
-        m.tables.append(TableType(self.reftype(), lim))
+        self.i = save
+        m.tables.append(self.tabletype())
 
     def field_memory(self, end: int) -> None:
         m = self.module
@@ -486,9 +526,11 @@ class ModuleParser(TokenCursor):
         self.exports("memory", index)
         imp = self.inline_import()
         if imp is not None:
-            m.imports.append(Import(imp[0], imp[1], "memory", MemoryType(self.limits())))
+            m.imports.append(Import(imp[0], imp[1], "memory", self.memtype()))
             self.imported["memory"] += 1
             return
+        save = self.i
+        address = self.address_type()
         if self.at_lp("data"):
             # Inline data segment (spec 6.6, "Memories", abbreviations): limits from the data size.
             self.i += 2
@@ -497,10 +539,12 @@ class ModuleParser(TokenCursor):
                 data += self.string()
             self.expect_rp()
             pages = (len(data) + 0xFFFF) // 0x10000
-            m.mems.append(MemoryType(Limits(pages, pages)))
-            m.datas.append(Data(bytes(data), ACTIVE, index, [Instr("i32.const", 0), _end()]))
+            m.mems.append(MemoryType(Limits(pages, pages), False, address))
+            m.datas.append(Data(bytes(data), ACTIVE, index,
+                                [Instr(address + ".const", 0), _end()]))
             return
-        m.mems.append(MemoryType(self.limits()))
+        self.i = save
+        m.mems.append(self.memtype())
 
     def field_global(self, end: int) -> None:
         m = self.module
@@ -775,29 +819,39 @@ class ModuleParser(TokenCursor):
             return idx
         return self.nat32()
 
-    def memarg(self, natural: Optional[int]) -> Tuple[int, int, int]:
-        """``offset=N? align=N?`` (spec 6.5.7); the alignment must be a power of two."""
+    def memarg(self, natural: Optional[int], lane: bool = False) -> Tuple[int, int, int]:
+        """``memidx? offset=N? align=N?`` (spec 6.5.7; the rules: binary/memarg.py).
+        ``lane``: a lane index follows (v128.loadN_lane), so a lone number is the lane."""
+        mem = 0
+        if self.at_index():
+            nxt = self.values[self.i + 1] if self.kinds[self.i + 1] == ATOM else ""
+            here = self.values[self.i]
+            if not isinstance(nxt, str):
+                nxt = ""
+            if (not lane or (isinstance(here, str) and here[:1] == "$")
+                    or nxt[:1].isdigit() or nxt.startswith(("offset=", "align="))):
+                mem = self.index("memory")
         offset = 0
-        align = natural or 0
+        align: Optional[int] = None
         v = self.values[self.i]
         if self.kinds[self.i] == ATOM and isinstance(v, str) and v.startswith("offset="):
             n = parse_nat(v[7:])
             if n is None:
                 self.error("unknown operator")   # no "offset=N" token (spec lexer)
-            if n >= _U32:
-                self.error("i32 constant")
+            if n >= self.offset_limit:
+                self.error("i32 constant" if self.offset_limit == _U32 else "i64 constant")
             offset = n
             self.i += 1
             v = self.values[self.i]
         if self.kinds[self.i] == ATOM and isinstance(v, str) and v.startswith("align="):
-            n = parse_nat(v[6:])
-            if n is None:
+            align = parse_nat(v[6:])
+            if align is None:
                 self.error("unknown operator")
-            if n == 0 or n & (n - 1):
-                self.error("alignment must be a power of two")
-            align = n.bit_length() - 1
             self.i += 1
-        return (align, offset, 0)
+        try:
+            return memarg_from_text(mem, offset, align, natural)
+        except ValueError as exc:
+            self.error(str(exc), self.i - 1)
 
     def lane(self, shuffle: bool = False) -> int:
         v = self.values[self.i]
@@ -941,7 +995,7 @@ class ModuleParser(TokenCursor):
         if kind == opcodes.LANE:
             return Instr(op, self.lane())
         if kind == opcodes.MEMARG_LANE:
-            ma = self.memarg(info.natural_align)
+            ma = self.memarg(info.natural_align, lane=True)
             return Instr(op, (ma, self.lane()))
         if kind == opcodes.SHUFFLE:
             if self._count_numbers() != 16:
@@ -965,7 +1019,8 @@ _FIELD_PARSERS = {
 }
 
 
-def parse_module_tokens(toks: Tokens, start: int) -> Tuple[Module, int]:
+def parse_module_tokens(toks: Tokens, start: int,
+                        features: Optional[Collection[str]] = None) -> Tuple[Module, int]:
     """Parse ``(module $id? field*)`` starting at token ``start`` (its "(").
 
     Returns the module and the index of the token after its ")".
@@ -979,13 +1034,13 @@ def parse_module_tokens(toks: Tokens, start: int) -> Tuple[Module, int]:
     if toks.kinds[i] == ATOM and isinstance(v, str) and v[0] == "$":
         ident = v
         i += 1
-    module = ModuleParser(toks, i, end).parse()
+    module = ModuleParser(toks, i, end, features).parse()
     if ident is not None:
         module.names.module = ident[1:]
     return module, end + 1
 
 
-def _script_form(toks: Tokens, j: int) -> Module:
+def _script_form(toks: Tokens, j: int, features: Optional[Collection[str]]) -> Module:
     """``(module $id? binary "..."*)`` / ``(module $id? quote "..."*)`` (script syntax)."""
     kinds = toks.kinds
     i = j + 1
@@ -998,23 +1053,27 @@ def _script_form(toks: Tokens, j: int) -> Module:
     data = b"".join(parts)  # type: ignore[arg-type]
     if toks.values[j] == "binary":
         from ..binary import decode_module
-        return decode_module(data)
+        return decode_module(data, features)
     # A quoted module is a list of module fields: empty is the empty module here (spec
     # interpreter), unlike a whole input, which parse_module refuses when empty.
-    return _parse_module(data, allow_empty=True)
+    return _parse_module(data, allow_empty=True, features=features)
 
 
-def parse_module(text: Union[str, bytes]) -> Module:
+def parse_module(text: Union[str, bytes], features: Optional[Collection[str]] = None
+                 ) -> Module:
     """Parse a module in the text format: ``(module ...)`` or a bare list of fields.
 
     ``text`` is a ``str`` (or UTF-8 ``bytes``). Raises MalformedError with line and column;
     an input with no token at all (empty, blank or only comments) is not a module (as
-    wasmtime: an empty file must not pass for a valid program).
+    wasmtime: an empty file must not pass for a valid program). ``features``: the Wasm
+    3.0 proposals whose syntax is read (None: all; e.g. without memory64 a memarg offset
+    is a u32, as in Wasm 2.0).
     """
-    return _parse_module(text, allow_empty=False)
+    return _parse_module(text, allow_empty=False, features=features)
 
 
-def _parse_module(text: Union[str, bytes], allow_empty: bool) -> Module:
+def _parse_module(text: Union[str, bytes], allow_empty: bool,
+                  features: Optional[Collection[str]] = None) -> Module:
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="surrogateescape")
     toks = tokenize(text)
@@ -1024,9 +1083,9 @@ def _parse_module(text: Union[str, bytes], allow_empty: bool) -> Module:
     if kinds[0] == LP and kinds[1] == ATOM and values[1] == "module":
         j = 3 if kinds[2] == ATOM and values[2][0] == "$" else 2  # type: ignore[index]
         if kinds[j] == ATOM and values[j] in ("binary", "quote"):
-            return _script_form(toks, j)
-        module, i = parse_module_tokens(toks, 0)
+            return _script_form(toks, j, features)
+        module, i = parse_module_tokens(toks, 0, features)
         if kinds[i] != EOF:
             toks.error(i, "unexpected token")
         return module
-    return ModuleParser(toks, 0, len(kinds) - 1).parse()
+    return ModuleParser(toks, 0, len(kinds) - 1, features).parse()

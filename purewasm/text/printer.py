@@ -11,9 +11,10 @@ Custom sections have no text form in Wasm 2.0 and are not printed.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from .. import opcodes
+from ..binary.memarg import memarg_text
 from ..syntax import ACTIVE, DECLARATIVE, GlobalType, Instr, Limits, Module
 
 _ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
@@ -102,7 +103,7 @@ class _Printer:
             return "%s %s" % (op, " ".join(str(x) for x in list(imm[0]) + [imm[1]]))
         if kind == opcodes.CALL_INDIRECT:
             return "%s %d (type %d)" % (op, imm[1], imm[0])
-        # Memory indices other than 0 need multi-memory syntax; Wasm 2.0 text has none.
+        # Memory index 0 is left out (the Wasm 2.0 form); others are multi-memory's.
         if kind == opcodes.MEM:
             return op if imm == 0 else "%s %d" % (op, imm)
         if kind == opcodes.MEMORY_COPY and imm == (0, 0):
@@ -114,9 +115,9 @@ class _Printer:
         if kind in (opcodes.TABLE_INIT, opcodes.MEMORY_INIT):
             return "%s %d %d" % (op, imm[1], imm[0])
         if kind == opcodes.MEMARG:
-            return op + self.memarg(imm, info.natural_align)
+            return op + memarg_text(imm, info.natural_align)
         if kind == opcodes.MEMARG_LANE:
-            return "%s%s %d" % (op, self.memarg(imm[0], info.natural_align), imm[1])
+            return "%s%s %d" % (op, memarg_text(imm[0], info.natural_align), imm[1])
         if kind == opcodes.REFTYPE:
             return "%s %s" % (op, imm[:-3])
         if kind == opcodes.SELECT_T:
@@ -128,16 +129,6 @@ class _Printer:
             return "%s %s" % (op, " ".join(str(x) for x in imm))
         # label, global, table, elem, data, mem, lane: one index or number
         return "%s %d" % (op, imm)
-
-    @staticmethod
-    def memarg(imm: tuple, natural: Optional[int]) -> str:
-        align, offset, _mem = imm
-        out = ""
-        if offset:
-            out += " offset=%d" % offset
-        if align != natural:
-            out += " align=%d" % (1 << align)
-        return out
 
     def instrs(self, body: List[Instr], out: List[str], depth: int,
                local_ids: Dict[int, str]) -> None:
@@ -156,8 +147,10 @@ class _Printer:
         return " ".join(self.instr(i, {}) for i in body)
 
     @staticmethod
-    def limits(lim: Limits) -> str:
-        return "%d" % lim.min if lim.max is None else "%d %d" % (lim.min, lim.max)
+    def limits(lim: Limits, address: str = "i32") -> str:
+        """Limits, after the address type when it is i64 (memory64 / table64)."""
+        text = "%d" % lim.min if lim.max is None else "%d %d" % (lim.min, lim.max)
+        return "i64 " + text if address == "i64" else text
 
     def print(self) -> str:
         m = self.m
@@ -179,9 +172,10 @@ class _Printer:
                                                       imp.type_index)
             elif imp.kind == "table":
                 tt = imp.table_type
-                desc = "(table %s %s)" % (self.limits(tt.limits), tt.element)
+                desc = "(table %s %s)" % (self.limits(tt.limits, tt.address), tt.element)
             elif imp.kind == "memory":
-                desc = "(memory %s)" % self.limits(imp.memory_type.limits)
+                mt = imp.memory_type
+                desc = "(memory %s)" % self.limits(mt.limits, mt.address)
             else:
                 desc = "(global %s)" % _globaltype(imp.global_type)
             out.append("  (import %s %s)" % (where, desc))
@@ -208,9 +202,9 @@ class _Printer:
             out.extend(body)
             out.append("  )")
         for tt in m.tables:
-            out.append("  (table %s %s)" % (self.limits(tt.limits), tt.element))
+            out.append("  (table %s %s)" % (self.limits(tt.limits, tt.address), tt.element))
         for mem in m.mems:
-            out.append("  (memory %s)" % self.limits(mem.limits))
+            out.append("  (memory %s)" % self.limits(mem.limits, mem.address))
         for g in m.globals:
             out.append("  (global %s %s)" % (_globaltype(g.type), self.expr(g.init)))
         for e in m.exports:

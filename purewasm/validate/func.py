@@ -47,12 +47,17 @@ class Context:
     pre-resolved into lists so the instruction loop only indexes."""
 
     def __init__(self, types: Sequence[FuncType], func_types: Sequence[FuncType],
-                 table_elems: Sequence[str], n_mems: int, globals_: Sequence[GlobalType],
-                 elem_types: Sequence[str], n_datas: int, refs: Set[int]) -> None:
+                 table_elems: Sequence[str], mem_addresses: Sequence[str],
+                 globals_: Sequence[GlobalType], elem_types: Sequence[str], n_datas: int,
+                 refs: Set[int], table_addresses: Optional[Sequence[str]] = None) -> None:
         self.type_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in types]
         self.func_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in func_types]
         self.table_elems = list(table_elems)
-        self.n_mems = n_mems
+        # The address type ("i32", or "i64" for memory64 / table64) of each memory/table.
+        self.mem_addresses = list(mem_addresses)
+        self.table_addresses = (list(table_addresses) if table_addresses is not None
+                                else ["i32"] * len(self.table_elems))
+        self.n_mems = len(self.mem_addresses)
         self.global_types = [g.content for g in globals_]
         self.global_mut = [g.mutable for g in globals_]
         self.elem_types = list(elem_types)
@@ -130,6 +135,20 @@ def _call_indirect_sig(ctx: Context, imm: Tuple[int, int], fidx: int, ins: Instr
     return ctx.type_sigs[ti]
 
 
+def _min_address(a: str, b: str) -> str:
+    """The smaller of two address types (the length of a copy between an i32 and an i64
+    memory or table is an i32, spec 3.3.7 memory.copy / 3.3.6 table.copy)."""
+    return "i32" if "i32" in (a, b) else "i64"
+
+
+def _address_first(params: List[str], address: str) -> List[str]:
+    """A load/store's parameters with its address operand (the first) of ``address``."""
+    return params if address == "i32" else [address] + params[1:]
+
+
+_U32_LIMIT = 1 << 32
+
+
 def validate_func(ctx: Context, fidx: int, func: Func) -> None:
     """Validate the body of ``func`` (function index ``fidx``) under ``ctx`` (spec 3.4.1)."""
     if not 0 <= func.type_index < len(ctx.type_sigs):
@@ -145,6 +164,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
     func_sigs = ctx.func_sigs
     nfuncs = len(func_sigs)
     n_mems = ctx.n_mems
+    mem_addresses = ctx.mem_addresses
 
     vals: List[Optional[str]] = []
     # The function's own frame: a block whose label and result are the function results.
@@ -283,13 +303,19 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
 
         # --- memory (3.3.7) ---
         elif kind == K_MEMARG:
-            align, _offset, mem = imm
+            align, offset, mem = imm
             if not 0 <= mem < n_mems:
                 raise _unknown("memory", mem, fidx, ins)
             if align > info[3]:
                 raise InvalidError("alignment must not be larger than natural",
                                    fidx, ins.offset)
-            p = info[1]
+            address = mem_addresses[mem]
+            if address == "i32":
+                if offset >= _U32_LIMIT:
+                    raise InvalidError("offset out of range", fidx, ins.offset)
+                p = info[1]
+            else:
+                p = _address_first(info[1], address)
             r = info[2]
         elif kind == K_DROP:
             if len(vals) > height:
@@ -358,7 +384,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 p, r = func_sigs[imm]
             else:
                 p, r = _call_indirect_sig(ctx, imm, fidx, ins)
-                _pop(vals, height, unreach, "i32", fidx, ins)
+                _pop(vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
             if list(r) != list(results):
                 raise InvalidError("type mismatch: %s callee returns [%s], the function "
                                    "[%s]" % (op, " ".join(r), " ".join(results)),
@@ -369,11 +395,11 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             continue
         elif kind == K_CALL_INDIRECT:
             p, r = _call_indirect_sig(ctx, imm, fidx, ins)
-            _pop(vals, height, unreach, "i32", fidx, ins)
+            _pop(vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
 
         # --- vector lanes (3.3.3, 3.3.7) ---
         elif kind == K_MEMARG_LANE:
-            (align, _offset, mem), lane = imm
+            (align, offset, mem), lane = imm
             if not 0 <= mem < n_mems:
                 raise _unknown("memory", mem, fidx, ins)
             if align > info[3]:
@@ -381,7 +407,9 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                                    fidx, ins.offset)
             if not 0 <= lane < info[4]:
                 raise InvalidError("invalid lane index", fidx, ins.offset)
-            p = info[1]
+            if mem_addresses[mem] == "i32" and offset >= _U32_LIMIT:
+                raise InvalidError("offset out of range", fidx, ins.offset)
+            p = _address_first(info[1], mem_addresses[mem])
             r = info[2]
         elif kind == K_LANE:
             if not 0 <= imm < info[3]:
@@ -399,13 +427,25 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
         elif kind == K_MEM:
             if not 0 <= imm < n_mems:
                 raise _unknown("memory", imm, fidx, ins)
+            address = mem_addresses[imm]
             p = info[1]
             r = info[2]
+            if address != "i32":
+                # memory.size/grow: sizes in pages are of the address type; memory.fill:
+                # the destination and length (the value stays an i32).
+                if op == "memory.fill":
+                    p = [address, "i32", address]
+                else:
+                    p = [address] * len(p)
+                    r = [address]
         elif kind == K_MEMORY_COPY:
             for mem in imm:
                 if not 0 <= mem < n_mems:
                     raise _unknown("memory", mem, fidx, ins)
-            p = _I32X3
+            dst_at = mem_addresses[imm[0]]
+            src_at = mem_addresses[imm[1]]
+            p = (_I32X3 if dst_at == src_at == "i32"
+                 else [dst_at, src_at, _min_address(dst_at, src_at)])
             r = _EMPTY
         elif kind == K_MEMORY_INIT:
             data, mem = imm
@@ -413,7 +453,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise _unknown("memory", mem, fidx, ins)
             if not 0 <= data < ctx.n_datas:
                 raise _unknown("data segment", data, fidx, ins)
-            p = _I32X3
+            p = [mem_addresses[mem], "i32", "i32"]
             r = _EMPTY
         elif kind == K_DATA_DROP:
             if not 0 <= imm < ctx.n_datas:
@@ -456,7 +496,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise InvalidError("type mismatch: table.init of a %s segment into a %s "
                                    "table" % (ctx.elem_types[elem], ctx.table_elems[tab]),
                                    fidx, ins.offset)
-            p = _I32X3
+            p = [ctx.table_addresses[tab], "i32", "i32"]
             r = _EMPTY
         elif kind == K_TABLE_COPY:
             dst, src = imm
@@ -467,23 +507,26 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise InvalidError("type mismatch: table.copy between tables of %s and %s"
                                    % (ctx.table_elems[src], ctx.table_elems[dst]),
                                    fidx, ins.offset)
-            p = _I32X3
+            dst_at = ctx.table_addresses[dst]
+            src_at = ctx.table_addresses[src]
+            p = [dst_at, src_at, _min_address(dst_at, src_at)]
             r = _EMPTY
         else:
             # table.get/set/size/grow/fill x
             if not 0 <= imm < len(ctx.table_elems):
                 raise _unknown("table", imm, fidx, ins)
             t = ctx.table_elems[imm]
+            at = ctx.table_addresses[imm]     # indices and sizes: i32, or i64 (table64)
             if kind == K_TABLE_GET:
-                p, r = _I32, [t]
+                p, r = [at], [t]
             elif kind == K_TABLE_SET:
-                p, r = ["i32", t], _EMPTY
+                p, r = [at, t], _EMPTY
             elif kind == K_TABLE_SIZE:
-                p, r = _EMPTY, _I32
+                p, r = _EMPTY, [at]
             elif kind == K_TABLE_GROW:
-                p, r = [t, "i32"], _I32
+                p, r = [t, at], [at]
             elif kind == K_TABLE_FILL:
-                p, r = ["i32", t, "i32"], _EMPTY
+                p, r = [at, t, at], _EMPTY
             else:  # pragma: no cover - every kind is handled above
                 raise InvalidError("unknown instruction %s" % op, fidx, ins.offset)
 

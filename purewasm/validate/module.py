@@ -17,10 +17,13 @@ from ..syntax import (
 )
 from .func import Context, validate_func
 
-# Spec 3.2.7: memory limits are in pages and bounded by 2^16 (4 GiB of 64 KiB pages).
+# Spec 3.2.7: memory limits are in pages and bounded by 2^16 (4 GiB of 64 KiB pages);
+# a 64-bit memory's (Wasm 3.0 memory64) by 2^48 (2^64 bytes).
 MAX_PAGES = 0x10000
-# Spec 3.2.6: table limits must lie in the range of a u32.
+MAX_PAGES_64 = 1 << 48
+# Spec 3.2.6: table limits must lie in the range of the address type (u32, or u64).
 MAX_TABLE = 0xFFFFFFFF
+MAX_TABLE_64 = (1 << 64) - 1
 
 # t.const -> t: the constant instructions whose result type needs no context.
 _CONST_RESULTS = {
@@ -44,11 +47,17 @@ def _check_limits(lim: Limits, bound: int, msg: str) -> None:
 def _check_table_type(tt: TableType) -> None:
     if tt.element not in REF_TYPES:
         raise InvalidError("malformed table element type %r" % (tt.element,))
-    _check_limits(tt.limits, MAX_TABLE, "table size must be at most 2^32-1")
+    if tt.is_64:
+        _check_limits(tt.limits, MAX_TABLE_64, "table size must be at most 2^64-1")
+    else:
+        _check_limits(tt.limits, MAX_TABLE, "table size must be at most 2^32-1")
 
 
 def _check_memory_type(mt: MemoryType) -> None:
-    _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
+    if mt.is_64:
+        _check_limits(mt.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages")
+    else:
+        _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
 
 
 def _check_global_type(gt: GlobalType) -> None:
@@ -179,9 +188,16 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     for mt in module.mems:
         _check_memory_type(mt)
         mem_types.append(mt)
-    # Wasm 2.0 allows at most one memory (3.4.10); multi-memory is a later proposal.
-    if len(mem_types) > 1:
-        raise InvalidError("multiple memories")
+    # Wasm 2.0 allows at most one memory (3.4.10); multi-memory (3.0) lifts the bound.
+    if len(mem_types) > 1 and "multi_memory" not in features:
+        raise InvalidError("multiple memories (multi-memory support is not enabled: "
+                           "Config.wasm_multi_memory)")
+    if "memory64" not in features:
+        for what, t in [("memory", mt) for mt in mem_types] + [("table", tt) for tt in
+                                                                table_types]:
+            if t.is_64:
+                raise InvalidError("memory64 support is not enabled (Config.wasm_memory64):"
+                                   " a %s with i64 addresses" % what)
 
     # Globals (3.4.4): initialisers see only the imported globals.
     for i, g in enumerate(module.globals):
@@ -209,7 +225,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                                    % (i, e.type, table_types[e.table].element))
             if e.offset is None:
                 raise InvalidError("active elem segment %d has no offset" % i)
-            check_const_expr(e.offset, "i32", n_funcs, seg_globals,
+            check_const_expr(e.offset, table_types[e.table].address, n_funcs, seg_globals,
                              "offset of elem segment %d" % i, extended)
 
     # Data segments (3.4.6).
@@ -219,7 +235,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                 raise InvalidError("unknown memory %d" % d.memory)
             if d.offset is None:
                 raise InvalidError("active data segment %d has no offset" % i)
-            check_const_expr(d.offset, "i32", n_funcs, seg_globals,
+            check_const_expr(d.offset, mem_types[d.memory].address, n_funcs, seg_globals,
                              "offset of data segment %d" % i, extended)
 
     # C.refs: function indices referenced anywhere but in function bodies and the start
@@ -237,8 +253,10 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         if exp.kind == FUNC:
             refs.add(exp.index)
 
-    ctx = Context(types, func_types, [t.element for t in table_types], len(mem_types),
-                  global_types, [e.type for e in module.elems], len(module.datas), refs)
+    ctx = Context(types, func_types, [t.element for t in table_types],
+                  [mt.address for mt in mem_types], global_types,
+                  [e.type for e in module.elems], len(module.datas), refs,
+                  [t.address for t in table_types])
     for i, f in enumerate(module.funcs):
         validate_func(ctx, n_imported_funcs + i, f)
 
@@ -256,11 +274,11 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     spaces = {FUNC: ("function", n_funcs), TABLE: ("table", len(table_types)),
               MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types))}
     for exp in module.exports:
-        what = spaces.get(exp.kind)
-        if what is None:
+        space = spaces.get(exp.kind)
+        if space is None:
             raise InvalidError("malformed export kind %r" % (exp.kind,))
-        if not 0 <= exp.index < what[1]:
-            raise InvalidError("unknown %s %d" % (what[0], exp.index))
+        if not 0 <= exp.index < space[1]:
+            raise InvalidError("unknown %s %d" % (space[0], exp.index))
         if exp.name in seen:
             raise InvalidError("duplicate export name %r" % (exp.name,))
         seen.add(exp.name)

@@ -46,8 +46,9 @@ def _zig_version() -> str:
 
 
 def build(name: str, opt: str = "-O2", src_dir: str = HERE,
-          flags: Sequence[str] = ()) -> str:
-    """Compile ``src_dir/name`` to wasm32-wasi; return the cached .wasm path.
+          flags: Sequence[str] = (), target: str = "wasm32-wasi") -> str:
+    """Compile ``src_dir/name`` to ``target`` (C only for another target than
+    wasm32-wasi, e.g. wasm64-freestanding); return the cached .wasm path.
 
     ``opt`` is the optimisation level; ``flags`` are extra compiler flags (C and C++ only).
     """
@@ -56,7 +57,7 @@ def build(name: str, opt: str = "-O2", src_dir: str = HERE,
         source = f.read()
     ext = os.path.splitext(name)[1]
     if ext == ".c":
-        cmd = ["cc", "-target", "wasm32-wasi", opt] + list(flags)
+        cmd = ["cc", "-target", target, opt] + list(flags)
     elif ext in (".cc", ".cpp"):
         # zig's libc++ for WASI has no exception runtime.
         cmd = ["c++", "-target", "wasm32-wasi", opt, "-fno-exceptions"] + list(flags)
