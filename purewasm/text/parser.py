@@ -824,24 +824,25 @@ class ModuleParser(TokenCursor):
         ``lane``: a lane index follows (v128.loadN_lane), so a lone number is the lane."""
         mem = 0
         if self.at_index():
-            nxt = self.values[self.i + 1] if self.kinds[self.i + 1] == ATOM else ""
-            if (not lane or self.values[self.i][0] == "$"  # type: ignore[index]
-                    or nxt[:1].isdigit() or nxt.startswith(("offset=", "align="))):  # type: ignore[union-attr]
+            here = str(self.values[self.i])
+            nxt = str(self.values[self.i + 1]) if self.kinds[self.i + 1] == ATOM else ""
+            if (not lane or here[0] == "$" or nxt[:1].isdigit()
+                    or nxt.startswith(("offset=", "align="))):
                 mem = self.index("memory")
         offset = 0
         align: Optional[int] = None
-        v = self.values[self.i]
-        if self.kinds[self.i] == ATOM and v.startswith("offset="):  # type: ignore[union-attr]
-            n = parse_nat(v[7:])  # type: ignore[index]
+        v = str(self.values[self.i])
+        if self.kinds[self.i] == ATOM and v.startswith("offset="):
+            n = parse_nat(v[7:])
             if n is None:
                 self.error("unknown operator")   # no "offset=N" token (spec lexer)
             if n >= self.offset_limit:
                 self.error("i32 constant" if self.offset_limit == _U32 else "i64 constant")
             offset = n
             self.i += 1
-            v = self.values[self.i]
-        if self.kinds[self.i] == ATOM and v.startswith("align="):  # type: ignore[union-attr]
-            align = parse_nat(v[6:])  # type: ignore[index]
+            v = str(self.values[self.i])
+        if self.kinds[self.i] == ATOM and v.startswith("align="):
+            align = parse_nat(v[6:])
             if align is None:
                 self.error("unknown operator")
             self.i += 1

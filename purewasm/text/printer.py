@@ -199,8 +199,9 @@ class _Printer:
                         body, 2, local_ids)
             out.extend(body)
             out.append("  )")
-        for t in m.tables:
-            out.append("  (table %s %s)" % (self.limits(t.limits, t.address), t.element))
+        for table in m.tables:
+            out.append("  (table %s %s)" % (self.limits(table.limits, table.address),
+                                             table.element))
         for mem in m.mems:
             out.append("  (memory %s)" % self.limits(mem.limits, mem.address))
         for g in m.globals:
