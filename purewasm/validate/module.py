@@ -193,11 +193,11 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         raise InvalidError("multiple memories (multi-memory support is not enabled: "
                            "Config.wasm_multi_memory)")
     if "memory64" not in features:
-        for what, t in [("memory", mt) for mt in mem_types] + [("table", tt) for tt in
-                                                                table_types]:
-            if t.is_64:
+        for noun, is_64 in [("memory", mt.is_64) for mt in mem_types] + \
+                [("table", tt.is_64) for tt in table_types]:
+            if is_64:
                 raise InvalidError("memory64 support is not enabled (Config.wasm_memory64):"
-                                   " a %s with i64 addresses" % what)
+                                   " a %s with i64 addresses" % noun)
 
     # Globals (3.4.4): initialisers see only the imported globals.
     for i, g in enumerate(module.globals):
