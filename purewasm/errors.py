@@ -167,6 +167,9 @@ class Trap(WasmtimeError):
     """A WebAssembly trap. ``trap_code`` says why; ``frames`` is the Wasm backtrace
     (innermost first), filled in at the call boundary."""
 
+    # Set by the call boundary once it has read the backtrace (runtime/call.py).
+    frames_read = False
+
     def __init__(self, code: "Union[TrapCode, str]", message: Optional[str] = None) -> None:
         # wasmtime-py's ``Trap("message")`` (a host-raised trap) has no code.
         trap_code: Optional[TrapCode]

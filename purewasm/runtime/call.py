@@ -32,6 +32,7 @@ import os
 import queue
 import sys
 import threading
+from types import FrameType
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from purewasm.errors import Trap, TrapCode, WasmtimeError
@@ -181,10 +182,10 @@ def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
         mapped = _map_exception(exc)
         trap = mapped if mapped is not None else exc
         if (isinstance(trap, Trap) and not trap.frames and not isinstance(exc, HostError)
-                and not getattr(trap, "_pw_frames_read", False)):
+                and not trap.frames_read):
             # Once per trap: a trap unwinding through n host re-entries would otherwise
             # walk its (ever longer) traceback at each of them, O(n^2).
-            trap._pw_frames_read = True  # type: ignore[attr-defined]
+            trap.frames_read = True
             trap.frames = wasm_backtrace(exc.__traceback__)
         if mapped is None:
             raise
@@ -194,11 +195,11 @@ def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
 
 
 def _stack_depth() -> int:
-    frame = sys._getframe(1)
+    frame: Optional[FrameType] = sys._getframe(1)
     depth = 0
     while frame is not None:
         depth += 1
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return depth
 
 

@@ -156,7 +156,10 @@ class Runner:
         """Decode (or parse) a module source: may raise MalformedError."""
         if source.kind == BINARY:
             from purewasm.binary import decode_module
-            return decode_module(bytes(source.data), self.features)  # type: ignore[arg-type]
+            data = source.data
+            if not isinstance(data, bytes):
+                raise _CommandFailed("a binary module source holds text")
+            return decode_module(data, self.features)
         return self._parse_text(source)
 
     def load(self, source: ModuleSource) -> Module:
@@ -198,16 +201,16 @@ class Runner:
     # --- values ----------------------------------------------------------------------
 
     def to_raw(self, c: Const) -> Any:
+        if c.value is None:   # ref.null (a number always has its value)
+            return None
         if c.type in ("i32", "i64"):
-            return c.value & _MASKS[c.type]  # type: ignore[operator]
+            return c.value & _MASKS[c.type]
         if c.type == "f32":
-            return f32_from_bits(c.value)  # type: ignore[arg-type]
+            return f32_from_bits(c.value)
         if c.type == "f64":
-            return f64_from_bits(c.value)  # type: ignore[arg-type]
+            return f64_from_bits(c.value)
         if c.type == "v128":
             return c.value
-        if c.value is None:
-            return None
         if c.type in ("externref", "anyref"):   # ref.extern N / ref.host N
             ref = self.hostrefs.get(c.value)
             if ref is None:

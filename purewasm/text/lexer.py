@@ -121,7 +121,13 @@ class TokenCursor:
         if self.kinds[self.i] != STRING:
             self.error("unexpected token")
         self.i += 1
-        return self.values[self.i - 1]  # type: ignore[return-value]
+        value = self.values[self.i - 1]
+        return value if isinstance(value, bytes) else b""   # a STRING's value: bytes
+
+    def token_text(self, index: int) -> str:
+        """The text of token ``index`` (an ATOM's, a RESERVED token's, "(" or ")")."""
+        value = self.values[index]
+        return value if isinstance(value, str) else ""
 
     def name(self) -> str:
         """A name (spec 6.3.4): a string that must be valid UTF-8."""

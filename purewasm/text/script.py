@@ -30,7 +30,7 @@ class _ScriptParser(TokenCursor):
     def keyword_after_lp(self) -> Optional[str]:
         i = self.i
         if self.kinds[i] == LP and self.kinds[i + 1] == ATOM:
-            return self.values[i + 1]  # type: ignore[return-value]
+            return self.token_text(i + 1)
         return None
 
     def parse(self) -> List[Any]:
@@ -119,7 +119,7 @@ class _ScriptParser(TokenCursor):
         if self.kinds[self.i] != ATOM:
             self.error("unexpected token")
         self.i += 1
-        return self.values[self.i - 1]  # type: ignore[return-value]
+        return self.token_text(self.i - 1)
 
     def number(self, t: str, text: str, index: int) -> int:
         try:
@@ -162,12 +162,13 @@ class _ScriptParser(TokenCursor):
                         lanes.append(parse_iN(text, bits))
                     except LiteralError as exc:
                         self.error(exc.args[0], index)
-            if any(isinstance(lane, str) for lane in lanes):
+            ints = [lane for lane in lanes if isinstance(lane, int)]
+            if len(ints) < len(lanes):     # NaN patterns among the lanes
                 result = C.V128Pattern(lane_t, tuple(lanes))
             else:
                 value = 0
-                for n, lane in enumerate(lanes):
-                    value |= lane << (n * bits)  # type: ignore[operator]
+                for n, lane_bits in enumerate(ints):
+                    value |= lane_bits << (n * bits)
                 result = C.Const("v128", value)
         elif kw == "ref.null" and expected and self.kinds[self.i] == RP:
             result = C.NullPattern()
