@@ -539,6 +539,22 @@ class Config:
         self.wasm_tail_call = True
         self.wasm_extended_const = True
         self.wasm_relaxed_simd = True
+        self._cache: Union[bool, str] = False
+
+    @property
+    def cache(self) -> Union[bool, str]:
+        """The compiled-code cache: False (off, the default), True (the default directory,
+        ``$XDG_CACHE_HOME/purewasm``) or a directory path. Unlike wasmtime-py, whose
+        string is a cache *configuration file*, the string is the directory itself."""
+        return self._cache
+
+    @cache.setter
+    def cache(self, enabled: Union[bool, str]) -> None:
+        from purewasm.compile.cache import cache_for_config
+        if not isinstance(enabled, (bool, str)):
+            raise TypeError("expected a bool or a directory path")
+        cache_for_config(enabled)   # refuses an unusable directory now (CacheError)
+        self._cache = enabled
 
     @property
     def max_wasm_stack(self) -> Optional[int]:
@@ -721,6 +737,14 @@ def _validate(module: syntax.Module, config: "Config") -> None:
     validate_module(module, [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)])
 
 
+def _cache_lookup(config: "Config", binary: bytes) -> Any:
+    """The module's compiled-code cache handle (None when Config.cache is off)."""
+    if not config.cache:
+        return None
+    from purewasm.compile.cache import lookup
+    return lookup(config.cache, config, binary)
+
+
 def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
     # As wasmtime-py: a str, or bytes not starting with a NUL, is the text format.
     if isinstance(wasm, str):
@@ -757,6 +781,7 @@ class Module:
             raise TypeError("expected an Engine")
         self.engine = engine
         self._binary: Optional[bytes] = None
+        self._cache_handle: Any = None
         if isinstance(wasm, syntax.Module):
             module = wasm
         elif not isinstance(wasm, (str, bytes, bytearray)):
@@ -769,14 +794,21 @@ class Module:
                     if isinstance(wasm, str):
                         wasm = wasm.encode("latin-1")
                     self._binary = bytes(wasm)
-                    module = _decode(self._binary)
+                    self._cache_handle = _cache_lookup(engine.config, self._binary)
+                    if self._cache_handle is not None and self._cache_handle.hit:
+                        module = self._cache_handle.module   # validated when cached
+                    else:
+                        module = _decode(self._binary)
             except MemoryError:
                 raise WasmtimeError("out of memory while reading a module of %d bytes"
                                     % len(wasm)) from None
-        try:
-            _validate(module, engine.config)
-        except MemoryError:
-            raise WasmtimeError("out of memory while validating the module") from None
+        if self._cache_handle is None or not self._cache_handle.hit:
+            try:
+                _validate(module, engine.config)
+            except MemoryError:
+                raise WasmtimeError("out of memory while validating the module") from None
+            if self._cache_handle is not None:
+                self._cache_handle.validated()
         self._module = module
         self._compiled: Any = None
 
@@ -789,6 +821,7 @@ class Module:
         obj._binary = binary
         obj._module = module
         obj._compiled = None
+        obj._cache_handle = None
         return obj
 
     @classmethod
@@ -805,19 +838,34 @@ class Module:
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":
+        """A module from :meth:`serialize`'s bytes, with its compiled code (a plain Wasm
+        binary is accepted too). WasmtimeError if made by another purewasm, Python or
+        configuration."""
         if not isinstance(encoded, (bytes, bytearray)):
             raise TypeError("expected bytes")
-        return cls(engine, bytes(encoded))
+        from purewasm.compile import cache
+        if not cache.is_serialized(encoded):
+            return cls(engine, bytes(encoded))
+        binary, module, codes = cache.deserialize_module(bytes(encoded), engine.config)
+        obj = cls._from_syntax(engine, module, binary)
+        obj._get_compiled().import_codes(codes)
+        return obj
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str) -> "Module":
-        return cls.from_file(engine, path)
+        """:meth:`deserialize` of a file's contents."""
+        with open(path, "rb") as f:
+            return cls.deserialize(engine, f.read())
 
     def serialize(self) -> bytearray:
+        """The module and the code of all its functions, for :meth:`deserialize` by the
+        same purewasm version, Python and configuration (compiles every function)."""
         if self._binary is None:
             from purewasm.binary import encode_module
             self._binary = bytes(encode_module(self._module))
-        return bytearray(self._binary)
+        from purewasm.compile.cache import serialize_module
+        return bytearray(serialize_module(self._binary, self.engine.config,
+                                          self._get_compiled()))
 
     @property
     def name(self) -> Optional[str]:
@@ -855,6 +903,8 @@ class Module:
             config = self.engine.config
             self._compiled = CompiledModule(self._module, fuel=config.consume_fuel,
                                             epoch=config.epoch_interruption)
+            if self._cache_handle is not None:
+                self._cache_handle.attach(self._compiled)
         return self._compiled
 
 

@@ -289,9 +289,18 @@ class CompiledModule:
     def export_codes(self) -> bytes:
         """The translated functions so far, marshalled (valid only for the same module,
         translator version and Python implementation: see :func:`cache_key`)."""
-        payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
-                   "fuel": self.fuel, "epoch": self.epoch, "codes": dict(self._codes)}
-        return marshal.dumps(payload)
+        with self._lock:
+            codes = dict(self._codes)
+        return codes_payload(self.fuel, self.epoch, codes)
+
+    @staticmethod
+    def empty_codes_payload(fuel: bool, epoch: bool) -> bytes:
+        """What :meth:`export_codes` returns before any function is translated."""
+        return codes_payload(fuel, epoch, {})
+
+    def translated_count(self) -> int:
+        """How many functions are translated (and would be exported)."""
+        return len(self._codes)
 
     def import_codes(self, data: bytes) -> int:
         """Load functions saved by :meth:`export_codes`; returns how many were loaded
@@ -309,12 +318,28 @@ class CompiledModule:
             return 0
         n = 0
         for index, entry in codes.items():
+            if not (isinstance(entry, tuple) and len(entry) == 6
+                    and isinstance(entry[0], types.CodeType)):
+                return n
             if index not in self._codes and self.num_imported <= index < len(self.func_types):
                 self._codes[index] = entry
                 n += 1
         return n
 
-    def compile_all(self) -> None:
-        """Translate every defined function now (e.g. to fill a cache or find errors)."""
+    def compile_all(self, skip_errors: bool = False) -> None:
+        """Translate every defined function now (e.g. to fill a cache or find errors).
+        ``skip_errors``: a function that does not translate is left out (calling it raises
+        the error, as without compile_all)."""
         for i in range(self.num_imported, len(self.func_types)):
-            self.code(i)
+            try:
+                self.code(i)
+            except WasmtimeError:
+                if not skip_errors:
+                    raise
+
+
+def codes_payload(fuel: bool, epoch: bool, codes: Dict[int, Tuple[Any, ...]]) -> bytes:
+    """The marshalled form of translated functions (see CompiledModule.export_codes)."""
+    payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
+               "fuel": fuel, "epoch": epoch, "codes": codes}
+    return marshal.dumps(payload)
