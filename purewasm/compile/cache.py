@@ -391,7 +391,8 @@ def deserialize_module(data: bytes, config: Any) -> Tuple[bytes, Module, bytes]:
     :class:`WasmtimeError` says why one cannot be used here."""
     found = _header(SERIAL_MAGIC, data)
     if found is None:
-        raise WasmtimeError("not a serialized purewasm module (or truncated)")
+        raise WasmtimeError("not a whole serialized module (truncated, or not made by "
+                            "Module.serialize)")
     header, start = found
     expected = _key_fields("", config_fields(config))
     del expected["module"]
