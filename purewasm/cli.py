@@ -230,9 +230,12 @@ class _Progress:
     """One line on stderr when loading takes more than ``delay`` seconds (a TTY only):
     a large module's first run is slow, and silence looks like a hang."""
 
-    def __init__(self, what: str, delay: float = 2.0) -> None:
+    def __init__(self, what: str, delay: float = 2.0,
+                 note: str = "first run: decoding, validating; later runs use the cache"
+                 ) -> None:
         import threading
         self.what = what
+        self.note = note
         self.shown = False
         self.start = 0.0
         self.timer: Any = None
@@ -242,8 +245,7 @@ class _Progress:
 
     def _show(self) -> None:
         self.shown = True
-        sys.stderr.write("%s: loading %s (first run: decoding, validating; later runs use "
-                         "the cache)...\n" % (PROG, self.what))
+        sys.stderr.write("%s: loading %s (%s)...\n" % (PROG, self.what, self.note))
         sys.stderr.flush()
 
     def __enter__(self) -> "_Progress":
@@ -584,7 +586,7 @@ def cmd_compile(opts: argparse.Namespace) -> int:
                 from None
         return 0
     compiled = module._get_compiled()
-    with _Progress("%s: compiling every function" % os.path.basename(opts.file)):
+    with _Progress(os.path.basename(opts.file), note="compiling every function"):
         compiled.compile_all(skip_errors=True)
     handle = getattr(module, "_cache_handle", None)
     if handle is None:

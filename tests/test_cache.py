@@ -130,6 +130,21 @@ def test_config_cache_true_uses_the_default_directory(monkeypatch, tmp_path):
 def test_config_cache_refuses_other_types():
     with pytest.raises(TypeError):
         purewasm.Config().cache = 3
+    with pytest.raises(CacheError, match="empty"):
+        purewasm.Config().cache = ""
+
+
+def test_writers_of_one_entry_converge_on_the_union(cache_dir):
+    """Two users of one entry compile different functions: the second flush keeps the
+    first one's functions (two processes behave alike: they merge through the file)."""
+    a = purewasm.Module(engine(cache_dir), BINARY)
+    b = purewasm.Module(engine(cache_dir), BINARY)
+    for module, name in ((a, "sq"), (b, "loop")):
+        store = purewasm.Store(module.engine)
+        purewasm.Instance(store, module, []).exports(store)[name](store, 3)
+    a._cache_handle.flush()
+    b._cache_handle.flush()
+    assert translated(purewasm.Module(engine(cache_dir), BINARY)) == 2
 
 
 # --- the key ------------------------------------------------------------------------------------

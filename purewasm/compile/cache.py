@@ -277,6 +277,8 @@ def cache_for_config(setting: Any) -> Optional[CodeCache]:
     if setting is None or setting is False:
         return None
     directory = default_cache_dir() if setting is True else os.fspath(setting)
+    if not directory:
+        raise CacheError("the cache directory path is empty")
     key = (os.path.abspath(directory), DEFAULT_MAX_BYTES)
     with _cache_dirs_lock:
         cache = _cache_dirs.get(key)
@@ -326,8 +328,13 @@ class CacheHandle:
             return
         count = compiled.translated_count()
         if count > max(self._written, 0):
+            # Another process may have added functions meanwhile: keep them too, so that
+            # concurrent runs converge on the union rather than the last writer's set.
+            current = self.cache.read(self.key, self.fields)
+            if current is not None:
+                compiled.import_codes(current)
             self.cache.write(self.key, self.fields, compiled.export_codes())
-            self._written = count
+            self._written = compiled.translated_count()
 
 
 _live: "weakref.WeakSet[CacheHandle]" = weakref.WeakSet()
