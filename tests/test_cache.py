@@ -61,7 +61,7 @@ def run_all(module):
     out = [exports["fib"](store, 15), exports["sq"](store, 3 ** 30), exports["loop"](store, 100)]
     with pytest.raises(purewasm.Trap) as info:
         exports["boom"](store)
-    out.append(str(info.value).splitlines()[0])
+    out.append(str(info.value))   # with its backtrace (offsets come from the entry)
     return out
 
 
@@ -480,3 +480,19 @@ def test_progress_only_on_a_terminal(monkeypatch):
             assert stream.getvalue() == ""
         else:
             assert "loaded in" in stream.getvalue()
+
+
+@pytest.mark.parametrize("program, args", [("stdio.c", []), ("args_env.c", ["a", "b c"]),
+                                           ("trap.c", [])])
+def test_cli_results_identical_with_and_without_the_cache(cache_dir, program, args):
+    """A C program's output, exit status and trap report: cold, cached (twice: the second
+    run has every function the first compiled) and with --no-cache."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from programs import harness
+    wasm = harness.build(program)
+    runs = [purewasm_cli("run", "--no-cache", wasm, *args, cache_dir=cache_dir)]
+    for _ in range(3):
+        runs.append(purewasm_cli("run", wasm, *args, cache_dir=cache_dir))
+    assert len(entries(cache_dir)) == 1
+    results = {(p.returncode, p.stdout, p.stderr) for p in runs}
+    assert len(results) == 1, results
