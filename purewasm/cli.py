@@ -565,6 +565,12 @@ def cmd_compile(opts: argparse.Namespace) -> int:
     wopts = parse_wasm_options(opts.wasm_opts)
     if opts.no_cache and not opts.output:
         raise UsageError("--no-cache without -o: nothing to write")
+    if not opts.output:
+        from .compile.cache import is_serialized
+        data = _read_file(opts.file)
+        if is_serialized(data) or _is_text(opts.file, data):
+            raise CliError("only a Wasm binary is cached (this is text or a serialized "
+                           "module): use -o OUT")
     config = purewasm.Config()
     config.consume_fuel = "fuel" in wopts
     config.epoch_interruption = "timeout" in wopts
@@ -588,10 +594,7 @@ def cmd_compile(opts: argparse.Namespace) -> int:
     compiled = module._get_compiled()
     with _Progress(os.path.basename(opts.file), note="compiling every function"):
         compiled.compile_all(skip_errors=True)
-    handle = getattr(module, "_cache_handle", None)
-    if handle is None:
-        raise CliError("a text-format module is not cached: use -o OUT")
-    handle.flush()
+    module._cache_handle.flush()
     return 0
 
 

@@ -462,6 +462,9 @@ def test_cli_compile_output_runs(cache_dir, tmp_path):
 def test_cli_compile_usage(cache_dir):
     proc = purewasm_cli("compile", "--no-cache", HELLO, cache_dir=cache_dir)
     assert proc.returncode == 2 and b"nothing to write" in proc.stderr
+    text = purewasm_cli("compile", HELLO[:-5] + ".wat", cache_dir=cache_dir)
+    assert text.returncode == 1 and b"use -o OUT" in text.stderr
+    assert not os.path.exists(cache_dir)
 
 
 def test_progress_only_on_a_terminal(monkeypatch):
