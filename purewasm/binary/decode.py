@@ -498,7 +498,7 @@ class LazyFunc(Func):
         self._expr_start = expr_start
         self._body: Optional[List[Instr]] = None
 
-    @property  # type: ignore[override]
+    @property
     def body(self) -> List[Instr]:
         body = self._body
         if body is None:
