@@ -113,6 +113,35 @@ def test_functions_compiled_later_join_the_entry(cache_dir):
     assert translated(purewasm.Module(engine(cache_dir), BINARY)) == 4
 
 
+def test_functions_are_written_when_the_module_is_dropped(cache_dir):
+    import gc
+    m = purewasm.Module(engine(cache_dir), BINARY)
+    store = purewasm.Store(m.engine)
+    purewasm.Instance(store, m, []).exports(store)["sq"](store, 5)
+    del m, store
+    gc.collect()
+    assert translated(purewasm.Module(engine(cache_dir), BINARY)) == 1
+
+
+def test_functions_are_written_at_exit(cache_dir, tmp_path):
+    wat = tmp_path / "m.wat"
+    wat.write_text(WAT)
+    script = textwrap.dedent("""
+        import sys, purewasm
+        config = purewasm.Config()
+        config.cache = sys.argv[1]
+        engine = purewasm.Engine(config)
+        module = purewasm.Module(engine, bytes(purewasm.wat2wasm(open(sys.argv[2]).read())))
+        store = purewasm.Store(engine)
+        print(purewasm.Instance(store, module, []).exports(store)["fib"](store, 10))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, cache_dir, str(wat)],
+                          env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
+                          timeout=120)
+    assert proc.stdout == b"55\n" and proc.stderr == b""
+    assert translated(purewasm.Module(engine(cache_dir), BINARY)) == 1
+
+
 def test_cache_off_by_default_for_the_api(cache_dir):
     m = purewasm.Module(engine(), BINARY)
     assert m._cache_handle is None and purewasm.Config().cache is False

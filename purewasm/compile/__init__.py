@@ -293,11 +293,6 @@ class CompiledModule:
             codes = dict(self._codes)
         return codes_payload(self.fuel, self.epoch, codes)
 
-    @staticmethod
-    def empty_codes_payload(fuel: bool, epoch: bool) -> bytes:
-        """What :meth:`export_codes` returns before any function is translated."""
-        return codes_payload(fuel, epoch, {})
-
     def translated_count(self) -> int:
         """How many functions are translated (and would be exported)."""
         return len(self._codes)
@@ -305,25 +300,13 @@ class CompiledModule:
     def import_codes(self, data: bytes) -> int:
         """Load functions saved by :meth:`export_codes`; returns how many were loaded
         (0 when the data is from another translator version or Python)."""
-        try:
-            payload = marshal.loads(data)
-        except (ValueError, EOFError, TypeError):
-            return 0
-        if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
-                or payload.get("tag") != sys.implementation.cache_tag
-                or payload.get("fuel") != self.fuel or payload.get("epoch") != self.epoch):
-            return 0
-        codes = payload.get("codes")
-        if not isinstance(codes, dict):
-            return 0
         n = 0
-        for index, entry in codes.items():
-            if not (isinstance(entry, tuple) and len(entry) == 6
-                    and isinstance(entry[0], types.CodeType)):
-                return n
-            if index not in self._codes and self.num_imported <= index < len(self.func_types):
-                self._codes[index] = entry
-                n += 1
+        with self._lock:
+            for index, entry in codes_from_payload(data, self.fuel, self.epoch).items():
+                if index not in self._codes and \
+                        self.num_imported <= index < len(self.func_types):
+                    self._codes[index] = entry
+                    n += 1
         return n
 
     def compile_all(self, skip_errors: bool = False) -> None:
@@ -336,6 +319,29 @@ class CompiledModule:
             except WasmtimeError:
                 if not skip_errors:
                     raise
+
+
+def codes_from_payload(data: bytes, fuel: bool, epoch: bool) -> Dict[int, Tuple[Any, ...]]:
+    """The functions in an :meth:`CompiledModule.export_codes` payload made for this
+    translator, Python and fuel/epoch setting (empty otherwise, or when damaged)."""
+    try:
+        payload = marshal.loads(data)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
+            or payload.get("tag") != sys.implementation.cache_tag
+            or payload.get("fuel") != fuel or payload.get("epoch") != epoch):
+        return {}
+    codes = payload.get("codes")
+    if not isinstance(codes, dict):
+        return {}
+    out: Dict[int, Tuple[Any, ...]] = {}
+    for index, entry in codes.items():
+        if not (isinstance(index, int) and isinstance(entry, tuple) and len(entry) == 6
+                and isinstance(entry[0], types.CodeType)):
+            return {}
+        out[index] = entry
+    return out
 
 
 def codes_payload(fuel: bool, epoch: bool, codes: Dict[int, Tuple[Any, ...]]) -> bytes:

@@ -9,7 +9,8 @@ module decoded and validated under that configuration, so a hit skips both: the 
 re-read with :func:`decode_module`'s ``lazy_bodies`` (only the small sections; a body is
 decoded when a function that is not in the entry is first compiled). The entry's payload
 is ``CompiledModule.export_codes()``: the marshalled code objects of the functions
-translated so far, added to the entry when the process exits (or ``flush()``).
+translated so far, added to the entry when the module is dropped or the process exits
+(or at ``flush()``).
 
 Trust: a cache entry is code that will be executed. The directory is created 0700 and,
 on POSIX, refused (:class:`CacheError`) unless it is owned by the current user and
@@ -22,7 +23,6 @@ The directory is kept under a size bound by removing the least recently used ent
 """
 from __future__ import annotations
 
-import atexit
 import hashlib
 import marshal
 import os
@@ -39,7 +39,7 @@ from purewasm.errors import WasmtimeError
 from purewasm.opcodes import PROPOSALS
 from purewasm.syntax import Module
 
-from . import CompiledModule, TRANSLATOR_VERSION
+from . import CompiledModule, TRANSLATOR_VERSION, codes_from_payload, codes_payload
 
 __all__ = ["CacheError", "CodeCache", "DEFAULT_MAX_BYTES", "default_cache_dir",
            "config_fields", "cache_for_config", "lookup", "CacheHandle",
@@ -299,6 +299,7 @@ class CacheHandle:
         self._payload = payload
         self._written = 0 if payload is not None else -1   # functions in the entry
         self._compiled: "Optional[weakref.ref[CompiledModule]]" = None
+        self._lock = threading.Lock()
 
     @property
     def hit(self) -> bool:
@@ -307,34 +308,47 @@ class CacheHandle:
     def validated(self) -> None:
         """The module decoded and validated (a miss): record it, with no code yet."""
         if self._written < 0:
-            self.cache.write(self.key, self.fields, CompiledModule.empty_codes_payload(
-                self.fields["fuel"], self.fields["epoch"]))
+            self.cache.write(self.key, self.fields,
+                             codes_payload(self.fields["fuel"], self.fields["epoch"], {}))
             self._written = 0
 
     def attach(self, compiled: CompiledModule) -> None:
         """Give ``compiled`` the entry's code, and add what it compiles later to the entry
-        at exit (or at :meth:`flush`)."""
+        when it is dropped or at exit (or at :meth:`flush`)."""
         if self._payload is not None:
             self._written = compiled.import_codes(self._payload)
             self._payload = None
         self._compiled = weakref.ref(compiled)
+        # The finalizer holds the code dict, not the CompiledModule (which it would keep
+        # alive): it runs when the module is collected, else at interpreter exit.
+        weakref.finalize(compiled, self._write_codes, compiled._codes, compiled.fuel,
+                         compiled.epoch)
         with _live_lock:
             _live.add(self)
 
     def flush(self) -> None:
         """Write the entry again if functions were compiled since it was written."""
         compiled = self._compiled() if self._compiled is not None else None
-        if compiled is None:
-            return
-        count = compiled.translated_count()
-        if count > max(self._written, 0):
+        if compiled is not None:
+            self._write_codes(compiled._codes, compiled.fuel, compiled.epoch)
+
+    def _write_codes(self, codes: Dict[int, Tuple[Any, ...]], fuel: bool,
+                     epoch: bool) -> None:
+        with self._lock:
+            codes = dict(codes)
+            if len(codes) <= max(self._written, 0):
+                return
             # Another process may have added functions meanwhile: keep them too, so that
             # concurrent runs converge on the union rather than the last writer's set.
             current = self.cache.read(self.key, self.fields)
             if current is not None:
-                compiled.import_codes(current)
-            self.cache.write(self.key, self.fields, compiled.export_codes())
-            self._written = compiled.translated_count()
+                for index, entry in codes_from_payload(current, fuel, epoch).items():
+                    codes.setdefault(index, entry)
+            try:
+                self.cache.write(self.key, self.fields, codes_payload(fuel, epoch, codes))
+            except Exception:  # noqa: BLE001 - a cache must never break the program
+                return
+            self._written = len(codes)
 
 
 _live: "weakref.WeakSet[CacheHandle]" = weakref.WeakSet()
@@ -342,17 +356,11 @@ _live_lock = threading.Lock()
 
 
 def flush_all() -> None:
-    """Add the functions compiled in this process to their cache entries (run at exit)."""
+    """Add the functions compiled so far in this process to their cache entries."""
     with _live_lock:
         handles = list(_live)
     for handle in handles:
-        try:
-            handle.flush()
-        except Exception:  # noqa: BLE001 - a cache must never break the program's exit
-            pass
-
-
-atexit.register(flush_all)
+        handle.flush()
 
 
 def lookup(setting: Any, config: Any, binary: bytes) -> Optional[CacheHandle]:
