@@ -349,6 +349,15 @@ def test_directory_writable_by_others_is_refused(cache_dir, mode):
 
 
 @posix_only
+def test_directory_made_writable_later_is_not_used(cache_dir):
+    e = engine(cache_dir)
+    os.chmod(cache_dir, 0o777)
+    m = purewasm.Module(e, BINARY)
+    assert m._cache_handle is None and entries(cache_dir) == []
+    assert run_all(m) == run_all(purewasm.Module(engine(), BINARY))
+
+
+@posix_only
 def test_new_directory_is_private(cache_dir):
     purewasm.Config().cache = cache_dir
     assert os.stat(cache_dir).st_mode & 0o777 == 0o700

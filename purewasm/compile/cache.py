@@ -284,6 +284,8 @@ def cache_for_config(setting: Any) -> Optional[CodeCache]:
         cache = _cache_dirs.get(key)
         if cache is None:
             cache = _cache_dirs[key] = CodeCache(directory)
+        else:
+            check_private(cache.directory)   # again: it may have changed since (one stat)
         return cache
 
 
@@ -367,7 +369,10 @@ def lookup(setting: Any, config: Any, binary: bytes) -> Optional[CacheHandle]:
     """The cache handle for module ``binary`` under engine ``config`` (None: caching is
     off). ``handle.module`` is the decoded module on a hit (validated before: do not
     validate again), else None."""
-    cache = cache_for_config(setting)
+    try:
+        cache = cache_for_config(setting)
+    except CacheError:
+        return None   # unusable since Config.cache was set (which reported it): no cache
     if cache is None:
         return None
     fields = _key_fields(hashlib.sha256(binary).hexdigest(), config_fields(config))
