@@ -18,8 +18,10 @@ SQLite's shell (5.6 MB) x16 is a 25 MB module, the size of issue 12's C compiler
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +67,7 @@ print(json.dumps({"import": t_import - t0, "load": t_load - t_import,
 
 
 _PYCACHE = tempfile.mkdtemp(prefix="purewasm-bench-pyc-")
+atexit.register(shutil.rmtree, _PYCACHE, True)
 
 
 def measure(path: str, cache_dir: str, compile_all: bool = False) -> dict:
