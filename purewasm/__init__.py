@@ -9,6 +9,10 @@ from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Glo
 from purewasm.errors import ExitTrap, Trap, TrapCode, WasmtimeError
 from purewasm.runtime.call import Frame
 
+# Also in pyproject.toml (tests/test_cache.py checks they agree); part of every
+# compiled-code cache key.
+__version__ = "0.1.0"
+
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",

@@ -208,6 +208,13 @@ def test_key_changes_with_versions(cache_dir, monkeypatch, what):
     assert len(entries(cache_dir)) == 2
 
 
+def test_version_in_the_key_is_the_package_version():
+    import re
+    with open(os.path.join(REPO, "pyproject.toml")) as f:
+        declared = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
+    assert purewasm.__version__ == declared == cache_mod.purewasm_version()
+
+
 def test_entry_with_another_key_inside_is_a_miss(cache_dir):
     """An entry renamed onto another key (or a hash collision of the name) is refused:
     the header's fields must match, not only the file name."""

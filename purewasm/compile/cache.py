@@ -28,7 +28,6 @@ import marshal
 import os
 import struct
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -144,6 +143,7 @@ class CodeCache:
 
     def write(self, key: str, fields: Dict[str, Any], payload: bytes) -> None:
         """Write entry ``key`` atomically; errors (disk full...) only lose the entry."""
+        import tempfile   # only when writing: start-up time
         data = _pack(ENTRY_MAGIC, fields, payload)
         try:
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pwc", dir=self.directory)
