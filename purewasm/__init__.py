@@ -8,6 +8,10 @@ from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Glo
     SharedMemory, Store, Table, TableType, Val, ValType, wat2wasm
 from purewasm.errors import ExitTrap, Frame, Trap, TrapCode, WasmtimeError
 
+# Also in pyproject.toml (tests/test_cache.py checks they agree); part of every
+# compiled-code cache key.
+__version__ = "0.1.0"
+
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",

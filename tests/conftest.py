@@ -12,6 +12,21 @@ from wast_json import WAST_DIR  # noqa: E402
 
 
 def pytest_configure(config: Any) -> None:
+    # `purewasm run` caches compiled code by default: the tests' runs (and their
+    # subprocesses, which inherit the variable) use a private directory, not the user's.
+    if "PUREWASM_CACHE_DIR" not in os.environ:
+        import tempfile
+        os.environ["PUREWASM_CACHE_DIR"] = tempfile.mkdtemp(prefix="purewasm-test-cache-")
+        _made_cache_dir.append(os.environ["PUREWASM_CACHE_DIR"])
+
+
+_made_cache_dir: List[str] = []
+
+
+def pytest_unconfigure(config: Any) -> None:
+    import shutil
+    for path in _made_cache_dir:
+        shutil.rmtree(path, ignore_errors=True)
     # The spec tests read the vendored testsuite: without it they would run nothing, so a
     # missing or misnamed testsuite is an error, never a silent skip.
     if not WAST_DIR.is_dir():

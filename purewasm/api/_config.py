@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import warnings
 import weakref
@@ -96,6 +97,23 @@ def _warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
+def _cache_setting_from_file(path: str) -> Union[bool, str]:
+    """``Config.cache`` given wasmtime's cache configuration file: its ``[cache]`` table's
+    ``enabled`` and ``directory`` (a small reader for these two keys: no TOML parser before
+    Python 3.11, and purewasm has no dependencies)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WasmtimeError("failed to read the cache configuration file %r: %s"
+                            % (path, exc)) from None
+    enabled = re.search(r"^\s*enabled\s*=\s*(true|false)\s*$", text, re.M)
+    if enabled is not None and enabled.group(1) == "false":
+        return False
+    directory = re.search(r"^\s*directory\s*=\s*[\"']([^\"']*)[\"']\s*$", text, re.M)
+    return directory.group(1) if directory is not None else True
+
+
 class Config(Closeable):
     """Engine configuration, with wasmtime-py's settings (assign attributes).
 
@@ -140,6 +158,7 @@ class Config(Closeable):
         self.wasm_memory64 = True
         self.wasm_relaxed_simd_deterministic = False
         self._native: Dict[str, Any] = {}
+        self._cache: Union[bool, str] = False
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Every setting goes through here: a closed Config refuses them all, and the
@@ -202,14 +221,17 @@ class Config(Closeable):
     def _set_profiler(self, profiler: str) -> None:
         self._choice("profiler", profiler, PROFILERS)
 
+    def _get_cache(self) -> Union[bool, str]:
+        return self._cache
+
     def _set_cache(self, cache: Union[bool, str]) -> None:
         if not isinstance(cache, (bool, str)):
             raise ArgumentTypeError("expected string or bool")
-        if cache is False:      # as wasmtime-py
-            raise WasmtimeError("caching cannot be explicitly disabled")
-        if isinstance(cache, str) and not os.path.isfile(cache):
-            raise WasmtimeError("failed to read the cache configuration file %r" % cache)
-        self._native["cache"] = cache
+        if isinstance(cache, str) and (cache.endswith(".toml") or os.path.isfile(cache)):
+            cache = _cache_setting_from_file(cache)
+        from purewasm.compile.cache import cache_for_config   # first use: the cache is optional
+        cache_for_config(cache)   # refuses an unusable directory now (CacheError)
+        object.__setattr__(self, "_cache", cache)
 
     def _set_target(self, target: str) -> None:
         if not isinstance(target, str) or target.split("-")[0] not in TARGET_ARCHES \
@@ -224,8 +246,12 @@ class Config(Closeable):
                                    "'speed_and_size' (no effect).")
     profiler = property(None, _set_profiler, doc="'none', 'jitdump', 'vtune' or 'perfmap' "
                         "(no effect).")
-    cache = property(None, _set_cache, doc="True/False or the path of a cache configuration "
-                     "file (no effect: purewasm has no compilation cache).")
+    cache = property(_get_cache, _set_cache, doc="The compiled-code cache "
+                     "(compile/cache.py): False (off, the default), True (the default "
+                     "directory, ``$XDG_CACHE_HOME/purewasm``), a directory path, or the path "
+                     "of a wasmtime cache configuration file (``*.toml``; its ``directory`` "
+                     "and ``enabled`` keys are read). Raises WasmtimeError for an unreadable "
+                     "configuration file or an unusable directory.")
     target = property(None, _set_target, doc="A target triple such as "
                       "'x86_64-unknown-linux-gnu' (no effect: purewasm runs the same code "
                       "everywhere).")

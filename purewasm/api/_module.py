@@ -31,6 +31,14 @@ def _validate(module: syntax.Module, config: Config) -> None:
     validate_module(module, [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)])
 
 
+def _cache_lookup(config: Config, binary: bytes) -> Any:
+    """The module's compiled-code cache handle (None when Config.cache is off)."""
+    if not config.cache:
+        return None
+    from purewasm.compile.cache import lookup   # first use (module docstring)
+    return lookup(config.cache, config, binary)
+
+
 def _is_text(wasm: Union[str, bytes, bytearray]) -> bool:
     # As wasmtime-py: a str, or bytes not starting with a NUL, is the text format.
     if isinstance(wasm, str):
@@ -96,6 +104,7 @@ class Module(Closeable):
         engine._check_open()
         self.engine = engine
         self._binary: Optional[bytes] = None
+        self._cache_handle: Any = None
         module: syntax.Module
         if isinstance(wasm, syntax.Module):
             module = wasm
@@ -109,14 +118,21 @@ class Module(Closeable):
                     if isinstance(wasm, str):
                         wasm = wasm.encode("latin-1")
                     self._binary = bytes(wasm)
-                    module = _decode(self._binary)
+                    self._cache_handle = _cache_lookup(engine.config, self._binary)
+                    if self._cache_handle is not None and self._cache_handle.hit:
+                        module = self._cache_handle.module   # validated when cached
+                    else:
+                        module = _decode(self._binary)
             except MemoryError:
                 raise WasmtimeError("out of memory while reading a module of %d bytes"
                                     % len(wasm)) from None
-        try:
-            _validate(module, engine.config)
-        except MemoryError:
-            raise WasmtimeError("out of memory while validating the module") from None
+        if self._cache_handle is None or not self._cache_handle.hit:
+            try:
+                _validate(module, engine.config)
+            except MemoryError:
+                raise WasmtimeError("out of memory while validating the module") from None
+            if self._cache_handle is not None:
+                self._cache_handle.validated()
         self._syntax: Optional[syntax.Module] = module
         self._compiled: Any = None
 
@@ -131,6 +147,7 @@ class Module(Closeable):
         self._syntax = None
         self._compiled = None
         self._binary = None
+        self._cache_handle = None
 
     @classmethod
     def _from_syntax(cls, engine: Engine, module: syntax.Module,
@@ -141,6 +158,7 @@ class Module(Closeable):
         obj._binary = binary
         obj._syntax = module
         obj._compiled = None
+        obj._cache_handle = None
         return obj
 
     @classmethod
@@ -171,26 +189,39 @@ class Module(Closeable):
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":
-        """The module from the bytes of :meth:`serialize` (its binary format).
+        """The module from the bytes of :meth:`serialize`, with its compiled code (a plain
+        Wasm binary is accepted too).
 
         Raises:
-            TypeError: when ``encoded`` is not bytes; otherwise as the constructor.
+            TypeError: when ``encoded`` is not bytes.
+            WasmtimeError: when made by another purewasm version, Python or configuration;
+                otherwise as the constructor.
         """
         if not isinstance(encoded, (bytes, bytearray)):
             raise ArgumentTypeError("expected bytes")
-        return cls(engine, bytes(encoded))
+        from purewasm.compile import cache   # first use (module docstring)
+        if not cache.is_serialized(encoded):
+            return cls(engine, bytes(encoded))
+        binary, module, codes = cache.deserialize_module(bytes(encoded), engine.config)
+        obj = cls._from_syntax(engine, module, binary)
+        obj._get_compiled().import_codes(codes)
+        return obj
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str) -> "Module":
-        """The module from a file written with the bytes of :meth:`serialize`."""
-        return cls.from_file(engine, path)
+        """:meth:`deserialize` of a file's contents (OSError when it cannot be read)."""
+        with open(path, "rb") as f:
+            return cls.deserialize(engine, f.read())
 
     def serialize(self) -> bytearray:
-        """The module in a form :meth:`deserialize` reads back: its binary format."""
+        """The module and the code of all its functions, for :meth:`deserialize` by the
+        same purewasm version, Python and configuration (compiles every function)."""
         if self._binary is None:
             from purewasm.binary import encode_module   # first use (module docstring)
             self._binary = bytes(encode_module(self._module))
-        return bytearray(self._binary)
+        from purewasm.compile.cache import serialize_module   # first use (module docstring)
+        return bytearray(serialize_module(self._binary, self.engine.config,
+                                          self._get_compiled()))
 
     @property
     def name(self) -> Optional[str]:
@@ -228,4 +259,6 @@ class Module(Closeable):
             config = self.engine.config
             self._compiled = CompiledModule(self._module, fuel=config.consume_fuel,
                                             epoch=config.epoch_interruption)
+            if self._cache_handle is not None:
+                self._cache_handle.attach(self._compiled)
         return self._compiled

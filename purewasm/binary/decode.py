@@ -465,9 +465,39 @@ def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
 
 # --- Sections (spec 5.5) -------------------------------------------------------------------
 
+class LazyFunc(Func):
+    """A function whose body is decoded from the module's bytes on first use.
+
+    Only for a module already decoded and validated once (a compiled-code cache hit,
+    compile/cache.py): its bodies are known to be well-formed, and most functions of a
+    large program are never called, or are already compiled, so never decoded again."""
+
+    def __init__(self, type_index: int, locals: List[str], data: bytes,  # noqa: A002
+                 expr_start: int, offset: int) -> None:
+        self.type_index = type_index
+        self.locals = locals
+        self.offset = offset
+        self._data = data
+        self._expr_start = expr_start
+        self._body: Optional[List[Instr]] = None
+
+    @property
+    def body(self) -> List[Instr]:
+        body = self._body
+        if body is None:
+            body = self._body = decode_expr(self._data, self._expr_start)[0]
+        return body
+
+    @body.setter
+    def body(self, value: List[Instr]) -> None:
+        self._body = value
+
+
 class _Decoder:
-    def __init__(self, data: bytes, features: Optional[Collection[str]] = None) -> None:
+    def __init__(self, data: bytes, features: Optional[Collection[str]] = None,
+                 lazy_bodies: bool = False) -> None:
         self.data = data
+        self.lazy_bodies = lazy_bodies
         self.module = Module()
         self.func_type_indices: List[int] = []
         self.code_count = 0
@@ -717,6 +747,11 @@ class _Decoder:
                                      body_start)
             for c, t in decls:
                 locals_.extend([t] * c)
+            if self.lazy_bodies:
+                type_index = types[i] if i < len(types) else 0
+                funcs.append(LazyFunc(type_index, locals_, data, pos, body_start))
+                pos = body_end
+                continue
             body, pos = decode_expr(data, pos, state)
             if pos != body_end:
                 raise MalformedError("section size mismatch", pos)
@@ -788,17 +823,22 @@ def _name_map(data: bytes, pos: int) -> Tuple[Dict[int, str], int]:
     return out, pos
 
 
-def decode_module(data: bytes, features: Optional[Collection[str]] = None) -> Module:
+def decode_module(data: bytes, features: Optional[Collection[str]] = None,
+                  lazy_bodies: bool = False) -> Module:
     """Decode a binary module (spec 5.5.16). Raises :class:`MalformedError` (with the byte
     ``offset``) for every input the spec calls malformed, and for no other reason.
 
     ``features``: the Wasm 3.0 proposals whose encodings are read (None: all of them;
     ``opcodes.WASM2_FEATURES``: Wasm 2.0's, e.g. a zero byte where 3.0 reads a memory
-    index)."""
+    index).
+    ``lazy_bodies``: function bodies are decoded on first use (:class:`LazyFunc`), and
+    not checked now: only for bytes already decoded and validated (the compiled-code
+    cache's hits; a body decoded later is read with every feature, a superset that reads
+    validated bytes the same way)."""
     if not isinstance(data, bytes):
         data = bytes(data)
     try:
-        return _Decoder(data, features).run()
+        return _Decoder(data, features, lazy_bodies).run()
     except IndexError:
         raise MalformedError(_EOF, len(data)) from None
     except RecursionError:  # pragma: no cover - nothing here recurses per input byte

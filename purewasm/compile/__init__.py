@@ -297,33 +297,64 @@ class CompiledModule:
     def export_codes(self) -> bytes:
         """The translated functions so far, marshalled (valid only for the same module,
         translator version and Python implementation: see :func:`cache_key`)."""
-        payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
-                   "fuel": self.fuel, "epoch": self.epoch, "codes": dict(self._codes)}
-        return marshal.dumps(payload)
+        with self._lock:
+            codes = dict(self._codes)
+        return codes_payload(self.fuel, self.epoch, codes)
+
+    def translated_count(self) -> int:
+        """How many functions are translated (and would be exported)."""
+        return len(self._codes)
 
     def import_codes(self, data: bytes) -> int:
         """Load functions saved by :meth:`export_codes`; returns how many were loaded
         (0 when the data is from another translator version or Python)."""
-        try:
-            payload = marshal.loads(data)
-        except (ValueError, EOFError, TypeError):
-            return 0
-        if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
-                or payload.get("tag") != sys.implementation.cache_tag
-                or payload.get("fuel") != self.fuel or payload.get("epoch") != self.epoch):
-            return 0
-        codes = payload.get("codes")
-        if not isinstance(codes, dict):
-            return 0
         n = 0
-        for index, entry in codes.items():
-            if index not in self._codes and self.num_imported <= index < len(self.func_types):
-                self._codes[index] = entry
-                self._index_of_code[entry[0]] = index
-                n += 1
+        with self._lock:
+            for index, entry in codes_from_payload(data, self.fuel, self.epoch).items():
+                if index not in self._codes and \
+                        self.num_imported <= index < len(self.func_types):
+                    self._codes[index] = entry
+                    self._index_of_code[entry[0]] = index
+                    n += 1
         return n
 
-    def compile_all(self) -> None:
-        """Translate every defined function now (e.g. to fill a cache or find errors)."""
+    def compile_all(self, skip_errors: bool = False) -> None:
+        """Translate every defined function now (e.g. to fill a cache or find errors).
+        ``skip_errors``: a function that does not translate is left out (calling it raises
+        the error, as without compile_all)."""
         for i in range(self.num_imported, len(self.func_types)):
-            self.code(i)
+            try:
+                self.code(i)
+            except WasmtimeError:
+                if not skip_errors:
+                    raise
+
+
+def codes_from_payload(data: bytes, fuel: bool, epoch: bool) -> Dict[int, Tuple[Any, ...]]:
+    """The functions in an :meth:`CompiledModule.export_codes` payload made for this
+    translator, Python and fuel/epoch setting (empty otherwise, or when damaged)."""
+    try:
+        payload = marshal.loads(data)
+    except (ValueError, EOFError, TypeError):
+        return {}
+    if (not isinstance(payload, dict) or payload.get("version") != TRANSLATOR_VERSION
+            or payload.get("tag") != sys.implementation.cache_tag
+            or payload.get("fuel") != fuel or payload.get("epoch") != epoch):
+        return {}
+    codes = payload.get("codes")
+    if not isinstance(codes, dict):
+        return {}
+    out: Dict[int, Tuple[Any, ...]] = {}
+    for index, entry in codes.items():
+        if not (isinstance(index, int) and isinstance(entry, tuple) and len(entry) == 6
+                and isinstance(entry[0], types.CodeType)):
+            return {}
+        out[index] = entry
+    return out
+
+
+def codes_payload(fuel: bool, epoch: bool, codes: Dict[int, Tuple[Any, ...]]) -> bytes:
+    """The marshalled form of translated functions (see CompiledModule.export_codes)."""
+    payload = {"version": TRANSLATOR_VERSION, "tag": sys.implementation.cache_tag,
+               "fuel": fuel, "epoch": epoch, "codes": codes}
+    return marshal.dumps(payload)
