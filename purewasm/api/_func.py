@@ -10,7 +10,7 @@ from purewasm.errors import ArgumentTypeError, Trap, TrapCode, WasmtimeError
 from purewasm.runtime.call import HostError, host_recursion_error
 
 from ._extern import Extern, register_extern, wrap_extern
-from ._store import Storelike, rt_store
+from ._store import Store, Storelike, rt_store
 from ._types import FuncType
 from ._value import FROM_RAW, RESULT_TO_RAW, TO_RAW, funcref_to_raw
 
@@ -55,11 +55,16 @@ class Func(Extern):
         results.
 
         Raises:
+            TypeError: when ``store`` is not a Store or Caller (e.g. forgotten: ``f(1)``).
+            ValueError: when the store has been closed.
             WasmtimeError: for a wrong number of parameters or a function of another store.
             TypeError: for a parameter that does not convert to its type.
             Trap: when the guest traps (ExitTrap when a WASI program exits).
             Any exception a host function raised, unchanged.
         """
+        if not isinstance(store, (Store, Caller)):
+            raise ArgumentTypeError("expected a Store or Caller as the first argument, got %r"
+                                    % (store,))
         inst = self._inst
         ft = inst.type
         if len(params) != len(ft.params):
@@ -68,7 +73,12 @@ class Func(Extern):
                 len(ft.params)))
         raw = [TO_RAW[t](p) for t, p in zip(ft.params, params)]
         owner = inst.module
-        rts = owner.store if owner is not None and owner.store is not None else rt_store(store)
+        if owner is not None and owner.store is not None:
+            rts = owner.store
+            if store._rt is None:
+                raise ValueError("this store has been closed")
+        else:
+            rts = rt_store(store)
         if "funcref" in ft.params:
             for t, r in zip(ft.params, raw):
                 if t == "funcref":

@@ -53,7 +53,7 @@ class InstancePre(Closeable):
 
         Raises:
             ValueError: once closed.
-            LinkError (WasmtimeError): for an extern of another store.
+            WasmtimeError: for an extern defined in another store.
             Trap: when the start function or a segment initialisation traps.
         """
         self._check_open()

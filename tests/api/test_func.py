@@ -165,3 +165,15 @@ def test_externref_released(w: Any) -> None:
     store.gc()
     gc.collect()
     assert freed.get("yes")
+
+
+def test_call_needs_a_live_store(w: Any) -> None:
+    store = w.Store()
+    module = w.Module(store.engine, wasm('(module (func (export "f") (param i32) (result i32) '
+                                         'local.get 0))'))
+    f = w.Instance(store, module, []).exports(store)["f"]
+    with pytest.raises(AttributeError):
+        f(1, 2)                     # the store forgotten: refused, not run with 2
+    store.close()
+    with pytest.raises(ValueError):
+        f(store, 1)

@@ -168,3 +168,21 @@ def test_closed_linker_refuses_use() -> None:
         linker.define_func("env", "j", purewasm.FuncType([], []), lambda: None)
     with pytest.raises(ValueError):
         linker.instantiate(purewasm.Store(engine), purewasm.Module(engine, "(module)"))
+
+
+def test_instance_pre_refuses_an_extern_of_another_store() -> None:
+    import purewasm
+    engine = purewasm.Engine()
+    first, second = purewasm.Store(engine), purewasm.Store(engine)
+    linker = purewasm.Linker(engine)
+    linker.define(first, "env", "m",
+                  purewasm.Memory(first, purewasm.MemoryType(purewasm.Limits(1, None))))
+    pre = linker.instantiate_pre(
+        purewasm.Module(engine, '(module (import "env" "m" (memory 1)))'))
+    pre.instantiate(first)
+    with pytest.raises(purewasm.WasmtimeError) as info:
+        pre.instantiate(second)
+    assert "different store" in str(info.value)
+    pre.close()
+    with pytest.raises(ValueError):
+        pre.instantiate(first)
