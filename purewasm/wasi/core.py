@@ -68,9 +68,9 @@ _O_DSYNC = getattr(os, "O_DSYNC", _O_SYNC)
 # Every path operation runs relative to a directory descriptor (openat and friends)
 # when the host has them all; otherwise (Windows) paths are checked by identity.
 _USE_DIR_FD = (os.name == "posix" and hasattr(os, "O_DIRECTORY") and bool(_O_NOFOLLOW)
-               and all(f in os.supports_dir_fd for f in (
-                   os.open, os.stat, os.mkdir, os.rmdir, os.unlink, os.rename, os.link,
-                   os.symlink, os.readlink, os.utime)))
+               and all(getattr(os, name, None) in os.supports_dir_fd for name in (
+                   "open", "stat", "mkdir", "rmdir", "unlink", "rename", "link",
+                   "symlink", "readlink", "utime")))
 # What opening a symlink with O_NOFOLLOW | O_DIRECTORY answers, depending on the OS
 # (ELOOP on Linux and macOS, EMLINK on FreeBSD; ENOTDIR for a non-directory).
 _NOT_A_DIR_ERRNOS = frozenset(e for e in (errno.ELOOP, errno.ENOTDIR,
