@@ -9,6 +9,9 @@ from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Glo
 from purewasm.errors import ExitTrap, Trap, TrapCode, WasmtimeError
 from purewasm.runtime.call import Frame
 
+# The one place the version is written: pyproject.toml reads it (tool.setuptools.dynamic).
+__version__ = "0.1.0"
+
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
