@@ -1069,6 +1069,8 @@ class WasiContext:
                 raise WasiError(C.EPERM)
             if new.is_self:
                 raise WasiError(C.EEXIST)
+            if not hasattr(os, "link"):
+                raise WasiError(C.ENOTSUP)      # no hard links on this host (emscripten)
             op, odfd = old.at()
             np_, ndfd = new.at()
             st = os.stat(op, dir_fd=odfd, follow_symlinks=False)
