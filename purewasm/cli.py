@@ -75,8 +75,8 @@ def _fail(message: str) -> None:
 def _version_text() -> str:
     import platform
 
-    from purewasm import __version__
-    return "purewasm %s (%s %s)" % (__version__, platform.python_implementation(),
+    import purewasm     # the package's __init__ (the one place the version is written)
+    return "purewasm %s (%s %s)" % (purewasm.__version__, platform.python_implementation(),
                                     platform.python_version())
 
 

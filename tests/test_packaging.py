@@ -20,8 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytest.importorskip("build", reason="python -m build is in the test extra (pip install -e '.[test]')")
-pytest.importorskip("twine", reason="twine is in the test extra (pip install -e '.[test]')")
 
 
 def _run(*cmd: str, **kw: object) -> subprocess.CompletedProcess:
@@ -32,6 +30,9 @@ def _run(*cmd: str, **kw: object) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    pytest.importorskip("build", reason="python -m build is in the test extra "
+                        "(pip install -e '.[test]')")
+    pytest.importorskip("twine", reason="twine is in the test extra (pip install -e '.[test]')")
     out = tmp_path_factory.mktemp("dist")
     _run(sys.executable, "-m", "build", "--outdir", str(out), str(ROOT))
     wheels = list(out.glob("purewasm-*.whl"))
@@ -103,3 +104,22 @@ def test_wheel_in_a_fresh_venv(dists: Dict[str, Path], tmp_path: Path) -> None:
     hello = _run(str(bindir / "purewasm"), "run", str(ROOT / "examples" / "hello.wasm"),
                  **outside)
     assert hello.stdout == "Hello, World\n"
+
+
+def test_version_has_one_source(capsys: pytest.CaptureFixture) -> None:
+    import purewasm
+    from purewasm import cli
+
+    assert purewasm.__version__ == _version()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = {attr = "purewasm.__version__"}' in pyproject
+    assert not re.search(r'^version = "', pyproject, re.M)
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("purewasm %s (" % _version())
+
+
+def test_changelog_and_license() -> None:
+    assert (ROOT / "LICENSE").read_text().split()[:3] == ["Apache", "License", "Version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "## %s" % _version() in changelog
