@@ -1,7 +1,8 @@
 """The Pyodide smoke run: executed inside Pyodide (CPython on emscripten, no threads) by
 tests/pyodide_smoke.mjs, with the repository mounted and on sys.path.
 
-Checks what must hold in a browser tab: a call, a WASI program with captured stdout, a
+Checks what must hold in a browser tab: a call, WASI programs (captured stdout; files in a
+preopened MEMFS directory), a
 trap, stack exhaustion (deep Wasm recursion and host re-entries) trapping cleanly instead of
 killing the runtime, fuel and a wall-clock deadline without threads. Prints
 "PYODIDE SMOKE OK" at the end; raises on the first failure.
@@ -79,6 +80,27 @@ def main() -> None:
         hello = purewasm.Module(engine, f.read())
     linker.instantiate(wasi_store, hello).exports(wasi_store)["_start"](wasi_store)
     check("WASI stdout", bytes(out), b"Hello, World\n")
+
+    # A C program reading and writing files in a preopened directory (Pyodide's MEMFS).
+    os.makedirs("/tmp/smoke", exist_ok=True)
+    with open("/tmp/smoke/in.txt", "w") as f:
+        f.write("one two\nthree\n")
+    config = purewasm.WasiConfig()
+    config.argv = ["wordcount", "/data/in.txt"]
+    config.preopen_dir("/tmp/smoke", "/data")
+    out = bytearray()
+    config.stdout_custom = out
+    fs_store = purewasm.Store(engine)
+    fs_store.set_wasi(config)
+    with open(os.path.join(EXAMPLES, "wasi", "wordcount.wasm"), "rb") as f:
+        wordcount = purewasm.Module(engine, f.read())
+    try:
+        linker.instantiate(fs_store, wordcount).exports(fs_store)["_start"](fs_store)
+    except purewasm.ExitTrap as exit_:
+        check("wordcount exit status", exit_.code, 0)
+    check("WASI files: stdout", bytes(out), b"wordcount: 2 lines, 3 words\n")
+    with open("/tmp/smoke/in.txt.count") as f:
+        check("WASI files: written", f.read(), "2 3\n")
 
     # Fuel and a wall-clock deadline: no thread involved.
     spin = """(module (func (export "spin") (loop $l (br $l))))"""
