@@ -2,9 +2,9 @@
 tests/pyodide_smoke.mjs, with the repository mounted and on sys.path.
 
 Checks what must hold in a browser tab: a call, WASI programs (captured stdout; files in a
-preopened MEMFS directory), a
-trap, stack exhaustion (deep Wasm recursion and host re-entries) trapping cleanly instead of
-killing the runtime, fuel and a wall-clock deadline without threads. Prints
+preopened MEMFS directory), a trap, stack exhaustion (deep Wasm recursion and host
+re-entries) trapping cleanly instead of killing the runtime, fuel and a wall-clock deadline
+without threads. Prints
 "PYODIDE SMOKE OK" at the end; raises on the first failure.
 """
 from __future__ import annotations
