@@ -77,6 +77,14 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
+def _version_text() -> str:
+    import platform
+
+    import purewasm     # the package's __init__ (the one place the version is written)
+    return "purewasm %s (%s %s)" % (purewasm.__version__, platform.python_implementation(),
+                                    platform.python_version())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -84,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_STATUS_HELP + "\n'purewasm FILE [ARGS...]' is short for "
                "'purewasm run FILE [ARGS...]'.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser(

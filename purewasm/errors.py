@@ -59,6 +59,20 @@ class InvalidError(WasmtimeError):
         super().__init__(prefix + message)
 
 
+class UnsupportedProposalError(WasmtimeError):
+    """The module uses a WebAssembly proposal purewasm does not implement yet (e.g. GC):
+    neither malformed nor invalid, only not supported. ``proposal`` names it; ``what`` is
+    the instruction or construct that uses it."""
+
+    def __init__(self, proposal: str, what: str, offset: Optional[int] = None) -> None:
+        self.proposal = proposal
+        self.what = what
+        self.offset = offset
+        where = "at offset 0x%x: " % offset if offset is not None else ""
+        super().__init__("%sthe %s proposal is not supported by purewasm yet (%s)"
+                         % (where, proposal, what))
+
+
 class EncodeError(WasmtimeError):
     """A ``syntax.Module`` cannot be encoded (e.g. an unknown instruction name or type)."""
 

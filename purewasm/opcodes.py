@@ -96,6 +96,35 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
              "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
              "memory64": "memory64"}
+# Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes and type
+# forms that use them, so that a module using one is refused with the proposal's name
+# (errors.UnsupportedProposalError) rather than "illegal opcode".
+GC_INSTRUCTIONS: Dict[int, str] = dict(enumerate((
+    "struct.new", "struct.new_default", "struct.get", "struct.get_s", "struct.get_u",
+    "struct.set", "array.new", "array.new_default", "array.new_fixed", "array.new_data",
+    "array.new_elem", "array.get", "array.get_s", "array.get_u", "array.set", "array.len",
+    "array.fill", "array.copy", "array.init_data", "array.init_elem", "ref.test",
+    "ref.test", "ref.cast", "ref.cast", "br_on_cast", "br_on_cast_fail",
+    "any.convert_extern", "extern.convert_any", "ref.i31", "i31.get_s", "i31.get_u")))
+# Binary prefix byte -> (proposal, sub-opcode -> instruction name).
+UNSUPPORTED_PREFIXES: Dict[int, Tuple[str, Dict[int, str]]] = {
+    0xFB: ("GC", GC_INSTRUCTIONS), 0xFE: ("threads", {})}
+# Type section forms of the GC proposal (spec 5.3.7): byte -> what it introduces.
+GC_TYPE_FORMS: Dict[int, str] = {0x4E: "rec group", 0x50: "sub type", 0x4F: "final sub type",
+                                 0x5F: "struct type", 0x5E: "array type"}
+# Text-format names of instructions of unsupported proposals -> the proposal.
+UNSUPPORTED_NAMES: Dict[str, str] = {name: "GC" for name in GC_INSTRUCTIONS.values()}
+
+
+def unsupported_text_proposal(name: str) -> Optional[str]:
+    """The unsupported proposal a text instruction name belongs to, or None."""
+    if name in UNSUPPORTED_NAMES:
+        return UNSUPPORTED_NAMES[name]
+    if ".atomic." in name or name in ("memory.atomic.notify", "atomic.fence"):
+        return "threads"
+    return None
+
+
 # Wasm 2.0 (no proposal) and 3.0 (the proposals implemented so far) as feature sets.
 WASM2_FEATURES: FrozenSet[str] = frozenset()
 ALL_FEATURES: FrozenSet[str] = frozenset(PROPOSALS)

@@ -211,10 +211,14 @@ def test_key_changes_with_versions(cache_dir, monkeypatch, what):
 
 
 def test_version_in_the_key_is_the_package_version():
-    import re
-    with open(os.path.join(REPO, "pyproject.toml")) as f:
-        declared = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
-    assert purewasm.__version__ == declared == cache_mod.purewasm_version()
+    assert cache_mod.purewasm_version() == purewasm.__version__
+
+
+def test_a_change_to_purewasm_sources_is_a_miss(cache_dir, monkeypatch):
+    purewasm.Module(engine(cache_dir), BINARY)
+    monkeypatch.setattr(cache_mod, "purewasm_source_digest", lambda: "edited")
+    assert not was_hit(purewasm.Module(engine(cache_dir), BINARY))
+    assert len(entries(cache_dir)) == 2
 
 
 def test_entry_with_another_key_inside_is_a_miss(cache_dir):

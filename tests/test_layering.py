@@ -23,7 +23,7 @@ LAYERS = [
     {"text", "runtime"},
     {"compile", "wasi"},
     {"script"},
-    {"api"},
+    {"api", "_repr"},
     {"cli", "__init__", "__main__"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 from .. import opcodes as _opc
-from ..errors import MalformedError
+from ..errors import MalformedError, UnsupportedProposalError
 from .leb128 import read_sleb, read_uleb
 from .memarg import read_memarg
 from ..syntax import (
@@ -169,6 +169,21 @@ def _name(data: bytes, pos: int) -> Tuple[str, int]:
         return raw.decode("utf-8"), pos
     except UnicodeDecodeError:
         raise MalformedError("malformed UTF-8 encoding", start) from None
+
+
+def _illegal_opcode(data: bytes, pos: int, b: int, start: int) -> Exception:
+    """The error for an opcode byte with no instruction: an unsupported proposal's prefix
+    names the proposal and the instruction; any other byte is malformed."""
+    unsupported = _opc.UNSUPPORTED_PREFIXES.get(b)
+    if unsupported is None or pos >= len(data):
+        return MalformedError("illegal opcode %02x" % b, start)
+    proposal, names = unsupported
+    try:
+        sub, _ = read_uleb(data, pos, 32)
+    except (MalformedError, IndexError):
+        return MalformedError("illegal opcode %02x" % b, start)
+    return UnsupportedProposalError(proposal, names.get(sub, "opcode 0x%02x %d" % (b, sub)),
+                                    start)
 
 
 def _bad_type_byte(b: int, pos: int, what: str) -> MalformedError:
@@ -376,7 +391,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 ts.append(t)
             append(I(names[b], tuple(ts), start))
         elif kind == K_ILLEGAL:
-            raise MalformedError("illegal opcode %02x" % b, start)
+            raise _illegal_opcode(data, pos, b, start)
         else:
             # Prefixed instructions: 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
             sub = data[pos]
@@ -558,6 +573,9 @@ class _Decoder:
             _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
                 if data[pos] != 0x60:
+                    form = _opc.GC_TYPE_FORMS.get(data[pos])
+                    if form is not None:
+                        raise UnsupportedProposalError("GC", "a " + form, pos)
                     raise _bad_type_byte(data[pos], pos, "malformed function type")
                 pos += 1
                 params, pos = self.valtypes(pos, MAX_PARAMS, "parameters")

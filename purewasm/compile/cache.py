@@ -72,6 +72,33 @@ def purewasm_version() -> str:
         return "0+source"
 
 
+_SOURCE_DIGEST: List[str] = []
+
+
+def purewasm_source_digest() -> str:
+    """A digest of purewasm's own Python sources, part of every key: a change to the
+    decoder, validator or translator between two builds of the same version (a checkout
+    under development, a patched install) must not reuse code the old sources made, even
+    when nobody remembered to bump TRANSLATOR_VERSION. Computed once per process (~70
+    files; a few milliseconds); unreadable sources (a zipapp) fall back to the version."""
+    if not _SOURCE_DIGEST:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        digest = hashlib.sha256()
+        try:
+            for folder, dirs, files in os.walk(root):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        path = os.path.join(folder, name)
+                        digest.update(os.path.relpath(path, root).encode("utf-8"))
+                        with open(path, "rb") as f:
+                            digest.update(f.read())
+            _SOURCE_DIGEST.append(digest.hexdigest()[:32])
+        except OSError:
+            _SOURCE_DIGEST.append("unreadable")
+    return _SOURCE_DIGEST[0]
+
+
 def default_cache_dir() -> str:
     """``$PUREWASM_CACHE_DIR``, else ``$XDG_CACHE_HOME/purewasm``, else
     ``~/.cache/purewasm``."""
@@ -95,8 +122,8 @@ def config_fields(config: Any) -> Dict[str, Any]:
 
 def _key_fields(module_sha256: str, config: Dict[str, Any]) -> Dict[str, Any]:
     fields = {"format": FORMAT_VERSION, "purewasm": purewasm_version(),
-              "translator": TRANSLATOR_VERSION, "cache_tag": sys.implementation.cache_tag,
-              "module": module_sha256}
+              "sources": purewasm_source_digest(), "translator": TRANSLATOR_VERSION,
+              "cache_tag": sys.implementation.cache_tag, "module": module_sha256}
     fields.update(config)
     return fields
 

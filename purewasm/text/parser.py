@@ -21,6 +21,7 @@ from ..syntax import (
     Import, Instr, Limits, MemoryType, Module, TableType,
 )
 from ..binary.memarg import memarg_from_text
+from ..errors import UnsupportedProposalError
 from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, Tokens, tokenize
 from .literals import LiteralError, parse_iN, parse_nat, parse_number
 
@@ -365,9 +366,14 @@ class ModuleParser(TokenCursor):
                 break    # pass 2 reports the error where it is, in source order
             kw = values[i + 1]
             self.i = i + 2
+            if kw == "rec":
+                raise UnsupportedProposalError("GC", "a rec group")
             if kw == "type":
                 ident = self.opt_id()
                 if not self.at_lp("func"):
+                    for form in ("struct", "array", "sub"):
+                        if self.at_lp(form):
+                            raise UnsupportedProposalError("GC", "a %s type" % form)
                     self.error("unexpected token")
                 self.i += 2
                 self.opt_id()
@@ -917,6 +923,9 @@ class ModuleParser(TokenCursor):
         if info is None or op in _NOT_PLAIN:
             if op in _KEYWORDS or op[0] == "$" or _is_number(op):
                 self.error("unexpected token")
+            proposal = opcodes.unsupported_text_proposal(op)
+            if proposal is not None:
+                raise UnsupportedProposalError(proposal, op)
             self.error("unknown operator %s" % op)
         self.i += 1
         kind = info.imm

@@ -15,7 +15,7 @@ from ..runtime import HostError
 from ..runtime.instances import MEMORY_DATA_TYPES, MemoryData
 from ..syntax import FuncType
 from . import constants as C
-from .core import WasiContext, WasiError
+from .core import SinkError, WasiContext, WasiError
 
 MODULE = "wasi_snapshot_preview1"
 
@@ -81,13 +81,17 @@ SIGNATURES = {name: FuncType(params, results) for name, params, results, _ in BI
 def guarded(impl: Callable[..., int]) -> Callable[..., int]:
     """Wrap a WASI implementation so every failure becomes an errno.
 
-    Only ``ExitTrap`` (proc_exit) escapes: it ends the program, not the call.
+    Only ``ExitTrap`` (proc_exit) and the exception of an embedder's stdout/stderr
+    callback (``SinkError``, unwrapped) escape.
     """
     def call(mem: Any, *args: int) -> int:
         try:
             return impl(mem, *args)
         except ExitTrap:
             raise
+        except SinkError as exc:
+            # The embedder's own stdout/stderr callback failed: its exception is theirs.
+            raise exc.original from None
         except WasiError as exc:
             return exc.errno
         except OSError as exc:

@@ -19,6 +19,7 @@ by (st_dev, st_ino) identity before each use.
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import heapq
 import io
@@ -68,9 +69,9 @@ _O_DSYNC = getattr(os, "O_DSYNC", _O_SYNC)
 # Every path operation runs relative to a directory descriptor (openat and friends)
 # when the host has them all; otherwise (Windows) paths are checked by identity.
 _USE_DIR_FD = (os.name == "posix" and hasattr(os, "O_DIRECTORY") and bool(_O_NOFOLLOW)
-               and all(f in os.supports_dir_fd for f in (
-                   os.open, os.stat, os.mkdir, os.rmdir, os.unlink, os.rename, os.link,
-                   os.symlink, os.readlink, os.utime)))
+               and all(getattr(os, name, None) in os.supports_dir_fd for name in (
+                   "open", "stat", "mkdir", "rmdir", "unlink", "rename", "link",
+                   "symlink", "readlink", "utime")))
 # What opening a symlink with O_NOFOLLOW | O_DIRECTORY answers, depending on the OS
 # (ELOOP on Linux and macOS, EMLINK on FreeBSD; ENOTDIR for a non-directory).
 _NOT_A_DIR_ERRNOS = frozenset(e for e in (errno.ELOOP, errno.ENOTDIR,
@@ -379,16 +380,60 @@ def _std_stream(name: str) -> BinaryIO:
     return getattr(stream, "buffer", stream)
 
 
+def _is_binary_stream(stream: object) -> bool:
+    return isinstance(stream, (io.RawIOBase, io.BufferedIOBase))
+
+
+class SinkError(Exception):
+    """An embedder's stdout/stderr callback raised: its exception goes to the embedder
+    (out of the call into Wasm), never to the guest as an errno."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
+
+
+def _reporting(sink: Callable[[bytes], object]) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        try:
+            sink(data)
+        except Exception as exc:  # noqa: BLE001 - carried to the embedder (bindings.guarded)
+            raise SinkError(exc) from None
+    return write
+
+
+def _inherited_writer(std_name: str) -> Callable[[bytes], None]:
+    """Writes to the current ``sys.stdout``/``sys.stderr``: bytes to its ``.buffer`` when
+    it has one; to a text-only stream (Jupyter's, ``contextlib.redirect_stdout`` to a
+    ``StringIO``) as text, decoded as UTF-8 incrementally (a character split across two
+    fd_write calls is not garbled) with invalid bytes replaced."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def write_inherited(data: bytes) -> None:
+        stream = getattr(sys, std_name)
+        binary = getattr(stream, "buffer", None)
+        if binary is None and _is_binary_stream(stream):
+            binary = stream
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+            return
+        text = decoder.decode(data)
+        if text:
+            stream.write(text)
+            flush = getattr(stream, "flush", None)
+            if flush is not None:
+                flush()
+    return write_inherited
+
+
 def _make_writer(target: Optional[tuple], std_name: str, host_fd: int
                  ) -> Tuple[Optional[Callable[[bytes], None]], Optional[Callable[[], None]], bool]:
     if target is None:
         return (lambda data: None), None, False
     kind = target[0]
     if kind == "inherit":
-        def write_inherited(data: bytes) -> None:
-            stream = _std_stream(std_name)
-            stream.write(data)
-            stream.flush()
+        write_inherited = _inherited_writer(std_name)
         try:
             tty = os.isatty(host_fd)
         except OSError:
@@ -407,7 +452,7 @@ def _make_writer(target: Optional[tuple], std_name: str, host_fd: int
     sink = target[1]
     if isinstance(sink, bytearray):
         return sink.extend, None, False
-    return sink, None, False
+    return _reporting(sink), None, False
 
 
 def _stdin_fileno() -> Optional[int]:
@@ -1024,6 +1069,8 @@ class WasiContext:
                 raise WasiError(C.EPERM)
             if new.is_self:
                 raise WasiError(C.EEXIST)
+            if not hasattr(os, "link"):
+                raise WasiError(C.ENOTSUP)      # no hard links on this host (emscripten)
             op, odfd = old.at()
             np_, ndfd = new.at()
             st = os.stat(op, dir_fd=odfd, follow_symlinks=False)
