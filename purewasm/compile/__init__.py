@@ -92,8 +92,11 @@ class CompiledModule:
         # whether it makes tail calls);
         # plain tuples, so that export_codes can marshal them
         self._codes: Dict[int, Tuple[Any, ...]] = {}
-        # code object -> function index, for the backtraces (wasm_frame)
-        self._index_of_code: Dict[types.CodeType, int] = {}
+        # id of a code object in _codes -> function index, for the backtraces (wasm_frame;
+        # by id: hashing a code object hashes its bytecode and constants, every time)
+        self._index_of_code: Dict[int, int] = {}
+        # (code id, line) -> its frame: a deep recursion repeats the same few
+        self._frames: Dict[Tuple[int, Optional[int]], Frame] = {}
         self._offset_funcs: Optional[List[Optional[Func]]] = None   # see _binary_funcs
         self._lock = threading.RLock()   # realize() may realize another instance's stub
 
@@ -122,7 +125,7 @@ class CompiledModule:
         entry = self._codes.get(index)
         if entry is None:
             entry = self._codes[index] = self._compile(index, None)
-            self._index_of_code[entry[0]] = index
+            self._index_of_code[id(entry[0])] = index
         return entry[0]
 
     def offset_of(self, index: int, lineno: int) -> Optional[int]:
@@ -162,7 +165,11 @@ class CompiledModule:
     def wasm_frame(self, code: types.CodeType, lineno: Optional[int]) -> Optional[Frame]:
         """The backtrace frame of generated ``code`` at line ``lineno`` (runtime.traps'
         FrameSource contract; None for code that is not one of this module's functions)."""
-        index = self._index_of_code.get(code)
+        key = (id(code), lineno)
+        frame = self._frames.get(key)
+        if frame is not None:
+            return frame
+        index = self._index_of_code.get(id(code))
         if index is None:
             return None
         module = self.module
@@ -171,8 +178,9 @@ class CompiledModule:
         func = self._binary_funcs()[index - self.num_imported]
         if module_offset is not None and func is not None and func.offset is not None:
             func_offset = module_offset - func.offset
-        return Frame(index, module.names.funcs.get(index), module.names.module, func_offset,
-                     module_offset)
+        frame = self._frames[key] = Frame(index, module.names.funcs.get(index),
+                                          module.names.module, func_offset, module_offset)
+        return frame
 
     def mode(self, index: int) -> str:
         """"structured" or "flat": how function ``index`` was lowered (after code())."""
@@ -314,7 +322,7 @@ class CompiledModule:
                 if index not in self._codes and \
                         self.num_imported <= index < len(self.func_types):
                     self._codes[index] = entry
-                    self._index_of_code[entry[0]] = index
+                    self._index_of_code[id(entry[0])] = index
                     n += 1
         return n
 
