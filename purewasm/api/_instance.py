@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, \
     Union
 
+from purewasm import _repr
 from purewasm import runtime as rt
 from purewasm.errors import ArgumentTypeError
 
@@ -71,6 +72,14 @@ class Instance:
         obj._inst = inst
         obj._exports = None
         return obj
+
+    def __repr__(self) -> str:
+        """The instance's exports (purewasm._repr)."""
+        return _repr.instance_repr(self._inst)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: a table of exports."""
+        return _repr.instance_html(self._inst)
 
     def exports(self, store: Storelike) -> "InstanceExports":
         """The instance's exports, by name or by position."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional, Union
 
-from purewasm import syntax
+from purewasm import _repr, syntax
 from purewasm.errors import ArgumentTypeError, MalformedError, WasmtimeError
 
 from ._config import Closeable, Config, Engine
@@ -222,6 +222,18 @@ class Module(Closeable):
         from purewasm.compile.cache import serialize_module   # first use (module docstring)
         return bytearray(serialize_module(self._binary, self.engine.config,
                                           self._get_compiled()))
+
+    def __repr__(self) -> str:
+        """The module's name, imports and exports (purewasm._repr)."""
+        if self._syntax is None:
+            return "<Module (closed)>"
+        return _repr.module_repr(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: tables of imports and exports."""
+        if self._syntax is None:
+            return "<div><strong>purewasm Module</strong> (closed)</div>"
+        return _repr.module_html(self)
 
     @property
     def name(self) -> Optional[str]:
