@@ -46,21 +46,28 @@ def all_wast_files(root: Path = WAST_DIR) -> List[Path]:
     return sorted(root.rglob("*.wast"))
 
 
-def wast_commands(path: "os.PathLike[str] | str") -> Tuple[List[Dict[str, Any]], Path]:
-    """Return (commands, module_dir): the parsed wast2json commands and the directory
-    holding the module files their ``filename`` fields name. Raises
-    ``subprocess.CalledProcessError`` if wast2json rejects the script."""
+def wast_commands(path: "os.PathLike[str] | str",
+                  tool: str = "wast2json") -> Tuple[List[Dict[str, Any]], Path]:
+    """Return (commands, module_dir): the parsed JSON commands and the directory holding
+    the module files their ``filename`` fields name. ``tool``: "wast2json" (wabt; Wasm
+    2.0) or "wasm-tools" (``wasm-tools json-from-wast``; every Wasm 3.0 proposal). Raises
+    ``subprocess.CalledProcessError`` if the tool rejects the script."""
     src = Path(path).resolve()
     st = src.stat()
-    key = hashlib.sha1(("%s|%d|%d" % (src, st.st_size, st.st_mtime_ns)).encode()).hexdigest()
+    key = hashlib.sha1(("%s|%d|%d|%s" % (src, st.st_size, st.st_mtime_ns, tool)).encode()
+                       ).hexdigest()
     out = CACHE_ROOT / ("%s-%s" % (src.stem, key[:16]))
     json_path = out / "x.json"
     if not json_path.exists():
         CACHE_ROOT.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=str(CACHE_ROOT)))
         try:
-            subprocess.run(["wast2json", str(src), "-o", str(tmp / "x.json")],
-                           check=True, capture_output=True)
+            if tool == "wasm-tools":
+                cmd = ["wasm-tools", "json-from-wast", str(src), "-o", str(tmp / "x.json"),
+                       "--wasm-dir", str(tmp)]
+            else:
+                cmd = ["wast2json", str(src), "-o", str(tmp / "x.json")]
+            subprocess.run(cmd, check=True, capture_output=True)
             try:
                 os.rename(str(tmp), str(out))
             except OSError:  # another worker won the race: its copy is identical

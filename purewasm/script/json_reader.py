@@ -1,9 +1,13 @@
-"""Read wabt's ``wast2json`` output into :mod:`purewasm.script.commands` objects.
+"""Read the JSON form of ``.wast`` scripts into :mod:`purewasm.script.commands` objects: a
+second route to the spec tests, through other readers than purewasm's text parser.
 
-A stop-gap until the text parser reads ``.wast`` itself (``purewasm.text.parse_script``).
-wast2json writes ``x.json`` and one ``x.N.wasm`` (binary modules) or ``x.N.wat`` (text of
-``module quote`` in assert_malformed / assert_invalid) per module. Values are decimal
-strings of the bit patterns (unsigned), ``nan:canonical`` / ``nan:arithmetic``, or ``null``.
+Two writers: wabt's ``wast2json`` (Wasm 2.0) and ``wasm-tools json-from-wast`` (every Wasm
+3.0 proposal). Both write ``x.json`` and one ``x.N.wasm`` (binary modules) or ``x.N.wat``
+(text of ``module quote``) per module. Values are decimal strings of the bit patterns
+(wasm-tools writes signed integers, e.g. ``-1``: masked to the type's width here),
+``nan:canonical`` / ``nan:arithmetic``, or ``null``. Wasm 3.0's ``(module definition)`` and
+``(module instance)`` are ``module`` with ``definition`` / ``instance`` in wast2json and
+``module_definition`` / ``module_instance`` in wasm-tools.
 """
 from __future__ import annotations
 
@@ -15,10 +19,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from .commands import BINARY, NAN_ARITHMETIC, NAN_CANONICAL, QUOTE, ActionCommand, \
     AssertException, AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, \
     AssertTrap, AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Expected, \
-    Get, InstanceCommand, Invoke, ModuleCommand, ModuleSource, NanPattern, RefPattern, \
+    Get, InstanceCommand, Invoke, ModuleCommand, ModuleSource, NanPattern, NullPattern, \
+    RefPattern, \
     Register, V128Pattern
 
 _LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
+_SCALAR_MASKS = {"i32": 0xFFFF_FFFF, "i64": 0xFFFF_FFFF_FFFF_FFFF, "f32": 0xFFFF_FFFF,
+                 "f64": 0xFFFF_FFFF_FFFF_FFFF}
 
 
 def convert_wast(wast_path: str, out_dir: str) -> str:
@@ -45,7 +52,9 @@ def _const(v: Dict[str, Any]) -> Const:
         return Const(ty, _lanes_to_int(v["lane_type"], v["value"]))
     if ty.endswith("ref"):
         return Const(ty, None if raw is None or raw == "null" else int(raw))
-    return Const(ty, int(v["value"]))
+    value = int(v["value"])
+    mask = _SCALAR_MASKS.get(ty)
+    return Const(ty, value & mask if mask is not None else value)
 
 
 def _expected(v: Dict[str, Any]) -> Expected:
@@ -63,6 +72,8 @@ def _expected(v: Dict[str, Any]) -> Expected:
                 lane if lane in (NAN_CANONICAL, NAN_ARITHMETIC)
                 else int(lane) & ((1 << bits) - 1) for lane in lanes))
         return _const(v)
+    if ty == "refnull":          # wasm-tools: (ref.null) with no heap type
+        return NullPattern()
     if ty.endswith("ref") and "value" not in v:
         return RefPattern(ty)
     return _const(v)
@@ -103,6 +114,10 @@ def read_json_commands(raw_commands: List[Dict[str, Any]], base: str) -> List[Co
             # wast2json marks Wasm 3.0's (module definition ...) with "definition".
             out.append(ModuleCommand(line, _source(c, base), c.get("name"),
                                      c.get("definition") in (True, "true")))
+        elif kind == "module_definition":        # wasm-tools json-from-wast
+            out.append(ModuleCommand(line, _source(c, base), c.get("name"), True))
+        elif kind == "module_instance":          # wasm-tools json-from-wast
+            out.append(InstanceCommand(line, c.get("instance"), c.get("module")))
         elif kind == "instance":
             # (module instance $I $M): wast2json's "instance" and "definition" names.
             out.append(InstanceCommand(line, c.get("instance"), c.get("definition")))
