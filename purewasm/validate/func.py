@@ -561,7 +561,10 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                                        "last type a non-null %s matches" % rt,
                                        fidx, ins.offset)
                 lab = lab[:-1]
-            vals += _pop_vals(ctx, vals, height, unreach, lab, fidx, ins)
+            # pop_vals(label) then push_vals(label): the label's types, not the popped
+            # ones (br_on_null.wast: subtypes do not survive the branch instruction).
+            _pop_vals(ctx, vals, height, unreach, lab, fidx, ins)
+            vals += lab
             if kind == K_BR_ON_NULL:
                 vals.append(RefType(False, rt.heap))
             continue
