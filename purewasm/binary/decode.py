@@ -50,6 +50,7 @@ REFTYPE3_BY_BYTE: Dict[int, str] = {
     code: RefType(True, heap) for code, heap in HEAP_BY_CODE.items()}
 VALTYPE3_BY_BYTE: Dict[int, str] = {**VALTYPE_BY_BYTE, **REFTYPE3_BY_BYTE}
 _REF_NULL, _REF = 0x63, 0x64
+_REF_FUNC = RefType(False, "func")
 
 # Implementation limit (spec A.1 allows one): the most locals one function may declare.
 # wasmtime uses the same number; it keeps a hostile count from exhausting memory when
@@ -699,7 +700,8 @@ class _Decoder:
             if flags & 2:
                 table, pos = _u32(data, pos)
             offset, pos = decode_expr(data, pos, self.state)
-        rtype: str = FUNCREF
+        # Function indices are (ref func) in Wasm 3.0 (spec 5.5.12); funcref in 2.0.
+        rtype: str = FUNCREF if flags & 4 or not self.typed else _REF_FUNC
         if flags & 3:                     # an explicit element kind or type follows
             if flags & 4:
                 rtype, pos = _reftype(data, pos, self.typed)

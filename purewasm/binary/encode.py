@@ -16,7 +16,7 @@ same module, so that ``encode(decode(x)) == x`` for wabt's output:
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, Optional
+from typing import Collection, Dict, List, Optional
 
 from .. import opcodes as _opc
 from ..errors import EncodeError
@@ -223,8 +223,11 @@ def _section(out: bytearray, sid: int, content: bytes) -> None:
     out += content
 
 
-def _elem_is_func_indices(seg: Elem) -> bool:
-    if seg.type != FUNCREF:
+def _elem_is_func_indices(seg: Elem, wasm2: bool = False) -> bool:
+    # A vector of function indices is a segment of (ref func) in Wasm 3.0 (spec 5.5.12):
+    # a funcref segment keeps its type with expressions, as wasm-tools writes it. Wasm
+    # 2.0 (``wasm2``) reads the indices as funcref, and wabt writes them so.
+    if seg.type != "(ref func)" and not (wasm2 and seg.type == FUNCREF):
         return False
     for e in seg.init:
         if not e or e[0].op != "ref.func" or len(e) > 2 or (len(e) == 2 and e[1].op != "end"):
@@ -232,9 +235,9 @@ def _elem_is_func_indices(seg: Elem) -> bool:
     return True
 
 
-def _elem(seg: Elem) -> bytes:
+def _elem(seg: Elem, wasm2: bool = False) -> bytes:
     """One element segment, with the flags wabt picks (spec 5.5.12)."""
-    indices = _elem_is_func_indices(seg)
+    indices = _elem_is_func_indices(seg, wasm2)
     flags = 0 if indices else 4
     if seg.mode == PASSIVE:
         flags |= 1
@@ -296,8 +299,11 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
-def encode_module(module: Module) -> bytes:
-    """Encode ``module`` in the binary format (spec 5.5.16)."""
+def encode_module(module: Module, features: Optional[Collection[str]] = None) -> bytes:
+    """Encode ``module`` in the binary format (spec 5.5.16). ``features``: the Wasm 3.0
+    proposals the reader will have (None: all); without function references, a funcref
+    segment of function references is written as function indices, as wabt does."""
+    wasm2 = features is not None and "function_references" not in features
     out = bytearray(MAGIC + VERSION)
     m = module
     if m.types:
@@ -372,7 +378,7 @@ def encode_module(module: Module) -> bytes:
     if m.elems:
         sec = bytearray(_vec_len(len(m.elems)))
         for seg in m.elems:
-            sec += _elem(seg)
+            sec += _elem(seg, wasm2)
         _section(out, 9, bytes(sec))
     data_count = m.data_count
     if data_count is None and _uses_data_count(m):

@@ -115,6 +115,10 @@ class ModuleParser(TokenCursor):
         # memory64: limits are read as u64 whatever the address type (the validator then
         # bounds them: "memory size ..."); Wasm 2.0: u32 ("i32 constant out of range").
         self.wide_limits = "memory64" in features
+        # Function indices in an element segment are (ref func) in Wasm 3.0 (function
+        # references), funcref in 2.0.
+        self.func_elem_type: str = (RefType(False, "func") if "function_references" in features
+                                    else syntax.FUNCREF)
         self.match = toks.match
         self.start = start
         self.stop = stop
@@ -562,10 +566,14 @@ class ModuleParser(TokenCursor):
                 self.error("unexpected token")
             seg_end = self.match[self.i]
             self.i += 2
-            init = self.elem_items(seg_end, rt, func_indices=self.kinds[self.i] != LP)
+            indices = self.kinds[self.i] != LP
+            init = self.elem_items(seg_end, rt, func_indices=indices)
             self.expect_rp()
             m.tables.append(TableType(rt, Limits(len(init), len(init)), address))
-            m.elems.append(Elem(rt, init, ACTIVE, index,
+            # The segment has the table's type; for a funcref table, function indices are
+            # "func x*", (ref func) elements in Wasm 3.0, as wasm-tools reads them.
+            etype = self.func_elem_type if indices and rt == syntax.FUNCREF else rt
+            m.elems.append(Elem(etype, init, ACTIVE, index,
                                 [Instr(address + ".const", 0), _end()]))
             return
         self.i = save
@@ -658,14 +666,14 @@ class ModuleParser(TokenCursor):
         v = self.values[self.i] if self.kinds[self.i] == ATOM else None
         if v == "func":
             self.i += 1
-            rt = "funcref"
+            rt = self.func_elem_type
             init = self.elem_items(end, rt, func_indices=True)
         elif v in REF_TYPES or self.at_lp("ref"):
             rt = self.reftype()
             init = self.elem_items(end, rt, func_indices=False)
         elif mode == ACTIVE and not has_table:
             # Abbreviation (spec 6.6, "Element Segments"): "(elem (offset ...) funcidx*)".
-            rt = "funcref"
+            rt = self.func_elem_type
             init = self.elem_items(end, rt, func_indices=True)
         else:
             self.error("unexpected token")
