@@ -428,3 +428,17 @@ def test_same_results_as_wasmtime(plan: int, mode: str) -> None:
         except Trap as exc:
             got = ("trap", "null" in str(exc))
         assert got == want, (name, args)
+
+
+def test_long_chains_of_types_naming_types() -> None:
+    """5,000 types, each naming the one before (hostile input): closed types stay
+    shallow (no deep recursion in hashing), and the module validates and instantiates."""
+    from purewasm.syntax import FuncType
+    types = [FuncType((), ())] + [FuncType((RefType(True, i),), ()) for i in range(5000)]
+    m = Module(types=types)
+    data = encode_module(m)
+    module = decode_module(data)
+    validate_module(module)
+    ids = rt.module_type_ids(module.types)
+    assert len(set(ids)) == len(types)
+    rt.instantiate(rt.Store(), module, [], CompiledModule(module))

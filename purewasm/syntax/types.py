@@ -12,6 +12,7 @@ different types: comparing types across modules goes through :func:`closed_type_
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple, Union
 
 from purewasm.errors import InvalidError
@@ -55,6 +56,8 @@ _SUPERS: Dict[str, frozenset] = {
 _BOTTOMS = {"func": "nofunc", "extern": "noextern", "any": "none", "exn": "noexn"}
 
 _CACHE: Dict[Tuple[bool, HeapType], "RefType"] = {}
+# Hostile modules may name millions of distinct type indices: the cache stays bounded.
+_CACHE_LIMIT = 1 << 16
 
 
 class RefType(str):
@@ -82,6 +85,8 @@ class RefType(str):
         self = str.__new__(cls, text)
         self.nullable = bool(nullable)
         self.heap = heap
+        if len(_CACHE) >= _CACHE_LIMIT:
+            return self    # equality is the string's: interning only saves memory
         return _CACHE.setdefault(key, self)
 
     def __reduce__(self) -> Tuple[Any, Tuple[bool, HeapType]]:
@@ -154,13 +159,27 @@ def type_indices(t: str) -> List[int]:
     return []
 
 
+_KEY_IDS: Dict[Hashable, int] = {}
+_KEY_IDS_LOCK = threading.Lock()
+
+
+def _key_id(key: Hashable) -> int:
+    """A process-wide int for a closed key (hash-consing keeps every key shallow: a chain
+    of 100,000 types naming each other nests no tuple deeper than one level)."""
+    kid = _KEY_IDS.get(key)
+    if kid is None:
+        with _KEY_IDS_LOCK:
+            kid = _KEY_IDS.setdefault(key, len(_KEY_IDS))
+    return kid
+
+
 def closed_type_keys(types: Sequence[Any]) -> List[Hashable]:
     """For each function type of ``types`` (a module's type section), a key equal for
-    equivalent types across modules: type indices inside it are replaced by the key of
-    the type they name (spec 3.0 valid/conventions.rst "closed types"; before GC every
-    type is its own recursion group, so a type may name only itself and earlier ones; a
-    reference to itself becomes ``("rec", 0)``). The GC issue replaces this with the
-    canonicalisation of recursion groups."""
+    equivalent types across modules: type indices inside it are replaced by (the id of)
+    the key of the type they name (spec 3.0 valid/conventions.rst "closed types"; before
+    GC every type is its own recursion group, so a type may name only itself and earlier
+    ones; a reference to itself becomes ``("rec", 0)``). The GC issue replaces this with
+    the canonicalisation of recursion groups."""
     keys: List[Hashable] = []
     for i, ft in enumerate(types):
         def close(t: str, i: int = i) -> Hashable:
@@ -172,7 +191,7 @@ def closed_type_keys(types: Sequence[Any]) -> List[Hashable]:
                 if heap == i:
                     return (rt.nullable, ("rec", 0))
                 if heap < i:
-                    return (rt.nullable, keys[heap])
+                    return (rt.nullable, _key_id(keys[heap]))
                 return (rt.nullable, ("forward", heap))   # invalid: rejected by validation
             return (rt.nullable, heap)
         params = getattr(ft, "params", ())
