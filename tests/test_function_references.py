@@ -314,6 +314,9 @@ def test_config_off_refuses_typed_references() -> None:
     with pytest.raises(pw.WasmtimeError, match="function references"):
         pw.Module(engine, "(module (type $t (func)) (func (call_ref $t (ref.null $t))))")
     pw.Module(engine, "(module (func (param funcref externref)))")   # Wasm 2.0 types
+    # Function indices in a segment are (ref func) in 3.0: still a Wasm 2.0 module.
+    pw.Module(engine, "(module (func $f) (table 1 funcref) (elem (i32.const 0) $f)"
+                      " (elem declare func $f))")
     pw.Module(pw.Engine(), "(module (type $t (func)) (func (param (ref null $t))))")
 
 
