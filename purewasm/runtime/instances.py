@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mmap
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from purewasm.syntax import FuncType, GlobalType, Limits, MemoryType, Module, TableType
 
@@ -179,9 +179,9 @@ class TableInstance:
         self.element_type = tabletype.element
         self.address = tabletype.address    # "i32", or "i64" (table64)
         self.store = store
-        # The types the element type's type indices refer to (its module's; typed
-        # references), for import matching across modules.
-        self.types: Sequence[FuncType] = ()
+        # The types the element type's type indices refer to (its module's: a list of
+        # FuncType or a validate.matching.TypeSpace), for import matching across modules.
+        self.types: Any = ()
 
     @property
     def type(self) -> TableType:
@@ -216,7 +216,7 @@ class GlobalInstance:
         self.type = globaltype
         self.value = value
         self.store = store
-        self.types: Sequence[FuncType] = ()     # as TableInstance.types
+        self.types: Any = ()     # as TableInstance.types
 
 
 class ModuleInstance:

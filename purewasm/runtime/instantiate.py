@@ -27,7 +27,7 @@ from . import call
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
     ModuleInstance, TableInstance
 from .values import MASK32, MASK64, f32_from_bits, f64_from_bits, module_type_ids
-from purewasm.validate.matching import matches, types_equal
+from purewasm.validate.matching import TypeSpace, matches, types_equal
 
 Extern = Any   # FuncInstance | TableInstance | MemoryInstance | GlobalInstance
 
@@ -257,12 +257,15 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
 
 
 def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
-                   type_ids: Optional[Sequence[int]] = None) -> bool:
+                   type_ids: Optional[Sequence[int]] = None,
+                   space: Optional[TypeSpace] = None) -> bool:
     """Whether extern ``ext`` may satisfy import ``imp`` (spec 3.0 exec/modules.rst
     "Import matching", valid/matching.rst "External Types"). Types that name other
     types by index are compared across modules in closed form (``type_ids``: the
     importing module's ``module_type_ids``; the GC issue plugs in canonical recursion
     groups there)."""
+    if space is None:
+        space = TypeSpace(types)
     if imp.kind == FUNC:
         # Function types must be equivalent (no declared subtypes before GC).
         if not isinstance(ext, FuncInstance):
@@ -274,7 +277,7 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
         tt = imp.table_type
         # Tables are mutable: their element types must be equivalent.
         return (isinstance(ext, TableInstance)
-                and types_equal(ext.element_type, tt.element, ext.types, types)
+                and types_equal(ext.element_type, tt.element, ext.types, space)
                 and ext.address == tt.address
                 and limits_match(Limits(len(ext.elements), ext.max), tt.limits))
     if imp.kind == MEMORY:
@@ -288,14 +291,15 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
             return False
         # An immutable global's type may be a subtype; a mutable one's must be equal.
         if gt.mutable:
-            return types_equal(ext.type.content, gt.content, ext.types, types)
-        return matches(ext.type.content, gt.content, ext.types, types)
+            return types_equal(ext.type.content, gt.content, ext.types, space)
+        return matches(ext.type.content, gt.content, ext.types, space)
     return False
 
 
 def check_import(imp: Import, ext: Extern, types: Sequence[FuncType],
-                 type_ids: Optional[Sequence[int]] = None) -> None:
-    if not import_matches(imp, ext, types, type_ids):
+                 type_ids: Optional[Sequence[int]] = None,
+                 space: Optional[TypeSpace] = None) -> None:
+    if not import_matches(imp, ext, types, type_ids, space):
         try:
             found = describe_extern(ext)
         except TypeError:
@@ -385,11 +389,14 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
         raise InstantiationError("instance limit of %d exceeded" % store.instance_limit)
     types = module.types
     type_ids = module_type_ids(types)
+    # One TypeSpace per module instance: it computes closed types once, for every import
+    # matched against it and every table and global exported from it.
+    space = TypeSpace(types)
     inst = ModuleInstance(module)
     inst.store = store
     inst.compiled = compiled
     for imp, ext in zip(module.imports, externs):
-        check_import(imp, ext, types, type_ids)
+        check_import(imp, ext, types, type_ids, space)
         store.check_owned(ext, "import `%s::%s`" % (imp.module, imp.name))
         if imp.kind == FUNC:
             inst.funcs.append(ext)
@@ -410,14 +417,14 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
                                        tid=type_ids[func.type_index]))
     for tabletype in module.tables:
         table = store.new_table(tabletype, None)
-        table.types = types
+        table.types = space
         inst.tables.append(table)
     for memtype in module.mems:
         inst.memories.append(store.new_memory(memtype))
     # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
     for glob in module.globals:
         ginst = GlobalInstance(glob.type, eval_const(glob.init, inst), store)
-        ginst.types = types
+        ginst.types = space
         inst.globals.append(ginst)
     # Table initialisers (Wasm 3.0 function references): evaluated after the globals,
     # which they may read (spec 3.0 exec/modules.rst "Instantiation").
