@@ -113,6 +113,9 @@ class TrapCode(enum.Enum):
     UNDEFINED_ELEMENT = "undefined element"
     # Instantiation: an active segment does not fit.
     OUT_OF_BOUNDS_SEGMENT = "out of bounds segment access"
+    # Typed function references (Wasm 3.0): ref.as_non_null, call_ref of a null reference
+    # (the latter's message is the spec's "null function reference").
+    NULL_REFERENCE = "null reference"
 
 
 class Frame:

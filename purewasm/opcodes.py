@@ -44,6 +44,7 @@ SELECT_T = "select_t"
 LANE = "lane"
 MEMARG_LANE = "memarg_lane"
 SHUFFLE = "shuffle"
+TYPE = "type"            # a type index (call_ref, return_call_ref)
 
 Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
 
@@ -95,7 +96,7 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 # settings that enable them.
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
              "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
-             "memory64": "memory64"}
+             "memory64": "memory64", "function_references": "function references"}
 # Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes and type
 # forms that use them, so that a module using one is refused with the proposal's name
 # (errors.UnsupportedProposalError) rather than "illegal opcode".
@@ -155,6 +156,13 @@ _op("return_call_indirect", 0x13, CALL_INDIRECT, proposal="tail_call")
 _op("ref.null", 0xD0, REFTYPE)
 _op("ref.is_null", 0xD1)
 _op("ref.func", 0xD2, FUNC)
+
+# --- Typed function references (Wasm 3.0, spec 5.4.1-5.4.2) ---
+_op("call_ref", 0x14, TYPE, proposal="function_references")
+_op("return_call_ref", 0x15, TYPE, proposal="function_references")
+_op("ref.as_non_null", 0xD4, proposal="function_references")
+_op("br_on_null", 0xD5, LABEL, proposal="function_references")
+_op("br_on_non_null", 0xD6, LABEL, proposal="function_references")
 
 # --- Parametric (5.4.3) ---
 _op("drop", 0x1A)
@@ -277,6 +285,8 @@ _STRUCTURE = {
     "unreachable": ("ends_path",), "call": ("calls",), "call_indirect": ("calls",),
     "return_call": ("calls", "ends_path"), "return_call_indirect": ("calls", "ends_path"),
     "nop": ("free",), "drop": ("free",),
+    "call_ref": ("calls",), "return_call_ref": ("calls", "ends_path"),
+    "br_on_null": ("branches",), "br_on_non_null": ("branches",),
 }
 for _info in OPS:
     for _flag in _STRUCTURE.get(_info.name, ()):

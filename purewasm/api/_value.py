@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Optional
 from purewasm import runtime as rt
 from purewasm.errors import WasmtimeError
 from purewasm.runtime.values import MASK32, MASK64, MASK128, f32_value
+from purewasm.syntax.types import as_reftype, top_heap
 
 from ._extern import Extern, wrap_extern
 from ._types import ValType
@@ -223,10 +224,35 @@ def _externref_to_raw(val: Any) -> Any:
     return val
 
 
-TO_RAW: Dict[str, Callable[[Any], Any]] = {
+class _Conversions(Dict[str, Callable[[Any], Any]]):
+    """Conversions by value type; a typed reference type (Wasm 3.0: "(ref 0)", "(ref
+    null extern)", …) converts as the top of its hierarchy (funcref for function types,
+    externref, and opaque values for the others), a non-nullable one refusing None."""
+
+    def __init__(self, table: Dict[str, Callable[[Any], Any]], check_null: bool) -> None:
+        super().__init__(table)
+        self.check_null = check_null
+
+    def __missing__(self, key: str) -> Callable[[Any], Any]:
+        rt_ = as_reftype(key)
+        if rt_ is None:
+            raise KeyError(key)
+        base = self["funcref" if top_heap(rt_.heap) == "func" else "externref"]
+        conv = base
+        if self.check_null and not rt_.nullable:
+            def conv(val: Any) -> Any:
+                raw = base(val)
+                if raw is None:
+                    raise TypeError("null is not a value of the non-nullable type %s" % key)
+                return raw
+        self[key] = conv
+        return conv
+
+
+TO_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _i32_to_raw, "i64": _i64_to_raw, "f32": _f32_to_raw, "f64": _f64_to_raw,
     "v128": _v128_to_raw, "funcref": _funcref_to_raw, "externref": _externref_to_raw,
-}
+}, True)
 
 
 def _identity(v: Any) -> Any:
@@ -245,18 +271,18 @@ def _float_result(conv: Callable[[Any], float]) -> Callable[[Any], float]:
 
 
 # Results of host functions: as TO_RAW, stricter where wasmtime-py is.
-RESULT_TO_RAW: Dict[str, Callable[[Any], Any]] = dict(
-    TO_RAW, f32=_float_result(_f32_to_raw), f64=_float_result(_f64_to_raw))
+RESULT_TO_RAW: Dict[str, Callable[[Any], Any]] = _Conversions(dict(
+    TO_RAW, f32=_float_result(_f32_to_raw), f64=_float_result(_f64_to_raw)), True)
 
 
 def _funcref_from_raw(v: Any) -> Any:
     return None if v is None else wrap_extern(v)
 
 
-FROM_RAW: Dict[str, Callable[[Any], Any]] = {
+FROM_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _signed32, "i64": _signed64, "f32": _identity, "f64": _identity,
     "v128": _identity, "funcref": _funcref_from_raw, "externref": _identity,
-}
+}, False)
 
 
 def funcref_to_raw(val: Any) -> Optional[rt.FuncInstance]:

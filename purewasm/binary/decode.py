@@ -32,6 +32,7 @@ from ..syntax import (
     Instr,
     Limits, MemoryType, Module, Names, TableType,
 )
+from ..syntax.types import HEAP_BY_CODE, RefType
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
@@ -42,6 +43,14 @@ VALTYPE_BY_BYTE: Dict[int, str] = {
     0x70: FUNCREF, 0x6F: EXTERNREF,
 }
 REFTYPE_BY_BYTE: Dict[int, str] = {0x70: FUNCREF, 0x6F: EXTERNREF}
+# Wasm 3.0 (function references, GC, exceptions): every abstract heap type's code is also
+# the short form of its nullable reference type (5.3.4), and 0x63/0x64 introduce
+# (ref null ht) / (ref ht).
+REFTYPE3_BY_BYTE: Dict[int, str] = {
+    code: RefType(True, heap) for code, heap in HEAP_BY_CODE.items()}
+VALTYPE3_BY_BYTE: Dict[int, str] = {**VALTYPE_BY_BYTE, **REFTYPE3_BY_BYTE}
+_REF_NULL, _REF = 0x63, 0x64
+_REF_FUNC = RefType(False, "func")
 
 # Implementation limit (spec A.1 allows one): the most locals one function may declare.
 # wasmtime uses the same number; it keeps a hostile count from exhausting memory when
@@ -95,7 +104,7 @@ _KIND_CODE = {
     _opc.CONST_F64: K_F64, _opc.CONST_V128: K_V128, _opc.REFTYPE: K_REFTYPE,
     _opc.SELECT_T: K_SELECT_T, _opc.LANE: K_LANE, _opc.MEMARG_LANE: K_MEMARG_LANE,
     _opc.SHUFFLE: K_SHUFFLE, _opc.TABLE_COPY: K_TABLE_COPY, _opc.TABLE_INIT: K_TABLE_INIT,
-    _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT,
+    _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT, _opc.TYPE: K_IDX,
 }
 
 
@@ -186,29 +195,52 @@ def _illegal_opcode(data: bytes, pos: int, b: int, start: int) -> Exception:
                                     start)
 
 
-def _bad_type_byte(b: int, pos: int, what: str) -> MalformedError:
-    # A byte with the continuation bit starts a longer LEB128 (s7) than a type may have.
-    if b & 0x80:
-        return MalformedError("integer representation too long", pos + 1)
-    return MalformedError(what, pos)
-
-
-def _valtype(data: bytes, pos: int) -> Tuple[str, int]:
+def _valtype(data: bytes, pos: int, typed: bool = True) -> Tuple[str, int]:
+    """A value type; ``typed``: with Wasm 3.0's reference types (function references)."""
     b = data[pos]
-    t = VALTYPE_BY_BYTE.get(b)
+    t = (VALTYPE3_BY_BYTE if typed else VALTYPE_BY_BYTE).get(b)
     if t is None:
+        if typed and (b == _REF_NULL or b == _REF):
+            return _heap_reftype(data, pos)
         # The reference interpreter reads unknown codes below 0x7B as a reference type.
         raise _bad_type_byte(b, pos, "malformed reference type" if b < 0x7B
                              else "malformed value type")
     return t, pos + 1
 
 
-def _reftype(data: bytes, pos: int) -> Tuple[str, int]:
+def _reftype(data: bytes, pos: int, typed: bool = True) -> Tuple[str, int]:
     b = data[pos]
-    t = REFTYPE_BY_BYTE.get(b)
+    t = (REFTYPE3_BY_BYTE if typed else REFTYPE_BY_BYTE).get(b)
     if t is None:
+        if typed and (b == _REF_NULL or b == _REF):
+            return _heap_reftype(data, pos)
         raise _bad_type_byte(b, pos, "malformed reference type")
     return t, pos + 1
+
+
+def _heaptype(data: bytes, pos: int) -> Tuple[object, int]:
+    """A heap type (spec 3.0 5.3.3): an abstract type's code, or a type index as s33."""
+    b = data[pos]
+    heap = HEAP_BY_CODE.get(b)
+    if heap is not None:
+        return heap, pos + 1
+    index, end = read_sleb(data, pos, 33)
+    if index < 0:
+        raise MalformedError("malformed reference type", pos)
+    return index, end
+
+
+def _heap_reftype(data: bytes, pos: int) -> Tuple[str, int]:
+    """0x63 ht: (ref null ht); 0x64 ht: (ref ht)."""
+    heap, end = _heaptype(data, pos + 1)
+    return RefType(data[pos] == _REF_NULL, heap), end  # type: ignore[arg-type]
+
+
+def _bad_type_byte(b: int, pos: int, what: str) -> MalformedError:
+    # A byte with the continuation bit starts a longer LEB128 (s7) than a type may have.
+    if b & 0x80:
+        return MalformedError("integer representation too long", pos + 1)
+    return MalformedError(what, pos)
 
 
 # Limits flags (Wasm 3.0, spec 5.3.7): bit 0 a maximum follows, bit 1 shared (threads),
@@ -239,8 +271,8 @@ def _limits(data: bytes, pos: int, memory64: bool = False) -> Tuple[Limits, int,
     return Limits(lo, hi), flags, pos
 
 
-def _globaltype(data: bytes, pos: int) -> Tuple[GlobalType, int]:
-    t, pos = _valtype(data, pos)
+def _globaltype(data: bytes, pos: int, typed: bool = True) -> Tuple[GlobalType, int]:
+    t, pos = _valtype(data, pos, typed)
     m = data[pos]
     if m > 1:
         raise MalformedError("malformed mutability", pos)
@@ -252,7 +284,7 @@ def _globaltype(data: bytes, pos: int) -> Tuple[GlobalType, int]:
 class _CodeState:
     """What decoding instructions learns about the module as a whole."""
 
-    __slots__ = ("uses_data_count", "multi_memory", "offset_bits")
+    __slots__ = ("uses_data_count", "multi_memory", "offset_bits", "typed_refs")
 
     def __init__(self, features: Optional[Collection[str]] = None) -> None:
         self.uses_data_count = False
@@ -262,6 +294,8 @@ class _CodeState:
         # u64 memarg offsets (memory64).
         self.multi_memory = "multi_memory" in features
         self.offset_bits = 64 if "memory64" in features else 32
+        # Typed references (function references): heap types after ref.null, 0x63/0x64.
+        self.typed_refs = "function_references" in features
 
 
 
@@ -275,6 +309,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
         state = _CodeState()
     multi_memory = state.multi_memory
     offset_bits = state.offset_bits
+    typed = state.typed_refs
     out: List[Instr] = []
     append = out.append
     names = _NAMES1
@@ -331,7 +366,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 btype = None
                 pos += 1
             elif bt & 0xC0 == 0x40:
-                btype, pos = _valtype(data, pos)
+                btype, pos = _valtype(data, pos, typed)
             else:
                 tpos = pos
                 type_index, pos = read_sleb(data, pos, 33)
@@ -381,13 +416,17 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             pos, x = _memidx(data, pos, multi_memory)
             append(I(names[b], x, start))
         elif kind == K_REFTYPE:
-            t, pos = _reftype(data, pos)
-            append(I(names[b], t, start))
+            if typed:
+                heap, pos = _heaptype(data, pos)
+                append(I(names[b], RefType(True, heap), start))  # type: ignore[arg-type]
+            else:
+                t, pos = _reftype(data, pos, typed)
+                append(I(names[b], t, start))
         elif kind == K_SELECT_T:
             n, pos = _len32(data, pos)
             ts = []
             for _ in range(n):
-                t, pos = _valtype(data, pos)
+                t, pos = _valtype(data, pos, typed)
                 ts.append(t)
             append(I(names[b], tuple(ts), start))
         elif kind == K_ILLEGAL:
@@ -518,6 +557,7 @@ class _Decoder:
         self.code_count = 0
         self.state = _CodeState(features)
         self.memory64 = self.state.offset_bits == 64
+        self.typed = self.state.typed_refs
         self.seen_name_section = False
 
     def run(self) -> Module:
@@ -597,7 +637,7 @@ class _Decoder:
                 elif kind == 2:
                     desc, pos = self.memtype(pos)
                 elif kind == 3:
-                    desc, pos = _globaltype(data, pos)
+                    desc, pos = _globaltype(data, pos, self.typed)
                 else:
                     raise MalformedError("malformed import kind", pos - 1)
                 m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
@@ -611,7 +651,15 @@ class _Decoder:
             count, pos = _len32(data, pos)
             _check_limit(count + self.imported(TABLE), MAX_TABLES, "tables", pos)
             for _ in range(count):
-                tt, pos = self.tabletype(pos)
+                if data[pos] == 0x40 and self.typed:
+                    # A table with an initialiser (spec 3.0 5.5.6): 0x40 0x00 tt expr.
+                    if data[pos + 1] != 0x00:
+                        raise MalformedError("malformed table", pos + 1)
+                    tt, pos = self.tabletype(pos + 2)
+                    init, pos = decode_expr(data, pos, self.state)
+                    m.table_inits[len(m.tables)] = init
+                else:
+                    tt, pos = self.tabletype(pos)
                 m.tables.append(tt)
         elif sid == 5:
             count, pos = _len32(data, pos)
@@ -622,7 +670,7 @@ class _Decoder:
             count, pos = _len32(data, pos)
             _check_limit(count + self.imported(GLOBAL), MAX_GLOBALS, "globals", pos)
             for _ in range(count):
-                gt, pos = _globaltype(data, pos)
+                gt, pos = _globaltype(data, pos, self.typed)
                 init, pos = decode_expr(data, pos, self.state)
                 m.globals.append(Global(gt, init))
         elif sid == 7:
@@ -664,12 +712,12 @@ class _Decoder:
         _check_limit(count, maximum, what, pos)
         out = []
         for _ in range(count):
-            t, pos = _valtype(data, pos)
+            t, pos = _valtype(data, pos, self.typed)
             out.append(t)
         return tuple(out), pos
 
     def tabletype(self, pos: int) -> Tuple[TableType, int]:
-        t, pos = _reftype(self.data, pos)
+        t, pos = _reftype(self.data, pos, self.typed)
         start = pos
         lim, flags, pos = _limits(self.data, pos, self.memory64)
         if flags & _LIMITS_SHARED:
@@ -703,10 +751,11 @@ class _Decoder:
             if flags & 2:
                 table, pos = _u32(data, pos)
             offset, pos = decode_expr(data, pos, self.state)
-        rtype = FUNCREF
+        # Function indices are (ref func) in Wasm 3.0 (spec 5.5.12); funcref in 2.0.
+        rtype: str = FUNCREF if flags & 4 or not self.typed else _REF_FUNC
         if flags & 3:                     # an explicit element kind or type follows
             if flags & 4:
-                rtype, pos = _reftype(data, pos)
+                rtype, pos = _reftype(data, pos, self.typed)
             else:
                 if data[pos] != 0x00:
                     raise MalformedError("malformed element kind", pos)
@@ -757,7 +806,7 @@ class _Decoder:
             decls = []
             for _ in range(nentries):
                 c, pos = _u32(data, pos)
-                t, pos = _valtype(data, pos)
+                t, pos = _valtype(data, pos, self.typed)
                 total += c
                 decls.append((c, t))
             if total >= 1 << 32:

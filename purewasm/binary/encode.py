@@ -16,7 +16,7 @@ same module, so that ``encode(decode(x)) == x`` for wabt's output:
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, Optional
+from typing import Collection, Dict, List, Optional
 
 from .. import opcodes as _opc
 from ..errors import EncodeError
@@ -24,6 +24,7 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, Elem, Instr,
     Limits, Module, Names,
 )
+from ..syntax.types import HEAP_CODES, as_reftype
 from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
 from .leb128 import write_uleb
 from .memarg import write_memarg
@@ -77,11 +78,26 @@ def _name(s: str) -> bytes:
     return uleb(len(raw)) + raw
 
 
-def _valtype(t: str) -> int:
+def _heaptype(heap: object) -> bytes:
+    """A heap type (spec 3.0 5.3.3): an abstract type's code, or a type index as s33."""
+    if isinstance(heap, int) and not isinstance(heap, bool):
+        return sleb(heap)
+    code = HEAP_CODES.get(heap)   # type: ignore[call-overload]
+    if code is None:
+        raise EncodeError("unknown heap type %r" % (heap,))
+    return bytes((code,))
+
+
+def _valtype(t: str) -> bytes:
     b = _BYTE_BY_VALTYPE.get(t)
-    if b is None:
+    if b is not None:
+        return bytes((b,))
+    rt = as_reftype(t)
+    if rt is None:
         raise EncodeError("unknown value type %r" % (t,))
-    return b
+    if rt.nullable and not rt.concrete:
+        return _heaptype(rt.heap)     # the short form of (ref null abstract)
+    return bytes((0x63 if rt.nullable else 0x64,)) + _heaptype(rt.heap)
 
 
 def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
@@ -126,7 +142,7 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             if kind == _opc.NONE:
                 continue
             if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
-                        _opc.ELEM, _opc.DATA):
+                        _opc.ELEM, _opc.DATA, _opc.TYPE):
                 out += uleb(imm)
             elif kind == _opc.CONST_I32:
                 out += sleb(_signed(imm, 32))
@@ -136,7 +152,7 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
                 if imm is None:
                     out.append(0x40)
                 elif isinstance(imm, str):
-                    out.append(_valtype(imm))
+                    out += _valtype(imm)
                 else:
                     out += sleb(imm)
             elif kind == _opc.CONST_I64:
@@ -157,11 +173,14 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             elif kind == _opc.MEM:
                 out += uleb(imm)      # Wasm 2.0's reserved zero byte for memory 0
             elif kind == _opc.REFTYPE:
-                out.append(_valtype(imm))
+                rt = as_reftype(imm)   # ref.null: its heap type
+                if rt is None:
+                    raise EncodeError("not a reference type: %r" % (imm,))
+                out += _heaptype(rt.heap)
             elif kind == _opc.SELECT_T:
                 out += uleb(len(imm))
                 for t in imm:
-                    out.append(_valtype(t))
+                    out += _valtype(t)
             elif kind == _opc.CONST_V128:
                 out += imm.to_bytes(16, "little")
             elif kind == _opc.LANE:
@@ -204,8 +223,11 @@ def _section(out: bytearray, sid: int, content: bytes) -> None:
     out += content
 
 
-def _elem_is_func_indices(seg: Elem) -> bool:
-    if seg.type != FUNCREF:
+def _elem_is_func_indices(seg: Elem, wasm2: bool = False) -> bool:
+    # A vector of function indices is a segment of (ref func) in Wasm 3.0 (spec 5.5.12):
+    # a funcref segment keeps its type with expressions, as wasm-tools writes it. Wasm
+    # 2.0 (``wasm2``) reads the indices as funcref, and wabt writes them so.
+    if seg.type != "(ref func)" and not (wasm2 and seg.type == FUNCREF):
         return False
     for e in seg.init:
         if not e or e[0].op != "ref.func" or len(e) > 2 or (len(e) == 2 and e[1].op != "end"):
@@ -213,9 +235,9 @@ def _elem_is_func_indices(seg: Elem) -> bool:
     return True
 
 
-def _elem(seg: Elem) -> bytes:
+def _elem(seg: Elem, wasm2: bool = False) -> bytes:
     """One element segment, with the flags wabt picks (spec 5.5.12)."""
-    indices = _elem_is_func_indices(seg)
+    indices = _elem_is_func_indices(seg, wasm2)
     flags = 0 if indices else 4
     if seg.mode == PASSIVE:
         flags |= 1
@@ -238,7 +260,7 @@ def _elem(seg: Elem) -> bytes:
         if indices:
             out.append(0x00)          # element kind funcref
         else:
-            out.append(_valtype(seg.type))
+            out += _valtype(seg.type)
     out += uleb(len(seg.init))
     for e in seg.init:
         if indices:
@@ -277,16 +299,19 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
-def encode_module(module: Module) -> bytes:
-    """Encode ``module`` in the binary format (spec 5.5.16)."""
+def encode_module(module: Module, features: Optional[Collection[str]] = None) -> bytes:
+    """Encode ``module`` in the binary format (spec 5.5.16). ``features``: the Wasm 3.0
+    proposals the reader will have (None: all); without function references, a funcref
+    segment of function references is written as function indices, as wabt does."""
+    wasm2 = features is not None and "function_references" not in features
     out = bytearray(MAGIC + VERSION)
     m = module
     if m.types:
         sec = bytearray(_vec_len(len(m.types)))
         for ft in m.types:
             sec.append(0x60)
-            sec += uleb(len(ft.params)) + bytes(_valtype(t) for t in ft.params)
-            sec += uleb(len(ft.results)) + bytes(_valtype(t) for t in ft.results)
+            sec += uleb(len(ft.params)) + b"".join(_valtype(t) for t in ft.params)
+            sec += uleb(len(ft.results)) + b"".join(_valtype(t) for t in ft.results)
         _section(out, 1, bytes(sec))
     if m.imports:
         sec = bytearray(_vec_len(len(m.imports)))
@@ -300,14 +325,14 @@ def encode_module(module: Module) -> bytes:
                 sec += uleb(imp.type_index)
             elif imp.kind == TABLE:
                 tt = imp.table_type
-                sec.append(_valtype(tt.element))
+                sec += _valtype(tt.element)
                 sec += _limits(tt.limits, False, tt.address)
             elif imp.kind == MEMORY:
                 mt = imp.memory_type
                 sec += _limits(mt.limits, mt.shared, mt.address)
             else:
                 gt = imp.global_type
-                sec.append(_valtype(gt.content))
+                sec += _valtype(gt.content)
                 sec.append(1 if gt.mutable else 0)
         _section(out, 2, bytes(sec))
     if m.funcs:
@@ -317,9 +342,14 @@ def encode_module(module: Module) -> bytes:
         _section(out, 3, bytes(sec))
     if m.tables:
         sec = bytearray(_vec_len(len(m.tables)))
-        for tt in m.tables:
-            sec.append(_valtype(tt.element))
+        for i, tt in enumerate(m.tables):
+            init = m.table_inits.get(i)
+            if init is not None:
+                sec += b"\x40\x00"        # a table with an initialiser (spec 3.0 5.5.6)
+            sec += _valtype(tt.element)
             sec += _limits(tt.limits, False, tt.address)
+            if init is not None:
+                _const_expr(init, sec)
         _section(out, 4, bytes(sec))
     if m.mems:
         sec = bytearray(_vec_len(len(m.mems)))
@@ -329,7 +359,7 @@ def encode_module(module: Module) -> bytes:
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))
         for g in m.globals:
-            sec.append(_valtype(g.type.content))
+            sec += _valtype(g.type.content)
             sec.append(1 if g.type.mutable else 0)
             _const_expr(g.init, sec)
         _section(out, 6, bytes(sec))
@@ -348,7 +378,7 @@ def encode_module(module: Module) -> bytes:
     if m.elems:
         sec = bytearray(_vec_len(len(m.elems)))
         for seg in m.elems:
-            sec += _elem(seg)
+            sec += _elem(seg, wasm2)
         _section(out, 9, bytes(sec))
     data_count = m.data_count
     if data_count is None and _uses_data_count(m):
@@ -368,7 +398,7 @@ def encode_module(module: Module) -> bytes:
             body += uleb(len(runs))
             for count, t in runs:
                 body += uleb(count)
-                body.append(_valtype(t))
+                body += _valtype(t)
             encode_expr(f.body, body)
             sec += uleb(len(body))
             sec += body

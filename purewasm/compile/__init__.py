@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm.errors import Frame, WasmtimeError
 from purewasm.runtime.traps import GENERATED_CODE
-from purewasm.runtime.values import type_id
+from purewasm.runtime.values import module_type_ids
 from purewasm.binary import decode_module, encode_module
 from purewasm.syntax import Func, Module
 
@@ -257,8 +257,8 @@ class CompiledModule:
                 ns[names.GLOBAL_CELL % i] = g
             else:
                 ns[names.GLOBAL_CONST % i] = g.value
-        for i, ft in enumerate(module.types):
-            ns[names.TYPE_ID % i] = type_id(ft)
+        for i, tid in enumerate(module_type_ids(module.types)):
+            ns[names.TYPE_ID % i] = tid
         ns[names.ELEMS] = instance.elem_segments
         ns[names.DATAS] = instance.data_segments
         if self.fuel:

@@ -196,6 +196,45 @@ class Lowering:
         return c.e
 
 
+    # ----- typed references (Wasm 3.0): branches on a reference, in both lowerings --------
+    # As br_if, with the test on the reference on top of the stack, which stays there on
+    # one of the two paths; each lowering's ``branch`` does the jump.
+    branch: Callable[[int], None]
+
+    def pop_stable(self) -> V:
+        """Pop the top value as a name or constant that may be read several times."""
+        t = self.t
+        c = t.pop()
+        if not c.canon or not c.atom or (c.deps and c.slot < 0 and not c.e.isidentifier()):
+            t.push(c)
+            t.flush(len(t.stack) - 1)
+            c = t.pop()
+        return c
+
+    def br_on_null(self, ins: Instr) -> None:
+        """br_on_null l: branch if the reference is null (it is dropped), else keep it."""
+        t = self.t
+        c = self.pop_stable()
+        f = t.ctrl[-1 - ins.imm]
+        t.shallow(len(f.label_types()))
+        t.open_suite("if %s is None:" % c.e)
+        self.branch(ins.imm)
+        t.ind -= 1
+        t.push(c)
+
+    def br_on_non_null(self, ins: Instr) -> None:
+        """br_on_non_null l: branch with the reference if it is not null, else drop it."""
+        t = self.t
+        c = self.pop_stable()
+        t.push(c)
+        f = t.ctrl[-1 - ins.imm]
+        t.shallow(len(f.label_types()))
+        t.open_suite("if %s is not None:" % c.e)
+        self.branch(ins.imm)
+        t.ind -= 1
+        t.pop()
+
+
 class Structured(Lowering):
     """Python loops and ifs (see the module docstring)."""
 

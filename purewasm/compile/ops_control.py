@@ -109,3 +109,35 @@ def return_call(t: Translator, ins: Instr) -> None:
 @handles("return_call_indirect")
 def return_call_indirect(t: Translator, ins: Instr) -> None:
     tail_call_with(t, indirect_target(t, ins), t.module.types[ins.imm[0]])
+
+
+# --- Typed function references (Wasm 3.0) ---------------------------------------------------
+
+def ref_target(t: Translator) -> str:
+    """The slot holding the callee of call_ref/return_call_ref: the reference on top is
+    looked up (a null one traps) after the arguments below it are fixed."""
+    c = t.pop()
+    t.protect(names.ANY_GLOBAL)
+    t.effect("CALL_REF_TARGET(%s)" % t.cx(c), "funcref")
+    return t.pop().e
+
+
+@handles("call_ref")
+def call_ref(t: Translator, ins: Instr) -> None:
+    call_with(t, ref_target(t), t.module.types[ins.imm])
+
+
+@handles("return_call_ref")
+def return_call_ref(t: Translator, ins: Instr) -> None:
+    tail_call_with(t, ref_target(t), t.module.types[ins.imm])
+
+
+@handles("ref.as_non_null")
+def ref_as_non_null(t: Translator, ins: Instr) -> None:
+    c = t.lowering.pop_stable()
+    t.emit("if %s is None: raise Trap(TC_NULL_REFERENCE)" % c.e)
+    t.push(c)
+
+
+register("br_on_null", _lowered("br_on_null"))
+register("br_on_non_null", _lowered("br_on_non_null"))

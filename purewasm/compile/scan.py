@@ -44,6 +44,14 @@ class Scan:
                     self.refs.setdefault(ctrl[-1 - d], set()).add(i)
                     if d != 0:
                         self.deep_refs.add(ctrl[-1 - d])
+            elif op == "br_on_null" or op == "br_on_non_null":
+                # Typed references: a conditional branch whose target never gets the
+                # forward-block or switch-chain shapes (counted as a deep reference).
+                d = ins.imm
+                if d < len(ctrl):
+                    self.targeted.add(ctrl[-1 - d])
+                    self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                    self.deep_refs.add(ctrl[-1 - d])
             elif op == "br_table":
                 labels, default = ins.imm
                 for d in set(labels) | {default}:

@@ -27,6 +27,14 @@ def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
     return f.fn
 
 
+def call_ref_target(f: Any) -> Callable[..., Any]:
+    """call_ref / return_call_ref (spec 3.0 exec/instructions.rst): the callee's raw
+    callable, or a trap on null. Its type needs no check: validation proved it."""
+    if f is None:
+        raise Trap(TrapCode.NULL_REFERENCE, "null function reference")
+    return f.fn
+
+
 def table_get(elements: List[Any], i: int) -> Any:
     if i >= len(elements):
         raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
@@ -103,6 +111,8 @@ def base_namespace() -> Dict[str, Any]:
         "TC_OUT_OF_FUEL": TrapCode.OUT_OF_FUEL,
         "TC_INTERRUPT": TrapCode.INTERRUPT,
         "CALL_TARGET": call_target,
+        "CALL_REF_TARGET": call_ref_target,
+        "TC_NULL_REFERENCE": TrapCode.NULL_REFERENCE,
         "TAIL_CALL": TailCall,
         "TABLE_GET": table_get,
         "TABLE_SET": table_set,

@@ -7,7 +7,7 @@ from .instantiate import Store, check_import, eval_const, import_matches, instan
     limits_match
 from .traps import GENERATED_CODE, FrameSource, trap_from_exception, wasm_backtrace
 from .values import default_value, f32_from_bits, f32_to_bits, f32_value, f64_from_bits, \
-    f64_to_bits, type_id
+    f64_to_bits, module_type_ids, type_id
 
 __all__ = [
     "DEFAULT_MAX_CALL_DEPTH", "HostError", "in_guest", "invoke",
@@ -17,5 +17,5 @@ __all__ = [
     "Store", "check_import", "eval_const", "import_matches", "instantiate", "limits_match",
     "GENERATED_CODE", "FrameSource", "trap_from_exception", "wasm_backtrace",
     "default_value", "f32_from_bits", "f32_to_bits", "f32_value", "f64_from_bits",
-    "f64_to_bits", "type_id",
+    "f64_to_bits", "type_id", "module_type_ids",
 ]

@@ -79,11 +79,14 @@ class FuncInstance:
 
     def __init__(self, functype: FuncType, fn: Optional[Callable[..., Any]] = None,
                  name: str = "", module: Optional["ModuleInstance"] = None,
-                 index: Optional[int] = None, host: Any = None, store: Any = None) -> None:
+                 index: Optional[int] = None, host: Any = None, store: Any = None,
+                 tid: Optional[int] = None) -> None:
         if not isinstance(functype.params, tuple) or not isinstance(functype.results, tuple):
             functype = FuncType(tuple(functype.params), tuple(functype.results))
         self.type = functype
-        self.type_id = type_id(functype)
+        # ``tid``: the module's id of the type (values.module_type_ids) when it names
+        # other types by index.
+        self.type_id = type_id(functype) if tid is None else tid
         self.fn = fn
         self.name = name
         self.module = module      # the defining ModuleInstance (None for host functions)
@@ -160,7 +163,7 @@ class TableInstance:
     """A table. ``elements`` is never replaced: grow extends it in place. Growth is
     bounded like a memory's (declared max, ``limit``, the store's limits at each growth)."""
 
-    __slots__ = ("elements", "min", "max", "element_type", "limit", "address", "store",
+    __slots__ = ("elements", "min", "max", "element_type", "limit", "address", "store", "types",
                  "__weakref__")
 
     def __init__(self, tabletype: TableType, init: Any = None,
@@ -176,6 +179,9 @@ class TableInstance:
         self.element_type = tabletype.element
         self.address = tabletype.address    # "i32", or "i64" (table64)
         self.store = store
+        # The types the element type's type indices refer to (its module's: a list of
+        # FuncType or a validate.matching.TypeSpace), for import matching across modules.
+        self.types: Any = ()
 
     @property
     def type(self) -> TableType:
@@ -204,12 +210,13 @@ class TableInstance:
 
 
 class GlobalInstance:
-    __slots__ = ("value", "type", "store", "__weakref__")
+    __slots__ = ("value", "type", "store", "types", "__weakref__")
 
     def __init__(self, globaltype: GlobalType, value: Any, store: Any = None) -> None:
         self.type = globaltype
         self.value = value
         self.store = store
+        self.types: Any = ()     # as TableInstance.types
 
 
 class ModuleInstance:

@@ -26,7 +26,8 @@ from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, Ex
 from . import call
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
     ModuleInstance, TableInstance
-from .values import MASK32, MASK64, f32_from_bits, f64_from_bits
+from .values import MASK32, MASK64, f32_from_bits, f64_from_bits, module_type_ids
+from purewasm.validate.matching import TypeSpace, matches, types_equal
 
 Extern = Any   # FuncInstance | TableInstance | MemoryInstance | GlobalInstance
 
@@ -255,15 +256,28 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
     return "global %s%s" % ("mut " if gt.mutable else "", gt.content)
 
 
-def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
-    """Whether extern ``ext`` may satisfy import ``imp`` (Wasm 2.0 import matching)."""
+def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
+                   type_ids: Optional[Sequence[int]] = None,
+                   space: Optional[TypeSpace] = None) -> bool:
+    """Whether extern ``ext`` may satisfy import ``imp`` (spec 3.0 exec/modules.rst
+    "Import matching", valid/matching.rst "External Types"). Types that name other
+    types by index are compared across modules in closed form (``type_ids``: the
+    importing module's ``module_type_ids``; the GC issue plugs in canonical recursion
+    groups there)."""
+    if space is None:
+        space = TypeSpace(types)
     if imp.kind == FUNC:
-        # Function types must be equal (no subtyping in 2.0).
-        return isinstance(ext, FuncInstance) and \
-            ext.type == _as_tuple_type(types[imp.type_index])
+        # Function types must be equivalent (no declared subtypes before GC).
+        if not isinstance(ext, FuncInstance):
+            return False
+        if type_ids is not None:
+            return ext.type_id == type_ids[imp.type_index]
+        return ext.type == _as_tuple_type(types[imp.type_index])
     if imp.kind == TABLE:
         tt = imp.table_type
-        return (isinstance(ext, TableInstance) and ext.element_type == tt.element
+        # Tables are mutable: their element types must be equivalent.
+        return (isinstance(ext, TableInstance)
+                and types_equal(ext.element_type, tt.element, ext.types, space)
                 and ext.address == tt.address
                 and limits_match(Limits(len(ext.elements), ext.max), tt.limits))
     if imp.kind == MEMORY:
@@ -273,13 +287,19 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType]) -> bool:
                 and bool(ext.shared) == bool(mt.shared))
     if imp.kind == GLOBAL:
         gt = imp.global_type
-        return (isinstance(ext, GlobalInstance) and ext.type.content == gt.content
-                and bool(ext.type.mutable) == bool(gt.mutable))
+        if not isinstance(ext, GlobalInstance) or bool(ext.type.mutable) != bool(gt.mutable):
+            return False
+        # An immutable global's type may be a subtype; a mutable one's must be equal.
+        if gt.mutable:
+            return types_equal(ext.type.content, gt.content, ext.types, space)
+        return matches(ext.type.content, gt.content, ext.types, space)
     return False
 
 
-def check_import(imp: Import, ext: Extern, types: Sequence[FuncType]) -> None:
-    if not import_matches(imp, ext, types):
+def check_import(imp: Import, ext: Extern, types: Sequence[FuncType],
+                 type_ids: Optional[Sequence[int]] = None,
+                 space: Optional[TypeSpace] = None) -> None:
+    if not import_matches(imp, ext, types, type_ids, space):
         try:
             found = describe_extern(ext)
         except TypeError:
@@ -368,11 +388,15 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     if store.instance_limit is not None and store.instance_count >= store.instance_limit:
         raise InstantiationError("instance limit of %d exceeded" % store.instance_limit)
     types = module.types
+    type_ids = module_type_ids(types)
+    # One TypeSpace per module instance: it computes closed types once, for every import
+    # matched against it and every table and global exported from it.
+    space = TypeSpace(types)
     inst = ModuleInstance(module)
     inst.store = store
     inst.compiled = compiled
     for imp, ext in zip(module.imports, externs):
-        check_import(imp, ext, types)
+        check_import(imp, ext, types, type_ids, space)
         store.check_owned(ext, "import `%s::%s`" % (imp.module, imp.name))
         if imp.kind == FUNC:
             inst.funcs.append(ext)
@@ -389,14 +413,27 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
         index = base + i
         name = names.get(index)
         inst.funcs.append(FuncInstance(types[func.type_index], None,
-                                       "$%d" % index if name is None else name, inst, index))
+                                       "$%d" % index if name is None else name, inst, index,
+                                       tid=type_ids[func.type_index]))
     for tabletype in module.tables:
-        inst.tables.append(store.new_table(tabletype, None))
+        table = store.new_table(tabletype, None)
+        table.types = space
+        inst.tables.append(table)
     for memtype in module.mems:
         inst.memories.append(store.new_memory(memtype))
     # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
     for glob in module.globals:
-        inst.globals.append(GlobalInstance(glob.type, eval_const(glob.init, inst), store))
+        ginst = GlobalInstance(glob.type, eval_const(glob.init, inst), store)
+        ginst.types = space
+        inst.globals.append(ginst)
+    # Table initialisers (Wasm 3.0 function references): evaluated after the globals,
+    # which they may read (spec 3.0 exec/modules.rst "Instantiation").
+    n_imported_tables = len(inst.tables) - len(module.tables)
+    for i, init in module.table_inits.items():
+        table = inst.tables[n_imported_tables + i]
+        value = eval_const(init, inst)
+        if value is not None:
+            table.elements[:] = [value] * len(table.elements)
     if callable(import_calls):
         import_calls = import_calls(inst)
     if import_calls:

@@ -20,6 +20,7 @@ from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapC
 from purewasm.runtime import FuncInstance, GlobalInstance, ModuleInstance, Store, \
     f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits, instantiate
 from purewasm.syntax import Module
+from purewasm.syntax.types import as_reftype, top_heap
 
 from .commands import BINARY, NAN_CANONICAL, ActionCommand, AssertException, \
     AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, AssertTrap, \
@@ -113,6 +114,13 @@ def _is_nan_bits(bits: int, kind: str, width: int) -> bool:
     if kind == NAN_CANONICAL:
         return bits & 0x7FFFFFFFFFFFFFFF == 0x7FF8000000000000
     return bits & 0x7FF8000000000000 == 0x7FF8000000000000
+
+
+def _same_hierarchy(t1: str, t2: str) -> bool:
+    """Whether two reference types share a hierarchy (func, extern, any, exn): a result of
+    type ``(ref null 0)`` may match ``ref.null func``; raw references carry no type."""
+    r1, r2 = as_reftype(t1), as_reftype(t2)
+    return r1 is not None and r2 is not None and top_heap(r1.heap) == top_heap(r2.heap)
 
 
 class Runner:
@@ -220,8 +228,12 @@ class Runner:
 
     def match(self, ty: str, raw: Any, exp: Any) -> bool:
         """Whether the raw result ``raw`` of type ``ty`` matches expectation ``exp``."""
+        # References: a result of any reference type (e.g. "(ref extern)", "(ref null 0)")
+        # matches an expected reference value (spec 3.0 values are not typed by the
+        # function's result type).
+        is_ref = as_reftype(ty) is not None
         if isinstance(exp, Const):
-            if exp.type != ty:
+            if exp.type != ty and not _same_hierarchy(exp.type, ty):
                 return False
             if ty in ("i32", "i64"):
                 # bool is accepted: an int subclass generated code uses for comparisons.
@@ -235,7 +247,7 @@ class Runner:
                 return type(raw) is int and raw == exp.value
             if exp.value is None:
                 return raw is None
-            if ty in ("externref", "anyref"):
+            if exp.type in ("externref", "anyref"):
                 return isinstance(raw, HostRef) and raw.n == exp.value
             return False
         if isinstance(exp, NanPattern):
@@ -245,11 +257,11 @@ class Runner:
                 return _f32_exact(raw) and _is_nan_bits(f32_to_bits(raw), exp.kind, 32)
             return _is_nan_bits(f64_to_bits(raw), exp.kind, 64)
         if isinstance(exp, NullPattern):
-            return raw is None and ty in ("funcref", "externref")
+            return raw is None and is_ref
         if isinstance(exp, RefPattern):
-            if exp.type != ty:
+            if exp.type != ty and not _same_hierarchy(exp.type, ty):
                 return False
-            if ty == "funcref":
+            if exp.type == "funcref":
                 return isinstance(raw, FuncInstance)
             return raw is not None
         if isinstance(exp, V128Pattern):

@@ -5,7 +5,11 @@ it; the compiler translates its functions; the encoder and printer write it back
 
 Conventions (the one place they are written down):
 
-* Value types are strings: ``"i32" "i64" "f32" "f64" "v128" "funcref" "externref"``.
+* Value types are strings: ``"i32" "i64" "f32" "f64" "v128"``, and reference types are
+  :class:`types.RefType` (a ``str`` subclass: ``"funcref"``, ``"(ref 3)"``, ``"(ref null
+  extern)"``…, with ``nullable`` and ``heap``; see ``syntax/types.py`` and DECISIONS.md).
+  Plain ``"funcref"``/``"externref"`` strings are accepted wherever a RefType is
+  (``types.as_reftype``).
 * A block type is ``None`` (no params, no results), a value type string (one result),
   or an ``int`` (an index into ``Module.types``).
 * Instructions form a *flat* sequence, as in the binary format: ``block``/``loop``/``if``
@@ -24,7 +28,9 @@ Conventions (the one place they are written down):
   - i32 / i64: the constant as an *unsigned* int (``value & mask``)
   - f32 / f64: the constant's IEEE bit pattern as an int (NaN payloads survive)
   - v128: the constant as an int in ``[0, 2**128)``, lane 0 in the low bits
-  - reftype: a reference type string;  select_t: tuple of value types
+  - reftype: a nullable RefType, ``ref.null``'s result type (its heap type is ``.heap``);
+    select_t: tuple of value types
+  - type: int type index (call_ref, return_call_ref)
   - lane: int;  memarg_lane: ``(memarg, lane)``;  shuffle: tuple of 16 ints
   - none: ``None``
 * ``Instr.offset`` is the byte offset of the opcode in the binary (or None for text),
@@ -42,8 +48,7 @@ I64 = "i64"
 F32 = "f32"
 F64 = "f64"
 V128 = "v128"
-FUNCREF = "funcref"
-EXTERNREF = "externref"
+from .types import EXTERNREF, FUNCREF, RefType, as_reftype  # noqa: E402,F401
 
 NUM_TYPES = (I32, I64, F32, F64)
 VEC_TYPES = (V128,)
@@ -249,6 +254,10 @@ class Module:
     mems: List[MemoryType] = field(default_factory=list)   # defined memories only
     globals: List[Global] = field(default_factory=list)    # defined globals only
     elems: List[Elem] = field(default_factory=list)
+    # Initialiser expressions of the defined tables (Wasm 3.0 function references:
+    # ``(table 10 (ref $t) (ref.func $f))``), by defined-table index; a table without one
+    # (absent or None) starts with null references.
+    table_inits: Dict[int, Expr] = field(default_factory=dict)
     datas: List[Data] = field(default_factory=list)
     start: Optional[int] = None
     exports: List[Export] = field(default_factory=list)

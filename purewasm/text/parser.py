@@ -22,13 +22,15 @@ from ..syntax import (
 )
 from ..binary.memarg import memarg_from_text
 from ..errors import UnsupportedProposalError
+from ..syntax.types import ABBREVIATED, ABSTRACT_HEAP_TYPES, RefType
 from .lexer import ATOM, EOF, LP, RP, STRING, TokenCursor, Tokens, tokenize
 from .literals import LiteralError, parse_iN, parse_nat, parse_number
 
-VALUE_TYPES = frozenset(syntax.VALUE_TYPES)
-REF_TYPES = frozenset(syntax.REF_TYPES)
-# Heap type keyword (as in "ref.null func") -> reference type.
-HEAP_TYPES = {"func": syntax.FUNCREF, "extern": syntax.EXTERNREF}
+# Reference type abbreviations (funcref, externref, anyref, nullfuncref, …) -> RefType.
+REF_TYPES = {text: RefType(True, heap) for text, heap in ABBREVIATED.items()}
+VALUE_TYPES = frozenset(syntax.NUM_TYPES + syntax.VEC_TYPES) | frozenset(REF_TYPES)
+# Heap type keyword (as in "ref.null func") -> the nullable reference type.
+HEAP_TYPES = {heap: RefType(True, heap) for heap in ABSTRACT_HEAP_TYPES}
 
 # Names of the index spaces, as used in "unknown ..." and "duplicate ..." messages.
 _SPACE_NOUN = {
@@ -45,7 +47,10 @@ _NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then"
 _KEYWORDS = frozenset((
     "type", "func", "param", "result", "local", "global", "table", "memory", "elem", "data",
     "import", "export", "start", "offset", "item", "declare", "mut", "then", "module",
-    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern",
+    "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern", "ref", "null",
+    "anyref", "eqref", "i31ref", "structref", "arrayref", "exnref", "nullref",
+    "nullfuncref", "nullexternref", "nullexnref", "any", "eq", "i31", "struct", "array",
+    "exn", "none", "nofunc", "noextern", "noexn",
     "binary", "quote", "inf", "nan"))
 
 # Frames of the instruction parser's explicit stack.
@@ -111,6 +116,10 @@ class ModuleParser(TokenCursor):
         # memory64: limits are read as u64 whatever the address type (the validator then
         # bounds them: "memory size ..."); Wasm 2.0: u32 ("i32 constant out of range").
         self.wide_limits = "memory64" in features
+        # Function indices in an element segment are (ref func) in Wasm 3.0 (function
+        # references), funcref in 2.0.
+        self.func_elem_type: str = (RefType(False, "func") if "function_references" in features
+                                    else syntax.FUNCREF)
         self.match = toks.match
         self.start = start
         self.stop = stop
@@ -152,18 +161,51 @@ class ModuleParser(TokenCursor):
         self.error("unexpected token")
 
     def valtype(self) -> str:
+        if self.at_lp("ref"):
+            return self.ref_form()
         v = self.values[self.i]
         if self.kinds[self.i] != ATOM or v not in VALUE_TYPES:
             self.unexpected()
         self.i += 1
-        return v  # type: ignore[return-value]
+        return REF_TYPES.get(v, v) if isinstance(v, str) else v  # type: ignore[return-value]
+
+    def at_valtype(self) -> bool:
+        """Whether a value type starts here (an atom, or ``(ref ...)``)."""
+        return self.kinds[self.i] == ATOM or self.at_lp("ref")
 
     def reftype(self) -> str:
+        if self.at_lp("ref"):
+            return self.ref_form()
         v = self.values[self.i]
         if self.kinds[self.i] != ATOM or v not in REF_TYPES:
             self.unexpected()
         self.i += 1
-        return v  # type: ignore[return-value]
+        return REF_TYPES[v]  # type: ignore[index]
+
+    def at_reftype(self) -> bool:
+        return (self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES
+                or self.at_lp("ref"))
+
+    def heaptype(self) -> object:
+        """A heap type (spec 3.0 6.4.2): an abstract type keyword or a type index."""
+        v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and v in ABSTRACT_HEAP_TYPES:
+            self.i += 1
+            return v
+        if self.kinds[self.i] != ATOM:
+            self.unexpected()
+        return self.index("type")
+
+    def ref_form(self) -> RefType:
+        """``(ref null? heaptype)`` (spec 3.0 6.4.2)."""
+        self.i += 2
+        nullable = False
+        if self.kinds[self.i] == ATOM and self.values[self.i] == "null":
+            nullable = True
+            self.i += 1
+        heap = self.heaptype()
+        self.expect_rp()
+        return RefType(nullable, heap)  # type: ignore[arg-type]
 
     def index(self, space: str) -> int:
         """An index (spec 6.6.1): a u32 or a symbolic identifier bound in ``space``."""
@@ -217,13 +259,13 @@ class ModuleParser(TokenCursor):
                 params.append(self.valtype())
                 names.append(ident)
             else:
-                while self.kinds[self.i] == ATOM:
+                while self.at_valtype():
                     params.append(self.valtype())
                     names.append(None)
             self.expect_rp()
         while self.at_lp("result"):
             self.i += 2
-            while self.kinds[self.i] == ATOM:
+            while self.at_valtype():
                 results.append(self.valtype())
             self.expect_rp()
         if self.at_lp("param") or self.at_lp("type"):
@@ -359,6 +401,19 @@ class ModuleParser(TokenCursor):
         """Bind identifiers of module-level definitions; collect explicit types."""
         kinds, values, match = self.kinds, self.values, self.match
         defined: Optional[str] = None    # the first non-imported definition seen
+        # Type identifiers first: a type may refer to itself or (invalid, but reported by
+        # the validator) to a later type, as in (type $t (func (param (ref $t)))).
+        i = self.start
+        n_types = 0
+        while i < self.stop:
+            end = match[i]
+            if kinds[i] != LP or kinds[i + 1] != ATOM or end > self.stop or kinds[end] != RP:
+                break
+            if values[i + 1] == "type":
+                self.i = i + 2
+                self.bind("type", self.opt_id(), n_types)
+                n_types += 1
+            i = end + 1
         i = self.start
         while i < self.stop:
             end = match[i]
@@ -379,7 +434,6 @@ class ModuleParser(TokenCursor):
                 self.opt_id()
                 ft, _ = self.functype_body()
                 self.expect_rp()
-                self.bind("type", ident, len(self.module.types))
                 self.module.types.append(ft)
                 self.counts["type"] += 1
             elif kw == "import":
@@ -487,7 +541,7 @@ class ModuleParser(TokenCursor):
                 local_names[n] = ident_[1:]
                 locals_.append(self.valtype())
             else:
-                while self.kinds[self.i] == ATOM:
+                while self.at_valtype():
                     locals_.append(self.valtype())
             self.expect_rp()
         body: List[Instr] = []
@@ -509,21 +563,30 @@ class ModuleParser(TokenCursor):
             return
         save = self.i
         address = self.address_type()
-        if self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES:
-            # Inline element segment (spec 6.6, "Tables", abbreviations).
+        if self.at_reftype():
             rt = self.reftype()
+            if not self.at_lp("elem"):
+                self.error("unexpected token")
+            # Inline element segment (spec 6.6, "Tables", abbreviations).
             if not self.at_lp("elem"):
                 self.error("unexpected token")
             seg_end = self.match[self.i]
             self.i += 2
-            init = self.elem_items(seg_end, rt, func_indices=self.kinds[self.i] != LP)
+            indices = self.kinds[self.i] != LP
+            init = self.elem_items(seg_end, rt, func_indices=indices)
             self.expect_rp()
             m.tables.append(TableType(rt, Limits(len(init), len(init)), address))
-            m.elems.append(Elem(rt, init, ACTIVE, index,
+            # The segment has the table's type; for a funcref table, function indices are
+            # "func x*", (ref func) elements in Wasm 3.0, as wasm-tools reads them.
+            etype = self.func_elem_type if indices and rt == syntax.FUNCREF else rt
+            m.elems.append(Elem(etype, init, ACTIVE, index,
                                 [Instr(address + ".const", 0), _end()]))
             return
         self.i = save
-        m.tables.append(self.tabletype())
+        tt = self.tabletype()
+        if self.i < end:
+            m.table_inits[len(m.tables)] = self.expr(end)
+        m.tables.append(tt)
 
     def field_memory(self, end: int) -> None:
         m = self.module
@@ -601,7 +664,7 @@ class ModuleParser(TokenCursor):
                 # Legacy (Wasm 1.0) form: a bare table index before the offset.
                 table = self.index("table")
                 has_table = True
-            if self.kinds[self.i] == LP:
+            if self.kinds[self.i] == LP and not self.at_lp("ref"):
                 offset = self.offset_expr()
                 mode = ACTIVE
             elif has_table:
@@ -609,15 +672,14 @@ class ModuleParser(TokenCursor):
         v = self.values[self.i] if self.kinds[self.i] == ATOM else None
         if v == "func":
             self.i += 1
-            rt = "funcref"
+            rt = self.func_elem_type
             init = self.elem_items(end, rt, func_indices=True)
-        elif v in REF_TYPES:
-            self.i += 1
-            rt = v  # type: ignore[assignment]
+        elif v in REF_TYPES or self.at_lp("ref"):
+            rt = self.reftype()
             init = self.elem_items(end, rt, func_indices=False)
         elif mode == ACTIVE and not has_table:
             # Abbreviation (spec 6.6, "Element Segments"): "(elem (offset ...) funcidx*)".
-            rt = "funcref"
+            rt = self.func_elem_type
             init = self.elem_items(end, rt, func_indices=True)
         else:
             self.error("unexpected token")
@@ -934,7 +996,7 @@ class ModuleParser(TokenCursor):
                 types: List[str] = []
                 while self.at_lp("result"):
                     self.i += 2
-                    while self.kinds[self.i] == ATOM:
+                    while self.at_valtype():
                         types.append(self.valtype())
                     self.expect_rp()
                 return Instr("select_t", tuple(types))
@@ -967,11 +1029,14 @@ class ModuleParser(TokenCursor):
         if kind == opcodes.MEM:
             return Instr(op, self.index("memory") if self.at_index() else 0)
         if kind == opcodes.REFTYPE:
+            # ref.null ht (spec 3.0): an abstract heap type or a type index.
             v = self.values[self.i]
-            if self.kinds[self.i] != ATOM or v not in HEAP_TYPES:
+            if self.kinds[self.i] != ATOM or not isinstance(v, str) or not (
+                    v in HEAP_TYPES or v[0] == "$" or v[0].isdigit()):
                 self.error("unexpected token")
-            self.i += 1
-            return Instr(op, HEAP_TYPES[v])  # type: ignore[index]
+            return Instr(op, RefType(True, self.heaptype()))  # type: ignore[arg-type]
+        if kind == opcodes.TYPE:
+            return Instr(op, self.index("type"))
         if kind == opcodes.TABLE_COPY:
             if self.at_index():
                 dst = self.index("table")

@@ -16,6 +16,7 @@ from typing import Dict, List, Sequence
 from .. import opcodes
 from ..binary.memarg import memarg_text
 from ..syntax import ACTIVE, DECLARATIVE, GlobalType, Instr, Limits, Module
+from ..syntax.types import as_reftype
 
 _ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
 _FLOAT = {"f32": (23, 8), "f64": (52, 11)}
@@ -119,7 +120,8 @@ class _Printer:
         if kind == opcodes.MEMARG_LANE:
             return "%s%s %d" % (op, memarg_text(imm[0], info.natural_align), imm[1])
         if kind == opcodes.REFTYPE:
-            return "%s %s" % (op, imm[:-3])
+            rt = as_reftype(imm)
+            return "%s %s" % (op, rt.heap if rt is not None else imm)
         if kind == opcodes.SELECT_T:
             return "select (result %s)" % " ".join(imm)
         if kind == opcodes.CONST_V128:
@@ -201,8 +203,10 @@ class _Printer:
                         body, 2, local_ids)
             out.extend(body)
             out.append("  )")
-        for tt in m.tables:
-            out.append("  (table %s %s)" % (self.limits(tt.limits, tt.address), tt.element))
+        for i, tt in enumerate(m.tables):
+            init = m.table_inits.get(i)
+            out.append("  (table %s %s%s)" % (self.limits(tt.limits, tt.address), tt.element,
+                                             "" if init is None else " " + self.expr(init)))
         for mem in m.mems:
             out.append("  (memory %s)" % self.limits(mem.limits, mem.address))
         for g in m.globals:

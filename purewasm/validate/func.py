@@ -18,10 +18,12 @@ label_types]`` (label types: ``start_types`` for ``loop``, ``end_types`` otherwi
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InvalidError
 from ..syntax import FUNCREF, VALUE_TYPES, Func, FuncType, GlobalType, Instr
+from ..syntax.types import BOT, RefType, as_reftype, defaultable
+from .matching import TypeSpace, matches
 from .tables import (
     FIXED, K_BLOCK, K_BR, K_BR_IF, K_BR_TABLE, K_CALL, K_CALL_INDIRECT, K_DATA_DROP,
     K_DROP, K_ELEM_DROP, K_ELSE, K_END, K_GLOBAL_GET, K_GLOBAL_SET, K_IF, K_LANE,
@@ -30,16 +32,19 @@ from .tables import (
     K_RETURN_CALL, K_RETURN_CALL_INDIRECT, K_SELECT, K_SELECT_T, K_SHUFFLE, K_TABLE_COPY,
     K_TABLE_FILL, K_TABLE_GET,
     K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_UNREACHABLE, KIND,
+    K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF,
 )
 
 Sig = Tuple[List[str], List[str]]
 
 _I32 = ["i32"]
+_NUM_VEC = frozenset(("i32", "i64", "f32", "f64", "v128"))
 _I32X3 = ["i32", "i32", "i32"]
 _EMPTY: List[str] = []
 # Untyped select takes only numeric and vector operands (spec 3.3.4.2); None = Unknown.
 _SELECT_OK = frozenset(("i32", "i64", "f32", "f64", "v128", None))
-_REF_OK = frozenset(("funcref", "externref", None))
+# The bottom reference type: what pop_ref gives on an unreachable stack.
+_BOT_REF = RefType(False, BOT)
 
 
 class Context:
@@ -49,7 +54,9 @@ class Context:
     def __init__(self, types: Sequence[FuncType], func_types: Sequence[FuncType],
                  table_elems: Sequence[str], mem_addresses: Sequence[str],
                  globals_: Sequence[GlobalType], elem_types: Sequence[str], n_datas: int,
-                 refs: Set[int], table_addresses: Optional[Sequence[str]] = None) -> None:
+                 refs: Set[int], table_addresses: Optional[Sequence[str]] = None,
+                 func_type_indices: Optional[Sequence[int]] = None,
+                 space: Optional[TypeSpace] = None, type_check: Any = None) -> None:
         self.type_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in types]
         self.func_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in func_types]
         self.table_elems = list(table_elems)
@@ -65,6 +72,25 @@ class Context:
         self.refs = refs
         # Block types resolved once per module: None | value type | type index (spec 3.2.9).
         self.block_sigs: Dict[object, Sig] = {None: (_EMPTY, _EMPTY)}
+        # Each function's type index (ref.func's precise type, spec 3.0), the module's
+        # types for subtyping, and the value type checker (module.py's _TypeCheck).
+        self.func_type_indices = (list(func_type_indices) if func_type_indices is not None
+                                  else None)
+        self.space = space if space is not None else TypeSpace(list(types))
+        self.type_check = type_check
+
+    def check_type(self, t: str, fidx: int, ins: Optional[Instr]) -> None:
+        """A value type in a function body: well-formed, type indices in range."""
+        if t in _NUM_VEC:
+            return
+        if self.type_check is not None:
+            try:
+                self.type_check.check(t)
+            except InvalidError as exc:
+                raise InvalidError(exc.reason, fidx,
+                                   ins.offset if ins is not None else None) from None
+        elif t not in VALUE_TYPES:
+            raise InvalidError("malformed value type %r" % (t,), fidx, None)
 
     def block_sig(self, bt: object, fidx: int, ins: Instr) -> Sig:
         """Resolve a block type to (params, results) (spec 3.2.9 "Block Types")."""
@@ -73,7 +99,8 @@ class Context:
                 sig = self.type_sigs[bt]
             else:
                 raise InvalidError("unknown type %d" % bt, fidx, ins.offset)
-        elif isinstance(bt, str) and bt in VALUE_TYPES:
+        elif isinstance(bt, str) and (bt in VALUE_TYPES or as_reftype(bt) is not None):
+            self.check_type(bt, fidx, ins)
             sig = (_EMPTY, [bt])
         else:
             raise InvalidError("malformed block type %r" % (bt,), fidx, ins.offset)
@@ -96,26 +123,42 @@ def _mismatch(expect: Optional[str], actual: Optional[str], empty: bool,
     return InvalidError(msg, fidx, ins.offset)
 
 
-def _pop(vals: List[Optional[str]], height: int, unreach: bool, expect: Optional[str],
-         fidx: int, ins: Instr) -> Optional[str]:
-    """The appendix's pop_val(expect): None as ``expect`` accepts any type."""
+def _pop(ctx: "Context", vals: List[Optional[str]], height: int, unreach: bool,
+         expect: Optional[str], fidx: int, ins: Instr) -> Optional[str]:
+    """The appendix's pop_val(expect): None as ``expect`` accepts any type; the popped
+    type must match ``expect`` (spec 3.0 subtyping, valid/matching.rst)."""
     if len(vals) == height:
         if unreach:
             return None
         raise _mismatch(expect, None, True, fidx, ins)
     actual = vals.pop()
-    if actual != expect and actual is not None and expect is not None:
+    if (actual != expect and actual is not None and expect is not None
+            and not matches(actual, expect, ctx.space)):
         raise _mismatch(expect, actual, False, fidx, ins)
     return actual
 
 
-def _pop_vals(vals: List[Optional[str]], height: int, unreach: bool,
+def _pop_vals(ctx: "Context", vals: List[Optional[str]], height: int, unreach: bool,
               types: Sequence[Optional[str]], fidx: int, ins: Instr) -> List[Optional[str]]:
     """The appendix's pop_vals: pops ``types`` (last first) and returns what was popped."""
     out: List[Optional[str]] = [None] * len(types)
     for j in range(len(types) - 1, -1, -1):
-        out[j] = _pop(vals, height, unreach, types[j], fidx, ins)
+        out[j] = _pop(ctx, vals, height, unreach, types[j], fidx, ins)
     return out
+
+
+def _pop_ref(ctx: "Context", vals: List[Optional[str]], height: int, unreach: bool,
+             fidx: int, ins: Instr) -> RefType:
+    """Pop a reference of any type (spec 3.0 appendix: pop_ref); from an unreachable
+    stack, the bottom reference ``(ref bot)``."""
+    t = _pop(ctx, vals, height, unreach, None, fidx, ins)
+    if t is None:
+        return _BOT_REF
+    rt = as_reftype(t)
+    if rt is None:
+        raise InvalidError("type mismatch: %s expected a reference but found %s"
+                           % (ins.op, t), fidx, ins.offset)
+    return rt
 
 
 def _unknown(what: str, index: object, fidx: int, ins: Instr) -> InvalidError:
@@ -129,7 +172,7 @@ def _call_indirect_sig(ctx: Context, imm: Tuple[int, int], fidx: int, ins: Instr
         raise _unknown("table", tab, fidx, ins)
     if not 0 <= ti < len(ctx.type_sigs):
         raise _unknown("type", ti, fidx, ins)
-    if ctx.table_elems[tab] != FUNCREF:
+    if not matches(ctx.table_elems[tab], FUNCREF, ctx.space):
         raise InvalidError("type mismatch: %s needs a funcref table" % ins.op,
                            fidx, ins.offset)
     return ctx.type_sigs[ti]
@@ -157,6 +200,16 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
     locs: List[str] = list(params) + list(func.locals)
     nloc = len(locs)
     body = func.body
+    # Non-defaultable locals (non-nullable references, spec 3.0 valid/instructions.rst
+    # "Local Instructions") must be set before they are read; a local.set counts until
+    # the end of the block it is in. ``uninit[i]``: local i is not set here; each
+    # control frame lists (element 6) the locals it set, to unset them at its end.
+    uninit: Optional[List[bool]] = None
+    for t in func.locals:
+        if t not in _NUM_VEC:
+            ctx.check_type(t, fidx, None)
+            if not defaultable(t):
+                uninit = [False] * len(params) + [not defaultable(u) for u in func.locals]
 
     fixed_get = FIXED.get
     kind_get = KIND.get
@@ -168,7 +221,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
 
     vals: List[Optional[str]] = []
     # The function's own frame: a block whose label and result are the function results.
-    frame: list = [K_BLOCK, _EMPTY, results, 0, False, results]
+    frame: list = [K_BLOCK, _EMPTY, results, 0, False, results, []]
     ctrls: List[list] = [frame]
     height = 0
     unreach = False
@@ -184,7 +237,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 if vals[-k:] == p and len(vals) - k >= height:
                     del vals[-k:]
                 else:
-                    _pop_vals(vals, height, unreach, p, fidx, ins)
+                    _pop_vals(ctx, vals, height, unreach, p, fidx, ins)
             if r:
                 vals += r
             continue
@@ -199,17 +252,22 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
         if kind == K_LOCAL_GET:
             if not 0 <= imm < nloc:
                 raise _unknown("local", imm, fidx, ins)
+            if uninit is not None and uninit[imm]:
+                raise InvalidError("uninitialized local %d" % imm, fidx, ins.offset)
             vals.append(locs[imm])
             continue
         if kind == K_LOCAL_SET or kind == K_LOCAL_TEE:
             if not 0 <= imm < nloc:
                 raise _unknown("local", imm, fidx, ins)
+            if uninit is not None and uninit[imm]:
+                uninit[imm] = False
+                frame[6].append(imm)
             t = locs[imm]
             if len(vals) > height and vals[-1] == t:
                 if kind == K_LOCAL_SET:
                     vals.pop()
             else:
-                _pop(vals, height, unreach, t, fidx, ins)
+                _pop(ctx, vals, height, unreach, t, fidx, ins)
                 if kind == K_LOCAL_TEE:
                     vals.append(t)
             continue
@@ -220,15 +278,18 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise InvalidError("else without matching if", fidx, ins.offset)
             end = frame[2]
             if vals[height:] != end:
-                _pop_vals(vals, height, unreach, end, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, end, fidx, ins)
                 if len(vals) != height:
                     raise InvalidError("type mismatch: %d value(s) left on the stack at the "
                                        "end of a block" % (len(vals) - height),
                                        fidx, ins.offset)
             del vals[height:]
+            if uninit is not None:
+                for j in frame[6]:
+                    uninit[j] = True
             if kind == K_ELSE:
                 start = frame[1]
-                frame = [K_ELSE, start, end, height, False, end]
+                frame = [K_ELSE, start, end, height, False, end, []]
                 ctrls[-1] = frame
                 unreach = False
                 vals += start
@@ -256,14 +317,14 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 if len(vals) > height and vals[-1] == "i32":
                     vals.pop()
                 else:
-                    _pop(vals, height, unreach, "i32", fidx, ins)
+                    _pop(ctx, vals, height, unreach, "i32", fidx, ins)
             k = len(p)
             if k and not (vals[-k:] == p and len(vals) - k >= height):
-                _pop_vals(vals, height, unreach, p, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, p, fidx, ins)
                 vals += p
             height = len(vals) - k
             unreach = False
-            frame = [kind, p, r, height, False, p if kind == K_LOOP else r]
+            frame = [kind, p, r, height, False, p if kind == K_LOOP else r, []]
             ctrls.append(frame)
             continue
         if kind == K_BR or kind == K_BR_IF:
@@ -274,10 +335,10 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 if len(vals) > height and vals[-1] == "i32":
                     vals.pop()
                 else:
-                    _pop(vals, height, unreach, "i32", fidx, ins)
+                    _pop(ctx, vals, height, unreach, "i32", fidx, ins)
             k = len(lab)
             if k and not (vals[-k:] == lab and len(vals) - k >= height):
-                _pop_vals(vals, height, unreach, lab, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, lab, fidx, ins)
                 if kind == K_BR_IF:
                     vals += lab
             if kind == K_BR:
@@ -298,7 +359,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise _unknown("global", imm, fidx, ins)
             if not ctx.global_mut[imm]:
                 raise InvalidError("global is immutable: global %d" % imm, fidx, ins.offset)
-            _pop(vals, height, unreach, ctx.global_types[imm], fidx, ins)
+            _pop(ctx, vals, height, unreach, ctx.global_types[imm], fidx, ins)
             continue
 
         # --- memory (3.3.7) ---
@@ -324,9 +385,9 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise _mismatch(None, None, True, fidx, ins)
             continue
         elif kind == K_SELECT:
-            _pop(vals, height, unreach, "i32", fidx, ins)
-            t1 = _pop(vals, height, unreach, None, fidx, ins)
-            t2 = _pop(vals, height, unreach, None, fidx, ins)
+            _pop(ctx, vals, height, unreach, "i32", fidx, ins)
+            t1 = _pop(ctx, vals, height, unreach, None, fidx, ins)
+            t2 = _pop(ctx, vals, height, unreach, None, fidx, ins)
             if t1 not in _SELECT_OK or t2 not in _SELECT_OK:
                 raise InvalidError("type mismatch: select without a type needs numeric or "
                                    "vector operands", fidx, ins.offset)
@@ -338,6 +399,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             if len(imm) != 1:
                 raise InvalidError("invalid result arity", fidx, ins.offset)
             t = imm[0]
+            ctx.check_type(t, fidx, ins)
             p = [t, t, "i32"]
             r = [t]
         elif kind == K_BR_TABLE:
@@ -345,7 +407,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             if len(vals) > height and vals[-1] == "i32":
                 vals.pop()
             else:
-                _pop(vals, height, unreach, "i32", fidx, ins)
+                _pop(ctx, vals, height, unreach, "i32", fidx, ins)
             nctrl = len(ctrls)
             if not 0 <= default < nctrl:
                 raise _unknown("label", default, fidx, ins)
@@ -360,14 +422,14 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                                        "arities", fidx, ins.offset)
                 if arity and not (vals[-arity:] == lab and len(vals) - arity >= height):
                     # appendix: push_vals(pop_vals(label_types)) — Unknowns stay Unknown.
-                    vals += _pop_vals(vals, height, unreach, lab, fidx, ins)
+                    vals += _pop_vals(ctx, vals, height, unreach, lab, fidx, ins)
             if arity:
-                _pop_vals(vals, height, unreach, dlab, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, dlab, fidx, ins)
             del vals[height:]
             frame[4] = unreach = True
             continue
         elif kind == K_RETURN:
-            _pop_vals(vals, height, unreach, results, fidx, ins)
+            _pop_vals(ctx, vals, height, unreach, results, fidx, ins)
             del vals[height:]
             frame[4] = unreach = True
             continue
@@ -384,18 +446,19 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 p, r = func_sigs[imm]
             else:
                 p, r = _call_indirect_sig(ctx, imm, fidx, ins)
-                _pop(vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
-            if list(r) != list(results):
+                _pop(ctx, vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
+            if len(r) != len(results) or not all(
+                    matches(a, b, ctx.space) for a, b in zip(r, results)):
                 raise InvalidError("type mismatch: %s callee returns [%s], the function "
                                    "[%s]" % (op, " ".join(r), " ".join(results)),
                                    fidx, ins.offset)
-            _pop_vals(vals, height, unreach, p, fidx, ins)
+            _pop_vals(ctx, vals, height, unreach, p, fidx, ins)
             del vals[height:]
             frame[4] = unreach = True
             continue
         elif kind == K_CALL_INDIRECT:
             p, r = _call_indirect_sig(ctx, imm, fidx, ins)
-            _pop(vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
+            _pop(ctx, vals, height, unreach, ctx.table_addresses[imm[1]], fidx, ins)
 
         # --- vector lanes (3.3.3, 3.3.7) ---
         elif kind == K_MEMARG_LANE:
@@ -462,13 +525,11 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
 
         # --- references (3.3.2) ---
         elif kind == K_REF_NULL:
+            ctx.check_type(imm, fidx, ins)
             vals.append(imm)
             continue
         elif kind == K_REF_IS_NULL:
-            t = _pop(vals, height, unreach, None, fidx, ins)
-            if t not in _REF_OK:
-                raise InvalidError("type mismatch: ref.is_null expected a reference but "
-                                   "found %s" % t, fidx, ins.offset)
+            _pop_ref(ctx, vals, height, unreach, fidx, ins)
             vals.append("i32")
             continue
         elif kind == K_REF_FUNC:
@@ -478,8 +539,51 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 # C.refs: functions referenced outside function bodies (3.4.10).
                 raise InvalidError("undeclared function reference %d" % imm,
                                    fidx, ins.offset)
-            vals.append(FUNCREF)
+            # Typed precisely (spec 3.0): (ref $t) of the function's type.
+            ftis = ctx.func_type_indices
+            vals.append(RefType(False, ftis[imm]) if ftis is not None else FUNCREF)
             continue
+        elif kind == K_REF_AS_NON_NULL:
+            rt = _pop_ref(ctx, vals, height, unreach, fidx, ins)
+            vals.append(RefType(False, rt.heap))
+            continue
+        elif kind == K_BR_ON_NULL or kind == K_BR_ON_NON_NULL:
+            # br_on_null l: [t* (ref null ht)] -> [t* (ref ht)], label l: [t*];
+            # br_on_non_null l: [t* (ref null ht)] -> [t*], label l: [t* (ref ht)]
+            # (spec 3.0 valid/instructions.rst "Control Instructions").
+            if not 0 <= imm < len(ctrls):
+                raise _unknown("label", imm, fidx, ins)
+            lab = ctrls[-1 - imm][5]
+            rt = _pop_ref(ctx, vals, height, unreach, fidx, ins)
+            if kind == K_BR_ON_NON_NULL:
+                if not lab or not matches(RefType(False, rt.heap), lab[-1], ctx.space):
+                    raise InvalidError("type mismatch: br_on_non_null needs a label whose "
+                                       "last type a non-null %s matches" % rt,
+                                       fidx, ins.offset)
+                lab = lab[:-1]
+            # pop_vals(label) then push_vals(label): the label's types, not the popped
+            # ones (br_on_null.wast: subtypes do not survive the branch instruction).
+            _pop_vals(ctx, vals, height, unreach, lab, fidx, ins)
+            vals += lab
+            if kind == K_BR_ON_NULL:
+                vals.append(RefType(False, rt.heap))
+            continue
+        elif kind == K_CALL_REF or kind == K_RETURN_CALL_REF:
+            # call_ref $t: [t1* (ref null $t)] -> [t2*] (spec 3.0).
+            if not 0 <= imm < len(ctx.type_sigs):
+                raise _unknown("type", imm, fidx, ins)
+            _pop(ctx, vals, height, unreach, RefType(True, imm), fidx, ins)
+            p, r = ctx.type_sigs[imm]
+            if kind == K_RETURN_CALL_REF:
+                if len(r) != len(results) or not all(
+                        matches(a, b, ctx.space) for a, b in zip(r, results)):
+                    raise InvalidError("type mismatch: %s callee returns [%s], the "
+                                       "function [%s]" % (op, " ".join(r), " ".join(results)),
+                                       fidx, ins.offset)
+                _pop_vals(ctx, vals, height, unreach, p, fidx, ins)
+                del vals[height:]
+                frame[4] = unreach = True
+                continue
 
         # --- tables (3.3.6) ---
         elif kind == K_ELEM_DROP:
@@ -492,7 +596,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 raise _unknown("table", tab, fidx, ins)
             if not 0 <= elem < len(ctx.elem_types):
                 raise _unknown("elem segment", elem, fidx, ins)
-            if ctx.table_elems[tab] != ctx.elem_types[elem]:
+            if not matches(ctx.elem_types[elem], ctx.table_elems[tab], ctx.space):
                 raise InvalidError("type mismatch: table.init of a %s segment into a %s "
                                    "table" % (ctx.elem_types[elem], ctx.table_elems[tab]),
                                    fidx, ins.offset)
@@ -503,7 +607,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             for tab in (dst, src):
                 if not 0 <= tab < len(ctx.table_elems):
                     raise _unknown("table", tab, fidx, ins)
-            if ctx.table_elems[dst] != ctx.table_elems[src]:
+            if not matches(ctx.table_elems[src], ctx.table_elems[dst], ctx.space):
                 raise InvalidError("type mismatch: table.copy between tables of %s and %s"
                                    % (ctx.table_elems[src], ctx.table_elems[dst]),
                                    fidx, ins.offset)
@@ -536,7 +640,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             if vals[-k:] == p and len(vals) - k >= height:
                 del vals[-k:]
             else:
-                _pop_vals(vals, height, unreach, p, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, p, fidx, ins)
         if r:
             vals += r
 

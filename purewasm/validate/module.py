@@ -12,10 +12,14 @@ from typing import Collection, List, Optional, Set
 from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
-    ACTIVE, FUNC, FUNCREF, GLOBAL, MEMORY, REF_TYPES, TABLE, VALUE_TYPES, Expr, FuncType,
+    ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, TABLE, VEC_TYPES, Expr, FuncType,
     GlobalType, Limits, MemoryType, Module, TableType,
 )
+from ..syntax.types import WASM2_REF_TYPES, RefType, as_reftype, defaultable
 from .func import Context, validate_func
+from .matching import TypeSpace, matches
+
+_NUM_VEC = frozenset(NUM_TYPES + VEC_TYPES)
 
 # Spec 3.2.7: memory limits are in pages and bounded by 2^16 (4 GiB of 64 KiB pages);
 # a 64-bit memory's (Wasm 3.0 memory64) by 2^48 (2^64 bytes).
@@ -44,9 +48,37 @@ def _check_limits(lim: Limits, bound: int, msg: str) -> None:
             raise InvalidError("size minimum must not be greater than maximum")
 
 
-def _check_table_type(tt: TableType) -> None:
-    if tt.element not in REF_TYPES:
-        raise InvalidError("malformed table element type %r" % (tt.element,))
+class _TypeCheck:
+    """Checks that value types are well-formed (spec 3.0 valid/types.rst): type indices
+    in range, and typed references only with the function references proposal."""
+
+    def __init__(self, n_types: int, features: Collection[str]) -> None:
+        self.n_types = n_types
+        self.typed = "function_references" in features
+
+    def check(self, t: str, what: str = "value type", limit: Optional[int] = None) -> None:
+        if t in _NUM_VEC:
+            return
+        rt = as_reftype(t)
+        if rt is None:
+            raise InvalidError("malformed %s %r" % (what, t))
+        if rt not in WASM2_REF_TYPES and not self.typed and rt.heap not in ("exn", "noexn"):
+            raise InvalidError("function references support is not enabled "
+                               "(Config.wasm_function_references): %s" % rt)
+        heap = rt.heap
+        if isinstance(heap, int):
+            bound = self.n_types if limit is None else limit
+            if heap >= bound:
+                raise InvalidError("unknown type %d" % heap)
+
+    def check_ref(self, t: str, what: str) -> None:
+        if as_reftype(t) is None:
+            raise InvalidError("malformed %s %r" % (what, t))
+        self.check(t, what)
+
+
+def _check_table_type(tt: TableType, tc: "_TypeCheck") -> None:
+    tc.check_ref(tt.element, "table element type")
     if tt.is_64:
         _check_limits(tt.limits, MAX_TABLE_64, "table size must be at most 2^64-1")
     else:
@@ -60,15 +92,15 @@ def _check_memory_type(mt: MemoryType) -> None:
         _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
 
 
-def _check_global_type(gt: GlobalType) -> None:
-    if gt.content not in VALUE_TYPES:
-        raise InvalidError("malformed value type %r" % (gt.content,))
+def _check_global_type(gt: GlobalType, tc: _TypeCheck) -> None:
+    tc.check(gt.content)
 
 
-def _check_func_type(ft: FuncType) -> None:
+def _check_func_type(ft: FuncType, index: int, tc: _TypeCheck) -> None:
+    # Before GC each type is its own recursion group: it may name itself and earlier
+    # types (spec 3.0 valid/modules.rst "Types").
     for t in ft.params + ft.results:
-        if t not in VALUE_TYPES:
-            raise InvalidError("malformed value type %r" % (t,))
+        tc.check(t, limit=index + 1)
 
 
 def _const_refs(expr: Optional[Expr], refs: Set[int]) -> None:
@@ -86,7 +118,8 @@ _CONST_BINOPS = {"i32.add": "i32", "i32.sub": "i32", "i32.mul": "i32",
 
 def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                      const_globals: List[GlobalType], what: str,
-                     extended: bool = False) -> None:
+                     extended: bool = False, func_type_indices: Optional[List[int]] = None,
+                     space: Optional[TypeSpace] = None) -> None:
     """Validate a constant expression producing one ``expected`` value (spec 3.3.10).
 
     The constant instructions are ``t.const``, ``ref.null``, ``ref.func`` and
@@ -105,11 +138,18 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
         if t is None:
             if op == "ref.null":
                 t = ins.imm
+                rt = as_reftype(t)
+                if (rt is not None and isinstance(rt.heap, int) and space is not None
+                        and rt.heap >= len(space.types)):
+                    raise InvalidError("unknown type %d (in %s)" % (rt.heap, what),
+                                       None, ins.offset)
             elif op == "ref.func":
                 if not 0 <= ins.imm < n_funcs:
                     raise InvalidError("unknown function %d (in %s)" % (ins.imm, what),
                                        None, ins.offset)
-                t = FUNCREF
+                # Typed precisely (spec 3.0): (ref $t) of the function's type.
+                t = (RefType(False, func_type_indices[ins.imm])
+                     if func_type_indices is not None else RefType(False, "func"))
             elif op == "global.get":
                 x = ins.imm
                 if not 0 <= x < len(const_globals):
@@ -129,7 +169,7 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                 raise InvalidError("constant expression required: %s (in %s)" % (op, what),
                                    None, ins.offset)
         stack.append(t)
-    if stack != [expected]:
+    if len(stack) != 1 or not matches(stack[0], expected, space):
         raise InvalidError("type mismatch: %s must produce [%s] but produces [%s]"
                            % (what, expected, " ".join(stack)))
 
@@ -143,9 +183,14 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         features = opcodes.ALL_FEATURES
     extended = "extended_const" in features
     types = module.types
-    for ft in types:
-        _check_func_type(ft)
     n_types = len(types)
+    tc = _TypeCheck(n_types, features)
+    for i, ft in enumerate(types):
+        _check_func_type(ft, i, tc)
+    space = TypeSpace(types)
+    func_type_indices: List[int] = []
+    # ref.func is typed precisely, (ref $t), with function references; else funcref.
+    precise = func_type_indices if tc.typed else None
 
     # Imports (3.4.8) build the first part of every index space.
     func_types: List[FuncType] = []
@@ -161,14 +206,15 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                 raise InvalidError("unknown type %s (import %s.%s)" % (tidx, imp.module,
                                                                         imp.name))
             func_types.append(types[tidx])
+            func_type_indices.append(tidx)
         elif kind == TABLE:
-            _check_table_type(imp.table_type)
+            _check_table_type(imp.table_type, tc)
             table_types.append(imp.table_type)
         elif kind == MEMORY:
             _check_memory_type(imp.memory_type)
             mem_types.append(imp.memory_type)
         elif kind == GLOBAL:
-            _check_global_type(imp.global_type)
+            _check_global_type(imp.global_type, tc)
             global_types.append(imp.global_type)
         else:
             raise InvalidError("malformed import kind %r" % (kind,))
@@ -180,10 +226,12 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
             raise InvalidError("unknown type %d" % f.type_index, n_imported_funcs + i,
                                f.offset)
         func_types.append(types[f.type_index])
+        func_type_indices.append(f.type_index)
     n_funcs = len(func_types)
 
+    n_imported_tables = len(table_types)
     for tt in module.tables:
-        _check_table_type(tt)
+        _check_table_type(tt, tc)
         table_types.append(tt)
     for mt in module.mems:
         _check_memory_type(mt)
@@ -201,26 +249,42 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
 
     # Globals (3.4.4): initialisers see only the imported globals.
     for i, g in enumerate(module.globals):
-        _check_global_type(g.type)
+        _check_global_type(g.type, tc)
         # Wasm 3.0 (extended constant expressions): the globals defined before too.
         check_const_expr(g.init, g.type.content, n_funcs,
                          global_types if extended else imported_globals,
-                         "global %d" % (len(imported_globals) + i), extended)
+                         "global %d" % (len(imported_globals) + i), extended,
+                         precise, space)
         global_types.append(g.type)
+    # Table initialisers (Wasm 3.0): a table of a non-nullable type needs one
+    # (spec 3.0 valid/modules.rst "Tables"); they see every global.
+    for i, tt in enumerate(module.tables):
+        init = module.table_inits.get(i)
+        if init is None:
+            if not defaultable(tt.element):
+                raise InvalidError("type mismatch: table %d of %s needs an initialiser"
+                                   % (n_imported_tables + i, tt.element))
+            continue
+        check_const_expr(init, tt.element, n_funcs,
+                         global_types if extended else imported_globals,
+                         "initialiser of table %d" % (n_imported_tables + i), extended,
+                         precise, space)
     # Segment offsets and element expressions: in Wasm 3.0, any (immutable) global.
     seg_globals = global_types if extended else imported_globals
 
     # Element segments (3.4.5).
     for i, e in enumerate(module.elems):
-        if e.type not in REF_TYPES:
-            raise InvalidError("malformed element type %r" % (e.type,))
+        # (ref func) is how Wasm 3.0 reads a vector of function indices: no typed
+        # reference of the module's own making, so not refused with the proposal off.
+        if e.type != "(ref func)":
+            tc.check_ref(e.type, "element type")
         for expr in e.init:
             check_const_expr(expr, e.type, n_funcs, seg_globals, "elem segment %d" % i,
-                             extended)
+                             extended, precise, space)
         if e.mode == ACTIVE:
             if not 0 <= e.table < len(table_types):
                 raise InvalidError("unknown table %d" % e.table)
-            if table_types[e.table].element != e.type:
+            if not matches(e.type, table_types[e.table].element, space):
                 raise InvalidError("type mismatch: elem segment %d of %s for a table of %s"
                                    % (i, e.type, table_types[e.table].element))
             if e.offset is None:
@@ -243,6 +307,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     refs: Set[int] = set()
     for g in module.globals:
         _const_refs(g.init, refs)
+    for init in module.table_inits.values():
+        _const_refs(init, refs)
     for e in module.elems:
         for expr in e.init:
             _const_refs(expr, refs)
@@ -256,7 +322,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     ctx = Context(types, func_types, [t.element for t in table_types],
                   [mt.address for mt in mem_types], global_types,
                   [e.type for e in module.elems], len(module.datas), refs,
-                  [t.address for t in table_types])
+                  [t.address for t in table_types], precise, space, tc)
     for i, f in enumerate(module.funcs):
         validate_func(ctx, n_imported_funcs + i, f)
 
@@ -274,11 +340,11 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     spaces = {FUNC: ("function", n_funcs), TABLE: ("table", len(table_types)),
               MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types))}
     for exp in module.exports:
-        space = spaces.get(exp.kind)
-        if space is None:
+        index_space = spaces.get(exp.kind)
+        if index_space is None:
             raise InvalidError("malformed export kind %r" % (exp.kind,))
-        if not 0 <= exp.index < space[1]:
-            raise InvalidError("unknown %s %d" % (space[0], exp.index))
+        if not 0 <= exp.index < index_space[1]:
+            raise InvalidError("unknown %s %d" % (index_space[0], exp.index))
         if exp.name in seen:
             raise InvalidError("duplicate export name %r" % (exp.name,))
         seen.add(exp.name)

@@ -56,6 +56,11 @@ K_TABLE_INIT = 37
 K_ELEM_DROP = 38
 K_RETURN_CALL = 39
 K_RETURN_CALL_INDIRECT = 40
+K_CALL_REF = 41
+K_RETURN_CALL_REF = 42
+K_REF_AS_NON_NULL = 43
+K_BR_ON_NULL = 44
+K_BR_ON_NON_NULL = 45
 
 _BY_NAME = {
     "local.get": K_LOCAL_GET, "local.set": K_LOCAL_SET, "local.tee": K_LOCAL_TEE,
@@ -70,6 +75,9 @@ _BY_NAME = {
     "table.grow": K_TABLE_GROW, "table.fill": K_TABLE_FILL, "table.copy": K_TABLE_COPY,
     "table.init": K_TABLE_INIT, "elem.drop": K_ELEM_DROP,
     "return_call": K_RETURN_CALL, "return_call_indirect": K_RETURN_CALL_INDIRECT,
+    "call_ref": K_CALL_REF, "return_call_ref": K_RETURN_CALL_REF,
+    "ref.as_non_null": K_REF_AS_NON_NULL, "br_on_null": K_BR_ON_NULL,
+    "br_on_non_null": K_BR_ON_NON_NULL,
 }
 
 
