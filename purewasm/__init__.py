@@ -5,15 +5,15 @@ The public API mirrors wasmtime-py's core API: code written for it runs after
 """
 from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Global, \
     GlobalType, ImportType, Instance, InstancePre, Limits, Linker, Memory, MemoryType, Module, \
-    SharedMemory, Store, Table, TableType, Val, ValType, wat2wasm
-from purewasm.errors import ExitTrap, Frame, Trap, TrapCode, WasmtimeError
+    SharedMemory, Store, Table, TableType, Tag, TagType, Val, ValType, wat2wasm
+from purewasm.errors import ExitTrap, Frame, Trap, TrapCode, WasmException, WasmtimeError
 
 __all__ = [
     "Engine", "Config", "Store", "Module", "Instance", "Linker", "Func", "FuncType",
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
     "GlobalType", "ImportType", "ExportType", "Caller", "Trap", "TrapCode", "WasmtimeError",
     "ExitTrap", "Frame", "wat2wasm", "WasiConfig", "DirPerms", "FilePerms", "InstancePre",
-    "SharedMemory",
+    "SharedMemory", "Tag", "TagType", "WasmException",
 ]
 
 

@@ -251,6 +251,8 @@ class CompiledModule:
                 ns[names.GLOBAL_CONST % i] = g.value
         for i, ft in enumerate(module.types):
             ns[names.TYPE_ID % i] = type_id(ft)
+        for i, tag in enumerate(getattr(instance, "tags", ())):
+            ns[names.TAG % i] = tag
         ns[names.ELEMS] = instance.elem_segments
         ns[names.DATAS] = instance.data_segments
         if self.fuel:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 
 from purewasm.syntax import Instr
 
+from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
 
@@ -47,7 +48,8 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
                  "st_start", "st_else", "st_end", "reached", "entry",
-                 "mark", "case", "chainvar", "last", "shared", "marks")
+                 "mark", "case", "chainvar", "last", "shared", "marks", "catches",
+                 "handler", "region")
 
     def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
                  base: int, targeted: bool, has_else: bool = False) -> None:
@@ -69,6 +71,12 @@ class Frame:
         self.last = False             # the chain's outermost block
         self.shared = False           # block around a loop: exits with the loop
         self.marks: Optional[List[int]] = None   # forward block: its open "if not" suites
+        # try_table (a "block" with catch clauses): the clauses, and how the lowering
+        # placed it (structured: the mark of its ``try:`` suite; flat: its handler state
+        # and the first state of its region).
+        self.catches: Optional[Tuple[Tuple[str, Optional[int], int], ...]] = None
+        self.handler = -1
+        self.region = -1
 
     def label_types(self) -> Tuple[str, ...]:
         """The types a branch to this label carries."""
@@ -92,7 +100,9 @@ class Lowering:
     br: Callable[[Instr], None]
     br_if: Callable[[Instr], None]
     br_table: Callable[[Instr], None]
+    try_table: Callable[[Instr], None]
     finish: Callable[[List[str], List[Optional[int]]], None]
+    branch: Callable[[int], None]
 
     def start(self) -> None:
         """Before the first instruction."""
@@ -106,6 +116,63 @@ class Lowering:
                   kind == "if" and t.pc in t.scan.has_else)
         t.ctrl.append(f)
         return f
+
+    def open_try(self, ins: Instr) -> Frame:
+        """Push the frame of a try_table: a block whose catch clauses are kept. Every
+        pending entry below it goes to a slot first: a handler may run from any point of
+        the body, and must find the stack below the try_table as it was at its entry."""
+        t = self.t
+        bt, catches = ins.imm
+        params, results = t.block_sig(bt)
+        f = Frame("block", params, results, len(t.stack) - len(params),
+                  t.pc in t.scan.targeted)
+        f.catches = catches
+        t.ctrl.append(f)
+        t.materialise_all()
+        return f
+
+    def emit_catches(self, f: Frame, exn: str, unmatched: Sequence[str]) -> None:
+        """The handler of try_table ``f`` (already popped: the control stack is the
+        enclosing context, as the catch labels are resolved there) for the exception
+        in the variable ``exn``: the clauses in order, each branching to its label with
+        the payload (and the exnref); ``unmatched`` are the lines run when none matches
+        (spec 4.4.8.4, "throw_ref")."""
+        t = self.t
+        saved = t.stack[f.base:]
+        del t.stack[f.base:]
+        t.dirty = min(t.dirty, len(t.stack))
+        h = len(t.stack)
+        for ckind, tag, label in f.catches or ():
+            cond = tag is not None
+            if tag is not None:
+                t.open_suite("if %s.tag is %s:" % (exn, names.TAG % tag))
+                types = t.tag_types[tag]
+                if types:
+                    slots = ["s%d" % (h + i) for i in range(len(types))]
+                    t.emit("%s, = %s.values" % (", ".join(slots), exn))
+                    t.max_slot = max(t.max_slot, h + len(types) - 1)
+                for i, ty in enumerate(types):
+                    t.stack.append(V.in_slot(h + i, ty))
+            if ckind.endswith("_ref"):
+                t.stack.append(V.variable(exn, "exnref"))
+            t.live = True
+            self.branch(label)
+            del t.stack[h:]
+            if not cond:
+                break
+            t.ind -= 1
+        else:
+            for line in unmatched:
+                t.emit(line)
+        t.live = False
+        t.stack.extend(saved)
+
+    def enclosing_try(self) -> Optional[Frame]:
+        """The innermost open try_table (None: the function has no handler here)."""
+        for f in reversed(self.t.ctrl):
+            if f.catches is not None:
+                return f
+        return None
 
     def open_if(self, ins: Instr) -> Tuple[V, Frame]:
         """Pop an if's condition and push its frame, its params in their slots (both arms
@@ -319,12 +386,37 @@ class Structured(Lowering):
         f.mark = t.open_suite("else:")
         self.restore_entry(f)
 
+    def try_table(self, ins: Instr) -> None:
+        """``try:`` around the body (and around the Python loop of the try_table's own
+        label, if branched to); the handler follows as ``except`` (end_try)."""
+        t = self.t
+        f = self.open_try(ins)
+        f.mark = t.open_suite("try:")
+        if f.targeted:
+            self.open_pyloop(f)
+
+    def end_try(self, f: Frame) -> None:
+        t = self.t
+        self.fall_into_end(f)
+        if f.targeted:
+            self.close_pyloop(f, t.live)
+        live = t.live
+        t.close_suite(f.mark)
+        t.open_suite("except WEXC as _x:")
+        self.emit_catches(f, "_x", ("raise",))
+        t.ind -= 1
+        t.live = live
+        self.after_end(f)
+
     def end(self, ins: Instr) -> None:  # noqa: C901 - one case per kind of frame
         t = self.t
         f = t.ctrl.pop()
         kind = f.kind
         if kind == "func":
             self.end_func(f)
+            return
+        if f.catches is not None:
+            self.end_try(f)
             return
         if kind == "case":
             mark = self.guards.pop(f.chainvar, None)
@@ -495,6 +587,8 @@ class Flat(Lowering):
     def __init__(self, t: "Translator") -> None:
         super().__init__(t)
         self.states: List[List[Line]] = []
+        # try_table regions: (first state, end state (exclusive), handler state).
+        self.regions: List[Tuple[int, int, int]] = []
 
     def start(self) -> None:
         self.t.lines = self.states[self.new_state()]
@@ -546,6 +640,36 @@ class Flat(Lowering):
         if t.epoch:
             t.check_epoch()
 
+    def try_table(self, ins: Instr) -> None:
+        """The body's states form a region [first, last] (states are numbered in order of
+        creation, so regions nest as try_tables do); the dispatch loop runs inside one
+        ``try`` whose handler maps the state that raised to its innermost region's
+        handler state (finish). The end state and the handler state are made before the
+        body, so they belong to the enclosing region."""
+        t = self.t
+        f = self.open_try(ins)
+        t.flush(f.base)
+        f.st_end = self.new_state()
+        f.handler = self.new_state()
+        f.region = self.new_state()
+        self.start_state(f.region)
+        t.live = True
+
+    def end_try(self, f: Frame) -> None:
+        t = self.t
+        self.fall_into_end(f)
+        if t.live:
+            self.goto(f.st_end)
+        self.regions.append((f.region, len(self.states), f.handler))
+        t.lines = self.states[f.handler]
+        t.ind = 0
+        outer = self.enclosing_try()
+        self.emit_catches(f, "_exn", ("raise _exn",) if outer is None
+                          else ("_s = %d" % outer.handler, "continue"))
+        t.live = False
+        self.start_state(f.st_end)
+        self.after_end(f)
+
     def if_(self, ins: Instr) -> None:
         t = self.t
         c, f = self.open_if(ins)
@@ -573,6 +697,9 @@ class Flat(Lowering):
         kind = f.kind
         if kind == "func":
             self.end_func(f)
+            return
+        if f.catches is not None:
+            self.end_try(f)
             return
         if kind == "block":
             if not f.targeted:
@@ -649,7 +776,25 @@ class Flat(Lowering):
         out.append("    _s = 0")
         out.append("    while True:")
         pcs.extend((None, None))
-        self.tree(out, pcs, 0, len(self.states), 2)
+        if not self.regions:
+            self.tree(out, pcs, 0, len(self.states), 2)
+            return
+        # try_table: one ``try`` around the dispatch (free to enter on CPython 3.11+);
+        # the state that raised is still in _s: its innermost region's handler state
+        # runs next, with the exception in _exn.
+        handler_of = [-1] * len(self.states)
+        for first, stop, handler in sorted(self.regions):
+            handler_of[first:stop] = [handler] * (stop - first)
+        out.append("        try:")
+        pcs.append(None)
+        self.tree(out, pcs, 0, len(self.states), 3)
+        out.extend(["        except WEXC as _x:",
+                    "            _h = (%s,)[_s]" % ", ".join(map(str, handler_of)),
+                    "            if _h < 0:",
+                    "                raise",
+                    "            _exn = _x",
+                    "            _s = _h"])
+        pcs.extend([None] * 6)
 
     def tree(self, out: List[str], pcs: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:

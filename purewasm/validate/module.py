@@ -7,12 +7,12 @@ found carries the expected text, and its invalid modules each have one error.
 """
 from __future__ import annotations
 
-from typing import Collection, List, Optional, Set
+from typing import Collection, List, Optional, Set, Tuple
 
 from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
-    ACTIVE, FUNC, FUNCREF, GLOBAL, MEMORY, REF_TYPES, TABLE, VALUE_TYPES, Expr, FuncType,
+    ACTIVE, FUNC, FUNCREF, GLOBAL, MEMORY, REF_TYPES, TABLE, TAG, VALUE_TYPES, Expr, FuncType,
     GlobalType, Limits, MemoryType, Module, TableType,
 )
 from .func import Context, validate_func
@@ -134,6 +134,16 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                            % (what, expected, " ".join(stack)))
 
 
+def _check_tag_type(type_index: int, types: List[FuncType]) -> Tuple[str, ...]:
+    """A tag's type (3.2.11): a function type without results; returns its params."""
+    if not 0 <= type_index < len(types):
+        raise InvalidError("unknown type %d" % type_index)
+    ft = types[type_index]
+    if ft.results:
+        raise InvalidError("non-empty tag result type")
+    return ft.params
+
+
 def validate_module(module: Module, features: Optional[Collection[str]] = None) -> None:
     """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error.
 
@@ -152,6 +162,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     table_types: List[TableType] = []
     mem_types: List[MemoryType] = []
     global_types: List[GlobalType] = []
+    tag_params: List[Tuple[str, ...]] = []
     for imp in module.imports:
         kind = imp.kind
         # The accessors raise InvalidError for a desc that does not fit the kind.
@@ -170,6 +181,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         elif kind == GLOBAL:
             _check_global_type(imp.global_type)
             global_types.append(imp.global_type)
+        elif kind == TAG:
+            tag_params.append(_check_tag_type(imp.tag_type.type_index, types))
         else:
             raise InvalidError("malformed import kind %r" % (kind,))
     imported_globals = list(global_types)
@@ -188,6 +201,11 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     for mt in module.mems:
         _check_memory_type(mt)
         mem_types.append(mt)
+    for tag in module.tags:
+        tag_params.append(_check_tag_type(tag.type_index, types))
+    if tag_params and "exceptions" not in features:
+        raise InvalidError("exception handling support is not enabled "
+                           "(Config.wasm_exceptions): a tag")
     # Wasm 2.0 allows at most one memory (3.4.10); multi-memory (3.0) lifts the bound.
     if len(mem_types) > 1 and "multi_memory" not in features:
         raise InvalidError("multiple memories (multi-memory support is not enabled: "
@@ -256,7 +274,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     ctx = Context(types, func_types, [t.element for t in table_types],
                   [mt.address for mt in mem_types], global_types,
                   [e.type for e in module.elems], len(module.datas), refs,
-                  [t.address for t in table_types])
+                  [t.address for t in table_types], tag_params)
     for i, f in enumerate(module.funcs):
         validate_func(ctx, n_imported_funcs + i, f)
 
@@ -272,7 +290,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     # Exports (3.4.9): names unique, indices in range.
     seen: Set[str] = set()
     spaces = {FUNC: ("function", n_funcs), TABLE: ("table", len(table_types)),
-              MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types))}
+              MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types)),
+              TAG: ("tag", len(tag_params))}
     for exp in module.exports:
         space = spaces.get(exp.kind)
         if space is None:

@@ -56,6 +56,9 @@ K_TABLE_INIT = 37
 K_ELEM_DROP = 38
 K_RETURN_CALL = 39
 K_RETURN_CALL_INDIRECT = 40
+K_THROW = 41           # exception handling (Wasm 3.0)
+K_THROW_REF = 42
+K_TRY_TABLE = 43
 
 _BY_NAME = {
     "local.get": K_LOCAL_GET, "local.set": K_LOCAL_SET, "local.tee": K_LOCAL_TEE,
@@ -70,6 +73,7 @@ _BY_NAME = {
     "table.grow": K_TABLE_GROW, "table.fill": K_TABLE_FILL, "table.copy": K_TABLE_COPY,
     "table.init": K_TABLE_INIT, "elem.drop": K_ELEM_DROP,
     "return_call": K_RETURN_CALL, "return_call_indirect": K_RETURN_CALL_INDIRECT,
+    "throw": K_THROW, "throw_ref": K_THROW_REF, "try_table": K_TRY_TABLE,
 }
 
 
