@@ -144,6 +144,24 @@ def _check_tag_type(type_index: int, types: List[FuncType]) -> Tuple[str, ...]:
     return ft.params
 
 
+def _refuse_exceptions(module: Module, has_tags: bool) -> None:
+    """Without exception handling: no tag, and no exnref anywhere a type is written (its
+    instructions are refused by check_proposals)."""
+    what = "a tag" if has_tags else None
+    if what is None:
+        written = [t for ft in module.types for t in ft.params + ft.results]
+        written += [t for f in module.funcs for t in f.locals]
+        written += [g.type.content for g in module.globals]
+        written += [t.element for t in module.tables] + [e.type for e in module.elems]
+        written += [imp.global_type.content for imp in module.imports if imp.kind == GLOBAL]
+        written += [imp.table_type.element for imp in module.imports if imp.kind == TABLE]
+        if "exnref" in written:
+            what = "the type exnref"
+    if what is not None:
+        raise InvalidError("exception handling support is not enabled "
+                           "(Config.wasm_exceptions): %s" % what)
+
+
 def validate_module(module: Module, features: Optional[Collection[str]] = None) -> None:
     """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error.
 
@@ -203,9 +221,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         mem_types.append(mt)
     for tag in module.tags:
         tag_params.append(_check_tag_type(tag.type_index, types))
-    if tag_params and "exceptions" not in features:
-        raise InvalidError("exception handling support is not enabled "
-                           "(Config.wasm_exceptions): a tag")
+    if "exceptions" not in features:
+        _refuse_exceptions(module, bool(tag_params))
     # Wasm 2.0 allows at most one memory (3.4.10); multi-memory (3.0) lifts the bound.
     if len(mem_types) > 1 and "multi_memory" not in features:
         raise InvalidError("multiple memories (multi-memory support is not enabled: "

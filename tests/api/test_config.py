@@ -72,3 +72,5 @@ def test_honoured_settings_take_effect() -> None:
         purewasm.Module(purewasm.Engine(config), "(module (tag))")
     with pytest.raises(purewasm.WasmtimeError, match="exception handling"):
         purewasm.Module(purewasm.Engine(config), "(module (func try_table end))")
+    with pytest.raises(purewasm.WasmtimeError, match="exception handling"):
+        purewasm.Module(purewasm.Engine(config), "(module (func (param exnref)))")
