@@ -49,7 +49,7 @@ class Frame:
     __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
                  "st_start", "st_else", "st_end", "reached", "entry",
                  "mark", "case", "chainvar", "last", "shared", "marks", "catches",
-                 "handler", "region")
+                 "handler")
 
     def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
                  base: int, targeted: bool, has_else: bool = False) -> None:
@@ -72,11 +72,10 @@ class Frame:
         self.shared = False           # block around a loop: exits with the loop
         self.marks: Optional[List[int]] = None   # forward block: its open "if not" suites
         # try_table (a "block" with catch clauses): the clauses, and how the lowering
-        # placed it (structured: the mark of its ``try:`` suite; flat: its handler state
-        # and the first state of its region).
+        # placed it (structured: the mark of its ``try:`` suite; flat: its handler
+        # state).
         self.catches: Optional[Tuple[Tuple[str, Optional[int], int], ...]] = None
         self.handler = -1
-        self.region = -1
 
     def label_types(self) -> Tuple[str, ...]:
         """The types a branch to this label carries."""
@@ -587,8 +586,12 @@ class Flat(Lowering):
     def __init__(self, t: "Translator") -> None:
         super().__init__(t)
         self.states: List[List[Line]] = []
-        # try_table regions: (first state, end state (exclusive), handler state).
-        self.regions: List[Tuple[int, int, int]] = []
+        # try_table: the handler state of the innermost try_table around each state's
+        # start (absent: none), and the handler state of each marker (marker k is the
+        # value -k of _s, see try_table).
+        self.state_handler: Dict[int, int] = {}
+        self.markers: List[int] = []
+        self.marker_of: Dict[int, int] = {}
 
     def start(self) -> None:
         self.t.lines = self.states[self.new_state()]
@@ -608,6 +611,10 @@ class Flat(Lowering):
             self.goto(st)
         t.lines = self.states[st]
         t.ind = 0
+        if self.markers:
+            enclosing = self.enclosing_try()
+            if enclosing is not None:
+                self.state_handler[st] = enclosing.handler
 
     def branch(self, depth: int) -> None:
         """Emit a branch to the label ``depth`` levels out (the top values are its args)."""
@@ -640,34 +647,45 @@ class Flat(Lowering):
         if t.epoch:
             t.check_epoch()
 
+    def marker(self, handler: int) -> str:
+        """``_s`` set to the marker of ``handler`` (a handler state, or -1: none)."""
+        k = self.marker_of.get(handler)
+        if k is None:
+            self.markers.append(handler)
+            k = self.marker_of[handler] = len(self.markers)
+        return "_s = -%d" % k
+
     def try_table(self, ins: Instr) -> None:
-        """The body's states form a region [first, last] (states are numbered in order of
-        creation, so regions nest as try_tables do); the dispatch loop runs inside one
-        ``try`` whose handler maps the state that raised to its innermost region's
-        handler state (finish). The end state and the handler state are made before the
-        body, so they belong to the enclosing region."""
+        """The dispatch loop runs inside one ``try`` (finish) whose handler reads ``_s``
+        to find the handler state of the innermost try_table around the code that raised.
+        While a state runs, ``_s`` is free (every ``continue`` sets it first), so it says
+        where the code is: a state's number maps to the try_table around the state's
+        start, and a try_table's entry and fallthrough exit, inline in a state, set it to
+        a negative *marker* that maps to the try_table's handler, then to the enclosing
+        one's. Entering a try_table costs one assignment, no state transition."""
         t = self.t
         f = self.open_try(ins)
-        t.flush(f.base)
-        f.st_end = self.new_state()
+        if f.targeted:
+            f.st_end = self.new_state()
         f.handler = self.new_state()
-        f.region = self.new_state()
-        self.start_state(f.region)
-        t.live = True
+        t.emit(self.marker(f.handler))
 
     def end_try(self, f: Frame) -> None:
         t = self.t
         self.fall_into_end(f)
-        if t.live:
-            self.goto(f.st_end)
-        self.regions.append((f.region, len(self.states), f.handler))
+        outer = self.enclosing_try()
+        live = t.live
+        if live and not f.targeted:
+            t.emit(self.marker(outer.handler if outer is not None else -1))
+        saved_lines, saved_ind = t.lines, t.ind
         t.lines = self.states[f.handler]
         t.ind = 0
-        outer = self.enclosing_try()
         self.emit_catches(f, "_exn", ("raise _exn",) if outer is None
                           else ("_s = %d" % outer.handler, "continue"))
-        t.live = False
-        self.start_state(f.st_end)
+        t.lines, t.ind = saved_lines, saved_ind
+        t.live = live
+        if f.targeted:
+            self.start_state(f.st_end)
         self.after_end(f)
 
     def if_(self, ins: Instr) -> None:
@@ -776,15 +794,15 @@ class Flat(Lowering):
         out.append("    _s = 0")
         out.append("    while True:")
         pcs.extend((None, None))
-        if not self.regions:
+        if not self.markers:
             self.tree(out, pcs, 0, len(self.states), 2)
             return
         # try_table: one ``try`` around the dispatch (free to enter on CPython 3.11+);
-        # the state that raised is still in _s: its innermost region's handler state
-        # runs next, with the exception in _exn.
-        handler_of = [-1] * len(self.states)
-        for first, stop, handler in sorted(self.regions):
-            handler_of[first:stop] = [handler] * (stop - first)
+        # _s (a state, or -k for marker k) says which handler state runs next, with the
+        # exception in _exn (see try_table). The table: states first, then the markers
+        # backwards, so that index -k is marker k.
+        handler_of = [self.state_handler.get(st, -1) for st in range(len(self.states))]
+        handler_of.extend(reversed(self.markers))
         out.append("        try:")
         pcs.append(None)
         self.tree(out, pcs, 0, len(self.states), 3)
