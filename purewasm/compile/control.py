@@ -12,6 +12,10 @@ function (compile.CompiledModule._translate, from scan.Scan.structured_ok).
   balanced ``if`` tree on ``_s``; used when the structured code would exceed CPython's
   compiler limits (20 nested loops, 100 indentation levels), e.g. 3,000 nested blocks.
 
+``try_table`` (exception handling): structured, a Python ``try:`` whose ``except WEXC``
+tests the catch clauses and branches; flat, one ``try`` around the dispatch loop, ``_s``
+telling which try_table the raising code is in (Flat.try_table). docs/DECISIONS.md has both.
+
 Both implement one interface (:class:`Lowering`): the handlers of the control
 instructions (ops_control.py) call ``t.lowering.block(ins)`` and so on, and each lowering
 owns its whole logic for ``end``, ``br``, ``br_if`` and ``br_table``. A label's values
