@@ -99,6 +99,8 @@ class TrapCode(enum.Enum):
     UNDEFINED_ELEMENT = "undefined element"
     # Instantiation: an active segment does not fit.
     OUT_OF_BOUNDS_SEGMENT = "out of bounds segment access"
+    # A null reference where a non-null one is needed (exception handling: throw_ref).
+    NULL_REFERENCE = "null reference"
 
 
 class Frame:

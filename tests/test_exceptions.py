@@ -248,6 +248,10 @@ def test_escaping_exception_carries_tag_and_payload(mode: str) -> None:
         tag.payload(store, info.value)        # not an exception of this tag
     # The store stays usable.
     assert exports["catch_deep"](store, 3) == 42
+    with pytest.raises(purewasm.Trap) as trap:
+        exports["null_throw_ref"](store)
+    assert trap.value.trap_code is purewasm.TrapCode.NULL_REFERENCE
+    assert not isinstance(trap.value, purewasm.WasmException)
 
 
 HOST = r"""

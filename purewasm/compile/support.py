@@ -127,7 +127,7 @@ def throw_ref(exn: Any) -> BaseException:
     """The exception an exnref rethrows (generated code raises it): the exception object
     itself, its old traceback dropped (a rethrow loop must not grow it); null traps."""
     if exn is None:
-        raise Trap("null exception reference")
+        raise Trap(TrapCode.NULL_REFERENCE, "null exception reference")
     exc: BaseException = exn.with_traceback(None)
     return exc
 
