@@ -5,9 +5,9 @@ The public API mirrors wasmtime-py's core API: code written for it runs after
 """
 from purewasm.api import Caller, Config, Engine, ExportType, Func, FuncType, Global, \
     GlobalType, ImportType, Instance, InstancePre, Limits, Linker, Memory, MemoryType, Module, \
-    SharedMemory, Store, Table, TableType, Val, ValType, wat2wasm
+    SharedMemory, Store, Table, TableType, Tag, TagType, Val, ValType, wat2wasm
 from purewasm.errors import ExitTrap, Frame, Trap, TrapCode, UnsupportedProposalError, \
-    WasmtimeError
+    WasmException, WasmtimeError
 
 # The one place the version is written: pyproject.toml reads it (tool.setuptools.dynamic);
 # part of every compiled-code cache key.
@@ -18,7 +18,7 @@ __all__ = [
     "ValType", "Val", "Memory", "MemoryType", "Limits", "Table", "TableType", "Global",
     "GlobalType", "ImportType", "ExportType", "Caller", "Trap", "TrapCode", "WasmtimeError",
     "ExitTrap", "Frame", "wat2wasm", "WasiConfig", "DirPerms", "FilePerms", "InstancePre",
-    "SharedMemory", "UnsupportedProposalError",
+    "SharedMemory", "Tag", "TagType", "UnsupportedProposalError", "WasmException",
 ]
 
 

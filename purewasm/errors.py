@@ -10,7 +10,7 @@ No check of ours is an ``assert``: ``python -O`` would remove it.
 from __future__ import annotations
 
 import enum
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 
 class WasmtimeError(Exception):
@@ -113,8 +113,8 @@ class TrapCode(enum.Enum):
     UNDEFINED_ELEMENT = "undefined element"
     # Instantiation: an active segment does not fit.
     OUT_OF_BOUNDS_SEGMENT = "out of bounds segment access"
-    # Typed function references (Wasm 3.0): ref.as_non_null, call_ref of a null reference
-    # (the latter's message is the spec's "null function reference").
+    # A null reference where a non-null one is needed: ref.as_non_null, throw_ref, call_ref
+    # of a null reference (the latter's message is the spec's "null function reference").
     NULL_REFERENCE = "null reference"
 
 
@@ -207,6 +207,29 @@ class Trap(WasmtimeError):
         if self.frames:
             return "%s\n%s" % (self.reason, format_backtrace(self.frames))
         return self.reason
+
+
+class WasmException(Trap):
+    """A Wasm exception (exception handling: ``throw``, ``throw_ref``).
+
+    Inside Wasm code it is the exception object itself (an ``exnref`` value is this
+    object) and ``try_table`` catches it by its ``tag`` (a tag instance: identity is the
+    tag's); ``values`` is the payload as raw values (docs/INTERNALS.md). It unwinds through
+    Wasm and host frames as any Python exception does. Escaping to the embedder, it is a
+    :class:`Trap` ("thrown Wasm exception", as wasmtime reports an uncaught exception)
+    that still carries ``tag`` and ``values``; the store stays usable.
+    """
+
+    def __init__(self, tag: Any, values: Tuple[Any, ...] = ()) -> None:
+        # Cheap on purpose: generated code makes one per throw (no message formatting).
+        self.tag = tag
+        self.values = values
+        self.trap_code = None
+        self.frames = []
+        self.reason = "thrown Wasm exception"
+
+    def __reduce__(self) -> Any:
+        return (WasmException, (self.tag, self.values))
 
 
 class ExitTrap(WasmtimeError):

@@ -45,6 +45,8 @@ LANE = "lane"
 MEMARG_LANE = "memarg_lane"
 SHUFFLE = "shuffle"
 TYPE = "type"            # a type index (call_ref, return_call_ref)
+TAG = "tag"               # a tag index (throw)
+TRY_TABLE = "try_table"   # (block type, catch clauses): see syntax/__init__.py
 
 Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
 
@@ -96,7 +98,8 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 # settings that enable them.
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
              "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
-             "memory64": "memory64", "function_references": "function references"}
+             "memory64": "memory64", "function_references": "function references",
+             "exceptions": "exception handling"}
 # Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes and type
 # forms that use them, so that a module using one is refused with the proposal's name
 # (errors.UnsupportedProposalError) rather than "illegal opcode".
@@ -151,6 +154,11 @@ _op("call", 0x10, FUNC)
 _op("call_indirect", 0x11, CALL_INDIRECT)
 _op("return_call", 0x12, FUNC, proposal="tail_call")
 _op("return_call_indirect", 0x13, CALL_INDIRECT, proposal="tail_call")
+# Exception handling (Wasm 3.0, exnref): the legacy try/catch/rethrow/delegate encoding
+# (0x06, 0x07, 0x09, 0x18, 0x19) is not an instruction here (see LEGACY_EXCEPTION_CODES).
+_op("throw", 0x08, TAG, proposal="exceptions")
+_op("throw_ref", 0x0A, proposal="exceptions")
+_op("try_table", 0x1F, TRY_TABLE, proposal="exceptions")
 
 # --- Reference (5.4.2) ---
 _op("ref.null", 0xD0, REFTYPE)
@@ -287,6 +295,8 @@ _STRUCTURE = {
     "nop": ("free",), "drop": ("free",),
     "call_ref": ("calls",), "return_call_ref": ("calls", "ends_path"),
     "br_on_null": ("branches",), "br_on_non_null": ("branches",),
+    "try_table": ("opens_block", "free"), "throw": ("ends_path",),
+    "throw_ref": ("ends_path",),
 }
 for _info in OPS:
     for _flag in _STRUCTURE.get(_info.name, ()):
@@ -308,3 +318,10 @@ def names_where(flag: str) -> FrozenSet[str]:
 
 
 BLOCK_OPENERS = names_where("opens_block")
+
+# The legacy exception-handling encoding (try 0x06, catch 0x07, rethrow 0x09, delegate
+# 0x18, catch_all 0x19), which Wasm 3.0 replaced by try_table/throw_ref: refused by name.
+LEGACY_EXCEPTION_CODES = {0x06: "try", 0x07: "catch", 0x09: "rethrow", 0x18: "delegate",
+                          0x19: "catch_all"}
+# try_table's catch clause kinds, by their binary code (spec 5.4.1).
+CATCH_KINDS = ("catch", "catch_ref", "catch_all", "catch_all_ref")

@@ -110,6 +110,27 @@ def test_cpp_program(tmp_path, runner):
     assert tree[os.path.join("sand", "cpp_out.txt")][1].count(b"\n") == 5
 
 
+@pytest.mark.parametrize("argv", [(), ("u",), ("t",)])
+def test_cpp_exceptions(argv):
+    """C++ exceptions as Wasm exception handling (exnref), under both lowerings: the same
+    output and outcome as wasmtime, the uncaught exception and std::terminate included."""
+    wasm = harness.build_cpp_exceptions("cpp_exceptions.cpp")
+    ref = harness.run_wasmtime(wasm, argv=argv)
+    for mode in (None, "flat"):
+        got = harness.run_purewasm(wasm, argv=argv, mode=mode)
+        assert (got.stdout, got.stderr, got.code) == (ref.stdout, ref.stderr, ref.code), mode
+        assert (got.trap is None) == (ref.trap is None)
+    out = got.stdout
+    assert b"caught BigError big 500 (live=0)" in out and b"caught int 42" in out
+    assert b"outer caught rethrown 1000" in out and b"loop total 13400 live 0" in out
+    if argv == ("u",):
+        assert got.trap == "thrown Wasm exception"
+    elif argv == ("t",):
+        assert got.trap == "unreachable"
+    else:
+        assert got.code == 0
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_zig_program(tmp_path, runner):
     got, _ = _compare(tmp_path, runner, "zig_program.zig", argv=("a", "b", "c"))

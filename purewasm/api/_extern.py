@@ -52,4 +52,4 @@ def extern_instance(item: Any) -> Any:
         return item._inst
     if isinstance(item, tuple(_WRAPPERS)):
         return item
-    raise ArgumentTypeError("expected a Func, Global, Memory, or Table")
+    raise ArgumentTypeError("expected a Func, Global, Memory, Table, or Tag")

@@ -15,8 +15,9 @@ from ._memory import Memory
 from ._module import Module
 from ._store import Storelike, rt_store
 from ._table import Table
+from ._tag import Tag
 
-AsExtern = Union[Func, Table, Memory, Global]
+AsExtern = Union[Func, Table, Memory, Global, Tag]
 
 
 def _caller_bindings(externs: Sequence[Any], rts: rt.Store

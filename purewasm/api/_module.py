@@ -253,7 +253,8 @@ class Module(Closeable):
         m = self._module
         spaces: Dict[str, List[Any]] = {
             syntax.FUNC: m.func_types(), syntax.TABLE: m.table_types(),
-            syntax.MEMORY: m.memory_types(), syntax.GLOBAL: m.global_types()}
+            syntax.MEMORY: m.memory_types(), syntax.GLOBAL: m.global_types(),
+            syntax.TAG: m.tag_types()}
         out = []
         for exp in m.exports:
             desc = spaces[exp.kind][exp.index]

@@ -319,12 +319,46 @@ class MemoryType:
         return hash(self._mt)
 
 
-AsExternType = Union[FuncType, TableType, MemoryType, GlobalType]
+class TagType:
+    """The type of a tag (exception handling): the function type whose parameters are
+    the payload of the exceptions of the tag (its results are empty).
+
+    Raises:
+        TypeError: when ``functype`` is not a :class:`FuncType`.
+    """
+
+    def __init__(self, functype: FuncType) -> None:
+        if not isinstance(functype, FuncType):
+            raise ArgumentTypeError("expected a FuncType")
+        self._ft = functype._ft
+
+    @classmethod
+    def _from(cls, ft: syntax.FuncType) -> "TagType":
+        return cls(FuncType._from(ft))
+
+    @property
+    def functype(self) -> FuncType:
+        """The function type describing the payload."""
+        return FuncType._from(self._ft)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TagType) and other._ft == self._ft
+
+    def __hash__(self) -> int:
+        return hash(("tag", self._ft))
+
+    def __repr__(self) -> str:
+        return "TagType(%s)" % (self._ft,)
+
+
+AsExternType = Union[FuncType, TableType, MemoryType, GlobalType, TagType]
 
 
 def _wrap_import_type(kind: str, desc: Any, types: Sequence[syntax.FuncType]) -> AsExternType:
     if kind == syntax.FUNC:
         return FuncType._from(types[desc])
+    if kind == syntax.TAG:
+        return TagType._from(types[desc.type_index])
     if kind == syntax.TABLE:
         return TableType._from(desc)
     if kind == syntax.MEMORY:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional
 
 from purewasm import runtime as rt
-from purewasm.errors import WasmtimeError
+from purewasm.errors import WasmException, WasmtimeError
 from purewasm.runtime.values import MASK32, MASK64, MASK128, f32_value
 from purewasm.syntax.types import as_reftype, top_heap
 
@@ -218,6 +218,13 @@ def _funcref_to_raw(val: Any) -> Optional[rt.FuncInstance]:
     raise TypeError("don't know how to convert %r to funcref" % (val,))
 
 
+def _exnref_to_raw(val: Any) -> Any:
+    # An exnref is a caught Wasm exception (errors.WasmException) or None.
+    if val is None or isinstance(val, WasmException):
+        return val
+    raise TypeError("don't know how to convert %r to exnref" % (val,))
+
+
 def _externref_to_raw(val: Any) -> Any:
     if isinstance(val, Val):
         return val._val
@@ -252,6 +259,7 @@ class _Conversions(Dict[str, Callable[[Any], Any]]):
 TO_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _i32_to_raw, "i64": _i64_to_raw, "f32": _f32_to_raw, "f64": _f64_to_raw,
     "v128": _v128_to_raw, "funcref": _funcref_to_raw, "externref": _externref_to_raw,
+    "exnref": _exnref_to_raw,
 }, True)
 
 
@@ -282,6 +290,7 @@ def _funcref_from_raw(v: Any) -> Any:
 FROM_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _signed32, "i64": _signed64, "f32": _identity, "f64": _identity,
     "v128": _identity, "funcref": _funcref_from_raw, "externref": _identity,
+    "exnref": _identity,
 }, False)
 
 

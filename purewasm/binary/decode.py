@@ -27,7 +27,8 @@ from ..errors import MalformedError, UnsupportedProposalError
 from .leb128 import read_sleb, read_uleb
 from .memarg import read_memarg
 from ..syntax import (
-    ACTIVE, DECLARATIVE, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
+    ACTIVE, DECLARATIVE, EXNREF, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
+    TAG, TagType,
     CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
     Instr,
     Limits, MemoryType, Module, Names, TableType,
@@ -40,7 +41,7 @@ VERSION = b"\x01\x00\x00\x00"
 # Value type encodings (spec 5.3.1-5.3.4).
 VALTYPE_BY_BYTE: Dict[int, str] = {
     0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
-    0x70: FUNCREF, 0x6F: EXTERNREF,
+    0x70: FUNCREF, 0x6F: EXTERNREF, 0x69: EXNREF,
 }
 REFTYPE_BY_BYTE: Dict[int, str] = {0x70: FUNCREF, 0x6F: EXTERNREF}
 # Wasm 3.0 (function references, GC, exceptions): every abstract heap type's code is also
@@ -81,10 +82,12 @@ def _check_limit(count: int, maximum: int, what: str, pos: int) -> None:
         raise MalformedError("implementation limit exceeded: %d %s (the limit is %d)"
                              % (count, what, maximum), pos)
 
-_EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL)
+_EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL, TAG)
 
-# Section ids (spec 5.5.2) and the order they must come in (data count sits before code).
-_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+# Section ids (spec 5.5.2) and the order they must come in (data count sits before code,
+# the tag section (13, exception handling) between memory and global).
+_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12,
+                 11: 13}
 
 _EOF = "unexpected end of section or function"
 
@@ -93,7 +96,7 @@ _EOF = "unexpected end of section or function"
 (K_NONE, K_IDX, K_I32, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_I64, K_F32, K_F64, K_BR_TABLE,
  K_CALL_INDIRECT, K_ZERO, K_REFTYPE, K_SELECT_T, K_PREFIX_FC, K_PREFIX_FD, K_V128,
  K_LANE, K_MEMARG_LANE, K_SHUFFLE, K_TABLE_COPY, K_TABLE_INIT, K_MEMORY_COPY,
- K_MEMORY_INIT, K_DATA, K_ILLEGAL) = range(27)
+ K_MEMORY_INIT, K_DATA, K_ILLEGAL, K_TRY_TABLE) = range(28)
 
 _KIND_CODE = {
     _opc.NONE: K_NONE, _opc.LABEL: K_IDX, _opc.FUNC: K_IDX, _opc.LOCAL: K_IDX,
@@ -105,6 +108,7 @@ _KIND_CODE = {
     _opc.SELECT_T: K_SELECT_T, _opc.LANE: K_LANE, _opc.MEMARG_LANE: K_MEMARG_LANE,
     _opc.SHUFFLE: K_SHUFFLE, _opc.TABLE_COPY: K_TABLE_COPY, _opc.TABLE_INIT: K_TABLE_INIT,
     _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT, _opc.TYPE: K_IDX,
+    _opc.TAG: K_IDX, _opc.TRY_TABLE: K_TRY_TABLE,
 }
 
 
@@ -134,6 +138,11 @@ _OP1, _OPFC, _OPFD = _build_tables()
 # The one-byte table split in two lists: the hot loop indexes each directly.
 _NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
 _KINDS1: List[int] = [e[1] if e is not None else K_ILLEGAL for e in _OP1]
+# Without exception handling (Wasm 2.0) its opcodes are illegal, as the 2.0 suite asserts.
+_KINDS1_NO_EXCEPTIONS: List[int] = [
+    K_ILLEGAL if e is not None and e[0] in _opc.BY_NAME
+    and _opc.BY_NAME[e[0]].proposal == "exceptions" else k
+    for e, k in zip(_OP1, _KINDS1)]
 
 
 _IF_CODE = _opc.BY_NAME["if"].code
@@ -284,7 +293,7 @@ def _globaltype(data: bytes, pos: int, typed: bool = True) -> Tuple[GlobalType, 
 class _CodeState:
     """What decoding instructions learns about the module as a whole."""
 
-    __slots__ = ("uses_data_count", "multi_memory", "offset_bits", "typed_refs")
+    __slots__ = ("uses_data_count", "multi_memory", "offset_bits", "typed_refs", "exceptions")
 
     def __init__(self, features: Optional[Collection[str]] = None) -> None:
         self.uses_data_count = False
@@ -296,6 +305,7 @@ class _CodeState:
         self.offset_bits = 64 if "memory64" in features else 32
         # Typed references (function references): heap types after ref.null, 0x63/0x64.
         self.typed_refs = "function_references" in features
+        self.exceptions = "exceptions" in features   # the tag section exists
 
 
 
@@ -314,7 +324,7 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
     append = out.append
     names = _NAMES1
     I = Instr  # noqa: N806 - a local is faster to look up than a global
-    kinds = _KINDS1
+    kinds = _KINDS1 if state.exceptions else _KINDS1_NO_EXCEPTIONS
     # Open constructs, each _OPEN_BLOCK (block/loop), _OPEN_IF or _OPEN_ELSE.
     ctl: List[int] = []
     push = ctl.append
@@ -429,7 +439,16 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 t, pos = _valtype(data, pos, typed)
                 ts.append(t)
             append(I(names[b], tuple(ts), start))
+        elif kind == K_TRY_TABLE:
+            tt_imm, pos = _try_table(data, pos)
+            append(I(names[b], tt_imm, start))
+            push(_OPEN_BLOCK)
         elif kind == K_ILLEGAL:
+            legacy = _opc.LEGACY_EXCEPTION_CODES.get(b)
+            if legacy is not None:
+                raise MalformedError(
+                    "illegal opcode %02x (%s): legacy exception handling is not supported"
+                    " (Wasm 3.0 uses try_table and throw_ref)" % (b, legacy), start)
             raise _illegal_opcode(data, pos, b, start)
         else:
             # Prefixed instructions: 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
@@ -442,6 +461,38 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             if entry is None:
                 raise MalformedError("illegal opcode %02x %02x" % (b, sub), start)
             pos = _prefixed(data, pos, start, entry, append, state)
+
+
+def _blocktype(data: bytes, pos: int) -> Tuple[object, int]:
+    bt = data[pos]
+    if bt == 0x40:
+        return None, pos + 1
+    if bt & 0xC0 == 0x40:
+        return _valtype(data, pos)
+    tpos = pos
+    type_index, pos = read_sleb(data, pos, 33)
+    if type_index < 0:
+        raise MalformedError("malformed block type", tpos)
+    return type_index, pos
+
+
+def _try_table(data: bytes, pos: int) -> Tuple[object, int]:
+    """try_table's immediates (spec 5.4.1): a block type and a vector of catch clauses
+    (0x00 catch x l, 0x01 catch_ref x l, 0x02 catch_all l, 0x03 catch_all_ref l)."""
+    bt, pos = _blocktype(data, pos)
+    n, pos = _len32(data, pos)
+    catches = []
+    for _ in range(n):
+        code = data[pos]
+        if code > 3:
+            raise MalformedError("malformed catch clause", pos)
+        pos += 1
+        tag: Optional[int] = None
+        if code < 2:
+            tag, pos = _u32(data, pos)
+        label, pos = _u32(data, pos)
+        catches.append((_opc.CATCH_KINDS[code], tag, label))
+    return (bt, tuple(catches)), pos
 
 
 def _memidx(data: bytes, pos: int, multi_memory: bool) -> Tuple[int, int]:
@@ -577,7 +628,7 @@ class _Decoder:
         m = self.module
         while pos < n:
             sid = data[pos]
-            if sid > 12:
+            if sid > 12 and not (sid == 13 and self.state.exceptions):
                 raise MalformedError("malformed section id", pos)
             if sid != 0:
                 rank = _SECTION_RANK[sid]
@@ -638,6 +689,8 @@ class _Decoder:
                     desc, pos = self.memtype(pos)
                 elif kind == 3:
                     desc, pos = _globaltype(data, pos, self.typed)
+                elif kind == 4 and self.state.exceptions:
+                    desc, pos = self.tagtype(pos)
                 else:
                     raise MalformedError("malformed import kind", pos - 1)
                 m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
@@ -679,7 +732,7 @@ class _Decoder:
             for _ in range(count):
                 name, pos = _name(data, pos)
                 kind = data[pos]
-                if kind > 3:
+                if kind > (4 if self.state.exceptions else 3):
                     raise MalformedError("malformed export kind", pos)
                 x, pos = _u32(data, pos + 1)
                 m.exports.append(Export(name, _EXTERN_KINDS[kind], x))
@@ -693,6 +746,11 @@ class _Decoder:
                 m.elems.append(elem)
         elif sid == 12:
             m.data_count, pos = _u32(data, pos)
+        elif sid == 13:
+            count, pos = _len32(data, pos)
+            for _ in range(count):
+                tag, pos = self.tagtype(pos)
+                m.tags.append(tag)
         elif sid == 10:
             pos = self.code(pos)
         elif sid == 11:
@@ -730,6 +788,13 @@ class _Decoder:
             # store's table limit either way.
             _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
         return TableType(t, lim, "i64" if flags & _LIMITS_64 else "i32"), pos
+
+    def tagtype(self, pos: int) -> Tuple[TagType, int]:
+        """A tag type (spec 5.3.10): the attribute 0x00 (exception), a type index."""
+        if self.data[pos] != 0x00:
+            raise MalformedError("malformed tag attribute", pos)
+        x, pos = _u32(self.data, pos + 1)
+        return TagType(x), pos
 
     def memtype(self, pos: int) -> Tuple[MemoryType, int]:
         lim, flags, pos = _limits(self.data, pos, self.memory64)

@@ -21,7 +21,7 @@ from typing import Collection, Dict, List, Optional
 from .. import opcodes as _opc
 from ..errors import EncodeError
 from ..syntax import (
-    ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, Elem, Instr,
+    ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, Elem, Instr,
     Limits, Module, Names,
 )
 from ..syntax.types import HEAP_CODES, as_reftype
@@ -30,7 +30,7 @@ from .leb128 import write_uleb
 from .memarg import write_memarg
 
 _BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
-_KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3}
+_KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3, TAG: 4}
 
 
 def uleb(value: int) -> bytes:
@@ -112,6 +112,17 @@ def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
     return out
 
 
+def _blocktype(bt: object, out: bytearray) -> None:
+    if bt is None:
+        out.append(0x40)
+    elif isinstance(bt, str):
+        out += _valtype(bt)
+    elif isinstance(bt, int):
+        out += sleb(bt)
+    else:
+        raise EncodeError("bad block type %r" % (bt,))
+
+
 # name -> (prefix or None, code bytes, immediate kind)
 _ENC: Dict[str, bytes] = {}
 _IMM: Dict[str, str] = {}
@@ -142,19 +153,24 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             if kind == _opc.NONE:
                 continue
             if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
-                        _opc.ELEM, _opc.DATA, _opc.TYPE):
+                        _opc.ELEM, _opc.DATA, _opc.TYPE, _opc.TAG):
                 out += uleb(imm)
             elif kind == _opc.CONST_I32:
                 out += sleb(_signed(imm, 32))
             elif kind == _opc.MEMARG:
                 out += write_memarg(imm)
             elif kind == _opc.BLOCKTYPE:
-                if imm is None:
-                    out.append(0x40)
-                elif isinstance(imm, str):
-                    out += _valtype(imm)
-                else:
-                    out += sleb(imm)
+                _blocktype(imm, out)
+            elif kind == _opc.TRY_TABLE:
+                bt, catches = imm
+                _blocktype(bt, out)
+                out += uleb(len(catches))
+                for ckind, tag, label in catches:
+                    clause = _opc.CATCH_KINDS.index(ckind)
+                    out.append(clause)
+                    if clause < 2:
+                        out += uleb(tag)
+                    out += uleb(label)
             elif kind == _opc.CONST_I64:
                 out += sleb(_signed(imm, 64))
             elif kind == _opc.CONST_F32:
@@ -330,6 +346,8 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             elif imp.kind == MEMORY:
                 mt = imp.memory_type
                 sec += _limits(mt.limits, mt.shared, mt.address)
+            elif imp.kind == TAG:
+                sec += b"\x00" + uleb(imp.tag_type.type_index)
             else:
                 gt = imp.global_type
                 sec += _valtype(gt.content)
@@ -356,6 +374,11 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
         for mt in m.mems:
             sec += _limits(mt.limits, mt.shared, mt.address)
         _section(out, 5, bytes(sec))
+    if m.tags:
+        sec = bytearray(_vec_len(len(m.tags)))
+        for tag in m.tags:
+            sec += b"\x00" + uleb(tag.type_index)   # attribute 0: exception
+        _section(out, 13, bytes(sec))
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))
         for g in m.globals:

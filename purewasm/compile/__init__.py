@@ -31,7 +31,7 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
 # tail calls; 5: lines map to instruction indices, not byte offsets).
-TRANSLATOR_VERSION = 5
+TRANSLATOR_VERSION = 6
 
 
 _BASE_NS = base_namespace()
@@ -259,6 +259,8 @@ class CompiledModule:
                 ns[names.GLOBAL_CONST % i] = g.value
         for i, tid in enumerate(module_type_ids(module.types)):
             ns[names.TYPE_ID % i] = tid
+        for i, tag in enumerate(getattr(instance, "tags", ())):
+            ns[names.TAG % i] = tag
         ns[names.ELEMS] = instance.elem_segments
         ns[names.DATAS] = instance.data_segments
         if self.fuel:

@@ -12,6 +12,10 @@ function (compile.CompiledModule._translate, from scan.Scan.structured_ok).
   balanced ``if`` tree on ``_s``; used when the structured code would exceed CPython's
   compiler limits (20 nested loops, 100 indentation levels), e.g. 3,000 nested blocks.
 
+``try_table`` (exception handling): structured, a Python ``try:`` whose ``except WEXC``
+tests the catch clauses and branches; flat, one ``try`` around the dispatch loop, ``_s``
+telling which try_table the raising code is in (Flat.try_table). docs/DECISIONS.md has both.
+
 Both implement one interface (:class:`Lowering`): the handlers of the control
 instructions (ops_control.py) call ``t.lowering.block(ins)`` and so on, and each lowering
 owns its whole logic for ``end``, ``br``, ``br_if`` and ``br_table``. A label's values
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 
 from purewasm.syntax import Instr
 
+from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
 
@@ -47,7 +52,8 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "base", "targeted", "has_else", "py",
                  "st_start", "st_else", "st_end", "reached", "entry",
-                 "mark", "case", "chainvar", "last", "shared", "marks")
+                 "mark", "case", "chainvar", "last", "shared", "marks", "catches",
+                 "handler")
 
     def __init__(self, kind: str, params: Sequence[str], results: Sequence[str],
                  base: int, targeted: bool, has_else: bool = False) -> None:
@@ -69,6 +75,11 @@ class Frame:
         self.last = False             # the chain's outermost block
         self.shared = False           # block around a loop: exits with the loop
         self.marks: Optional[List[int]] = None   # forward block: its open "if not" suites
+        # try_table (a "block" with catch clauses): the clauses, and how the lowering
+        # placed it (structured: the mark of its ``try:`` suite; flat: its handler
+        # state).
+        self.catches: Optional[Tuple[Tuple[str, Optional[int], int], ...]] = None
+        self.handler = -1
 
     def label_types(self) -> Tuple[str, ...]:
         """The types a branch to this label carries."""
@@ -92,7 +103,9 @@ class Lowering:
     br: Callable[[Instr], None]
     br_if: Callable[[Instr], None]
     br_table: Callable[[Instr], None]
+    try_table: Callable[[Instr], None]
     finish: Callable[[List[str], List[Optional[int]]], None]
+    branch: Callable[[int], None]
 
     def start(self) -> None:
         """Before the first instruction."""
@@ -106,6 +119,63 @@ class Lowering:
                   kind == "if" and t.pc in t.scan.has_else)
         t.ctrl.append(f)
         return f
+
+    def open_try(self, ins: Instr) -> Frame:
+        """Push the frame of a try_table: a block whose catch clauses are kept. Every
+        pending entry below it goes to a slot first: a handler may run from any point of
+        the body, and must find the stack below the try_table as it was at its entry."""
+        t = self.t
+        bt, catches = ins.imm
+        params, results = t.block_sig(bt)
+        f = Frame("block", params, results, len(t.stack) - len(params),
+                  t.pc in t.scan.targeted)
+        f.catches = catches
+        t.ctrl.append(f)
+        t.materialise_all()
+        return f
+
+    def emit_catches(self, f: Frame, exn: str, unmatched: Sequence[str]) -> None:
+        """The handler of try_table ``f`` (already popped: the control stack is the
+        enclosing context, as the catch labels are resolved there) for the exception
+        in the variable ``exn``: the clauses in order, each branching to its label with
+        the payload (and the exnref); ``unmatched`` are the lines run when none matches
+        (spec 4.4.8.4, "throw_ref")."""
+        t = self.t
+        saved = t.stack[f.base:]
+        del t.stack[f.base:]
+        t.dirty = min(t.dirty, len(t.stack))
+        h = len(t.stack)
+        for ckind, tag, label in f.catches or ():
+            cond = tag is not None
+            if tag is not None:
+                t.open_suite("if %s.tag is %s:" % (exn, names.TAG % tag))
+                types = t.tag_types[tag]
+                if types:
+                    slots = ["s%d" % (h + i) for i in range(len(types))]
+                    t.emit("%s, = %s.values" % (", ".join(slots), exn))
+                    t.max_slot = max(t.max_slot, h + len(types) - 1)
+                for i, ty in enumerate(types):
+                    t.stack.append(V.in_slot(h + i, ty))
+            if ckind.endswith("_ref"):
+                t.stack.append(V.variable(exn, "exnref"))
+            t.live = True
+            self.branch(label)
+            del t.stack[h:]
+            if not cond:
+                break
+            t.ind -= 1
+        else:
+            for line in unmatched:
+                t.emit(line)
+        t.live = False
+        t.stack.extend(saved)
+
+    def enclosing_try(self) -> Optional[Frame]:
+        """The innermost open try_table (None: the function has no handler here)."""
+        for f in reversed(self.t.ctrl):
+            if f.catches is not None:
+                return f
+        return None
 
     def open_if(self, ins: Instr) -> Tuple[V, Frame]:
         """Pop an if's condition and push its frame, its params in their slots (both arms
@@ -199,7 +269,6 @@ class Lowering:
     # ----- typed references (Wasm 3.0): branches on a reference, in both lowerings --------
     # As br_if, with the test on the reference on top of the stack, which stays there on
     # one of the two paths; each lowering's ``branch`` does the jump.
-    branch: Callable[[int], None]
 
     def pop_stable(self) -> V:
         """Pop the top value as a name or constant that may be read several times."""
@@ -358,12 +427,37 @@ class Structured(Lowering):
         f.mark = t.open_suite("else:")
         self.restore_entry(f)
 
+    def try_table(self, ins: Instr) -> None:
+        """``try:`` around the body (and around the Python loop of the try_table's own
+        label, if branched to); the handler follows as ``except`` (end_try)."""
+        t = self.t
+        f = self.open_try(ins)
+        f.mark = t.open_suite("try:")
+        if f.targeted:
+            self.open_pyloop(f)
+
+    def end_try(self, f: Frame) -> None:
+        t = self.t
+        self.fall_into_end(f)
+        if f.targeted:
+            self.close_pyloop(f, t.live)
+        live = t.live
+        t.close_suite(f.mark)
+        t.open_suite("except WEXC as _x:")
+        self.emit_catches(f, "_x", ("raise",))
+        t.ind -= 1
+        t.live = live
+        self.after_end(f)
+
     def end(self, ins: Instr) -> None:  # noqa: C901 - one case per kind of frame
         t = self.t
         f = t.ctrl.pop()
         kind = f.kind
         if kind == "func":
             self.end_func(f)
+            return
+        if f.catches is not None:
+            self.end_try(f)
             return
         if kind == "case":
             mark = self.guards.pop(f.chainvar, None)
@@ -534,6 +628,12 @@ class Flat(Lowering):
     def __init__(self, t: "Translator") -> None:
         super().__init__(t)
         self.states: List[List[Line]] = []
+        # try_table: the handler state of the innermost try_table around each state's
+        # start (absent: none), and the handler state of each marker (marker k is the
+        # value -k of _s, see try_table).
+        self.state_handler: Dict[int, int] = {}
+        self.markers: List[int] = []
+        self.marker_of: Dict[int, int] = {}
 
     def start(self) -> None:
         self.t.lines = self.states[self.new_state()]
@@ -553,6 +653,10 @@ class Flat(Lowering):
             self.goto(st)
         t.lines = self.states[st]
         t.ind = 0
+        if self.markers:
+            enclosing = self.enclosing_try()
+            if enclosing is not None:
+                self.state_handler[st] = enclosing.handler
 
     def branch(self, depth: int) -> None:
         """Emit a branch to the label ``depth`` levels out (the top values are its args)."""
@@ -585,6 +689,47 @@ class Flat(Lowering):
         if t.epoch:
             t.check_epoch()
 
+    def marker(self, handler: int) -> str:
+        """``_s`` set to the marker of ``handler`` (a handler state, or -1: none)."""
+        k = self.marker_of.get(handler)
+        if k is None:
+            self.markers.append(handler)
+            k = self.marker_of[handler] = len(self.markers)
+        return "_s = -%d" % k
+
+    def try_table(self, ins: Instr) -> None:
+        """The dispatch loop runs inside one ``try`` (finish) whose handler reads ``_s``
+        to find the handler state of the innermost try_table around the code that raised.
+        While a state runs, ``_s`` is free (every ``continue`` sets it first), so it says
+        where the code is: a state's number maps to the try_table around the state's
+        start, and a try_table's entry and fallthrough exit, inline in a state, set it to
+        a negative *marker* that maps to the try_table's handler, then to the enclosing
+        one's. Entering a try_table costs one assignment, no state transition."""
+        t = self.t
+        f = self.open_try(ins)
+        if f.targeted:
+            f.st_end = self.new_state()
+        f.handler = self.new_state()
+        t.emit(self.marker(f.handler))
+
+    def end_try(self, f: Frame) -> None:
+        t = self.t
+        self.fall_into_end(f)
+        outer = self.enclosing_try()
+        live = t.live
+        if live and not f.targeted:
+            t.emit(self.marker(outer.handler if outer is not None else -1))
+        saved_lines, saved_ind = t.lines, t.ind
+        t.lines = self.states[f.handler]
+        t.ind = 0
+        self.emit_catches(f, "_exn", ("raise _exn",) if outer is None
+                          else ("_s = %d" % outer.handler, "continue"))
+        t.lines, t.ind = saved_lines, saved_ind
+        t.live = live
+        if f.targeted:
+            self.start_state(f.st_end)
+        self.after_end(f)
+
     def if_(self, ins: Instr) -> None:
         t = self.t
         c, f = self.open_if(ins)
@@ -612,6 +757,9 @@ class Flat(Lowering):
         kind = f.kind
         if kind == "func":
             self.end_func(f)
+            return
+        if f.catches is not None:
+            self.end_try(f)
             return
         if kind == "block":
             if not f.targeted:
@@ -688,7 +836,25 @@ class Flat(Lowering):
         out.append("    _s = 0")
         out.append("    while True:")
         pcs.extend((None, None))
-        self.tree(out, pcs, 0, len(self.states), 2)
+        if not self.markers:
+            self.tree(out, pcs, 0, len(self.states), 2)
+            return
+        # try_table: one ``try`` around the dispatch (free to enter on CPython 3.11+);
+        # _s (a state, or -k for marker k) says which handler state runs next, with the
+        # exception in _exn (see try_table). The table: states first, then the markers
+        # backwards, so that index -k is marker k.
+        handler_of = [self.state_handler.get(st, -1) for st in range(len(self.states))]
+        handler_of.extend(reversed(self.markers))
+        out.append("        try:")
+        pcs.append(None)
+        self.tree(out, pcs, 0, len(self.states), 3)
+        out.extend(["        except WEXC as _x:",
+                    "            _h = (%s,)[_s]" % ", ".join(map(str, handler_of)),
+                    "            if _h < 0:",
+                    "                raise",
+                    "            _exn = _x",
+                    "            _s = _h"])
+        pcs.extend([None] * 6)
 
     def tree(self, out: List[str], pcs: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:

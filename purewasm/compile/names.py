@@ -14,6 +14,7 @@ TABLE = "tab%d"           # table i's element list (never replaced)
 TABLE_GROW = "TGROW%d"    # table i's grow(delta, init) -> old size or -1
 GLOBAL_CELL = "g%d"       # mutable global i: its GlobalInstance (read/write .value)
 GLOBAL_CONST = "G%d"      # immutable global i: its value, bound once
+TAG = "tag%d"             # tag i's TagInstance (exception handling: matched by identity)
 TYPE_ID = "T%d"           # type i's process-wide id (call_indirect's signature check)
 ELEMS = "ELEMS"           # the instance's element segments (elem.drop empties one)
 DATAS = "DATAS"           # the instance's data segments (data.drop empties one)

@@ -24,7 +24,7 @@ def _lowered(method: str) -> Callable[[Translator, Instr], None]:
 
 for _op, _method in (("block", "block"), ("loop", "loop"), ("if", "if_"), ("else", "else_"),
                      ("end", "end"), ("br", "br"), ("br_if", "br_if"),
-                     ("br_table", "br_table")):
+                     ("br_table", "br_table"), ("try_table", "try_table")):
     register(_op, _lowered(_method))
 
 
@@ -141,3 +141,22 @@ def ref_as_non_null(t: Translator, ins: Instr) -> None:
 
 register("br_on_null", _lowered("br_on_null"))
 register("br_on_non_null", _lowered("br_on_non_null"))
+# --- Exception handling (Wasm 3.0): try_table is the lowering's (control.py) ---
+
+@handles("throw")
+def throw(t: Translator, ins: Instr) -> None:
+    """A new exception of tag ``ins.imm`` with the top values as payload (raw, canonical)."""
+    n = len(t.tag_types[ins.imm])
+    t.shallow(n)
+    args = t.popn(n)
+    t.emit("raise WEXC(%s, (%s))" % (names.TAG % ins.imm,
+                                     "".join(t.cx(a) + ", " for a in args)))
+    t.live = False
+
+
+@handles("throw_ref")
+def throw_ref(t: Translator, ins: Instr) -> None:
+    """Rethrow the exnref on top (a null one traps: support.throw_ref)."""
+    c = t.pop()
+    t.emit("raise THROW_REF(%s)" % t.cx(c))
+    t.live = False

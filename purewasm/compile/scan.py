@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence, Tuple
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
 
-# CPython: at most 20 statically nested blocks (loops; we open no try/with), 21 on 3.13;
+# CPython: at most 20 statically nested blocks (loops, and the try of a try_table), 21 on 3.13;
 # PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
 # the function is lowered flat (compile.CompiledModule._compile).
 MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
@@ -30,6 +30,14 @@ class Scan:
         for i, ins in enumerate(body):
             op = ins.op
             if op in BLOCK_OPENERS:
+                if op == "try_table":
+                    # Catch clauses branch (from the handler) to labels of the enclosing
+                    # context: those labels need a real Python loop (or the function).
+                    for _, _, d in ins.imm[1]:
+                        if d < len(ctrl):
+                            self.targeted.add(ctrl[-1 - d])
+                            self.refs.setdefault(ctrl[-1 - d], set()).add(i)
+                            self.deep_refs.add(ctrl[-1 - d])
                 ctrl.append(i)
             elif op == "end":
                 if ctrl:
@@ -73,6 +81,8 @@ class Scan:
             if op in BLOCK_OPENERS:
                 dl = 1 if i in self.targeted and i not in self.chain \
                     and i not in self.shared else 0
+                if op == "try_table":
+                    dl += 1     # its try statement is a nested block too
                 # A switch chain's guards are sequential: one level for the whole chain.
                 di = dl + (1 if op == "if" or (i in self.chain and self.chain[i][2]) else 0)
                 stack.append((dl, di))

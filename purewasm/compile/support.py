@@ -12,7 +12,7 @@ import struct
 from typing import Any, Callable, Dict, List
 
 from purewasm import numeric
-from purewasm.errors import Trap, TrapCode
+from purewasm.errors import Trap, TrapCode, WasmException
 
 
 def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
@@ -114,6 +114,8 @@ def base_namespace() -> Dict[str, Any]:
         "CALL_REF_TARGET": call_ref_target,
         "TC_NULL_REFERENCE": TrapCode.NULL_REFERENCE,
         "TAIL_CALL": TailCall,
+        "WEXC": WasmException,
+        "THROW_REF": throw_ref,
         "TABLE_GET": table_get,
         "TABLE_SET": table_set,
         "TABLE_FILL": table_fill,
@@ -127,6 +129,17 @@ def base_namespace() -> Dict[str, Any]:
         "fmod": math.fmod,
     })
     return ns
+
+
+# --- Exception handling (Wasm 3.0) ---------------------------------------------------------
+
+def throw_ref(exn: Any) -> BaseException:
+    """The exception an exnref rethrows (generated code raises it): the exception object
+    itself, its old traceback dropped (a rethrow loop must not grow it); null traps."""
+    if exn is None:
+        raise Trap(TrapCode.NULL_REFERENCE, "null exception reference")
+    exc: BaseException = exn.with_traceback(None)
+    return exc
 
 
 # --- Tail calls (Wasm 3.0) -------------------------------------------------------------------

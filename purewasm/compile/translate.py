@@ -60,6 +60,9 @@ class IndexSpaces:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         self.memory_types = module.memory_types()
+        # Exception handling: each tag's payload types.
+        self.tag_types = [tuple(module.types[tt.type_index].params)
+                          for tt in module.tag_types()]
 
 
 class Translator(OperandStack):
@@ -83,6 +86,7 @@ class Translator(OperandStack):
         self.type = self.func_types[index]
         self.global_types = sp.global_types
         self.table_types = sp.table_types
+        self.tag_types = sp.tag_types
         # "i32", or "i64" (memory64): how addresses into each memory are bounds-checked.
         self.memory_addresses = [mt.address for mt in sp.memory_types]
         self.consts: Dict[str, float] = {}

@@ -18,6 +18,9 @@ Every entry into Wasm (an exported function call, a start function) goes through
   thread started after ``threading.stack_size(512 MiB)`` (one per concurrently calling
   thread, from a pool); the waiting thread polls, so that a signal handler's exception
   (or ``_thread.interrupt_main``) reaches it, and then stops the guest;
+* lets a Wasm exception (exception handling: ``errors.WasmException``) pass: between
+  Wasm frames, through host functions, and out to the embedder, where it is a Trap
+  carrying its tag and payload;
 * maps exceptions: a host function's exception (wrapped in :class:`HostError` on its way
   through generated code) is re-raised as it was; an exception raised by generated code
   or purewasm's helpers goes through :func:`traps.trap_from_exception`, and a trap gets
@@ -35,7 +38,7 @@ import threading
 from types import FrameType
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from purewasm.errors import Trap, TrapCode, WasmtimeError
+from purewasm.errors import Trap, TrapCode, WasmException, WasmtimeError
 
 from .traps import is_generated_code, trap_from_exception, wasm_backtrace
 
@@ -187,13 +190,17 @@ def host_recursion_error(exc: RecursionError) -> bool:
 _HOST_RECURSION_FRAMES = 100
 
 
-def _guarded(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
+def _guarded(fn: Callable[..., Any], args: Sequence[Any], outermost: bool = True) -> Any:
     try:
         return fn(*args)
     except BaseException as exc:  # noqa: BLE001 - mapped or re-raised, never swallowed
         mapped = _map_exception(exc)
         trap = mapped if mapped is not None else exc
+        # A Wasm exception leaving a nested entry (Wasm -> host -> Wasm) passes unchanged
+        # through the host function and may still be caught by an outer try_table: its
+        # backtrace is made only if it reaches the embedder.
         if (isinstance(trap, Trap) and not trap.frames and not isinstance(exc, HostError)
+                and (outermost or not isinstance(trap, WasmException))
                 and not trap.frames_read):
             # Once per trap: a trap unwinding through n host re-entries would otherwise
             # walk its (ever longer) traceback at each of them, O(n^2).
@@ -284,7 +291,7 @@ def _reentered(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
         raise Trap(TrapCode.STACK_OVERFLOW)
     _state.reentries = n
     try:
-        return _guarded(fn, args)
+        return _guarded(fn, args, False)
     finally:
         _state.reentries = n - 1
 

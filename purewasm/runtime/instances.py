@@ -219,6 +219,21 @@ class GlobalInstance:
         self.types: Any = ()     # as TableInstance.types
 
 
+class TagInstance:
+    """A tag (exception handling): its identity is the tag's (a catch clause matches an
+    exception whose tag *is* this object; an imported tag is the exporter's object).
+    ``type`` is the payload's function type (no results)."""
+
+    __slots__ = ("type", "store", "__weakref__")
+
+    def __init__(self, functype: FuncType, store: Any = None) -> None:
+        self.type = functype
+        self.store = store
+
+    def __repr__(self) -> str:
+        return "<TagInstance %s>" % (self.type,)
+
+
 class ModuleInstance:
     """An instantiated module: its index spaces (imports first, then definitions)."""
 
@@ -228,6 +243,7 @@ class ModuleInstance:
         self.tables: List[TableInstance] = []
         self.memories: List[MemoryInstance] = []
         self.globals: List[GlobalInstance] = []
+        self.tags: List[TagInstance] = []
         self.elem_segments: List[List[Any]] = []
         self.data_segments: List[bytes] = []
         self.import_calls: Dict[int, Callable[..., Any]] = {}

@@ -20,12 +20,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from purewasm.errors import InstantiationError, InvalidError, LinkError, Trap, TrapCode, \
     WasmtimeError
-from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, Expr, \
+from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, TAG, Expr, \
     FuncType, Import, Limits, Module
 
 from . import call
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
-    ModuleInstance, TableInstance
+    ModuleInstance, TableInstance, TagInstance
 from .values import MASK32, MASK64, f32_from_bits, f64_from_bits, module_type_ids
 from purewasm.validate.matching import TypeSpace, matches, types_equal
 
@@ -210,6 +210,10 @@ def limits_match(actual: Limits, expected: Limits) -> bool:
     return actual.max is not None and actual.max <= expected.max
 
 
+def _tag_type(ft: FuncType) -> FuncType:
+    return _as_tuple_type(ft)
+
+
 def extern_kind(ext: Extern) -> str:
     if isinstance(ext, FuncInstance):
         return FUNC
@@ -219,6 +223,8 @@ def extern_kind(ext: Extern) -> str:
         return MEMORY
     if isinstance(ext, GlobalInstance):
         return GLOBAL
+    if isinstance(ext, TagInstance):
+        return TAG
     raise TypeError("not an extern: %r" % (ext,))
 
 
@@ -232,6 +238,8 @@ def describe_extern(ext: Extern) -> str:
     if kind == MEMORY:
         return "memory %s%s" % (_address_str(ext.address),
                                 _limits_str(Limits(ext.pages, ext.max)))
+    if kind == TAG:
+        return "tag %s" % (ext.type,)
     return "global %s%s" % ("mut " if ext.type.mutable else "", ext.type.content)
 
 
@@ -252,6 +260,8 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
     if imp.kind == MEMORY:
         mt = imp.memory_type
         return "memory %s%s" % (_address_str(mt.address), _limits_str(mt.limits))
+    if imp.kind == TAG:
+        return "tag %s" % (types[imp.tag_type.type_index],)
     gt = imp.global_type
     return "global %s%s" % ("mut " if gt.mutable else "", gt.content)
 
@@ -293,6 +303,10 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
         if gt.mutable:
             return types_equal(ext.type.content, gt.content, ext.types, space)
         return matches(ext.type.content, gt.content, ext.types, space)
+    if imp.kind == TAG:
+        # Tag types match when their function types are equal (exception handling).
+        return isinstance(ext, TagInstance) and \
+            _tag_type(ext.type) == _as_tuple_type(types[imp.tag_type.type_index])
     return False
 
 
@@ -404,6 +418,8 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
             inst.tables.append(ext)
         elif imp.kind == MEMORY:
             inst.memories.append(ext)
+        elif imp.kind == TAG:
+            inst.tags.append(ext)
         else:
             inst.globals.append(ext)
 
@@ -421,6 +437,9 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
         inst.tables.append(table)
     for memtype in module.mems:
         inst.memories.append(store.new_memory(memtype))
+    for tagtype in module.tags:
+        # A fresh identity per definition and instantiation (exception handling).
+        inst.tags.append(TagInstance(_as_tuple_type(types[tagtype.type_index]), store))
     # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
     for glob in module.globals:
         ginst = GlobalInstance(glob.type, eval_const(glob.init, inst), store)
@@ -443,7 +462,8 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     inst.data_segments = [bytes(seg.init) for seg in module.datas]
 
     spaces: Dict[str, List[Any]] = {FUNC: inst.funcs, TABLE: inst.tables,
-                                    MEMORY: inst.memories, GLOBAL: inst.globals}
+                                    MEMORY: inst.memories, GLOBAL: inst.globals,
+                                    TAG: inst.tags}
     for exp in module.exports:
         item = spaces[exp.kind][exp.index]
         inst.exports[exp.name] = item

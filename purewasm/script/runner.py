@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Dict, List, Optional, Sequence, TextIO, Tuple, Type
 
 from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapCode, \
-    WasmtimeError
+    WasmException, WasmtimeError
 from purewasm.runtime import FuncInstance, GlobalInstance, ModuleInstance, Store, \
     f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits, instantiate
 from purewasm.syntax import Module
@@ -446,10 +446,11 @@ class Runner:
             message, ", ".join(_fmt_raw(t, r) for t, r in zip(types, raws)) or "no trap"))
 
     def _expect_exception(self, act: Any) -> None:
-        # Wasm exceptions (the exception-handling proposal) are not implemented yet: no
-        # action can end by one, so this command fails, saying what happened instead.
+        # An uncaught Wasm exception (exception handling) ends the action.
         try:
             types, raws = self.action(act)
+        except WasmException:
+            return
         except Trap as exc:
             raise _CommandFailed("expected an uncaught exception, got trap %r"
                                  % exc.reason) from None

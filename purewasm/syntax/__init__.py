@@ -31,6 +31,11 @@ Conventions (the one place they are written down):
   - reftype: a nullable RefType, ``ref.null``'s result type (its heap type is ``.heap``);
     select_t: tuple of value types
   - type: int type index (call_ref, return_call_ref)
+  - tag (throw): int tag index
+  - try_table: ``(blocktype, catches)``, each catch a tuple ``(kind, tag, label)``: kind
+    one of ``opcodes.CATCH_KINDS`` ("catch", "catch_ref", "catch_all", "catch_all_ref"),
+    tag an int or None (catch_all*), label an int relative to the try_table's *enclosing*
+    context (spec 3.3.8.4: catch labels do not see the try_table's own label)
   - lane: int;  memarg_lane: ``(memarg, lane)``;  shuffle: tuple of 16 ints
   - none: ``None``
 * ``Instr.offset`` is the byte offset of the opcode in the binary (or None for text),
@@ -48,11 +53,11 @@ I64 = "i64"
 F32 = "f32"
 F64 = "f64"
 V128 = "v128"
-from .types import EXTERNREF, FUNCREF, RefType, as_reftype  # noqa: E402,F401
+from .types import EXNREF, EXTERNREF, FUNCREF, RefType, as_reftype  # noqa: E402,F401
 
 NUM_TYPES = (I32, I64, F32, F64)
 VEC_TYPES = (V128,)
-REF_TYPES = (FUNCREF, EXTERNREF)
+REF_TYPES = (FUNCREF, EXTERNREF, EXNREF)
 VALUE_TYPES = NUM_TYPES + VEC_TYPES + REF_TYPES
 
 ValueType = str
@@ -142,9 +147,19 @@ FUNC = "func"
 TABLE = "table"
 MEMORY = "memory"
 GLOBAL = "global"
+TAG = "tag"               # exception handling
 
-ImportDesc = Union[int, TableType, MemoryType, GlobalType]   # int = type index of a func
-_Desc = TypeVar("_Desc", int, TableType, MemoryType, GlobalType)
+
+@dataclass(frozen=True)
+class TagType:
+    """A tag's type: the index of a function type whose results are empty (its params
+    are the exception's payload)."""
+
+    type_index: int
+
+
+ImportDesc = Union[int, TableType, MemoryType, GlobalType, TagType]  # int: a func's type
+_Desc = TypeVar("_Desc", int, TableType, MemoryType, GlobalType, TagType)
 
 
 @dataclass
@@ -183,6 +198,10 @@ class Import:
     @property
     def global_type(self) -> GlobalType:
         return self._desc(GLOBAL, GlobalType)
+
+    @property
+    def tag_type(self) -> TagType:
+        return self._desc(TAG, TagType)
 
 
 @dataclass
@@ -253,6 +272,7 @@ class Module:
     tables: List[TableType] = field(default_factory=list)  # defined tables only
     mems: List[MemoryType] = field(default_factory=list)   # defined memories only
     globals: List[Global] = field(default_factory=list)    # defined globals only
+    tags: List[TagType] = field(default_factory=list)      # defined tags only
     elems: List[Elem] = field(default_factory=list)
     # Initialiser expressions of the defined tables (Wasm 3.0 function references:
     # ``(table 10 (ref $t) (ref.func $f))``), by defined-table index; a table without one
@@ -288,6 +308,10 @@ class Module:
     def global_types(self) -> List[GlobalType]:
         out = [imp.global_type for imp in self.imports if imp.kind == GLOBAL]
         return out + [g.type for g in self.globals]
+
+    def tag_types(self) -> List[TagType]:
+        out = [imp.tag_type for imp in self.imports if imp.kind == TAG]
+        return out + list(self.tags)
 
     def num_imported_funcs(self) -> int:
         return sum(1 for imp in self.imports if imp.kind == FUNC)

@@ -109,6 +109,7 @@ class RefType(str):
 
 FUNCREF = RefType(True, "func")
 EXTERNREF = RefType(True, "extern")
+EXNREF = RefType(True, "exn")     # exception handling: a caught exception (None is null)
 # The reference types of Wasm 2.0 (the only ones without function_references).
 WASM2_REF_TYPES = (FUNCREF, EXTERNREF)
 

@@ -18,7 +18,7 @@ from typing import Collection, Dict, List, NoReturn, Optional, Tuple, Union
 from .. import opcodes, syntax
 from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
-    Import, Instr, Limits, MemoryType, Module, TableType,
+    Import, Instr, Limits, MemoryType, Module, TableType, TagType,
 )
 from ..binary.memarg import memarg_from_text
 from ..errors import UnsupportedProposalError
@@ -35,13 +35,16 @@ HEAP_TYPES = {heap: RefType(True, heap) for heap in ABSTRACT_HEAP_TYPES}
 # Names of the index spaces, as used in "unknown ..." and "duplicate ..." messages.
 _SPACE_NOUN = {
     "type": "type", "func": "function", "table": "table", "memory": "memory",
-    "global": "global", "elem": "elem segment", "data": "data segment",
+    "global": "global", "elem": "elem segment", "data": "data segment", "tag": "tag",
 }
 _DUP_NOUN = {"type": "type", "func": "func", "table": "table", "memory": "memory",
-             "global": "global", "elem": "elem", "data": "data"}
+             "global": "global", "elem": "elem", "data": "data", "tag": "tag"}
+# The kinds of imports and exports (exception handling adds tags).
+_EXTERN_KINDS = ("func", "table", "memory", "global", "tag")
 
 # Instructions parsed structurally, or that exist only in the binary format.
-_NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then"))
+_NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then",
+                        "try_table"))
 
 # Keywords of the text format that are no instruction names.
 _KEYWORDS = frozenset((
@@ -50,7 +53,8 @@ _KEYWORDS = frozenset((
     "i32", "i64", "f32", "f64", "v128", "funcref", "externref", "extern", "ref", "null",
     "anyref", "eqref", "i31ref", "structref", "arrayref", "exnref", "nullref",
     "nullfuncref", "nullexternref", "nullexnref", "any", "eq", "i31", "struct", "array",
-    "exn", "none", "nofunc", "noextern", "noexn",
+    "exn", "none", "nofunc", "noextern", "noexn", "tag", "catch", "catch_ref", "catch_all",
+    "catch_all_ref",
     "binary", "quote", "inf", "nan"))
 
 # Frames of the instruction parser's explicit stack.
@@ -128,7 +132,7 @@ class ModuleParser(TokenCursor):
         self.counts: Dict[str, int] = {k: 0 for k in _SPACE_NOUN}
         self.uses_data_count = False
         # Imports per kind so far: indices of definitions follow them (spec 6.6.1).
-        self.imported = {"func": 0, "table": 0, "memory": 0, "global": 0}
+        self.imported = {"func": 0, "table": 0, "memory": 0, "global": 0, "tag": 0}
 
     # --- token helpers -------------------------------------------------------------
 
@@ -442,13 +446,13 @@ class ModuleParser(TokenCursor):
                 if kinds[self.i] != LP or kinds[self.i + 1] != ATOM:
                     self.error("unexpected token")
                 space = values[self.i + 1]
-                if space not in ("func", "table", "memory", "global"):
+                if space not in _EXTERN_KINDS:
                     self.error("unexpected token", self.i + 1)
                 if defined is not None:
                     self.error("import after " + _SPACE_NOUN[defined], i + 1)
                 self.i += 2
                 self._bind_next(space, self.opt_id())  # type: ignore[arg-type]
-            elif kw in ("func", "table", "memory", "global"):
+            elif kw in _EXTERN_KINDS:
                 ident = self.opt_id()
                 while self.at_lp("export"):
                     self.i = match[self.i] + 1
@@ -503,6 +507,8 @@ class ModuleParser(TokenCursor):
             m.imports.append(Import(mod, nm, "table", self.tabletype()))
         elif kind == "memory":
             m.imports.append(Import(mod, nm, "memory", self.memtype()))
+        elif kind == "tag":
+            m.imports.append(Import(mod, nm, "tag", self.tagtype()))
         else:
             m.imports.append(Import(mod, nm, "global", self.globaltype()))
         self.expect_rp()
@@ -628,12 +634,33 @@ class ModuleParser(TokenCursor):
             return
         m.globals.append(Global(gt, self.expr(end)))
 
+    def tagtype(self) -> TagType:
+        """A tag's type use (exception handling): its function type must have no results
+        (the validator says so: "non-empty tag result type")."""
+        tidx, names = self.typeuse()
+        if any(n is not None for n in names):
+            self.error("unexpected token")
+        return TagType(tidx)
+
+    def field_tag(self, end: int) -> None:
+        m = self.module
+        self.opt_id()
+        index = self.imported["tag"] + len(m.tags)
+        self.exports("tag", index)
+        imp = self.inline_import()
+        tt = self.tagtype()
+        if imp is not None:
+            m.imports.append(Import(imp[0], imp[1], "tag", tt))
+            self.imported["tag"] += 1
+            return
+        m.tags.append(tt)
+
     def field_export(self, end: int) -> None:
         nm = self.name()
         if self.kinds[self.i] != LP or self.kinds[self.i + 1] != ATOM:
             self.error("unexpected token")
         kind = self.values[self.i + 1]
-        if kind not in ("func", "table", "memory", "global"):
+        if kind not in _EXTERN_KINDS:
             self.error("unexpected token", self.i + 1)
         self.i += 2
         idx = self.index(kind)  # type: ignore[arg-type]
@@ -784,6 +811,12 @@ class ModuleParser(TokenCursor):
                     label = self.label_id(labels)
                     append(Instr(kw, self.blocktype()))  # type: ignore[arg-type]
                     stack.append([_B, kw, label, False])
+                elif kw == "try_table":
+                    self.i += 1
+                    label = self.opt_id()
+                    append(self.try_table(labels))
+                    labels.append(label)
+                    stack.append([_B, kw, label, False])
                 elif kw == "else":
                     top = stack[-1] if stack else None
                     if top is None or top[0] != _B or top[1] != "if" or top[3]:
@@ -819,6 +852,12 @@ class ModuleParser(TokenCursor):
                     self.i += 2
                     self.label_id(labels)
                     append(Instr(kw, self.blocktype()))  # type: ignore[arg-type]
+                    stack.append([_FB])
+                elif kw == "try_table":
+                    self.i += 2
+                    label = self.opt_id()
+                    append(self.try_table(labels))
+                    labels.append(label)
                     stack.append([_FB])
                 elif kw == "if":
                     self.i += 2
@@ -860,6 +899,21 @@ class ModuleParser(TokenCursor):
                     self.error("unexpected token", i)
             else:
                 self.error("unexpected token")
+
+    def try_table(self, labels: List[Optional[str]]) -> Instr:
+        """try_table's block type and catch clauses (after its label): the clauses' labels
+        are resolved in the enclosing context (the try_table's own label is not yet
+        pushed: spec 6.5.2)."""
+        bt = self.blocktype()
+        catches = []
+        while self.kinds[self.i] == LP and self.kinds[self.i + 1] == ATOM \
+                and self.values[self.i + 1] in opcodes.CATCH_KINDS:
+            ckind: str = self.values[self.i + 1]  # type: ignore[assignment]
+            self.i += 2
+            tag = self.index("tag") if ckind in ("catch", "catch_ref") else None
+            catches.append((ckind, tag, self.label_index(labels)))
+            self.expect_rp()
+        return Instr("try_table", (bt, tuple(catches)))
 
     def label_index(self, labels: List[Optional[str]]) -> int:
         i = self.i
@@ -1011,6 +1065,8 @@ class ModuleParser(TokenCursor):
             return Instr(op, self.label_index(labels))
         if kind == opcodes.FUNC:
             return Instr(op, self.index("func"))
+        if kind == opcodes.TAG:
+            return Instr(op, self.index("tag"))
         if kind == opcodes.MEMARG:
             return Instr(op, self.memarg(info.natural_align))
         if kind == opcodes.BR_TABLE:
@@ -1090,6 +1146,7 @@ _FIELD_PARSERS = {
     "start": ModuleParser.field_start,
     "elem": ModuleParser.field_elem,
     "data": ModuleParser.field_data,
+    "tag": ModuleParser.field_tag,
 }
 
 

@@ -86,6 +86,13 @@ class _Printer:
         kind = info.imm
         if kind == opcodes.NONE:
             return op
+        if kind == opcodes.TRY_TABLE:
+            bt, catches = imm
+            text = self.instr(Instr("block", bt), local_ids).replace("block", op, 1)
+            for ckind, tag, label in catches:
+                text += (" (%s %d)" % (ckind, label) if tag is None
+                         else " (%s %d %d)" % (ckind, tag, label))
+            return text
         if kind == opcodes.BLOCKTYPE:
             if imm is None:
                 return op
@@ -178,6 +185,8 @@ class _Printer:
             elif imp.kind == "memory":
                 mt = imp.memory_type
                 desc = "(memory %s)" % self.limits(mt.limits, mt.address)
+            elif imp.kind == "tag":
+                desc = "(tag (type %d))" % imp.tag_type.type_index
             else:
                 desc = "(global %s)" % _globaltype(imp.global_type)
             out.append("  (import %s %s)" % (where, desc))
@@ -209,6 +218,8 @@ class _Printer:
                                              "" if init is None else " " + self.expr(init)))
         for mem in m.mems:
             out.append("  (memory %s)" % self.limits(mem.limits, mem.address))
+        for tag in m.tags:
+            out.append("  (tag (type %d))" % tag.type_index)
         for g in m.globals:
             out.append("  (global %s %s)" % (_globaltype(g.type), self.expr(g.init)))
         for e in m.exports:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InvalidError
-from ..syntax import FUNCREF, VALUE_TYPES, Func, FuncType, GlobalType, Instr
+from ..syntax import EXNREF, FUNCREF, VALUE_TYPES, Func, FuncType, GlobalType, Instr
 from ..syntax.types import BOT, RefType, as_reftype, defaultable
 from .matching import TypeSpace, matches
 from .tables import (
@@ -31,7 +31,8 @@ from .tables import (
     K_MEMORY_COPY, K_MEMORY_INIT, K_REF_FUNC, K_REF_IS_NULL, K_REF_NULL, K_RETURN,
     K_RETURN_CALL, K_RETURN_CALL_INDIRECT, K_SELECT, K_SELECT_T, K_SHUFFLE, K_TABLE_COPY,
     K_TABLE_FILL, K_TABLE_GET,
-    K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_UNREACHABLE, KIND,
+    K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_THROW, K_THROW_REF,
+    K_TRY_TABLE, K_UNREACHABLE, KIND,
     K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF,
 )
 
@@ -45,6 +46,7 @@ _EMPTY: List[str] = []
 _SELECT_OK = frozenset(("i32", "i64", "f32", "f64", "v128", None))
 # The bottom reference type: what pop_ref gives on an unreachable stack.
 _BOT_REF = RefType(False, BOT)
+_EXNREF = [EXNREF]
 
 
 class Context:
@@ -56,7 +58,8 @@ class Context:
                  globals_: Sequence[GlobalType], elem_types: Sequence[str], n_datas: int,
                  refs: Set[int], table_addresses: Optional[Sequence[str]] = None,
                  func_type_indices: Optional[Sequence[int]] = None,
-                 space: Optional[TypeSpace] = None, type_check: Any = None) -> None:
+                 space: Optional[TypeSpace] = None, type_check: Any = None,
+                 tag_params: Optional[Sequence[Sequence[str]]] = None) -> None:
         self.type_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in types]
         self.func_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in func_types]
         self.table_elems = list(table_elems)
@@ -70,6 +73,8 @@ class Context:
         self.elem_types = list(elem_types)
         self.n_datas = n_datas
         self.refs = refs
+        # Exception handling: each tag's payload types (its function type's params).
+        self.tag_params: List[List[str]] = [list(p) for p in (tag_params or ())]
         # Block types resolved once per module: None | value type | type index (spec 3.2.9).
         self.block_sigs: Dict[object, Sig] = {None: (_EMPTY, _EMPTY)}
         # Each function's type index (ref.func's precise type, spec 3.0), the module's
@@ -176,6 +181,29 @@ def _call_indirect_sig(ctx: Context, imm: Tuple[int, int], fidx: int, ins: Instr
         raise InvalidError("type mismatch: %s needs a funcref table" % ins.op,
                            fidx, ins.offset)
     return ctx.type_sigs[ti]
+
+
+def _check_catches(ctx: Context, ctrls: List[list], catches: Sequence[tuple], fidx: int,
+                   ins: Instr) -> None:
+    """try_table's catch clauses (3.3.8.4): catch x l pushes the tag's params, catch_ref
+    adds the exnref, catch_all pushes nothing, catch_all_ref the exnref alone."""
+    for ckind, tag, label in catches:
+        if ckind in ("catch", "catch_ref"):
+            if not 0 <= tag < len(ctx.tag_params):
+                raise _unknown("tag", tag, fidx, ins)
+            pushed = list(ctx.tag_params[tag])
+        else:
+            pushed = []
+        if ckind.endswith("_ref"):
+            pushed = pushed + _EXNREF
+        if not 0 <= label < len(ctrls):
+            raise _unknown("label", label, fidx, ins)
+        lab = ctrls[-1 - label][5]
+        # What the handler pushes must match the label's types (subtyping: valid/matching).
+        if len(lab) != len(pushed) or not all(
+                matches(a, b, ctx.space) for a, b in zip(pushed, lab)):
+            raise InvalidError("type mismatch: %s to a label of [%s] pushes [%s]"
+                               % (ckind, " ".join(lab), " ".join(pushed)), fidx, ins.offset)
 
 
 def _min_address(a: str, b: str) -> str:
@@ -308,6 +336,12 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             unreach = frame[4]
             vals += end
             continue
+        if kind == K_TRY_TABLE:
+            # A block whose catch clauses branch to labels of the enclosing context
+            # (3.3.8.4): each label must take what its clause pushes.
+            _check_catches(ctx, ctrls, imm[1], fidx, ins)
+            kind = K_BLOCK
+            imm = imm[0]
         if kind == K_BLOCK or kind == K_LOOP or kind == K_IF:
             bsig = block_sigs.get(imm)
             if bsig is None:
@@ -434,6 +468,17 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             frame[4] = unreach = True
             continue
         elif kind == K_UNREACHABLE:
+            del vals[height:]
+            frame[4] = unreach = True
+            continue
+        elif kind == K_THROW or kind == K_THROW_REF:
+            # Both end the path like br (stack-polymorphic after them).
+            if kind == K_THROW:
+                if not 0 <= imm < len(ctx.tag_params):
+                    raise _unknown("tag", imm, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, ctx.tag_params[imm], fidx, ins)
+            else:
+                _pop(ctx, vals, height, unreach, EXNREF, fidx, ins)
             del vals[height:]
             frame[4] = unreach = True
             continue

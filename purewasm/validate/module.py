@@ -7,12 +7,12 @@ found carries the expected text, and its invalid modules each have one error.
 """
 from __future__ import annotations
 
-from typing import Collection, List, Optional, Set
+from typing import Collection, List, Optional, Set, Tuple
 
 from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
-    ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, TABLE, VEC_TYPES, Expr, FuncType,
+    ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, TABLE, TAG, VEC_TYPES, Expr, FuncType,
     GlobalType, Limits, MemoryType, Module, TableType,
 )
 from ..syntax.types import WASM2_REF_TYPES, RefType, as_reftype, defaultable
@@ -174,6 +174,34 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                            % (what, expected, " ".join(stack)))
 
 
+def _check_tag_type(type_index: int, types: List[FuncType]) -> Tuple[str, ...]:
+    """A tag's type (3.2.11): a function type without results; returns its params."""
+    if not 0 <= type_index < len(types):
+        raise InvalidError("unknown type %d" % type_index)
+    ft = types[type_index]
+    if ft.results:
+        raise InvalidError("non-empty tag result type")
+    return ft.params
+
+
+def _refuse_exceptions(module: Module, has_tags: bool) -> None:
+    """Without exception handling: no tag, and no exnref anywhere a type is written (its
+    instructions are refused by check_proposals)."""
+    what = "a tag" if has_tags else None
+    if what is None:
+        written = [t for ft in module.types for t in ft.params + ft.results]
+        written += [t for f in module.funcs for t in f.locals]
+        written += [g.type.content for g in module.globals]
+        written += [t.element for t in module.tables] + [e.type for e in module.elems]
+        written += [imp.global_type.content for imp in module.imports if imp.kind == GLOBAL]
+        written += [imp.table_type.element for imp in module.imports if imp.kind == TABLE]
+        if "exnref" in written:
+            what = "the type exnref"
+    if what is not None:
+        raise InvalidError("exception handling support is not enabled "
+                           "(Config.wasm_exceptions): %s" % what)
+
+
 def validate_module(module: Module, features: Optional[Collection[str]] = None) -> None:
     """Validate ``module`` (spec 3.4.10); raise :class:`InvalidError` on the first error.
 
@@ -197,6 +225,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     table_types: List[TableType] = []
     mem_types: List[MemoryType] = []
     global_types: List[GlobalType] = []
+    tag_params: List[Tuple[str, ...]] = []
     for imp in module.imports:
         kind = imp.kind
         # The accessors raise InvalidError for a desc that does not fit the kind.
@@ -216,6 +245,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         elif kind == GLOBAL:
             _check_global_type(imp.global_type, tc)
             global_types.append(imp.global_type)
+        elif kind == TAG:
+            tag_params.append(_check_tag_type(imp.tag_type.type_index, types))
         else:
             raise InvalidError("malformed import kind %r" % (kind,))
     imported_globals = list(global_types)
@@ -236,6 +267,10 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     for mt in module.mems:
         _check_memory_type(mt)
         mem_types.append(mt)
+    for tag in module.tags:
+        tag_params.append(_check_tag_type(tag.type_index, types))
+    if "exceptions" not in features:
+        _refuse_exceptions(module, bool(tag_params))
     # Wasm 2.0 allows at most one memory (3.4.10); multi-memory (3.0) lifts the bound.
     if len(mem_types) > 1 and "multi_memory" not in features:
         raise InvalidError("multiple memories (multi-memory support is not enabled: "
@@ -322,7 +357,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     ctx = Context(types, func_types, [t.element for t in table_types],
                   [mt.address for mt in mem_types], global_types,
                   [e.type for e in module.elems], len(module.datas), refs,
-                  [t.address for t in table_types], precise, space, tc)
+                  [t.address for t in table_types], precise, space, tc, tag_params)
     for i, f in enumerate(module.funcs):
         validate_func(ctx, n_imported_funcs + i, f)
 
@@ -338,7 +373,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     # Exports (3.4.9): names unique, indices in range.
     seen: Set[str] = set()
     spaces = {FUNC: ("function", n_funcs), TABLE: ("table", len(table_types)),
-              MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types))}
+              MEMORY: ("memory", len(mem_types)), GLOBAL: ("global", len(global_types)),
+              TAG: ("tag", len(tag_params))}
     for exp in module.exports:
         index_space = spaces.get(exp.kind)
         if index_space is None:

@@ -59,7 +59,7 @@ def _warning_of(**settings: Any) -> str:
 
 
 def test_settings_purewasm_cannot_honour_warn() -> None:
-    assert "does not implement" in _warning_of(wasm_exceptions=True)
+    assert "does not implement" in _warning_of(wasm_threads=True)
     assert "does not implement" in _warning_of(wasm_gc=True)
     assert "always has simd" in _warning_of(wasm_simd=False)
     assert "NaN" in _warning_of(cranelift_nan_canonicalization=True)
@@ -76,3 +76,11 @@ def test_honoured_settings_take_effect() -> None:
     engine = purewasm.Engine(config)
     with pytest.raises(purewasm.WasmtimeError):
         purewasm.Module(engine, "(module (func return_call 0))")
+    config = purewasm.Config()
+    config.wasm_exceptions = False
+    with pytest.raises(purewasm.WasmtimeError, match="exception handling"):
+        purewasm.Module(purewasm.Engine(config), "(module (tag))")
+    with pytest.raises(purewasm.WasmtimeError, match="exception handling"):
+        purewasm.Module(purewasm.Engine(config), "(module (func try_table end))")
+    with pytest.raises(purewasm.WasmtimeError, match="exception handling"):
+        purewasm.Module(purewasm.Engine(config), "(module (func (param exnref)))")

@@ -91,6 +91,63 @@ def build(name: str, opt: str = "-O2", src_dir: str = HERE,
     return out
 
 
+# C++ with Wasm exception handling (exnref). zig's libc++abi for wasm32-wasi is built
+# without exceptions, so the exception runtime is compiled from zig's own sources: libc++abi's
+# cxa_exception/cxa_personality, libunwind's Unwind-wasm.c, and the C++ tag (__cpp_exception,
+# one i32: the exception object's address) from a one-line assembly file.
+# `-mllvm -wasm-use-legacy-eh=false` selects try_table/throw_ref over the legacy encoding.
+_EH_FLAGS = ["-target", "wasm32-wasi", "-fwasm-exceptions", "-mexception-handling",
+             "-mllvm", "-wasm-use-legacy-eh=false"]
+_EH_TAG = ".tagtype __cpp_exception i32\n.globl __cpp_exception\n__cpp_exception:\n"
+
+
+def build_cpp_exceptions(name: str, opt: str = "-O2", src_dir: str = HERE) -> str:
+    """Compile the C++ program ``src_dir/name`` with Wasm exception handling; return the
+    cached .wasm path (keyed as :func:`build`)."""
+    import ziglang
+    zl = os.path.dirname(ziglang.__file__)
+    src = os.path.join(src_dir, name)
+    with open(src, "rb") as f:
+        source = f.read()
+    flags = _EH_FLAGS + [opt]
+    abi = ["-I" + os.path.join(zl, "lib", "libcxxabi", "include"),
+           "-I" + os.path.join(zl, "lib", "libcxx", "src"), "-D_LIBCXXABI_BUILDING_LIBRARY",
+           "-D_LIBCPP_BUILDING_LIBRARY", "-D_LIBCXXABI_HAS_NO_THREADS", "-std=c++20",
+           "-D_LIBCPP_ENABLE_CXX17_REMOVED_UNEXPECTED_FUNCTIONS"]
+    key = hashlib.sha256(source + repr((flags, abi, _EH_TAG)).encode()
+                         + _zig_version().encode()).hexdigest()[:24]
+    os.makedirs(CACHE, exist_ok=True)
+    out = os.path.join(CACHE, "%s-eh-%s.wasm" % (os.path.splitext(name)[0], key))
+    if os.path.exists(out):
+        return out
+    zig = [sys.executable, "-m", "ziglang"]
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "tag.s"), "w") as f:
+            f.write(_EH_TAG)
+        steps = [
+            ["c++"] + flags + abi + ["-c", os.path.join(zl, "lib", "libcxxabi", "src",
+                                                         "cxa_exception.cpp"), "-o", "a.o"],
+            ["c++"] + flags + abi + ["-c", os.path.join(zl, "lib", "libcxxabi", "src",
+                                                         "cxa_personality.cpp"), "-o", "b.o"],
+            ["cc"] + flags + ["-D_LIBUNWIND_HIDE_SYMBOLS",
+                              "-I" + os.path.join(zl, "lib", "libunwind", "include"), "-c",
+                              os.path.join(zl, "lib", "libunwind", "src", "Unwind-wasm.c"),
+                              "-o", "c.o"],
+            ["cc", "-target", "wasm32-wasi", "-mexception-handling", "-c", "tag.s", "-o",
+             "d.o"],
+            ["c++"] + flags + ["-c", src, "-o", "prog.o"],
+            ["c++"] + flags + ["prog.o", "a.o", "b.o", "c.o", "d.o", "-o", "out.wasm"],
+        ]
+        for step in steps:
+            proc = subprocess.run(zig + step, capture_output=True, text=True, cwd=tmp)
+            if proc.returncode != 0:
+                raise RuntimeError("build of %s failed:\n%s" % (name, proc.stderr))
+        tmp_out = out + ".%d.tmp" % os.getpid()
+        shutil.copyfile(os.path.join(tmp, "out.wasm"), tmp_out)
+        os.replace(tmp_out, out)
+    return out
+
+
 def snapshot(root: str) -> Dict[str, Tuple[str, object]]:
     """The tree under ``root``: relative path -> (kind, content or link target)."""
     result: Dict[str, Tuple[str, object]] = {}
