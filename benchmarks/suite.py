@@ -1,0 +1,357 @@
+"""The benchmark suite: the compute kernels of c/kernels.c (built at -O2 for wasm32-wasi)
+under purewasm on each available Python, pywasm and wasmtime, alternating within one run,
+and the report docs/benchmarks.md (with a chart, docs/benchmarks.png, when matplotlib is
+installed: a dev-only dependency, never a runtime one).
+
+    python benchmarks/suite.py [--reps N] [--quick] [--engines a,b] [--out FILE]
+    python benchmarks/suite.py --check        # outputs only, tiny sizes: what CI runs
+
+Method. Every run is a fresh process (`python -m purewasm run`, `python -m pywasm --wasi
+preview1`, wasmtime through its Python package), so a time covers everything a user waits
+for. Each kernel runs at a size N and at a tiny size N0: the difference is the compute time
+(start-up, decode, validation and translation of the code that runs at both sizes cancel
+out), divided by the difference of the Wasm instructions executed (counted by wasmtime's
+fuel, 1 per instruction except nop/drop/block/loop/end/else) gives ns per instruction.
+Each engine runs at its own N (wasmtime's is hundreds of times larger, pywasm's tens of
+times smaller), so ratios compare ns per instruction. Times are the CPU time of the
+child process (user + system, from wait4), the best of --reps runs: on a loaded machine
+wall time measures the neighbours. Peak RSS is the child's, at size N.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
+# benchmarks/programs.py would shadow the tests' `programs` package.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
+
+# kernel -> (what it stresses, tiny N0, N for purewasm, N for pywasm, N for wasmtime)
+KERNELS: Dict[str, Tuple[str, int, int, int, int]] = {
+    "sha256": ("i32 loads/stores, rotations", 1, 100, 3, 20000),
+    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 60, 16, 400),
+    "fib": ("direct calls, recursion", 5, 24, 16, 34),
+    "sort": ("qsort: indirect calls to the comparator", 10, 40000, 1500, 4000000),
+    "vm": ("a switch lowered to br_table", 10, 200000, 5000, 50000000),
+    "xorshift": ("i64 arithmetic (values above 2^63)", 10, 150000, 4000, 100000000),
+}
+QUICK_DIVISOR = 4
+
+
+def pythons() -> List[Tuple[str, str]]:
+    """(label, interpreter) for purewasm: this Python, pyenv's 3.9-3.13 and pypy3."""
+    found: List[Tuple[str, str]] = []
+    seen = set()
+
+    def add(label: str, exe: Optional[str]) -> None:
+        if exe and os.path.exists(exe) and os.path.realpath(exe) not in seen:
+            seen.add(os.path.realpath(exe))
+            found.append((label, exe))
+    add("CPython %d.%d" % sys.version_info[:2], sys.executable)
+    root = None
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        try:
+            root = subprocess.run([pyenv, "root"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            root = None
+    if root and os.path.isdir(os.path.join(root, "versions")):
+        for minor in (9, 10, 11, 12, 13):
+            for version in sorted(os.listdir(os.path.join(root, "versions"))):
+                if version.startswith("3.%d." % minor):
+                    add("CPython 3.%d" % minor, os.path.join(root, "versions", version,
+                                                            "bin", "python3.%d" % minor))
+                    break
+    add("PyPy 3", shutil.which("pypy3"))
+    found.sort(key=lambda lp: (lp[0].startswith("PyPy"), lp[0]))
+    return found
+
+
+def build() -> str:
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from programs import harness
+    return harness.build("kernels.c", "-O2", src_dir=os.path.join(HERE, "c"))
+
+
+def count_instructions(wasm: str, kernel: str, n: int) -> int:
+    """Wasm instructions executed by ``kernels KERNEL N`` (wasmtime's fuel)."""
+    import wasmtime
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    engine = wasmtime.Engine(config)
+    store = wasmtime.Store(engine)
+    start = 1 << 62
+    store.set_fuel(start)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = ["kernels", kernel, str(n)]
+    store.set_wasi(wasi)
+    inst = linker.instantiate(store, wasmtime.Module.from_file(engine, wasm))
+    try:
+        inst.exports(store)["_start"](store)
+    except wasmtime.ExitTrap:
+        pass
+    return start - store.get_fuel()
+
+
+def _wasmtime_main(argv: Sequence[str]) -> int:
+    """``suite.py --run-wasmtime FILE ARGS...``: run a WASI program with wasmtime's Python
+    package (stdout inherited), as the reference engine of the suite."""
+    import wasmtime
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = ["kernels"] + list(argv[1:])
+    wasi.inherit_stdout()
+    wasi.inherit_stderr()
+    store.set_wasi(wasi)
+    inst = linker.instantiate(store, wasmtime.Module.from_file(engine, argv[0]))
+    try:
+        inst.exports(store)["_start"](store)
+    except wasmtime.ExitTrap as exc:
+        return exc.code
+    return 0
+
+
+class Engine:
+    def __init__(self, label: str, kind: str, argv: List[str], env: Dict[str, str]) -> None:
+        self.label = label
+        self.kind = kind            # "purewasm", "pywasm" or "wasmtime": which N to use
+        self.argv = argv
+        self.env = env
+
+    def size(self, kernel: str) -> int:
+        _, _, ours, py, wt = KERNELS[kernel]
+        return {"purewasm": ours, "pywasm": py, "wasmtime": wt}[self.kind]
+
+    def run(self, wasm: str, kernel: str, n: int) -> Tuple[float, float, int, bytes]:
+        """(CPU seconds, wall seconds, peak RSS in KiB, stdout) of one run."""
+        if self.kind == "pywasm":
+            cmd = self.argv + ["--wasi-args", kernel, "--wasi-args", str(n), wasm]
+        else:
+            cmd = self.argv + [wasm, kernel, str(n)]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=self.env)
+        out = proc.stdout.read() if proc.stdout else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status) \
+            if hasattr(os, "waitstatus_to_exitcode") else status >> 8
+        if proc.returncode:
+            out += b" [exit %d]" % proc.returncode
+        return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss, out
+
+
+def engines(selected: Optional[List[str]]) -> List[Engine]:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    out = [Engine("wasmtime", "wasmtime", [sys.executable, os.path.abspath(__file__),
+                                           "--run-wasmtime"], env)]
+    for label, exe in pythons():
+        out.append(Engine("purewasm " + label, "purewasm", [exe, "-m", "purewasm", "run"],
+                          env))
+    try:
+        import pywasm  # noqa: F401
+        out.append(Engine("pywasm (CPython %d.%d)" % sys.version_info[:2], "pywasm",
+                          [sys.executable, "-m", "pywasm", "--wasi", "preview1"], env))
+    except ImportError:
+        pass
+    if selected:
+        out = [e for e in out if any(s.lower() in e.label.lower() for s in selected)
+               or e.kind == "wasmtime"]
+    return out
+
+
+def check(wasm: str) -> int:
+    """Every kernel at a tiny size under purewasm (this Python) and wasmtime: the same
+    output. No timing."""
+    ours = Engine("purewasm", "purewasm", [sys.executable, "-m", "purewasm", "run"],
+                  dict(os.environ, PYTHONPATH=ROOT))
+    ref = engines(["wasmtime"])[0]
+    bad = 0
+    for kernel, (_, n0, _, _, _) in KERNELS.items():
+        a, b = ours.run(wasm, kernel, n0 + 2)[3], ref.run(wasm, kernel, n0 + 2)[3]
+        print("%-10s %s" % (kernel, "same" if a == b and a else "DIFFERS %r %r" % (a, b)))
+        bad += a != b or not a
+    return 1 if bad else 0
+
+
+def geomean(xs: Sequence[float]) -> float:
+    xs = [x for x in xs if x > 0 and math.isfinite(x)]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def measure(wasm: str, engs: List[Engine], reps: int, quick: bool
+            ) -> Dict[Tuple[str, str], Dict[str, object]]:
+    counts: Dict[Tuple[str, int], int] = {}
+    results: Dict[Tuple[str, str], Dict[str, object]] = {}
+    for kernel, (_, n0, _, _, _) in KERNELS.items():
+        for e in engs:
+            n = e.size(kernel)
+            if quick:
+                n = max(n0 + 1, n // QUICK_DIVISOR) if kernel != "fib" else n - 2
+            for size in (n0, n):
+                if (kernel, size) not in counts:
+                    counts[(kernel, size)] = count_instructions(wasm, kernel, size)
+            results[(kernel, e.label)] = {"n": n, "n0": n0, "cpu": math.inf, "cpu0": math.inf,
+                                          "wall": math.inf, "rss": 0, "out": None,
+                                          "instrs": counts[(kernel, n)] - counts[(kernel, n0)]}
+    for rep in range(reps):
+        for kernel in KERNELS:
+            for e in engs:
+                r = results[(kernel, e.label)]
+                cpu0, _, _, _ = e.run(wasm, kernel, int(r["n0"]))  # type: ignore[call-overload]
+                cpu, wall, rss, out = e.run(wasm, kernel, int(r["n"]))  # type: ignore[call-overload]
+                r["cpu0"] = min(r["cpu0"], cpu0)  # type: ignore[type-var]
+                r["cpu"] = min(r["cpu"], cpu)  # type: ignore[type-var]
+                r["wall"] = min(r["wall"], wall)  # type: ignore[type-var]
+                r["rss"] = max(r["rss"], rss)  # type: ignore[type-var]
+                r["out"] = out
+                print("rep %d %-9s %-26s N=%-9d cpu %7.3f s (N0 %6.3f s) wall %7.3f s %s" % (
+                    rep + 1, kernel, e.label, r["n"], cpu, cpu0, wall,
+                    out.strip().decode(errors="replace")[:40]), flush=True)
+    for r in results.values():
+        r["ns"] = max(float(r["cpu"]) - float(r["cpu0"]), 1e-9) * 1e9 / max(int(r["instrs"]), 1)  # type: ignore[call-overload]
+    return results
+
+
+def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
+           reps: int, elapsed: float, chart: Optional[str]) -> str:
+    lines: List[str] = []
+    add = lines.append
+    ref = "wasmtime"
+    pyw = next((e.label for e in engs if e.kind == "pywasm"), None)
+    add("## Compute: the kernels of benchmarks/c/kernels.c")
+    add("")
+    add("Written by `python benchmarks/suite.py` (%d alternating repetitions, %.0f s, %s); "
+        "method in its docstring. ns/instr: CPU time of the kernel (size N minus a tiny "
+        "size) per Wasm instruction executed; ×wasmtime: that over wasmtime's; "
+        "÷pywasm: how many times faster than pywasm." % (
+            reps, elapsed, time.strftime("%Y-%m-%d", time.gmtime())))
+    add("")
+    add("| kernel | stresses | engine | N | instructions | CPU s | ns/instr | ×wasmtime | "
+        "÷pywasm | peak RSS MB |")
+    add("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kernel, (what, *_rest) in KERNELS.items():
+        base = float(results[(kernel, ref)]["ns"])  # type: ignore[arg-type]
+        pyns = float(results[(kernel, pyw)]["ns"]) if pyw else math.nan  # type: ignore[arg-type]
+        for e in engs:
+            r = results[(kernel, e.label)]
+            ns = float(r["ns"])  # type: ignore[arg-type]
+            add("| %s | %s | %s | %d | %d | %.2f | %.1f | %s | %s | %.0f |" % (
+                kernel, what, e.label, r["n"], r["instrs"], r["cpu"], ns,
+                "%.0f" % (ns / base) if e.kind != "wasmtime" else "1",
+                "%.0f" % (pyns / ns) if e.kind == "purewasm" and pyw else "",
+                int(r["rss"]) / 1024))  # type: ignore[call-overload]
+    add("")
+    add("Geometric means over the kernels (ns/instr ratios):")
+    add("")
+    add("| engine | ×wasmtime | ÷pywasm | worst kernel ×wasmtime |")
+    add("|---|---:|---:|---|")
+    for e in engs:
+        if e.kind == "wasmtime":
+            continue
+        ratios = {k: float(results[(k, e.label)]["ns"]) / float(results[(k, ref)]["ns"])  # type: ignore[arg-type]
+                  for k in KERNELS}
+        worst = max(ratios, key=lambda k: ratios[k])
+        vs_py = geomean([float(results[(k, pyw)]["ns"]) / float(results[(k, e.label)]["ns"])  # type: ignore[arg-type]
+                         for k in KERNELS]) if pyw and e.kind == "purewasm" else math.nan
+        add("| %s | %.0f | %s | %s (%.0f) |" % (e.label, geomean(list(ratios.values())),
+                                                "%.0f" % vs_py if vs_py == vs_py else "",
+                                                worst, ratios[worst]))
+    mism = [k for k in KERNELS for e in engs
+            if results[(k, e.label)]["out"] != results[(k, ref)]["out"]
+            and e.size(k) == engs[0].size(k)]
+    if mism:
+        add("")
+        add("Output differences (same N as wasmtime): %s" % ", ".join(sorted(set(mism))))
+    if chart:
+        add("")
+        add("![ns per Wasm instruction, log scale](%s)" % os.path.basename(chart))
+    add("")
+    return "\n".join(lines)
+
+
+def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
+         path: str) -> Optional[str]:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    kernels = list(KERNELS)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    width = 0.8 / len(engs)
+    for i, e in enumerate(engs):
+        ys = [float(results[(k, e.label)]["ns"]) for k in kernels]  # type: ignore[arg-type]
+        ax.bar([j + i * width for j in range(len(kernels))], ys, width, label=e.label)
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per Wasm instruction (log scale; lower is faster)")
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(kernels))])
+    ax.set_xticklabels(kernels)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def write_doc(section: str, path: str) -> None:
+    """Replace the "Compute" section of ``path`` (up to the next "## " heading), keeping
+    the rest (the start-up section, the optimisation log)."""
+    marker = "## Compute: the kernels of benchmarks/c/kernels.c"
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
+    if marker in text:
+        head, rest = text.split(marker, 1)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1:] if nxt >= 0 else ""
+        text = head + section + "\n" + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main(argv: List[str]) -> int:
+    if argv[:1] == ["--run-wasmtime"]:
+        return _wasmtime_main(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=2, help="alternating repetitions")
+    ap.add_argument("--quick", action="store_true", help="sizes / %d" % QUICK_DIVISOR)
+    ap.add_argument("--engines", help="comma-separated substrings of engine labels")
+    ap.add_argument("--out", default=DOC, help="the report (its Compute section is replaced)")
+    ap.add_argument("--no-write", action="store_true", help="print the report only")
+    ap.add_argument("--check", action="store_true", help="outputs at tiny sizes, no timing")
+    args = ap.parse_args(argv)
+    wasm = build()
+    if args.check:
+        return check(wasm)
+    engs = engines(args.engines.split(",") if args.engines else None)
+    start = time.perf_counter()
+    results = measure(wasm, engs, args.reps, args.quick)
+    elapsed = time.perf_counter() - start
+    chart = None
+    if not args.no_write:
+        chart = draw(results, engs, os.path.splitext(args.out)[0] + ".png")
+    section = report(results, engs, args.reps, elapsed, chart)
+    print(section)
+    if not args.no_write:
+        write_doc(section, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
