@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -36,13 +37,16 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
 # kernel -> (what it stresses, tiny N0, N for purewasm, N for pywasm, N for wasmtime)
 KERNELS: Dict[str, Tuple[str, int, int, int, int]] = {
-    "sha256": ("i32 loads/stores, rotations", 1, 100, 3, 20000),
-    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 60, 16, 400),
-    "fib": ("direct calls, recursion", 5, 24, 16, 34),
-    "sort": ("qsort: indirect calls to the comparator", 10, 40000, 1500, 4000000),
-    "vm": ("a switch lowered to br_table", 10, 200000, 5000, 50000000),
-    "xorshift": ("i64 arithmetic (values above 2^63)", 10, 150000, 4000, 100000000),
+    "sha256": ("i32 loads/stores, rotations", 1, 300, 3, 100000),
+    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 110, 24, 800),
+    "fib": ("direct calls, recursion", 5, 32, 21, 40),
+    "sort": ("qsort: indirect calls to the comparator", 10, 40000, 400, 5000000),
+    "vm": ("a switch lowered to br_table", 10, 100000, 1000, 30000000),
+    "xorshift": ("i64 arithmetic (values above 2^63)", 10, 4000000, 10000, 300000000),
 }
+# GNU time reports a child's own peak RSS (wait4's includes what a child inherits from
+# this process at fork and exec).
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 QUICK_DIVISOR = 4
 
 
@@ -142,17 +146,29 @@ class Engine:
             cmd = self.argv + ["--wasi-args", kernel, "--wasi-args", str(n), wasm]
         else:
             cmd = self.argv + [wasm, kernel, str(n)]
+        if GNU_TIME:
+            cmd = [GNU_TIME, "-f", "SUITE_PEAK_RSS_KB %M"] + cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                env=self.env)
-        out = proc.stdout.read() if proc.stdout else b""
-        _, status, usage = os.wait4(proc.pid, 0)
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=self.env)
+            out = proc.stdout.read() if proc.stdout else b""
+            _, status, usage = os.wait4(proc.pid, 0)
+            err.seek(0)
+            errors = err.read()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status) \
             if hasattr(os, "waitstatus_to_exitcode") else status >> 8
+        rss = usage.ru_maxrss
+        lines = errors.strip().splitlines()
+        if GNU_TIME and lines and lines[-1].startswith(b"SUITE_PEAK_RSS_KB "):
+            rss = int(lines.pop().split()[1])
+            errors = b"\n".join(lines)
         if proc.returncode:
-            out += b" [exit %d]" % proc.returncode
-        return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss, out
+            # A failed run is reported, never timed.
+            tail = errors.strip().splitlines()[-1:] or [b""]
+            out += b" [exit %d: %s]" % (proc.returncode, tail[0][:200])
+            return math.inf, math.inf, 0, out
+        return usage.ru_utime + usage.ru_stime, wall, rss, out
 
 
 def engines(selected: Optional[List[str]]) -> List[Engine]:
@@ -175,17 +191,22 @@ def engines(selected: Optional[List[str]]) -> List[Engine]:
 
 
 def check(wasm: str) -> int:
+    return 1 if check_outputs(wasm) else 0
+
+
+def check_outputs(wasm: str) -> List[str]:
     """Every kernel at a tiny size under purewasm (this Python) and wasmtime: the same
     output. No timing."""
     ours = Engine("purewasm", "purewasm", [sys.executable, "-m", "purewasm", "run"],
                   dict(os.environ, PYTHONPATH=ROOT))
     ref = engines(["wasmtime"])[0]
-    bad = 0
+    bad = []
     for kernel, (_, n0, _, _, _) in KERNELS.items():
         a, b = ours.run(wasm, kernel, n0 + 2)[3], ref.run(wasm, kernel, n0 + 2)[3]
         print("%-10s %s" % (kernel, "same" if a == b and a else "DIFFERS %r %r" % (a, b)))
-        bad += a != b or not a
-    return 1 if bad else 0
+        if a != b or not a:
+            bad.append(kernel)
+    return bad
 
 
 def geomean(xs: Sequence[float]) -> float:
@@ -218,17 +239,31 @@ def measure(wasm: str, engs: List[Engine], reps: int, quick: bool
                 r["cpu"] = min(r["cpu"], cpu)  # type: ignore[type-var]
                 r["wall"] = min(r["wall"], wall)  # type: ignore[type-var]
                 r["rss"] = max(r["rss"], rss)  # type: ignore[type-var]
-                r["out"] = out
+                if r["out"] is None or math.isfinite(cpu):
+                    r["out"] = out
                 print("rep %d %-9s %-26s N=%-9d cpu %7.3f s (N0 %6.3f s) wall %7.3f s %s" % (
                     rep + 1, kernel, e.label, r["n"], cpu, cpu0, wall,
                     out.strip().decode(errors="replace")[:40]), flush=True)
     for r in results.values():
         r["ns"] = max(float(r["cpu"]) - float(r["cpu0"]), 1e-9) * 1e9 / max(int(r["instrs"]), 1)  # type: ignore[call-overload]
+        if not math.isfinite(float(r["cpu"])):  # type: ignore[arg-type]
+            r["ns"] = math.nan
     return results
 
 
+def _purewasm_differences(results: Dict[Tuple[str, str], Dict[str, object]],
+                          engs: List[Engine]) -> List[str]:
+    bad = []
+    for k in KERNELS:
+        outs = {results[(k, e.label)]["out"] for e in engs if e.kind == "purewasm"
+                and math.isfinite(float(results[(k, e.label)]["cpu"]))}  # type: ignore[arg-type]
+        if len(outs) > 1:
+            bad.append(k)
+    return bad
+
+
 def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
-           reps: int, elapsed: float, chart: Optional[str]) -> str:
+           reps: int, elapsed: float, chart: Optional[str], check_verdict: str) -> str:
     lines: List[str] = []
     add = lines.append
     ref = "wasmtime"
@@ -271,12 +306,17 @@ def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
         add("| %s | %.0f | %s | %s (%.0f) |" % (e.label, geomean(list(ratios.values())),
                                                 "%.0f" % vs_py if vs_py == vs_py else "",
                                                 worst, ratios[worst]))
-    mism = [k for k in KERNELS for e in engs
-            if results[(k, e.label)]["out"] != results[(k, ref)]["out"]
-            and e.size(k) == engs[0].size(k)]
-    if mism:
+    add("")
+    add("Outputs: at a small size every kernel printed the same under purewasm and wasmtime "
+        "(`suite.py --check`: %s); at size N, the purewasm runs of a kernel printed %s." % (
+            check_verdict,
+            "the same on every Python" if not _purewasm_differences(results, engs)
+            else "DIFFERENT outputs: %s" % ", ".join(_purewasm_differences(results, engs))))
+    failed = sorted({"%s under %s" % (k, e.label) for k in KERNELS for e in engs
+                     if not math.isfinite(float(results[(k, e.label)]["cpu"]))})  # type: ignore[arg-type]
+    if failed:
         add("")
-        add("Output differences (same N as wasmtime): %s" % ", ".join(sorted(set(mism))))
+        add("Runs that failed in every repetition (no time): %s." % "; ".join(failed))
     if chart:
         add("")
         add("![ns per Wasm instruction, log scale](%s)" % os.path.basename(chart))
@@ -340,13 +380,15 @@ def main(argv: List[str]) -> int:
     if args.check:
         return check(wasm)
     engs = engines(args.engines.split(",") if args.engines else None)
+    bad = check_outputs(wasm)
+    verdict = "all the same" if not bad else "DIFFERENT for " + ", ".join(bad)
     start = time.perf_counter()
     results = measure(wasm, engs, args.reps, args.quick)
     elapsed = time.perf_counter() - start
     chart = None
     if not args.no_write:
         chart = draw(results, engs, os.path.splitext(args.out)[0] + ".png")
-    section = report(results, engs, args.reps, elapsed, chart)
+    section = report(results, engs, args.reps, elapsed, chart, verdict)
     print(section)
     if not args.no_write:
         write_doc(section, args.out)
