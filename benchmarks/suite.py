@@ -35,19 +35,22 @@ DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 # benchmarks/programs.py would shadow the tests' `programs` package.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
-# kernel -> (what it stresses, tiny N0, N for purewasm, N for pywasm, N for wasmtime)
-KERNELS: Dict[str, Tuple[str, int, int, int, int]] = {
-    "sha256": ("i32 loads/stores, rotations", 1, 300, 3, 100000),
-    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 110, 24, 800),
-    "fib": ("direct calls, recursion", 5, 32, 21, 40),
-    "sort": ("qsort: indirect calls to the comparator", 10, 40000, 400, 5000000),
-    "vm": ("a switch lowered to br_table", 10, 100000, 1000, 30000000),
-    "xorshift": ("i64 arithmetic (values above 2^63)", 10, 4000000, 10000, 300000000),
+# kernel -> (what it stresses, tiny N0, N for purewasm on CPython, on PyPy, for pywasm,
+# for wasmtime): sizes for roughly a second of compute each.
+KERNELS: Dict[str, Tuple[str, int, int, int, int, int]] = {
+    "sha256": ("i32 loads/stores, rotations", 1, 300, 3000, 3, 100000),
+    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 110, 200, 24, 800),
+    "fib": ("direct calls, recursion", 5, 32, 32, 21, 40),
+    "sort": ("qsort: indirect calls to the comparator", 10, 40000, 120000, 400, 5000000),
+    "vm": ("a switch lowered to br_table", 10, 100000, 500000, 1000, 30000000),
+    "xorshift": ("i64 arithmetic (values above 2^63)", 10, 4000000, 8000000, 10000,
+                 300000000),
 }
 # GNU time reports a child's own peak RSS (wait4's includes what a child inherits from
 # this process at fork and exec).
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 QUICK_DIVISOR = 4
+PYPY_LABEL = "PyPy 3"
 
 
 def pythons() -> List[Tuple[str, str]]:
@@ -75,7 +78,7 @@ def pythons() -> List[Tuple[str, str]]:
                     add("CPython 3.%d" % minor, os.path.join(root, "versions", version,
                                                             "bin", "python3.%d" % minor))
                     break
-    add("PyPy 3", shutil.which("pypy3"))
+    add(PYPY_LABEL, shutil.which("pypy3"))
     found.sort(key=lambda lp: (lp[0].startswith("PyPy"), lp[0]))
     return found
 
@@ -137,7 +140,9 @@ class Engine:
         self.env = env
 
     def size(self, kernel: str) -> int:
-        _, _, ours, py, wt = KERNELS[kernel]
+        _, _, ours, pypy, py, wt = KERNELS[kernel]
+        if self.kind == "purewasm" and self.label.endswith(PYPY_LABEL):
+            return pypy
         return {"purewasm": ours, "pywasm": py, "wasmtime": wt}[self.kind]
 
     def run(self, wasm: str, kernel: str, n: int) -> Tuple[float, float, int, bytes]:
@@ -201,7 +206,7 @@ def check_outputs(wasm: str) -> List[str]:
                   dict(os.environ, PYTHONPATH=ROOT))
     ref = engines(["wasmtime"])[0]
     bad = []
-    for kernel, (_, n0, _, _, _) in KERNELS.items():
+    for kernel, (_, n0, *_sizes) in KERNELS.items():
         a, b = ours.run(wasm, kernel, n0 + 2)[3], ref.run(wasm, kernel, n0 + 2)[3]
         print("%-10s %s" % (kernel, "same" if a == b and a else "DIFFERS %r %r" % (a, b)))
         if a != b or not a:
@@ -218,7 +223,7 @@ def measure(wasm: str, engs: List[Engine], reps: int, quick: bool
             ) -> Dict[Tuple[str, str], Dict[str, object]]:
     counts: Dict[Tuple[str, int], int] = {}
     results: Dict[Tuple[str, str], Dict[str, object]] = {}
-    for kernel, (_, n0, _, _, _) in KERNELS.items():
+    for kernel, (_, n0, *_sizes) in KERNELS.items():
         for e in engs:
             n = e.size(kernel)
             if quick:

@@ -14,7 +14,6 @@ import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm.errors import Frame, WasmtimeError
-from purewasm.runtime.instances import TYPED_VIEWS
 from purewasm.runtime.traps import GENERATED_CODE
 from purewasm.runtime.values import type_id
 from purewasm.binary import decode_module, encode_module
@@ -31,9 +30,8 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
            "cache_key"]
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
-# tail calls; 5: lines map to instruction indices, not byte offsets; 6: aligned loads and
-# stores through typed memoryviews).
-TRANSLATOR_VERSION = 6
+# tail calls; 5: lines map to instruction indices, not byte offsets).
+TRANSLATOR_VERSION = 5
 
 
 _BASE_NS = base_namespace()
@@ -61,21 +59,6 @@ def cache_key(module_bytes: bytes) -> str:
     the Python implementation (code objects are specific to one bytecode version)."""
     h = hashlib.sha256(module_bytes).hexdigest()
     return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
-
-
-class _ViewBinding:
-    """The typed views of memory ``index`` in a namespace of generated code, rebound when
-    the memory grows (runtime.MemoryInstance.typed_views)."""
-
-    __slots__ = ("ns", "index", "__weakref__")
-
-    def __init__(self, ns: Dict[str, Any], index: int) -> None:
-        self.ns = ns
-        self.index = index
-
-    def rebind_views(self, views: Dict[str, memoryview]) -> None:
-        for fmt, view in views.items():
-            self.ns[names.MEMORY_VIEW % (fmt, self.index)] = view
 
 
 class CompiledModule:
@@ -257,11 +240,6 @@ class CompiledModule:
         for i, mem in enumerate(instance.memories):
             ns[names.MEMORY % i] = mem.data
             ns[names.MEMORY_GROW % i] = mem.grow
-            if TYPED_VIEWS:
-                binding = _ViewBinding(ns, i)
-                # The namespace keeps its bindings alive; the memory refers to them weakly.
-                ns.setdefault("__purewasm_view_bindings__", []).append(binding)
-                binding.rebind_views(mem.typed_views(binding))
         for i, tab in enumerate(instance.tables):
             ns[names.TABLE % i] = tab.elements
             ns[names.TABLE_GROW % i] = tab.grow

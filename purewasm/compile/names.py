@@ -9,8 +9,6 @@ from __future__ import annotations
 FUNC = "f%d"              # function i's raw callable (the generated function or a stub)
 FUNC_REF = "F%d"          # function i's FuncInstance: the value of ref.func
 MEMORY = "mem%d"          # memory i's bytearray (never replaced: grow extends it)
-MEMORY_VIEW = "mv%s%d"    # memory i's typed memoryview of struct format c (mv<c><i>;
-                          # rebound at each grow: runtime.MemoryInstance.typed_views)
 MEMORY_GROW = "MGROW%d"   # memory i's grow(delta) -> old pages or -1
 TABLE = "tab%d"           # table i's element list (never replaced)
 TABLE_GROW = "TGROW%d"    # table i's grow(delta, init) -> old size or -1

@@ -4,13 +4,12 @@ elem.drop. Loads are effects (they may trap), emitted in order; addresses are ca
 before they index the bytearray (a negative index would wrap silently)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Optional
 
-from purewasm.runtime.instances import TYPED_VIEWS
 from purewasm.syntax import Instr
 
 from . import names
-from .entries import _WIDTH, Handler
+from .entries import Handler
 from .registry import handles, register
 from .stack import V, _p
 
@@ -41,86 +40,21 @@ def address(t: Translator, base: V, offset: int, memidx: int = 0) -> str:
     return t.cx(base)
 
 
-# --- Aligned accesses through typed memoryviews ----------------------------------------
-# With TYPED_VIEWS (CPython, little-endian host), a scalar access whose effective address
-# is a multiple of its size indexes a typed view of the memory (names.MEMORY_VIEW), about
-# 3x cheaper than struct's unpack_from/pack_into; any other address takes the struct path.
-# The test is on the base alone when the offset is a multiple of the size, so the
-# effective address is not computed twice. Out of bounds, a view raises IndexError (also
-# for an index beyond a C ssize_t), which is the memory trap (runtime/traps.py); an
-# aligned access never straddles the end (a memory's size is a multiple of 8).
-
-_SIZE = {"I": 4, "i": 4, "Q": 8, "d": 8, "H": 2, "h": 2}
-_SHIFT = {1 << k: k for k in range(4)}
-
-
-def _canonical_atom_base(t: Translator, h: int) -> None:
-    """Put stack entry ``h`` (an address) in its slot, canonical, unless it is already a
-    canonical atom: the view test and index read it more than once."""
-    v = t.stack[h]
-    if v.atom and not v.isbool and (v.canon or v.t not in _WIDTH):
-        return
-    name = "s%d" % h
-    t.protect(name, h)
-    t.emit("%s = %s" % (name, t.cx(v)))
-    nv = t.slot_entry(h, v)
-    nv.canon = True
-    nv.bits = _WIDTH[v.t]
-    t.stack[h] = nv
-
-
-def view_access(t: Translator, base: V, offset: int, memidx: int,
-                fmt: str) -> Tuple[str, str]:
-    """(condition, element) of an access through the typed view ``fmt``: the condition
-    (an expression; empty when always true, None-like "False" when never) says the
-    effective address is aligned, the element is the view indexed by it."""
-    size = _SIZE[fmt]
-    shift = _SHIFT[size]
-    view = names.MEMORY_VIEW % (fmt, memidx)
-    if base.atom and base.e.isdigit():
-        addr = int(base.e) + offset
-        if addr % size:
-            return "False", ""
-        return "", "%s[%d]" % (view, addr >> shift)
-    b = t.pcx(base)
-    if offset % size == 0:
-        idx = "(%s >> %d) + %d" % (b, shift, offset >> shift) if offset else \
-            "%s >> %d" % (b, shift)
-        cond = "not %s & %d" % (b, size - 1)
-    else:
-        idx = "(%s + %d) >> %d" % (b, offset, shift)
-        cond = "%s & %d == %d" % (b, size - 1, (-offset) & (size - 1))
-    return cond, "%s[%s]" % (view, idx)
-
-
 def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
-         bits: int = 0, fmt: str = "") -> None:
-    """A load of type ``vt``: ``tmpl`` with ``{m}`` the memory and ``{a}`` the address;
-    ``fmt``: the typed view for aligned addresses (empty: none)."""
+         bits: int = 0) -> None:
+    """A load of type ``vt``: ``tmpl`` with ``{m}`` the memory and ``{a}`` the address."""
     _, offset, memidx = ins.imm
     t.shallow(1)
-    if fmt:
-        _canonical_atom_base(t, len(t.stack) - 1)
     base = t.pop()
     addr = address(t, base, offset, memidx)
-    expr = tmpl.format(m=names.MEMORY % memidx, a=addr)
-    if fmt:
-        cond, element = view_access(t, base, offset, memidx, fmt)
-        if not cond:
-            expr = element
-        elif cond != "False":
-            expr = "%s if %s else %s" % (element, cond, expr)
-    t.effect(expr, vt, canon, bits)
+    t.effect(tmpl.format(m=names.MEMORY % memidx, a=addr), vt, canon, bits)
 
 
-def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None,
-          fmt: str = "") -> None:
+def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> None:
     """A store: ``tmpl`` with ``{m}``, ``{a}`` and ``{v}`` the value (masked by ``mask``
-    for a narrow store, else canonical); ``fmt`` as for :func:`load`."""
+    for a narrow store, else canonical)."""
     _, offset, memidx = ins.imm
     t.shallow(2)
-    if fmt:
-        _canonical_atom_base(t, len(t.stack) - 2)
     v = t.pop()
     base = t.pop()
     addr = address(t, base, offset, memidx)
@@ -130,18 +64,7 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None,
         val = "%s & %s" % (_p(v), mask)
     else:
         val = t.cx(v)
-    stmt = tmpl.format(m=names.MEMORY % memidx, a=addr, v=val)
-    if fmt:
-        cond, element = view_access(t, base, offset, memidx, fmt)
-        if not cond:
-            t.emit("%s = %s" % (element, val))
-            return
-        if cond != "False":
-            # Two simple statements of one if/else, in straight-line code.
-            t.emit("if %s: %s = %s" % (cond, element, val))
-            t.emit("else: %s" % stmt)
-            return
-    t.emit(stmt)
+    t.emit(tmpl.format(m=names.MEMORY % memidx, a=addr, v=val))
 
 
 _LOADS = {
@@ -176,32 +99,19 @@ _STORES = {
 }
 
 
-# The typed view of each load and store (struct formats, as runtime.VIEW_FORMATS).
-# f32 keeps its helpers: they preserve NaN bits, which a float32 view would not.
-_VIEW_OF = {
-    "i32.load": "I", "i64.load": "Q", "f64.load": "d",
-    "i32.load16_s": "h", "i32.load16_u": "H", "i64.load16_s": "h", "i64.load16_u": "H",
-    "i64.load32_s": "i", "i64.load32_u": "I",
-    "i32.store": "I", "i64.store": "Q", "f64.store": "d",
-    "i32.store16": "H", "i64.store16": "H", "i64.store32": "I",
-} if TYPED_VIEWS else {}
-
-
 def _load(name: str) -> Handler:
     vt, tmpl, canon, bits = _LOADS[name]
-    fmt = _VIEW_OF.get(name, "")
 
     def op(t: Translator, ins: Instr) -> None:
-        load(t, ins, vt, tmpl, canon, bits, fmt)
+        load(t, ins, vt, tmpl, canon, bits)
     return op
 
 
 def _store(name: str) -> Handler:
     tmpl, mask = _STORES[name]
-    fmt = _VIEW_OF.get(name, "")
 
     def op(t: Translator, ins: Instr) -> None:
-        store(t, ins, tmpl, mask, fmt)
+        store(t, ins, tmpl, mask)
     return op
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import mmap
 import sys
-import weakref
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from purewasm.syntax import FuncType, GlobalType, Limits, MemoryType, Module, TableType
@@ -65,23 +64,6 @@ def new_memory_data(size: int) -> MemoryData:
     if LAZY_MEMORY and size:
         return mmap.mmap(-1, size, flags=_PRIVATE)
     return bytearray(size)
-
-
-# The typed views of a memory that generated code reads and writes aligned scalars through
-# (compile/ops_memory.py): struct formats, native byte order. Only on CPython on a
-# little-endian host (Wasm memory is little-endian); PyPy's JIT is faster with struct.
-# Measured on CPython 3.11: view[a >> 2] ~31 ns, struct.unpack_from ~85 ns.
-VIEW_FORMATS = ("I", "i", "Q", "d", "H", "h")
-TYPED_VIEWS = sys.implementation.name == "cpython" and sys.byteorder == "little"
-
-
-def _typed_views(data: MemoryData) -> Dict[str, memoryview]:
-    # The untyped view is released at once: the casts keep the buffer exported until
-    # they are released themselves.
-    with memoryview(data) as raw:
-        return {fmt: raw.cast(fmt) for fmt in VIEW_FORMATS}  # type: ignore[call-overload]
-
-
 # A table's size is a u32; an implementation may refuse to grow earlier (spec exec/modules.rst,
 # growtable: "may fail"), and a Python list of 2^32 entries cannot be allocated anyway.
 DEFAULT_MAX_TABLE_ELEMENTS = 10_000_000
@@ -126,7 +108,7 @@ class MemoryInstance:
     after instantiation)."""
 
     __slots__ = ("data", "min", "max", "limit_bytes", "shared", "address", "store",
-                 "_views", "_view_users", "__weakref__")
+                 "__weakref__")
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
@@ -137,41 +119,6 @@ class MemoryInstance:
         self.address = memtype.address      # "i32", or "i64" (memory64)
         self.limit_bytes = limit_bytes
         self.store = store
-        self._views: Optional[Dict[str, memoryview]] = None
-        # Weak references to the users of the views (objects with a ``rebind_views(views)``
-        # method: the compiled code of each instance that uses this memory).
-        self._view_users: List[Any] = []
-
-    def typed_views(self, user: Any) -> Dict[str, memoryview]:
-        """Typed memoryviews of ``data`` (format -> view, :data:`VIEW_FORMATS`).
-
-        An exported view pins the bytes (a resize raises BufferError), so grow releases
-        them and makes new ones: ``user.rebind_views(views)`` is then called, for as long
-        as ``user`` is alive, and the old views must not be used again."""
-        if self._views is None:
-            self._views = _typed_views(self.data)
-        self._view_users = [ref for ref in self._view_users if ref() is not None]
-        self._view_users.append(weakref.ref(user))
-        return self._views
-
-    def _release_views(self) -> bool:
-        views = self._views
-        if views is None:
-            return False
-        self._views = None
-        for view in views.values():
-            view.release()
-        return True
-
-    def _remake_views(self) -> None:
-        views = self._views = _typed_views(self.data)
-        alive = []
-        for ref in self._view_users:
-            user = ref()
-            if user is not None:
-                user.rebind_views(views)
-                alive.append(ref)
-        self._view_users = alive
 
     @property
     def pages(self) -> int:
@@ -197,7 +144,6 @@ class MemoryInstance:
             return -1
         if delta_pages:
             data = self.data
-            had_views = self._release_views()
             try:
                 if isinstance(data, bytearray):
                     data.extend(bytes(delta_pages * PAGE_SIZE))
@@ -205,11 +151,8 @@ class MemoryInstance:
                     data.resize(new * PAGE_SIZE)   # in place; new pages read as zeros
             except (MemoryError, BufferError, OSError, ValueError):
                 # Growing may fail for want of resources (the spec allows it): report -1.
-                # BufferError: a live memoryview (e.g. the embedder's) pins the bytes.
+                # BufferError: a live memoryview pins the bytes.
                 return -1
-            finally:
-                if had_views:
-                    self._remake_views()
         return old
 
 

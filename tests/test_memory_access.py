@@ -1,16 +1,14 @@
-"""Aligned loads and stores go through typed memoryviews of the memory
-(compile/ops_memory.py, runtime.MemoryInstance.typed_views): the views are remade at each
-memory.grow (an exported view pins the bytes), shared by every instance using the memory,
-and unaligned or out-of-bounds accesses behave as with struct."""
+"""Scalar loads and stores at every alignment, at the end of memory, after memory.grow
+and through a memory shared by two instances (compile/ops_memory.py). Written for the
+typed-memoryview experiment of docs/benchmarks.md (not kept), which had to get exactly
+these cases right; they hold for any implementation of the accesses."""
 from __future__ import annotations
 
-import gc
 import struct
 
 import pytest
 
 from purewasm.errors import Trap
-from purewasm.runtime.instances import TYPED_VIEWS
 
 from purewasm.binary import decode_module
 
@@ -33,11 +31,6 @@ WAT = """
     (i32.load (local.get 0)))
 )
 """
-
-
-def test_typed_views_on_cpython() -> None:
-    import sys
-    assert TYPED_VIEWS == (sys.implementation.name == "cpython" and sys.byteorder == "little")
 
 
 @pytest.mark.parametrize("addr", [0, 1, 2, 3, 4, 5, 6, 7, 8, 65512, 65516])
@@ -92,7 +85,7 @@ def test_an_embedders_view_still_blocks_growth() -> None:
     mem = inst.inst.memories[0] if hasattr(inst, "inst") else None
     if mem is None:
         pytest.skip("no runtime instance in this helper")
-    inst.func("ld32")(0)        # binds the views
+    inst.func("ld32")(0)
     view = memoryview(mem.data)
     assert inst.func("grow")(1) == 0xFFFFFFFF
     view.release()
@@ -111,18 +104,3 @@ def test_a_shared_memory_rebinds_every_instance() -> None:
     assert exporter.func("grow")(1) == 1
     exporter.func("st32")(65536 + 4, 99)
     assert importer.func("ld")(65536 + 8) == 99
-
-
-def test_dead_instances_are_forgotten() -> None:
-    exporter = instance(WAT)
-    mem = exporter.inst.memories[0]
-    for _ in range(3):
-        inst = Instance(decode_module(wat2wasm("""
-          (module (memory (import "m" "mem") 1)
-            (func (export "ld") (param i32) (result i32) (i32.load (local.get 0))))""")),
-                        {"m.mem": mem}, store=exporter.store)
-        assert inst.func("ld")(0) == 0
-        del inst
-    gc.collect()
-    assert mem.grow(1) == 1
-    assert len(mem._view_users) <= 1
