@@ -20,6 +20,7 @@ wall time measures the neighbours. Peak RSS is the child's, at size N.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -79,7 +80,8 @@ def pythons() -> List[Tuple[str, str]]:
                                                             "bin", "python3.%d" % minor))
                     break
     add(PYPY_LABEL, shutil.which("pypy3"))
-    found.sort(key=lambda lp: (lp[0].startswith("PyPy"), lp[0]))
+    found.sort(key=lambda lp: (lp[0].startswith("PyPy"),
+                               [int(x) for x in lp[0].split()[-1].split(".") if x.isdigit()]))
     return found
 
 
@@ -260,9 +262,12 @@ def _purewasm_differences(results: Dict[Tuple[str, str], Dict[str, object]],
                           engs: List[Engine]) -> List[str]:
     bad = []
     for k in KERNELS:
-        outs = {results[(k, e.label)]["out"] for e in engs if e.kind == "purewasm"
-                and math.isfinite(float(results[(k, e.label)]["cpu"]))}  # type: ignore[arg-type]
-        if len(outs) > 1:
+        by_size: Dict[object, set] = {}
+        for e in engs:
+            r = results[(k, e.label)]
+            if e.kind == "purewasm" and math.isfinite(float(r["cpu"])):  # type: ignore[arg-type]
+                by_size.setdefault(r["n"], set()).add(r["out"])
+        if any(len(outs) > 1 for outs in by_size.values()):
             bad.append(k)
     return bad
 
@@ -290,8 +295,9 @@ def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
         for e in engs:
             r = results[(kernel, e.label)]
             ns = float(r["ns"])  # type: ignore[arg-type]
-            add("| %s | %s | %s | %d | %d | %.2f | %.1f | %s | %s | %.0f |" % (
-                kernel, what, e.label, r["n"], r["instrs"], r["cpu"], ns,
+            add("| %s | %s | %s | %d | %d | %.2f | %s | %s | %s | %.0f |" % (
+                kernel, what, e.label, r["n"], r["instrs"], r["cpu"],
+                "%.3f" % ns if ns < 1 else "%.1f" % ns,
                 "%.0f" % (ns / base) if e.kind != "wasmtime" else "1",
                 "%.0f" % (pyns / ns) if e.kind == "purewasm" and pyw else "",
                 int(r["rss"]) / 1024))  # type: ignore[call-overload]
@@ -313,7 +319,7 @@ def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
                                                 worst, ratios[worst]))
     add("")
     add("Outputs: at a small size every kernel printed the same under purewasm and wasmtime "
-        "(`suite.py --check`: %s); at size N, the purewasm runs of a kernel printed %s." % (
+        "(`suite.py --check`: %s); at size N, the purewasm runs of a kernel at the same N printed %s." % (
             check_verdict,
             "the same on every Python" if not _purewasm_differences(results, engs)
             else "DIFFERENT outputs: %s" % ", ".join(_purewasm_differences(results, engs))))
@@ -338,7 +344,7 @@ def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
     except ImportError:
         return None
     kernels = list(KERNELS)
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     width = 0.8 / len(engs)
     for i, e in enumerate(engs):
         ys = [float(results[(k, e.label)]["ns"]) for k in kernels]  # type: ignore[arg-type]
@@ -347,7 +353,7 @@ def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
     ax.set_ylabel("ns per Wasm instruction (log scale; lower is faster)")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(kernels))])
     ax.set_xticklabels(kernels)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -380,16 +386,34 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--out", default=DOC, help="the report (its Compute section is replaced)")
     ap.add_argument("--no-write", action="store_true", help="print the report only")
     ap.add_argument("--check", action="store_true", help="outputs at tiny sizes, no timing")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="re-render the report from a previous run's raw results")
     args = ap.parse_args(argv)
-    wasm = build()
-    if args.check:
-        return check(wasm)
     engs = engines(args.engines.split(",") if args.engines else None)
-    bad = check_outputs(wasm)
-    verdict = "all the same" if not bad else "DIFFERENT for " + ", ".join(bad)
-    start = time.perf_counter()
-    results = measure(wasm, engs, args.reps, args.quick)
-    elapsed = time.perf_counter() - start
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        labels = saved["engines"]
+        engs = [e for e in engs if e.label in labels]
+        results = {(k, label): r for k, label, r in saved["results"]}
+        verdict, elapsed, args.reps = saved["verdict"], saved["elapsed"], saved["reps"]
+    else:
+        wasm = build()
+        if args.check:
+            return check(wasm)
+        bad = check_outputs(wasm)
+        verdict = "all the same" if not bad else "DIFFERENT for " + ", ".join(bad)
+        start = time.perf_counter()
+        results = measure(wasm, engs, args.reps, args.quick)
+        elapsed = time.perf_counter() - start
+        if not args.no_write:
+            for r in results.values():
+                r["out"] = (r["out"] or b"").decode(errors="replace")  # type: ignore[attr-defined]
+            with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+                json.dump({"engines": [e.label for e in engs], "verdict": verdict,
+                           "elapsed": elapsed, "reps": args.reps,
+                           "results": [[k, label, r] for (k, label), r in results.items()]},
+                          f, indent=1)
     chart = None
     if not args.no_write:
         chart = draw(results, engs, os.path.splitext(args.out)[0] + ".png")
