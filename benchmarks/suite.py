@@ -342,7 +342,7 @@ def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return None
+        return draw_svg(results, engs, os.path.splitext(path)[0] + ".svg")
     kernels = list(KERNELS)
     fig, ax = plt.subplots(figsize=(12, 5))
     width = 0.8 / len(engs)
@@ -357,6 +357,48 @@ def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+    return path
+
+
+def draw_svg(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
+             path: str) -> str:
+    """The chart without matplotlib: horizontal bars, log scale, one group per kernel."""
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf"]
+    bar, gap, left, width = 12, 14, 200, 560
+    values = [float(results[(k, e.label)]["ns"]) for k in KERNELS for e in engs]  # type: ignore[arg-type]
+    finite = [v for v in values if v > 0 and math.isfinite(v)] or [1.0]
+    lo, hi = math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))
+    hi = max(hi, lo + 1)
+
+    def x(v: float) -> float:
+        return left + width * (math.log10(v) - lo) / (hi - lo)
+    out = []
+    y = 30
+    for k in KERNELS:
+        out.append('<text x="5" y="%d" font-weight="bold">%s</text>' % (y + bar, k))
+        y += bar + 4
+        for i, e in enumerate(engs):
+            v = float(results[(k, e.label)]["ns"])  # type: ignore[arg-type]
+            if v > 0 and math.isfinite(v):
+                out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>' % (
+                    left, y, max(x(v) - left, 1), bar - 2, colours[i % len(colours)]))
+                out.append('<text x="%.1f" y="%d" font-size="10">%.3g</text>' % (
+                    x(v) + 3, y + bar - 3, v))
+            out.append('<text x="15" y="%d" font-size="10">%s</text>' % (y + bar - 3, e.label))
+            y += bar
+        y += gap
+    for p in range(lo, hi + 1):
+        out.append('<line x1="%.1f" y1="20" x2="%.1f" y2="%d" stroke="#ccc"/>' % (
+            x(10 ** p), x(10 ** p), y))
+        out.append('<text x="%.1f" y="%d" font-size="10">%g</text>' % (x(10 ** p) - 8, y + 12,
+                                                                       10 ** p))
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="12">\n'
+           '<text x="5" y="14">ns per Wasm instruction (log scale; shorter is faster)</text>\n'
+           '%s\n</svg>\n' % (left + width + 60, y + 20, "\n".join(out)))
+    with open(path, "w") as f:
+        f.write(svg)
     return path
 
 
