@@ -71,7 +71,6 @@ MAX_GLOBALS = 1_000_000            # imported and defined
 MAX_DATA_SEGMENTS = 100_000
 MAX_ELEM_SEGMENTS = 10_000_000
 MAX_TABLES = 100_000
-MAX_TABLE_SIZE = 10_000_000        # initial size of a table
 MAX_PARAMS = 1_000
 MAX_RESULTS = 1_000
 MAX_FUNCTION_SIZE = 7_654_321      # bytes of one function body
@@ -780,13 +779,10 @@ class _Decoder:
         lim, flags, pos = _limits(self.data, pos, self.memory64)
         if flags & _LIMITS_SHARED:
             raise MalformedError("malformed limits flags", start)
-        if not flags & _LIMITS_64 and (lim.max is None or lim.min <= lim.max):
-            # (min > max is the validator's error, "size minimum must not be greater
-            # than maximum", which the spec tests expect first.) The JS API's limit is
-            # for 32-bit tables: the 3.0 testsuite defines (without instantiating) a table64
-            # of 2^64-1 elements, which must decode; instantiation is bounded by the
-            # store's table limit either way.
-            _check_limit(lim.min, MAX_TABLE_SIZE, "table elements", start)
+        # No size limit here: a table's initial size is a property of the module, valid at
+        # any size (the 3.0 testsuite defines tables of 2^32-1 and 2^64-1 elements without
+        # instantiating them, and wasmtime compiles such modules too). Nothing is allocated
+        # before instantiation, which the store's table limit bounds (docs/SECURITY.md).
         return TableType(t, lim, "i64" if flags & _LIMITS_64 else "i32"), pos
 
     def tagtype(self, pos: int) -> Tuple[TagType, int]:

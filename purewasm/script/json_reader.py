@@ -72,7 +72,9 @@ def _expected(v: Dict[str, Any]) -> Expected:
                 lane if lane in (NAN_CANONICAL, NAN_ARITHMETIC)
                 else int(lane) & ((1 << bits) - 1) for lane in lanes))
         return _const(v)
-    if ty == "refnull":          # wasm-tools: (ref.null) with no heap type
+    if ty == "refnull" or (ty.startswith("null") and ty.endswith("ref") and "value" not in v):
+        # wasm-tools: (ref.null) with no heap type, or a null of a hierarchy written as its
+        # bottom type ("nullref", "nullfuncref", …) with no value.
         return NullPattern()
     if ty.endswith("ref") and "value" not in v:
         return RefPattern(ty)

@@ -22,7 +22,7 @@ from purewasm.runtime import FuncInstance, GlobalInstance, ModuleInstance, Store
 from purewasm.syntax import Module
 from purewasm.syntax.types import as_reftype, top_heap
 
-from .commands import BINARY, NAN_CANONICAL, ActionCommand, AssertException, \
+from .commands import BINARY, NAN_CANONICAL, QUOTE, ActionCommand, AssertException, \
     AssertExhaustion, AssertInvalid, AssertMalformed, AssertReturn, AssertTrap, \
     AssertUninstantiable, AssertUnlinkable, Command, Const, Either, Get, Invoke, \
     InstanceCommand, ModuleCommand, ModuleSource, NanPattern, NullPattern, RefPattern, \
@@ -157,7 +157,9 @@ class Runner:
     # --- modules ---------------------------------------------------------------------
 
     def _parse_text(self, source: ModuleSource) -> Module:
-        from purewasm.text import parse_module
+        from purewasm.text.parser import parse_module, parse_quoted_module
+        if source.kind == QUOTE:    # a list of fields: none at all is the empty module
+            return parse_quoted_module(source.data, self.features)
         return parse_module(source.data, self.features)
 
     def decode(self, source: ModuleSource) -> Module:

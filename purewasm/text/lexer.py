@@ -251,10 +251,19 @@ def tokenize(text: str) -> Tokens:
         elif kind == "bc":
             pos = _skip_block_comment(toks, pos, start)
         elif kind == "ann":
-            # Annotations (@id ...) are ignored (annotations proposal, adopted in Wasm 3.0).
+            # Annotations (@id ...) are ignored (annotations proposal, adopted in Wasm 3.0);
+            # their id follows "(@" at once: idchars, or a non-empty UTF-8 string. Inside an
+            # annotation, "(@" is only a parenthesis and the reserved token "@…".
+            if not skip_depth:
+                _check_annotation_id(toks, text, pos, start)
             skip_depth += 1
         else:
             ch = m.group(kind)
+            if skip_depth and ch in ",;[]{}":
+                # Wasm 3.0's reserved tokens may appear inside an annotation (spec 6.2.2:
+                # reserved ::= (idchar | string | , | ; | [ | ] | { | })+); elsewhere
+                # they are errors.
+                continue
             toks.error_at(start, "unknown operator" if ch.isprintable() and ord(ch) < 128
                           else "malformed operator")
     if skip_depth:
@@ -267,6 +276,27 @@ def tokenize(text: str) -> Tokens:
     starts_append(n)
     match_append(-1)
     return toks
+
+
+def _check_annotation_id(toks: Tokens, text: str, pos: int, start: int) -> None:
+    """The id of the annotation opened at ``start`` ("(@" ends at ``pos``): spec 6.2.3,
+    ``'(@' annotid`` with annotid ::= idchar+ | name (a string that is UTF-8, non-empty)."""
+    ch = text[pos:pos + 1]
+    if ch == '"':
+        close = _string_end(text, pos)
+        if close < 0:
+            toks.error_at(start, "empty annotation id")
+        data, reason = decode_string(text[pos + 1:close])
+        if data is None:
+            toks.error_at(pos, reason)
+        if not data:
+            toks.error_at(start, "empty annotation id")
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            toks.error_at(pos, "malformed UTF-8 encoding")
+    elif not ch or ch not in _IDCHARS:
+        toks.error_at(start, "empty annotation id")
 
 
 def _string_end(text: str, start: int) -> int:

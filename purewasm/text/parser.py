@@ -1203,6 +1203,14 @@ def parse_module(text: Union[str, bytes], features: Optional[Collection[str]] = 
     return _parse_module(text, allow_empty=False, features=features)
 
 
+def parse_quoted_module(text: Union[str, bytes],
+                        features: Optional[Collection[str]] = None) -> Module:
+    """Parse the text of a script's ``(module quote ...)``: as :func:`parse_module`, except
+    that no field at all (empty, or only comments and annotations) is the empty module, as
+    in the spec interpreter."""
+    return _parse_module(text, allow_empty=True, features=features)
+
+
 def _parse_module(text: Union[str, bytes], allow_empty: bool,
                   features: Optional[Collection[str]] = None) -> Module:
     if isinstance(text, (bytes, bytearray)):

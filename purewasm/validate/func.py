@@ -46,7 +46,9 @@ _EMPTY: List[str] = []
 _SELECT_OK = frozenset(("i32", "i64", "f32", "f64", "v128", None))
 # The bottom reference type: what pop_ref gives on an unreachable stack.
 _BOT_REF = RefType(False, BOT)
-_EXNREF = [EXNREF]
+# What catch_ref / catch_all_ref push after the payload: a non-null exception reference
+# (spec 3.0 valid/instructions.rst, try_table: (ref exn)).
+_EXNREF = [RefType(False, "exn")]
 
 
 class Context:

@@ -292,7 +292,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                          precise, space)
         global_types.append(g.type)
     # Table initialisers (Wasm 3.0): a table of a non-nullable type needs one
-    # (spec 3.0 valid/modules.rst "Tables"); they see every global.
+    # (spec 3.0 valid/modules.rst "Tables"). They see the imported globals only: the
+    # table section precedes the global section (context C' of valid/modules.rst).
     for i, tt in enumerate(module.tables):
         init = module.table_inits.get(i)
         if init is None:
@@ -300,8 +301,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                 raise InvalidError("type mismatch: table %d of %s needs an initialiser"
                                    % (n_imported_tables + i, tt.element))
             continue
-        check_const_expr(init, tt.element, n_funcs,
-                         global_types if extended else imported_globals,
+        check_const_expr(init, tt.element, n_funcs, imported_globals,
                          "initialiser of table %d" % (n_imported_tables + i), extended,
                          precise, space)
     # Segment offsets and element expressions: in Wasm 3.0, any (immutable) global.
