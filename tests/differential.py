@@ -69,6 +69,9 @@ CONFIGS: Dict[str, Tuple[List[str], int, bool]] = {
     # dlmalloc miscompile (effects ending one arm of a value-carrying construct).
     "wasmgen": ([], 0, False),
     "wasmgen-deep": ([], 0, False),
+    # wasmgen with typed function references (call_ref, ref.as_non_null, br_on_null,
+    # br_on_non_null): smith writes them only with GC on.
+    "wasmgen-refs": ([], 0, False),
     # Everything of Wasm 2.0 but SIMD, mid-sized modules.
     "general": (["--fuel", "300", "--min-funcs", "2", "--max-nesting-depth", "60",
                  "--max-instructions", "1500"], 4000, False),
@@ -164,13 +167,13 @@ def export_fuel(wasm: bytes, fuel: int) -> bytes:
     return wasm
 
 
-def generate_wasmgen(seed: int, deep: bool = False) -> bytes:
+def generate_wasmgen(seed: int, deep: bool = False, typed: bool = False) -> bytes:
     """A module of tests/wasmgen.py (value-carrying control flow with effects at the end
     of arms), assembled by wasmtime's own text parser when it is there. ``deep``: longer
     bodies nested twice as deep."""
     from wasmgen import generate_wat
     text = generate_wat(seed, 3 + seed % 3, 10, 250) if deep else \
-        generate_wat(seed, 3 + seed % 3)
+        generate_wat(seed, 3 + seed % 3, typed=typed)
     if wasmtime is not None:
         return bytes(wasmtime.wat2wasm(text))
     from purewasm.text import wat2wasm
@@ -181,7 +184,7 @@ def generate(config: str, seed: int) -> Optional[bytes]:
     """A module from ``wasm-tools smith`` in ``config`` for ``seed`` (None if smith
     declined the input), its fuel global exported (:func:`export_fuel`)."""
     if config.startswith("wasmgen"):
-        return generate_wasmgen(seed, config == "wasmgen-deep")
+        return generate_wasmgen(seed, config == "wasmgen-deep", config == "wasmgen-refs")
     size = CONFIGS[config][1]
     data = random.Random("%s:%d" % (config, seed)).randbytes(size) \
         if hasattr(random.Random, "randbytes") else \
@@ -382,8 +385,9 @@ _WT_ENGINES: Dict[Tuple[str, ...], Any] = {}
 
 
 def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
-    """A wasmtime engine with the Wasm 2.0 proposals on, multi-memory, memory64 and exception
-    handling on (only the "memories" / "exceptions" configurations' modules use them),
+    """A wasmtime engine with the Wasm 2.0 proposals on, multi-memory, memory64, exception
+    handling and typed function references on (only the "memories" / "exceptions" /
+    "wasmgen-refs" configurations' modules use them),
     every later one off, except those
     named in ``enable`` (wasmtime.Config attributes, e.g. "wasm_relaxed_simd")."""
     engine = _WT_ENGINES.get(enable)
@@ -394,7 +398,7 @@ def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
                          ("wasm_relaxed_simd", False), ("wasm_threads", False),
                          ("wasm_tail_call", False), ("wasm_multi_memory", True),
                          ("wasm_memory64", True), ("wasm_gc", False),
-                         ("wasm_exceptions", True)]:
+                         ("wasm_exceptions", True), ("wasm_function_references", True)]:
             try:
                 setattr(cfg, name, on or name in enable)
             except Exception:  # noqa: BLE001 - an option this wasmtime lacks

@@ -42,8 +42,12 @@ class _Func:
 
 
 class Gen:
-    def __init__(self, seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60) -> None:
+    def __init__(self, seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60,
+                 typed: bool = False) -> None:
         self.r = random.Random(seed)
+        # typed: also typed function references (Wasm 3.0): call_ref on references made by
+        # ref.func and passed through br_on_non_null / ref.as_non_null, and br_on_null.
+        self.typed = typed
         self.max_depth = depth
         self.max_budget = budget
         self.funcs: List[_Func] = []
@@ -99,6 +103,8 @@ class Gen:
                 args: List[str] = []
                 for p in f.params:
                     args += self.expr(p, d + 1)
+                if self.typed and self.r.random() < 0.5:
+                    return args + self._typed_ref(f) + ["call_ref $t%d" % f.index]
                 if self.r.random() < 0.3:
                     return args + ["i32.const %d" % f.index,
                                    "call_indirect (type $t%d)" % f.index]
@@ -184,6 +190,19 @@ class Gen:
             return self.expr("i64", d + 1) + ["i32.wrap_i64"]
         return self.leaf(t)
 
+    def _typed_ref(self, f: _Func) -> List[str]:
+        """A (ref $tF) to function F, made in one of the ways compilers and the typed
+        instructions allow (each one non-null, so that the program stays trap-free)."""
+        k = self.r.randrange(3)
+        if k == 0:
+            return ["ref.func %d" % f.index]
+        if k == 1:    # through a nullable local slot of the stack, then ref.as_non_null
+            return ["block (result (ref null $t%d))" % f.index, "ref.func %d" % f.index,
+                    "end", "ref.as_non_null"]
+        return ["block (result (ref $t%d))" % f.index,       # br_on_non_null always taken
+                "block (result (ref null $t%d))" % f.index, "ref.func %d" % f.index, "end",
+                "br_on_non_null 0", "unreachable", "end"]
+
     def arm(self, t: str, d: int) -> List[str]:
         """Statements then a value, often an effect (load or call) as the last thing."""
         out = self.stmts(d + 1) if self.r.random() < 0.4 else []
@@ -217,7 +236,7 @@ class Gen:
 
     def stmt(self, d: int) -> List[str]:
         self.budget -= 1
-        k = self.r.randrange(9)
+        k = self.r.randrange(10 if self.typed else 9)
         t = self.r.choice(TYPES)
         if d > self.max_depth or self.budget <= 0:
             k = 0
@@ -244,6 +263,16 @@ class Gen:
                     ["end", "local.set %d" % self.r.choice(vb),
                      "local.set %d" % self.r.choice(va)]
             return []
+        if k == 9:   # br_on_null on a null or a non-null reference, with a value across
+            f = self.r.choice(self.funcs)
+            ref = "ref.null $t%d" % f.index if self.r.random() < 0.5 else \
+                "ref.func %d" % f.index
+            vs = self._vars(t)
+            if vs:
+                return ["block (result %s)" % t] + self.expr(t, d + 1) + \
+                    [ref, "br_on_null 0", "drop"] + self.stmts(d + 1) + \
+                    ["end", "local.set %d" % self.r.choice(vs)]
+            return ["block", ref, "br_on_null 0", "drop", "end"]
         if k == 6:
             callees = self._callees(())
             if callees:
@@ -291,5 +320,6 @@ class Gen:
         return "\n".join(lines)
 
 
-def generate_wat(seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60) -> str:
-    return Gen(seed, n_funcs, depth, budget).module()
+def generate_wat(seed: int, n_funcs: int = 4, depth: int = 5, budget: int = 60,
+                 typed: bool = False) -> str:
+    return Gen(seed, n_funcs, depth, budget, typed).module()
