@@ -35,19 +35,7 @@ _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3, TAG: 4}
 
 def uleb(value: int) -> bytes:
     """Minimal unsigned LEB128 of a u32 ``value`` (every unsigned field of Wasm 2.0)."""
-    if not 0 <= value < 1 << 32:
-        raise EncodeError("value %d out of range for a u32" % value)
-    if value < 0x80:
-        return bytes((value,))
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return write_uleb(value, 32)
 
 
 def sleb(value: int) -> bytes:

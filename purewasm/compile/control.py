@@ -256,22 +256,11 @@ class Lowering:
 
     def br_table_index(self) -> str:
         """Pop br_table's index: a canonical name or constant (it is read several times)."""
-        t = self.t
-        c = t.pop()
-        if not c.canon or not c.atom or (c.deps and c.slot < 0 and not c.e.isidentifier()):
-            # The index is used several times: one canonical evaluation in its slot.
-            t.push(c)
-            t.flush(len(t.stack) - 1)
-            c = t.pop()
-        return c.e
-
-
-    # ----- typed references (Wasm 3.0): branches on a reference, in both lowerings --------
-    # As br_if, with the test on the reference on top of the stack, which stays there on
-    # one of the two paths; each lowering's ``branch`` does the jump.
+        return self.pop_stable().e
 
     def pop_stable(self) -> V:
-        """Pop the top value as a name or constant that may be read several times."""
+        """Pop the top value as a canonical name or constant that may be read several times
+        (else it is evaluated once, into its slot)."""
         t = self.t
         c = t.pop()
         if not c.canon or not c.atom or (c.deps and c.slot < 0 and not c.e.isidentifier()):
@@ -279,6 +268,10 @@ class Lowering:
             t.flush(len(t.stack) - 1)
             c = t.pop()
         return c
+
+    # ----- typed references (Wasm 3.0): branches on a reference, in both lowerings --------
+    # As br_if, with the test on the reference on top of the stack, which stays there on
+    # one of the two paths; each lowering's ``branch`` does the jump.
 
     def br_on_null(self, ins: Instr) -> None:
         """br_on_null l: branch if the reference is null (it is dropped), else keep it."""
