@@ -14,7 +14,8 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 
 class WasmtimeError(Exception):
-    """Base class of every error purewasm raises on purpose."""
+    """Base class of the errors purewasm raises on purpose, except traps: as in
+    wasmtime-py, a :class:`Trap` is not a WasmtimeError (``ERRORS`` is both)."""
 
 
 PurewasmError = WasmtimeError
@@ -180,9 +181,13 @@ def format_backtrace(frames: Sequence[Frame]) -> str:
     return "\n".join(lines)
 
 
-class Trap(WasmtimeError):
+class Trap(Exception):
     """A WebAssembly trap. ``trap_code`` says why; ``frames`` is the Wasm backtrace
-    (innermost first), filled in at the call boundary."""
+    (innermost first), filled in at the call boundary.
+
+    As in wasmtime-py, a Trap is not a :class:`WasmtimeError` (the error of a module that
+    does not load, a wrong argument, a failed link…): ``except WasmtimeError`` does not
+    catch a guest's trap; catch both where both are meant (``errors.ERRORS``)."""
 
     # Set by the call boundary once it has read the backtrace (runtime/call.py).
     frames_read = False
@@ -209,15 +214,16 @@ class Trap(WasmtimeError):
         return self.reason
 
 
-class WasmException(Trap):
+class WasmException(Trap, WasmtimeError):
     """A Wasm exception (exception handling: ``throw``, ``throw_ref``).
 
     Inside Wasm code it is the exception object itself (an ``exnref`` value is this
     object) and ``try_table`` catches it by its ``tag`` (a tag instance: identity is the
     tag's); ``values`` is the payload as raw values (docs/INTERNALS.md). It unwinds through
     Wasm and host frames as any Python exception does. Escaping to the embedder, it is a
-    :class:`Trap` ("thrown Wasm exception", as wasmtime reports an uncaught exception)
-    that still carries ``tag`` and ``values``; the store stays usable.
+    :class:`WasmtimeError` ("thrown Wasm exception", as wasmtime-py reports an uncaught
+    exception) and also a :class:`Trap` (it ends the call as a trap does, with a
+    backtrace), and still carries ``tag`` and ``values``; the store stays usable.
     """
 
     def __init__(self, tag: Any, values: Tuple[Any, ...] = ()) -> None:
@@ -238,3 +244,8 @@ class ExitTrap(WasmtimeError):
     def __init__(self, code: int) -> None:
         self.code = code
         super().__init__("Exited with i32 exit status %d" % code)
+
+
+# Every error purewasm raises for a module, a call or an argument: WasmtimeError and its
+# subclasses, and traps (not WasmtimeErrors, as in wasmtime-py).
+ERRORS = (WasmtimeError, Trap)

@@ -194,7 +194,7 @@ class HostDefinition:
                 if len(result) != nres:
                     raise WasmtimeError("callback produced wrong number of results")
                 return tuple(c(r) for c, r in zip(rconv, result))
-            except WasmtimeError:
+            except (WasmtimeError, Trap):
                 # Traps (and ExitTrap) unwind the guest as traps.
                 raise
             except RecursionError as exc:

@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm import runtime as rt
 from purewasm import syntax
-from purewasm.errors import ArgumentTypeError, LinkError, Trap, TrapCode, WasmtimeError
+from purewasm.errors import ArgumentTypeError, LinkError, WasmtimeError
 from purewasm.runtime.values import default_value
 
 from ._config import Closeable, Engine
@@ -258,7 +258,8 @@ class Linker(Closeable):
                 where = "%s::%s" % (imp.module, imp.name)
 
                 def trap(*args: Any, _where: str = where) -> None:
-                    raise Trap(TrapCode.UNREACHABLE, "unknown import `%s` called" % _where)
+                    # As wasmtime-py: an error, not a Trap (no trap code).
+                    raise WasmtimeError("unknown import: `%s` has not been defined" % _where)
                 self._defs[(imp.module, imp.name)] = RawHost(m.types[imp.desc],  # type: ignore[index]
                                                              trap, where)
 

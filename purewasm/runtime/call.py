@@ -165,7 +165,7 @@ def _map_exception(exc: BaseException) -> Optional[BaseException]:
     """The exception the embedder sees for ``exc`` escaping Wasm code (None: re-raise exc)."""
     if isinstance(exc, HostError):
         return exc.original
-    if isinstance(exc, WasmtimeError):
+    if isinstance(exc, (WasmtimeError, Trap)):
         return None
     if not _raised_by_guest(exc):
         return None

@@ -422,7 +422,7 @@ class Runner:
     def _new_instance(self, module: Module, name: Optional[str]) -> None:
         try:
             inst = self.instantiate(module)
-        except WasmtimeError as exc:
+        except (WasmtimeError, Trap) as exc:
             raise _CommandFailed("module failed: %s: %s" % (type(exc).__name__, _short(exc))) from None
         self.last = inst
         if name is not None:
@@ -485,7 +485,7 @@ class Runner:
                 self.result.message_mismatches.append(
                     (line, "expected %r, got %r" % (message, reason)))
             return
-        except WasmtimeError as exc:
+        except (WasmtimeError, Trap) as exc:
             raise _CommandFailed("expected %s %r, got %s: %s" % (
                 expected.__name__, message, type(exc).__name__, _short(exc))) from None
         raise _CommandFailed("expected %s %r, module accepted" % (expected.__name__, message))

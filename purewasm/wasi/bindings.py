@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, List, Optional, Tuple
 
-from ..errors import ExitTrap, WasmtimeError
+from ..errors import ExitTrap, Trap, WasmtimeError
 from ..runtime import HostError
 from ..runtime.instances import MEMORY_DATA_TYPES, MemoryData
 from ..syntax import FuncType
@@ -259,7 +259,7 @@ def _raw_factory(impl: Callable[..., int], ctx: Optional[WasiContext],
                         mem = cache[2] = _instance_memory(inst)
                 result = fn(mem, *args)
                 return result if has_result else None
-            except (WasmtimeError, RecursionError):
+            except (WasmtimeError, Trap, RecursionError):
                 raise
             except BaseException as exc:  # noqa: BLE001 - carried to the embedder untouched
                 raise HostError(exc) from None
