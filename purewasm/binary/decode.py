@@ -26,6 +26,7 @@ from .. import opcodes as _opc
 from ..errors import MalformedError, UnsupportedProposalError
 from .leb128 import read_sleb, read_uleb
 from .memarg import read_memarg
+from .sections import RANK, Section
 from ..syntax import (
     ACTIVE, DECLARATIVE, EXNREF, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
     TAG, TagType,
@@ -83,10 +84,6 @@ def _check_limit(count: int, maximum: int, what: str, pos: int) -> None:
 
 _EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL, TAG)
 
-# Section ids (spec 5.5.2) and the order they must come in (data count sits before code,
-# the tag section (13, exception handling) between memory and global).
-_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12,
-                 11: 13}
 
 _EOF = "unexpected end of section or function"
 
@@ -627,10 +624,11 @@ class _Decoder:
         m = self.module
         while pos < n:
             sid = data[pos]
-            if sid > 12 and not (sid == 13 and self.state.exceptions):
+            if (sid not in RANK and sid != Section.CUSTOM) or \
+                    (sid == Section.TAG and not self.state.exceptions):
                 raise MalformedError("malformed section id", pos)
-            if sid != 0:
-                rank = _SECTION_RANK[sid]
+            if sid != Section.CUSTOM:
+                rank = RANK[sid]
                 if rank <= last_rank:
                     # Out of order or repeated: the reference interpreter has finished
                     # reading the sections in order and finds bytes left over.
@@ -656,9 +654,9 @@ class _Decoder:
     def section(self, sid: int, pos: int, end: int) -> int:
         data = self.data
         m = self.module
-        if sid == 0:
+        if sid == Section.CUSTOM:
             return self.custom(pos, end)
-        if sid == 1:
+        if sid == Section.TYPE:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
@@ -671,7 +669,7 @@ class _Decoder:
                 params, pos = self.valtypes(pos, MAX_PARAMS, "parameters")
                 results, pos = self.valtypes(pos, MAX_RESULTS, "results")
                 m.types.append(FuncType(params, results))
-        elif sid == 2:
+        elif sid == Section.IMPORT:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_IMPORTS, "imports", pos)
             for _ in range(count):
@@ -693,13 +691,13 @@ class _Decoder:
                 else:
                     raise MalformedError("malformed import kind", pos - 1)
                 m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
-        elif sid == 3:
+        elif sid == Section.FUNCTION:
             count, pos = _len32(data, pos)
             _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
             for _ in range(count):
                 x, pos = _u32(data, pos)
                 self.func_type_indices.append(x)
-        elif sid == 4:
+        elif sid == Section.TABLE:
             count, pos = _len32(data, pos)
             _check_limit(count + self.imported(TABLE), MAX_TABLES, "tables", pos)
             for _ in range(count):
@@ -713,19 +711,19 @@ class _Decoder:
                 else:
                     tt, pos = self.tabletype(pos)
                 m.tables.append(tt)
-        elif sid == 5:
+        elif sid == Section.MEMORY:
             count, pos = _len32(data, pos)
             for _ in range(count):
                 mt, pos = self.memtype(pos)
                 m.mems.append(mt)
-        elif sid == 6:
+        elif sid == Section.GLOBAL:
             count, pos = _len32(data, pos)
             _check_limit(count + self.imported(GLOBAL), MAX_GLOBALS, "globals", pos)
             for _ in range(count):
                 gt, pos = _globaltype(data, pos, self.typed)
                 init, pos = decode_expr(data, pos, self.state)
                 m.globals.append(Global(gt, init))
-        elif sid == 7:
+        elif sid == Section.EXPORT:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_EXPORTS, "exports", pos)
             for _ in range(count):
@@ -735,24 +733,24 @@ class _Decoder:
                     raise MalformedError("malformed export kind", pos)
                 x, pos = _u32(data, pos + 1)
                 m.exports.append(Export(name, _EXTERN_KINDS[kind], x))
-        elif sid == 8:
+        elif sid == Section.START:
             m.start, pos = _u32(data, pos)
-        elif sid == 9:
+        elif sid == Section.ELEMENT:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_ELEM_SEGMENTS, "element segments", pos)
             for _ in range(count):
                 elem, pos = self.elem(pos)
                 m.elems.append(elem)
-        elif sid == 12:
+        elif sid == Section.DATA_COUNT:
             m.data_count, pos = _u32(data, pos)
-        elif sid == 13:
+        elif sid == Section.TAG:
             count, pos = _len32(data, pos)
             for _ in range(count):
                 tag, pos = self.tagtype(pos)
                 m.tags.append(tag)
-        elif sid == 10:
+        elif sid == Section.CODE:
             pos = self.code(pos)
-        elif sid == 11:
+        elif sid == Section.DATA:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_DATA_SEGMENTS, "data segments", pos)
             for _ in range(count):

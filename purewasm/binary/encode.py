@@ -28,6 +28,7 @@ from ..syntax.types import HEAP_CODES, as_reftype
 from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
 from .leb128 import write_uleb
 from .memarg import write_memarg
+from .sections import Section
 
 _BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
 _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3, TAG: 4}
@@ -316,7 +317,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             sec.append(0x60)
             sec += uleb(len(ft.params)) + b"".join(_valtype(t) for t in ft.params)
             sec += uleb(len(ft.results)) + b"".join(_valtype(t) for t in ft.results)
-        _section(out, 1, bytes(sec))
+        _section(out, Section.TYPE, bytes(sec))
     if m.imports:
         sec = bytearray(_vec_len(len(m.imports)))
         for imp in m.imports:
@@ -340,12 +341,12 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 gt = imp.global_type
                 sec += _valtype(gt.content)
                 sec.append(1 if gt.mutable else 0)
-        _section(out, 2, bytes(sec))
+        _section(out, Section.IMPORT, bytes(sec))
     if m.funcs:
         sec = bytearray(_vec_len(len(m.funcs)))
         for f in m.funcs:
             sec += uleb(f.type_index)
-        _section(out, 3, bytes(sec))
+        _section(out, Section.FUNCTION, bytes(sec))
     if m.tables:
         sec = bytearray(_vec_len(len(m.tables)))
         for i, tt in enumerate(m.tables):
@@ -356,24 +357,24 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             sec += _limits(tt.limits, False, tt.address)
             if init is not None:
                 _const_expr(init, sec)
-        _section(out, 4, bytes(sec))
+        _section(out, Section.TABLE, bytes(sec))
     if m.mems:
         sec = bytearray(_vec_len(len(m.mems)))
         for mt in m.mems:
             sec += _limits(mt.limits, mt.shared, mt.address)
-        _section(out, 5, bytes(sec))
+        _section(out, Section.MEMORY, bytes(sec))
     if m.tags:
         sec = bytearray(_vec_len(len(m.tags)))
         for tag in m.tags:
             sec += b"\x00" + uleb(tag.type_index)   # attribute 0: exception
-        _section(out, 13, bytes(sec))
+        _section(out, Section.TAG, bytes(sec))
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))
         for g in m.globals:
             sec += _valtype(g.type.content)
             sec.append(1 if g.type.mutable else 0)
             _const_expr(g.init, sec)
-        _section(out, 6, bytes(sec))
+        _section(out, Section.GLOBAL, bytes(sec))
     if m.exports:
         sec = bytearray(_vec_len(len(m.exports)))
         for e in m.exports:
@@ -383,19 +384,19 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             sec += _name(e.name)
             sec.append(kind)
             sec += uleb(e.index)
-        _section(out, 7, bytes(sec))
+        _section(out, Section.EXPORT, bytes(sec))
     if m.start is not None:
-        _section(out, 8, uleb(m.start))
+        _section(out, Section.START, uleb(m.start))
     if m.elems:
         sec = bytearray(_vec_len(len(m.elems)))
         for seg in m.elems:
             sec += _elem(seg, wasm2)
-        _section(out, 9, bytes(sec))
+        _section(out, Section.ELEMENT, bytes(sec))
     data_count = m.data_count
     if data_count is None and _uses_data_count(m):
         data_count = len(m.datas)
     if data_count is not None:
-        _section(out, 12, uleb(data_count))
+        _section(out, Section.DATA_COUNT, uleb(data_count))
     if m.funcs:
         sec = bytearray(_vec_len(len(m.funcs)))
         for f in m.funcs:
@@ -413,7 +414,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             encode_expr(f.body, body)
             sec += uleb(len(body))
             sec += body
-        _section(out, 10, bytes(sec))
+        _section(out, Section.CODE, bytes(sec))
     if m.datas:
         sec = bytearray(_vec_len(len(m.datas)))
         for d in m.datas:
@@ -432,7 +433,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 raise EncodeError("unknown data segment mode %r" % (d.mode,))
             sec += uleb(len(d.init))
             sec += d.init
-        _section(out, 11, bytes(sec))
+        _section(out, Section.DATA, bytes(sec))
     # The name section: the decoder keeps the first one both in ``names`` and, raw, in
     # ``customs``. Where ``names`` still says what those raw bytes say, they are written
     # as they were (keeping subsections Names has no field for); else ``names`` is
@@ -440,11 +441,11 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
     has_names = m.names.module is not None or bool(m.names.funcs) or bool(m.names.locals)
     raw_names = next((c for c in m.customs if c.name == "name"), None)
     if raw_names is None and has_names:
-        _section(out, 0, _name("name") + encode_name_section(m.names))
+        _section(out, Section.CUSTOM, _name("name") + encode_name_section(m.names))
     for c in m.customs:
         if c is raw_names and (decode_name_section(c.data) or Names()) != m.names:
             if has_names:
-                _section(out, 0, _name("name") + encode_name_section(m.names))
+                _section(out, Section.CUSTOM, _name("name") + encode_name_section(m.names))
             continue
-        _section(out, 0, _name(c.name) + c.data)
+        _section(out, Section.CUSTOM, _name(c.name) + c.data)
     return bytes(out)
