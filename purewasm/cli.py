@@ -328,12 +328,11 @@ def load_syntax_module(path: str) -> Module:
     if isinstance(source, str):
         from .text import parse_module
         module = parse_module(source)
-    else:
-        from .binary import decode_module
-        module = decode_module(source)
-    from .validate import validate_module
-    validate_module(module)
-    return module
+        from .validate import validate_module
+        validate_module(module)
+        return module
+    from .validate import decode_and_validate
+    return decode_and_validate(source)
 
 
 def _describe_error(exc: BaseException) -> str:

@@ -20,15 +20,21 @@ def _parse_text(text: str) -> syntax.Module:
     return parse_module(text)
 
 
-def _decode(data: bytes) -> syntax.Module:
-    from purewasm.binary import decode_module   # first use (module docstring)
-    return decode_module(data)
+def _features(config: Config) -> List[str]:
+    from purewasm.opcodes import PROPOSALS   # first use (module docstring)
+    return [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)]
 
 
 def _validate(module: syntax.Module, config: Config) -> None:
-    from purewasm.opcodes import PROPOSALS   # first use (module docstring)
-    from purewasm.validate import validate_module
-    validate_module(module, [p for p in PROPOSALS if getattr(config, "wasm_" + p, True)])
+    from purewasm.validate import validate_module   # first use (module docstring)
+    validate_module(module, _features(config))
+
+
+def _decode_and_validate(data: bytes, config: Config) -> syntax.Module:
+    """A binary module decoded and validated, its function bodies checked straight from
+    the bytes and decoded only when first compiled (validate/stream.py)."""
+    from purewasm.validate import decode_and_validate   # first use (module docstring)
+    return decode_and_validate(data, _features(config))
 
 
 def _cache_lookup(config: Config, binary: bytes) -> Any:
@@ -106,6 +112,7 @@ class Module(Closeable):
         self._binary: Optional[bytes] = None
         self._cache_handle: Any = None
         module: syntax.Module
+        validated = False
         if isinstance(wasm, syntax.Module):
             module = wasm
         elif not isinstance(wasm, (str, bytes, bytearray)):
@@ -122,11 +129,15 @@ class Module(Closeable):
                     if self._cache_handle is not None and self._cache_handle.hit:
                         module = self._cache_handle.module   # validated when cached
                     else:
-                        module = _decode(self._binary)
+                        module = _decode_and_validate(self._binary, engine.config)
+                        validated = True
             except MemoryError:
                 raise WasmtimeError("out of memory while reading a module of %d bytes"
                                     % len(wasm)) from None
-        if self._cache_handle is None or not self._cache_handle.hit:
+        if validated:
+            if self._cache_handle is not None:
+                self._cache_handle.validated()
+        elif self._cache_handle is None or not self._cache_handle.hit:
             try:
                 _validate(module, engine.config)
             except MemoryError:
@@ -185,7 +196,7 @@ class Module(Closeable):
             raise ArgumentTypeError("expected an Engine")
         if not isinstance(wasm, (bytes, bytearray)):
             raise ArgumentTypeError("expected wasm bytes")
-        _validate(_decode(bytes(wasm)), engine.config)
+        _decode_and_validate(bytes(wasm), engine.config)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: Union[bytes, bytearray]) -> "Module":

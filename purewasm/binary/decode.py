@@ -569,24 +569,29 @@ def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
 class LazyFunc(Func):
     """A function whose body is decoded from the module's bytes on first use.
 
-    Only for a module already decoded and validated once (a compiled-code cache hit,
-    compile/cache.py): its bodies are known to be well-formed, and most functions of a
-    large program are never called, or are already compiled, so never decoded again."""
+    For a module already validated once (a compiled-code cache hit, compile/cache.py), or
+    being validated straight from the bytes (validate/stream.py): most functions of a
+    large program are never called, or are already compiled, so never decoded into
+    instruction objects at all. ``code[expr_start:expr_end]`` are the body's instructions
+    (after the locals), read with the features of ``state``."""
 
     def __init__(self, type_index: int, locals: List[str], data: bytes,  # noqa: A002
-                 expr_start: int, offset: int) -> None:
+                 expr_start: int, offset: int, expr_end: int = -1,
+                 state: Optional[_CodeState] = None) -> None:
         self.type_index = type_index
         self.locals = locals
         self.offset = offset
-        self._data = data
-        self._expr_start = expr_start
+        self.code = data
+        self.expr_start = expr_start
+        self.expr_end = expr_end
+        self.state = state
         self._body: Optional[List[Instr]] = None
 
     @property
     def body(self) -> List[Instr]:
         body = self._body
         if body is None:
-            body = self._body = decode_expr(self._data, self._expr_start)[0]
+            body = self._body = decode_expr(self.code, self.expr_start, self.state)[0]
         return body
 
     @body.setter
@@ -878,7 +883,8 @@ class _Decoder:
                 locals_.extend([t] * c)
             if self.lazy_bodies:
                 type_index = types[i] if i < len(types) else 0
-                funcs.append(LazyFunc(type_index, locals_, data, pos, body_start))
+                funcs.append(LazyFunc(type_index, locals_, data, pos, body_start, body_end,
+                                       state))
                 pos = body_end
                 continue
             body, pos = decode_expr(data, pos, state)

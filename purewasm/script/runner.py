@@ -173,6 +173,11 @@ class Runner:
         return self._parse_text(source)
 
     def load(self, source: ModuleSource) -> Module:
+        """Decode (or parse) and validate a module source, a binary as the API loads one
+        (function bodies validated from the bytes, decoded on first use)."""
+        if source.kind == BINARY and isinstance(source.data, bytes):
+            from purewasm.validate import decode_and_validate
+            return decode_and_validate(source.data, self.features, self.features)
         module = self.decode(source)
         from purewasm.validate import validate_module
         validate_module(module, self.features)
@@ -472,11 +477,9 @@ class Runner:
     def _expect_error(self, line: int, source: ModuleSource, message: str,
                       expected: Type[WasmtimeError]) -> None:
         try:
-            module = self.decode(source)
             # A malformed module that decodes must not validate either: the InvalidError
-            # below then fails the command as "invalid instead of malformed".
-            from purewasm.validate import validate_module
-            validate_module(module, self.features)
+            # then fails the command as "invalid instead of malformed".
+            module = self.load(source)
             if expected is LinkError:
                 self.instantiate(module)
         except expected as exc:

@@ -16,8 +16,10 @@ from ..syntax import (
     GlobalType, Limits, MemoryType, Module, TableType,
 )
 from ..syntax.types import WASM2_REF_TYPES, RefType, as_reftype, defaultable
+from ..binary.decode import LazyFunc
 from .func import Context, validate_func
 from .matching import TypeSpace, matches
+from .stream import check_body_proposals, validate_lazy_func
 
 _NUM_VEC = frozenset(NUM_TYPES + VEC_TYPES)
 
@@ -359,7 +361,12 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
                   [e.type for e in module.elems], len(module.datas), refs,
                   [t.address for t in table_types], precise, space, tc, tag_params)
     for i, f in enumerate(module.funcs):
-        validate_func(ctx, n_imported_funcs + i, f)
+        if isinstance(f, LazyFunc) and f._body is None:
+            # Checked from its bytes, disabled proposals included (stream.py): only
+            # decode_and_validate makes its error the one the whole module gets.
+            validate_lazy_func(ctx, n_imported_funcs + i, f, features)
+        else:
+            validate_func(ctx, n_imported_funcs + i, f)
 
     # Start function (3.4.7).
     if module.start is not None:
@@ -394,10 +401,6 @@ def check_proposals(module: Module, disabled: Collection[str]) -> None:
         return
     n_imported = module.num_imported_funcs()
     for i, func in enumerate(module.funcs):
-        for ins in func.body:
-            info = opcodes.BY_NAME.get(ins.op)
-            if info is not None and info.proposal is not None and info.proposal in disabled:
-                raise InvalidError("%s support is not enabled (Config.wasm_%s): %s"
-                                   % (opcodes.PROPOSALS[info.proposal], info.proposal,
-                                      ins.op),
-                                   n_imported + i, ins.offset)
+        if isinstance(func, LazyFunc) and func._body is None:
+            continue    # validate_lazy_func has checked it
+        check_body_proposals(func.body, disabled, n_imported + i)

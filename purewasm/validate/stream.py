@@ -1,0 +1,585 @@
+"""Validating a function body straight from its bytes (issue 12, "Start-up and memory").
+
+``decode_and_validate(data)`` is what loading a binary module does: it decodes the module
+with its function bodies left as byte ranges (:class:`binary.decode.LazyFunc`), then
+validates each body by reading its bytes once, without building instruction objects, and
+keeps nothing of it: a body is decoded into instructions only when its function is first
+translated. A 25 MB module then validates in a fraction of the time and memory that
+decoding every body into Python objects took (docs/benchmarks.md, "Start-up").
+
+Which error a bad module gets does not depend on this: the fast reader here only proves
+bodies *valid*. Whatever it does not handle (an instruction outside the common set,
+subtyping, a value of unknown type it cannot settle at once) it leaves to the exact path
+for that one body (``decode_expr`` + ``validate_func``, then the body is dropped); and
+any error at all, malformed or invalid, anywhere, makes :func:`decode_and_validate`
+decode and validate the whole module the exact way, which raises the error the spec
+suites expect, in the reference interpreter's order (malformed before invalid, first
+error first). So the fast reader must never accept what the exact path rejects; it may
+reject more (that only costs time).
+"""
+from __future__ import annotations
+
+from typing import Any, Collection, Dict, FrozenSet, List, Optional, Tuple, cast
+
+from .. import opcodes
+from ..binary.decode import (
+    LazyFunc, _memidx, _try_table, decode_expr, decode_module,
+)
+from ..binary.leb128 import read_sleb, read_uleb
+from ..binary.memarg import read_memarg
+from ..errors import InvalidError, MalformedError, WasmtimeError
+from ..syntax import FUNCREF, Func, Module
+from ..syntax.types import RefType
+from .func import Context, validate_func
+from .tables import FIXED, KIND, K_MEMARG
+
+
+class _Unsure(Exception):
+    """The fast reader cannot decide this body (or it is bad): use the exact path."""
+
+
+# Kinds of the one-byte instructions the fast reader handles besides FIXED ones.
+(F_UNSURE, F_LOCAL_GET, F_LOCAL_SET, F_LOCAL_TEE, F_GLOBAL_GET, F_GLOBAL_SET, F_I32_CONST,
+ F_I64_CONST, F_F32_CONST, F_F64_CONST, F_MEMARG, F_BLOCK, F_LOOP, F_IF, F_ELSE, F_END, F_BR,
+ F_BR_IF, F_BR_TABLE, F_RETURN, F_CALL, F_CALL_INDIRECT, F_UNREACHABLE, F_DROP, F_SELECT,
+ F_MEMORY_SIZE, F_MEMORY_GROW, F_PREFIX_FC, F_TRY_TABLE, F_THROW, F_FIXED, F_NOP) = range(32)
+
+_BY_NAME = {
+    "local.get": F_LOCAL_GET, "local.set": F_LOCAL_SET, "local.tee": F_LOCAL_TEE,
+    "global.get": F_GLOBAL_GET, "global.set": F_GLOBAL_SET, "i32.const": F_I32_CONST,
+    "i64.const": F_I64_CONST, "f32.const": F_F32_CONST, "f64.const": F_F64_CONST,
+    "block": F_BLOCK, "loop": F_LOOP, "if": F_IF, "else": F_ELSE, "end": F_END, "br": F_BR,
+    "br_if": F_BR_IF, "br_table": F_BR_TABLE, "return": F_RETURN, "call": F_CALL,
+    "call_indirect": F_CALL_INDIRECT, "unreachable": F_UNREACHABLE, "drop": F_DROP,
+    "select": F_SELECT, "memory.size": F_MEMORY_SIZE, "memory.grow": F_MEMORY_GROW,
+    "try_table": F_TRY_TABLE, "throw": F_THROW, "nop": F_NOP,
+}
+# The 0xFC instructions handled: the saturating truncations (FIXED) and these two.
+_FC_MEMORY_COPY, _FC_MEMORY_FILL = 10, 11
+
+_I32 = ["i32"]
+_I32X3 = ["i32", "i32", "i32"]
+_EMPTY: List[str] = []
+_NUM_VEC = frozenset(("i32", "i64", "f32", "f64", "v128"))
+_SELECT_OK = frozenset(("i32", "i64", "f32", "f64", "v128", None))
+_EXNREF = [RefType(False, "exn")]
+_U32_LIMIT = 1 << 32
+# Block types of one byte: the empty type and the four numeric value types.
+_BLOCK_RESULTS: List[Optional[List[str]]] = [None] * 256
+_BLOCK_RESULTS[0x40] = _EMPTY
+for _code, _t in ((0x7F, "i32"), (0x7E, "i64"), (0x7D, "f32"), (0x7C, "f64")):
+    _BLOCK_RESULTS[_code] = [_t]
+
+_Tables = Tuple[List[Optional[Tuple[List[str], List[str]]]], List[int],
+                Dict[int, Tuple[List[str], List[str]]], List[Optional[Tuple[List[str],
+                                                                           List[str], int]]]]
+_TABLES: Dict[FrozenSet[str], _Tables] = {}
+
+
+def _tables(features: FrozenSet[str]) -> _Tables:
+    """Per-opcode-byte tables for the instructions of ``features``' proposals: an
+    instruction of a disabled proposal is left to the exact path, which refuses it."""
+    found = _TABLES.get(features)
+    if found is not None:
+        return found
+    fixed: List[Optional[Tuple[List[str], List[str]]]] = [None] * 256
+    kinds = [F_UNSURE] * 256
+    fc: Dict[int, Tuple[List[str], List[str]]] = {}
+    memargs: List[Optional[Tuple[List[str], List[str], int]]] = [None] * 256
+    for info in opcodes.OPS:
+        if info.proposal is not None and info.proposal not in features:
+            continue
+        name = info.name
+        if info.prefix == 0xFC:
+            if name in FIXED:
+                fc[info.code] = FIXED[name]
+            continue
+        if info.prefix is not None:
+            continue
+        if name in _BY_NAME:
+            kinds[info.code] = _BY_NAME[name]
+        elif name in FIXED and info.imm == opcodes.NONE:
+            fixed[info.code] = FIXED[name]
+            kinds[info.code] = F_FIXED
+        elif name in _BY_NAME:
+            kinds[info.code] = _BY_NAME[name]
+        elif KIND.get(name, (None,))[0] == K_MEMARG:
+            _, params, results, natural = KIND[name]
+            kinds[info.code] = F_MEMARG
+            memargs[info.code] = (params, results, natural)
+    kinds[0xFC] = F_PREFIX_FC
+    found = _TABLES[features] = (fixed, kinds, fc, memargs)
+    return found
+
+
+def _pops(vals: List[Optional[str]], unreach: bool, types: List[str]) -> None:
+    """Pop ``types`` (last first), each exactly or an Unknown of an unreachable frame;
+    anything else (subtyping, a mismatch) is for the exact path."""
+    for j in range(len(types) - 1, -1, -1):
+        if vals:
+            actual = vals.pop()
+            if actual != types[j] and actual is not None:
+                raise _Unsure
+        elif not unreach:
+            raise _Unsure
+
+
+def _pop_any(vals: List[Optional[str]], unreach: bool) -> Optional[str]:
+    if vals:
+        return vals.pop()
+    if not unreach:
+        raise _Unsure
+    return None
+
+
+def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
+    """Validate ``func``'s body from its bytes; raise _Unsure unless it is surely valid.
+
+    The operand stack is one list per open block (so no height to compare: a block's
+    own list holds only its values); a frame is [kind, params, results, label types,
+    unreachable, the enclosing block's list]."""
+    fixed, kinds, fc, memargs = tables
+    state = func.state
+    if state is None or not _NUM_VEC.issuperset(func.locals):
+        raise _Unsure
+    multi_memory = state.multi_memory
+    offset_bits = state.offset_bits
+    data = func.code
+    pos = func.expr_start
+    type_sigs = ctx.type_sigs
+    params, results = type_sigs[func.type_index]
+    locs = params + func.locals
+    nloc = len(locs)
+    func_sigs = ctx.func_sigs
+    nfuncs = len(func_sigs)
+    global_types = ctx.global_types
+    global_mut = ctx.global_mut
+    nglobals = len(global_types)
+    # Loads, stores and memory.* are read here for memory 0 of i32 addresses only.
+    mem0 = ctx.n_mems > 0 and ctx.mem_addresses[0] == "i32"
+    block_results = _BLOCK_RESULTS
+    vals: List[Optional[str]] = []
+    frame: list = [F_BLOCK, _EMPTY, results, results, False, None]
+    ctrls = [frame]
+    unreach = False
+    append = vals.append
+    # Branches ordered by how often compiled C uses each kind (SQLite: local.get 25%,
+    # i32.const 14%, fixed numeric 14%, loads and stores 12%, br_if 6%, end 6% ...).
+    while True:
+        b = data[pos]
+        pos += 1
+        kind = kinds[b]
+        if kind == F_LOCAL_GET:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= nloc:
+                raise _Unsure
+            append(locs[x])
+            continue
+        if kind == F_I32_CONST:
+            if data[pos] < 0x80:
+                pos += 1
+            else:
+                pos = read_sleb(data, pos, 32)[1]
+            append("i32")
+            continue
+        if kind == F_FIXED:
+            p, r = fixed[b]  # type: ignore[misc]
+            k = len(p)
+            if vals[-k:] == p:
+                vals[-k:] = r
+            else:
+                _pops(vals, unreach, p)
+                vals += r
+            continue
+        if kind == F_LOCAL_SET or kind == F_LOCAL_TEE:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= nloc:
+                raise _Unsure
+            t = locs[x]
+            if vals and vals[-1] == t:
+                if kind == F_LOCAL_SET:
+                    vals.pop()
+            else:
+                _pops(vals, unreach, [t])
+                if kind == F_LOCAL_TEE:
+                    append(t)
+            continue
+        if kind == F_MEMARG:
+            a = data[pos]
+            o = data[pos + 1]
+            if a < 32 and o < 0x80:
+                pos += 2
+                mem = 0
+            else:
+                (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
+                if mem != 0 or o >= _U32_LIMIT:
+                    raise _Unsure
+            p, r, natural = memargs[b]  # type: ignore[misc]
+            if not mem0 or a > natural:
+                raise _Unsure
+            k = len(p)
+            if vals[-k:] == p:
+                del vals[-k:]
+            else:
+                _pops(vals, unreach, p)
+            if r:
+                vals += r
+            continue
+        if kind == F_BR_IF:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= len(ctrls):
+                raise _Unsure
+            if vals and vals[-1] == "i32":
+                vals.pop()
+            else:
+                _pops(vals, unreach, _I32)
+            lab = ctrls[-1 - x][3]
+            if lab:
+                k = len(lab)
+                if vals[-k:] != lab:
+                    _pops(vals, unreach, lab)
+                    vals += lab
+            continue
+        if kind == F_END or kind == F_ELSE:
+            r = frame[2]
+            if vals != r:
+                _pops(vals, unreach, r)
+                if vals:
+                    raise _Unsure
+            if kind == F_ELSE:
+                if frame[0] != F_IF:
+                    raise _Unsure
+                p = frame[1]
+                frame = [F_ELSE, p, r, r, False, frame[5]]
+                ctrls[-1] = frame
+                vals = list(p)
+                append = vals.append
+                unreach = False
+                continue
+            if frame[0] == F_IF and frame[1] != r:
+                raise _Unsure
+            ctrls.pop()
+            if not ctrls:
+                break
+            vals = frame[5]
+            append = vals.append
+            vals += r
+            frame = ctrls[-1]
+            unreach = frame[4]
+            continue
+        if kind == F_BLOCK or kind == F_LOOP or kind == F_IF or kind == F_TRY_TABLE:
+            if kind == F_TRY_TABLE:
+                tt, pos = _try_table(data, pos)
+                bt, catches = cast(Tuple[Any, tuple], tt)
+                _check_catches(ctx, ctrls, catches)
+                if bt is None:
+                    p = r = _EMPTY
+                elif isinstance(bt, int) and bt < len(type_sigs):
+                    p, r = type_sigs[bt]
+                elif bt in _NUM_VEC and bt != "v128":
+                    p, r = _EMPTY, [bt]
+                else:
+                    raise _Unsure
+            else:
+                bt = data[pos]
+                r = block_results[bt]
+                if r is not None:
+                    pos += 1
+                    p = _EMPTY
+                elif bt < 0x40:     # a type index (multi-value), one byte
+                    pos += 1
+                    if bt >= len(type_sigs):
+                        raise _Unsure
+                    p, r = type_sigs[bt]
+                else:
+                    raise _Unsure
+            if kind == F_IF:
+                if vals and vals[-1] == "i32":
+                    vals.pop()
+                else:
+                    _pops(vals, unreach, _I32)
+            if p:
+                k = len(p)
+                if vals[-k:] == p:
+                    del vals[-k:]
+                else:
+                    _pops(vals, unreach, p)
+            frame = [kind, p, r, p if kind == F_LOOP else r, False, vals]
+            ctrls.append(frame)
+            vals = list(p)
+            append = vals.append
+            unreach = False
+            continue
+        if kind == F_CALL:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= nfuncs:
+                raise _Unsure
+            p, r = func_sigs[x]
+        elif kind == F_GLOBAL_GET:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= nglobals:
+                raise _Unsure
+            append(global_types[x])
+            continue
+        elif kind == F_GLOBAL_SET:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            if x >= nglobals or not global_mut[x]:
+                raise _Unsure
+            _pops(vals, unreach, [global_types[x]])
+            continue
+        elif kind == F_I64_CONST:
+            if data[pos] < 0x80:
+                pos += 1
+            else:
+                pos = read_sleb(data, pos, 64)[1]
+            append("i64")
+            continue
+        elif kind == F_F32_CONST:
+            pos += 4      # a read past the body shows in the end position, checked below
+            append("f32")
+            continue
+        elif kind == F_F64_CONST:
+            pos += 8
+            append("f64")
+            continue
+        elif kind == F_BR or kind == F_RETURN:
+            if kind == F_BR:
+                x = data[pos]
+                if x < 0x80:
+                    pos += 1
+                else:
+                    x, pos = read_uleb(data, pos, 32)
+                if x >= len(ctrls):
+                    raise _Unsure
+                lab = ctrls[-1 - x][3]
+            else:
+                lab = results
+            if lab and vals[-len(lab):] != lab:
+                _pops(vals, unreach, lab)
+            vals.clear()
+            frame[4] = unreach = True
+            continue
+        elif kind == F_UNREACHABLE:
+            vals.clear()
+            frame[4] = unreach = True
+            continue
+        elif kind == F_DROP:
+            _pop_any(vals, unreach)
+            continue
+        elif kind == F_SELECT:
+            if vals and vals[-1] == "i32":
+                vals.pop()
+            else:
+                _pops(vals, unreach, _I32)
+            t1 = _pop_any(vals, unreach)
+            t2 = _pop_any(vals, unreach)
+            if t1 not in _SELECT_OK or t2 not in _SELECT_OK or (
+                    t1 != t2 and t1 is not None and t2 is not None):
+                raise _Unsure
+            append(t2 if t1 is None else t1)
+            continue
+        elif kind == F_BR_TABLE:
+            n, pos = _len32(data, pos)
+            labels = []
+            for _ in range(n):
+                x = data[pos]
+                if x < 0x80:
+                    pos += 1
+                else:
+                    x, pos = read_uleb(data, pos, 32)
+                labels.append(x)
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            _pops(vals, unreach, _I32)
+            nctrl = len(ctrls)
+            if x >= nctrl:
+                raise _Unsure
+            dlab = ctrls[-1 - x][3]
+            for x in labels:
+                if x >= nctrl:
+                    raise _Unsure
+                lab = ctrls[-1 - x][3]
+                if len(lab) != len(dlab):
+                    raise _Unsure
+                if lab:
+                    _pops(list(vals), unreach, lab)
+            if dlab:
+                _pops(vals, unreach, dlab)
+            vals.clear()
+            frame[4] = unreach = True
+            continue
+        elif kind == F_CALL_INDIRECT:
+            y, pos = _u32(data, pos)
+            x, pos = _u32(data, pos)
+            if (x >= len(ctx.table_elems) or y >= len(type_sigs)
+                    or ctx.table_elems[x] != FUNCREF or ctx.table_addresses[x] != "i32"):
+                raise _Unsure
+            _pops(vals, unreach, _I32)
+            p, r = type_sigs[y]
+        elif kind == F_MEMORY_SIZE or kind == F_MEMORY_GROW:
+            pos, mem = _memidx(data, pos, multi_memory)
+            if mem != 0 or not mem0:
+                raise _Unsure
+            if kind == F_MEMORY_GROW:
+                _pops(vals, unreach, _I32)
+            append("i32")
+            continue
+        elif kind == F_PREFIX_FC:
+            sub, pos = _u32(data, pos)
+            sig = fc.get(sub)
+            if sig is not None:
+                p, r = sig
+            elif sub == _FC_MEMORY_COPY or sub == _FC_MEMORY_FILL:
+                pos, mem = _memidx(data, pos, multi_memory)
+                if sub == _FC_MEMORY_COPY:
+                    pos, mem2 = _memidx(data, pos, multi_memory)
+                    mem |= mem2
+                if mem != 0 or not mem0:
+                    raise _Unsure
+                p, r = _I32X3, _EMPTY
+            else:
+                raise _Unsure
+        elif kind == F_THROW:
+            x, pos = _u32(data, pos)
+            if x >= len(ctx.tag_params):
+                raise _Unsure
+            _pops(vals, unreach, ctx.tag_params[x])
+            vals.clear()
+            frame[4] = unreach = True
+            continue
+        else:
+            raise _Unsure
+        # The stack effect (p -> r) of the instructions that fall through to here.
+        if p:
+            k = len(p)
+            if vals[-k:] == p:
+                del vals[-k:]
+            else:
+                _pops(vals, unreach, p)
+        if r:
+            vals += r
+    # The body's last "end" must be the last byte of the body ("section size mismatch").
+    if pos != func.expr_end:
+        raise _Unsure
+
+
+def _u32(data: bytes, pos: int) -> Tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_uleb(data, pos, 32)
+
+
+def _len32(data: bytes, pos: int) -> Tuple[int, int]:
+    n, end = _u32(data, pos)
+    if n > len(data) - pos:      # "length out of bounds"
+        raise _Unsure
+    return n, end
+
+
+def _check_catches(ctx: Context, ctrls: List[list], catches: tuple) -> None:
+    """try_table's clauses (spec 3.0 3.3.8.4), their label types matched exactly."""
+    for ckind, tag, label in catches:
+        if ckind == "catch" or ckind == "catch_ref":
+            if tag >= len(ctx.tag_params):
+                raise _Unsure
+            pushed = list(ctx.tag_params[tag])
+        else:
+            pushed = []
+        if ckind.endswith("_ref"):
+            pushed += _EXNREF
+        if label >= len(ctrls) or ctrls[-1 - label][3] != pushed:
+            raise _Unsure
+
+
+def _exact(ctx: Context, fidx: int, func: LazyFunc, disabled: Collection[str]) -> None:
+    """The body decoded into instructions and validated as validate_func does, then
+    dropped; raises what the exact path raises for it."""
+    body, end = decode_expr(func.code, func.expr_start, func.state)
+    if end != func.expr_end:
+        raise MalformedError("section size mismatch", end)
+    validate_func(ctx, fidx, Func(func.type_index, func.locals, body, func.offset))
+    check_body_proposals(body, disabled, fidx)
+
+
+def check_body_proposals(body: list, disabled: Collection[str], fidx: int) -> None:
+    """Refuse an instruction of a disabled Wasm 3.0 proposal in ``body``."""
+    if not disabled:
+        return
+    for ins in body:
+        info = opcodes.BY_NAME.get(ins.op)
+        if info is not None and info.proposal is not None and info.proposal in disabled:
+            raise InvalidError("%s support is not enabled (Config.wasm_%s): %s"
+                               % (opcodes.PROPOSALS[info.proposal], info.proposal, ins.op),
+                               fidx, ins.offset)
+
+
+def validate_lazy_func(ctx: Context, fidx: int, func: LazyFunc,
+                       features: Collection[str]) -> None:
+    """Validate a lazily decoded body under ``features`` (the Wasm 3.0 proposals
+    enabled). Only the fast reader's doubt costs the exact path; an error is raised
+    by the exact path, but only :func:`decode_and_validate` makes it the module's."""
+    enabled = frozenset(features)
+    state = func.state
+    if state is not None and not state.exceptions:
+        enabled = enabled - {"exceptions"}
+    try:
+        _fast(ctx, func, _tables(enabled))
+        return
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - any doubt (even a bug here) goes the exact way
+        pass
+    _exact(ctx, fidx, func, [p for p in opcodes.PROPOSALS if p not in features])
+
+
+def decode_and_validate(data: bytes, features: Optional[Collection[str]] = None,
+                        decode_features: Optional[Collection[str]] = None) -> Module:
+    """Decode and validate a binary module, its function bodies checked from the bytes
+    and left undecoded (:class:`LazyFunc`). Raises MalformedError / InvalidError exactly
+    as ``validate_module(decode_module(data, decode_features), features)`` does.
+
+    ``features``: the proposals validation allows (None: all); ``decode_features``:
+    those whose encodings are read (None: all), as for decode_module."""
+    from .module import validate_module
+    try:
+        module = decode_module(data, decode_features, lazy_bodies=True)
+        validate_module(module, features)
+        funcs = module.funcs
+        if module.data_count is None and funcs and isinstance(funcs[0], LazyFunc) \
+                and funcs[0].state is not None and funcs[0].state.uses_data_count:
+            raise _Unsure      # "data count section required": the exact path says it
+        return module
+    except (WasmtimeError, IndexError, RecursionError, _Unsure):
+        pass
+    # Something is wrong: the exact path finds which error the module gets.
+    module = decode_module(data, decode_features)
+    validate_module(module, features)
+    return module
