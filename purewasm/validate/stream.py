@@ -149,9 +149,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     type_sigs = ctx.type_sigs
     params, results = type_sigs[func.type_index]
     locs = params + func.locals
-    nloc = len(locs)
     func_sigs = ctx.func_sigs
-    nfuncs = len(func_sigs)
     global_types = ctx.global_types
     global_mut = ctx.global_mut
     nglobals = len(global_types)
@@ -168,24 +166,30 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     while True:
         b = data[pos]
         pos += 1
-        kind = kinds[b]
-        if kind == F_LOCAL_GET:
+        if b == 0x20:                    # local.get
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:    # two bytes: any 14-bit value is a valid u32
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
-            if x >= nloc:
-                raise _Unsure
+            # An index out of range raises IndexError: the exact path reports it.
             append(locs[x])
             continue
-        if kind == F_I32_CONST:
+        if b == 0x41:                    # i32.const: only its encoding matters here
             if data[pos] < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:    # up to 21 bits: always a valid s32
+                pos += 2
+            elif data[pos + 2] < 0x80:
+                pos += 3
             else:
                 pos = read_sleb(data, pos, 32)[1]
             append("i32")
             continue
+        kind = kinds[b]
         if kind == F_FIXED:
             p, r = fixed[b]  # type: ignore[misc]
             k = len(p)
@@ -199,10 +203,11 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
-            if x >= nloc:
-                raise _Unsure
             t = locs[x]
             if vals and vals[-1] == t:
                 if kind == F_LOCAL_SET:
@@ -217,7 +222,8 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             o = data[pos + 1]
             if a < 32 and o < 0x80:
                 pos += 2
-                mem = 0
+            elif a < 32 and data[pos + 2] < 0x80:    # a two-byte offset
+                pos += 3
             else:
                 (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
                 if mem != 0 or o >= _U32_LIMIT:
@@ -237,6 +243,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
             if x >= len(ctrls):
@@ -326,15 +335,19 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
-            if x >= nfuncs:
-                raise _Unsure
             p, r = func_sigs[x]
         elif kind == F_GLOBAL_GET:
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
             if x >= nglobals:
@@ -345,6 +358,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
             if x >= nglobals or not global_mut[x]:
@@ -371,6 +387,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 x = data[pos]
                 if x < 0x80:
                     pos += 1
+                elif data[pos + 1] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
                 else:
                     x, pos = read_uleb(data, pos, 32)
                 if x >= len(ctrls):
@@ -409,12 +428,18 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 x = data[pos]
                 if x < 0x80:
                     pos += 1
+                elif data[pos + 1] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
                 else:
                     x, pos = read_uleb(data, pos, 32)
                 labels.append(x)
             x = data[pos]
             if x < 0x80:
                 pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
             _pops(vals, unreach, _I32)
