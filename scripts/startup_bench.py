@@ -4,9 +4,10 @@
     python scripts/startup_bench.py MODULE.wasm [--runs N] [--replicate K]
 
 Each measurement is a fresh interpreter; the CPU time of the process to that moment is
-printed too (steadier than the wall clock on a machine shared with other jobs). "First instruction" is the moment the module is
-decoded, validated (or found in the cache), instantiated with WASI and its ``_start`` is
-translated (or loaded from the cache): calling it then runs guest code at once. Loading
+printed too (steadier than the wall clock on a machine shared with other jobs).
+"First instruction" is the moment the module is decoded, validated (or found in the
+cache), instantiated with WASI and its ``_start`` is translated (or loaded from the
+cache): calling it then runs guest code at once. Loading
 and instantiation run as in ``purewasm run`` (garbage collection paused). The cold
 runs use no cache; the cached runs use a fresh cache directory filled by one warm-up run
 (``purewasm run`` fills it with the functions a run compiles; ``--compile-all`` fills it
