@@ -105,7 +105,7 @@ C_LIKE = """(module
     (f64.const 1.5) (local.set 2)
     (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))
     (call $f (i32.const 1)) (drop))
-  (func (result i32) (return (i32.const 2)) (i32.const 3)))
+  (func (result i32) (nop) (return (i32.const 2)) (i32.const 3)))
 """
 
 

@@ -209,8 +209,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
 
     ``features``: the Wasm 3.0 proposals allowed (names of ``opcodes.PROPOSALS``; None:
     all of them, ``opcodes.WASM2_FEATURES``: Wasm 2.0 exactly)."""
-    if features is None:
-        features = opcodes.ALL_FEATURES
+    features = opcodes.ALL_FEATURES if features is None else frozenset(features)
     extended = "extended_const" in features
     types = module.types
     n_types = len(types)

@@ -70,9 +70,12 @@ _BLOCK_RESULTS[0x40] = _EMPTY
 for _code, _t in ((0x7F, "i32"), (0x7E, "i64"), (0x7D, "f32"), (0x7C, "f64")):
     _BLOCK_RESULTS[_code] = [_t]
 
-_Tables = Tuple[List[Optional[Tuple[List[str], List[str]]]], List[int],
-                Dict[int, Tuple[List[str], List[str]]], List[Optional[Tuple[List[str],
-                                                                           List[str], int]]]]
+# (fixed stack effects, kinds, 0xFC stack effects, loads and stores) by opcode byte: a
+# fixed effect is (params, results, -len(params)), a load or store's also has its natural
+# alignment.
+_Tables = Tuple[List[Optional[Tuple[List[str], List[str], int]]], List[int],
+                Dict[int, Tuple[List[str], List[str]]],
+                List[Optional[Tuple[List[str], List[str], int, int]]]]
 _TABLES: Dict[FrozenSet[str], _Tables] = {}
 
 
@@ -82,10 +85,10 @@ def _tables(features: FrozenSet[str]) -> _Tables:
     found = _TABLES.get(features)
     if found is not None:
         return found
-    fixed: List[Optional[Tuple[List[str], List[str]]]] = [None] * 256
+    fixed: List[Optional[Tuple[List[str], List[str], int]]] = [None] * 256
     kinds = [F_UNSURE] * 256
     fc: Dict[int, Tuple[List[str], List[str]]] = {}
-    memargs: List[Optional[Tuple[List[str], List[str], int]]] = [None] * 256
+    memargs: List[Optional[Tuple[List[str], List[str], int, int]]] = [None] * 256
     for info in opcodes.OPS:
         if info.proposal is not None and info.proposal not in features:
             continue
@@ -99,14 +102,17 @@ def _tables(features: FrozenSet[str]) -> _Tables:
         if name in _BY_NAME:
             kinds[info.code] = _BY_NAME[name]
         elif name in FIXED and info.imm == opcodes.NONE:
-            fixed[info.code] = FIXED[name]
+            params, results = FIXED[name]
+            if not params:
+                continue       # nop, the only one, is F_NOP
+            fixed[info.code] = (params, results, -len(params))
             kinds[info.code] = F_FIXED
         elif name in _BY_NAME:
             kinds[info.code] = _BY_NAME[name]
         elif KIND.get(name, (None,))[0] == K_MEMARG:
             _, params, results, natural = KIND[name]
             kinds[info.code] = F_MEMARG
-            memargs[info.code] = (params, results, natural)
+            memargs[info.code] = (params, results, -len(params), natural)
     kinds[0xFC] = F_PREFIX_FC
     found = _TABLES[features] = (fixed, kinds, fc, memargs)
     return found
@@ -191,10 +197,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             continue
         kind = kinds[b]
         if kind == F_FIXED:
-            p, r = fixed[b]  # type: ignore[misc]
-            k = len(p)
-            if vals[-k:] == p:
-                vals[-k:] = r
+            p, r, nk = fixed[b]  # type: ignore[misc]
+            if vals[nk:] == p:         # nk: minus the number of operands
+                vals[nk:] = r
             else:
                 _pops(vals, unreach, p)
                 vals += r
@@ -228,15 +233,13 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
                 if mem != 0 or o >= _U32_LIMIT:
                     raise _Unsure
-            p, r, natural = memargs[b]  # type: ignore[misc]
+            p, r, nk, natural = memargs[b]  # type: ignore[misc]
             if not mem0 or a > natural:
                 raise _Unsure
-            k = len(p)
-            if vals[-k:] == p:
-                del vals[-k:]
+            if vals[nk:] == p:
+                vals[nk:] = r
             else:
                 _pops(vals, unreach, p)
-            if r:
                 vals += r
             continue
         if kind == F_BR_IF:
@@ -499,6 +502,8 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             vals.clear()
             frame[4] = unreach = True
             continue
+        elif kind == F_NOP:
+            continue
         else:
             raise _Unsure
         # The stack effect (p -> r) of the instructions that fall through to here.
@@ -571,9 +576,9 @@ def validate_lazy_func(ctx: Context, fidx: int, func: LazyFunc,
     """Validate a lazily decoded body under ``features`` (the Wasm 3.0 proposals
     enabled). Only the fast reader's doubt costs the exact path; an error is raised
     by the exact path, but only :func:`decode_and_validate` makes it the module's."""
-    enabled = frozenset(features)
+    enabled = features if isinstance(features, frozenset) else frozenset(features)
     state = func.state
-    if state is not None and not state.exceptions:
+    if state is not None and not state.exceptions and "exceptions" in enabled:
         enabled = enabled - {"exceptions"}
     try:
         _fast(ctx, func, _tables(enabled))
