@@ -44,8 +44,8 @@ _DUP_NOUN = {"type": "type", "func": "func", "table": "table", "memory": "memory
 _EXTERN_KINDS = ("func", "table", "memory", "global", "tag")
 
 # Instructions parsed structurally, or that exist only in the binary format.
-_NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then",
-                        "try_table"))
+_NOT_PLAIN = (opcodes.names_where("opens_block") | opcodes.names_where("closes_block")
+              | opcodes.names_where("is_else") | {"select_t", "then"})
 
 # Keywords of the text format that are no instruction names.
 _KEYWORDS = frozenset((
