@@ -16,7 +16,7 @@ same module, so that ``encode(decode(x)) == x`` for wabt's output:
 from __future__ import annotations
 
 import struct
-from typing import Collection, Dict, List, Optional
+from typing import Collection, Dict, List, Optional, Tuple
 
 from .. import opcodes as _opc
 from ..errors import EncodeError
@@ -24,38 +24,18 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, Elem, Instr,
     Limits, Module, Names,
 )
-from ..syntax.types import HEAP_CODES, as_reftype
-from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
+from .decode import MAGIC, VERSION, decode_name_section
+from .immediates import CODECS, Codec
 from .leb128 import write_uleb
-from .memarg import write_memarg
 from .sections import Section
+from .types import write_valtype
 
-_BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
 _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3, TAG: 4}
 
 
 def uleb(value: int) -> bytes:
     """Minimal unsigned LEB128 of a u32 ``value`` (every unsigned field of Wasm 2.0)."""
     return write_uleb(value, 32)
-
-
-def sleb(value: int) -> bytes:
-    """Minimal signed LEB128 of ``value``."""
-    if -64 <= value < 64:
-        return bytes((value & 0x7F,))
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if (value == 0 and not b & 0x40) or (value == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
-
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def _vec_len(n: int) -> bytes:
@@ -65,28 +45,6 @@ def _vec_len(n: int) -> bytes:
 def _name(s: str) -> bytes:
     raw = s.encode("utf-8")
     return uleb(len(raw)) + raw
-
-
-def _heaptype(heap: object) -> bytes:
-    """A heap type (spec 3.0 5.3.3): an abstract type's code, or a type index as s33."""
-    if isinstance(heap, int) and not isinstance(heap, bool):
-        return sleb(heap)
-    code = HEAP_CODES.get(heap)   # type: ignore[call-overload]
-    if code is None:
-        raise EncodeError("unknown heap type %r" % (heap,))
-    return bytes((code,))
-
-
-def _valtype(t: str) -> bytes:
-    b = _BYTE_BY_VALTYPE.get(t)
-    if b is not None:
-        return bytes((b,))
-    rt = as_reftype(t)
-    if rt is None:
-        raise EncodeError("unknown value type %r" % (t,))
-    if rt.nullable and not rt.concrete:
-        return _heaptype(rt.heap)     # the short form of (ref null abstract)
-    return bytes((0x63 if rt.nullable else 0x64,)) + _heaptype(rt.heap)
 
 
 def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
@@ -101,27 +59,14 @@ def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
     return out
 
 
-def _blocktype(bt: object, out: bytearray) -> None:
-    if bt is None:
-        out.append(0x40)
-    elif isinstance(bt, str):
-        out += _valtype(bt)
-    elif isinstance(bt, int):
-        out += sleb(bt)
-    else:
-        raise EncodeError("bad block type %r" % (bt,))
-
-
-# name -> (prefix or None, code bytes, immediate kind)
-_ENC: Dict[str, bytes] = {}
-_IMM: Dict[str, str] = {}
+# Each instruction's opcode bytes and the codec of its immediates.
+_ENC: Dict[str, Tuple[bytes, Codec]] = {}
 for _info in _opc.OPS:
-    if _info.prefix is None:
-        _ENC[_info.name] = bytes((_info.code,))
-    else:
-        _ENC[_info.name] = bytes((_info.prefix,)) + uleb(_info.code)
-    _IMM[_info.name] = _info.imm
-_DATA_OPS = frozenset(("memory.init", "data.drop"))
+    _code = bytes((_info.code,)) if _info.prefix is None \
+        else bytes((_info.prefix,)) + uleb(_info.code)
+    _ENC[_info.name] = (_code, CODECS[_info.imm])
+# The instructions that need the data count section (memory.init, data.drop).
+_DATA_OPS = frozenset(info.name for info in _opc.OPS if CODECS[info.imm].counts_data)
 
 
 def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearray:
@@ -129,83 +74,13 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
     if out is None:
         out = bytearray()
     enc = _ENC
-    imms = _IMM
     for ins in instrs:
         try:
-            op = ins.op
-            code = enc.get(op)
-            if code is None:
-                raise EncodeError("unknown instruction %r" % (op,))
-            out += code
-            kind = imms[op]
-            imm = ins.imm
-            if kind == _opc.NONE:
-                continue
-            if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
-                        _opc.ELEM, _opc.DATA, _opc.TYPE, _opc.TAG):
-                out += uleb(imm)
-            elif kind == _opc.CONST_I32:
-                out += sleb(_signed(imm, 32))
-            elif kind == _opc.MEMARG:
-                out += write_memarg(imm)
-            elif kind == _opc.BLOCKTYPE:
-                _blocktype(imm, out)
-            elif kind == _opc.TRY_TABLE:
-                bt, catches = imm
-                _blocktype(bt, out)
-                out += uleb(len(catches))
-                for ckind, tag, label in catches:
-                    clause = _opc.CATCH_KINDS.index(ckind)
-                    out.append(clause)
-                    if clause < 2:
-                        out += uleb(tag)
-                    out += uleb(label)
-            elif kind == _opc.CONST_I64:
-                out += sleb(_signed(imm, 64))
-            elif kind == _opc.CONST_F32:
-                out += struct.pack("<I", imm)
-            elif kind == _opc.CONST_F64:
-                out += struct.pack("<Q", imm)
-            elif kind == _opc.BR_TABLE:
-                labels, default = imm
-                out += uleb(len(labels))
-                for x in labels:
-                    out += uleb(x)
-                out += uleb(default)
-            elif kind == _opc.CALL_INDIRECT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEM:
-                out += uleb(imm)      # Wasm 2.0's reserved zero byte for memory 0
-            elif kind == _opc.REFTYPE:
-                rt = as_reftype(imm)   # ref.null: its heap type
-                if rt is None:
-                    raise EncodeError("not a reference type: %r" % (imm,))
-                out += _heaptype(rt.heap)
-            elif kind == _opc.SELECT_T:
-                out += uleb(len(imm))
-                for t in imm:
-                    out += _valtype(t)
-            elif kind == _opc.CONST_V128:
-                out += imm.to_bytes(16, "little")
-            elif kind == _opc.LANE:
-                out.append(imm)
-            elif kind == _opc.MEMARG_LANE:
-                out += write_memarg(imm[0])
-                out.append(imm[1])
-            elif kind == _opc.SHUFFLE:
-                out += bytes(imm)
-            elif kind == _opc.TABLE_COPY or kind == _opc.TABLE_INIT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEMORY_COPY:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEMORY_INIT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            else:  # pragma: no cover - every kind of the opcode table is handled above
-                raise EncodeError("cannot encode immediate kind %r" % (kind,))
+            entry = enc.get(ins.op)
+            if entry is None:
+                raise EncodeError("unknown instruction %r" % (ins.op,))
+            out += entry[0]
+            entry[1].write(ins.imm, out)
         except EncodeError:
             raise
         except (TypeError, ValueError, OverflowError, IndexError, struct.error) as exc:
@@ -265,7 +140,7 @@ def _elem(seg: Elem, wasm2: bool = False) -> bytes:
         if indices:
             out.append(0x00)          # element kind funcref
         else:
-            out += _valtype(seg.type)
+            out += write_valtype(seg.type)
     out += uleb(len(seg.init))
     for e in seg.init:
         if indices:
@@ -315,8 +190,8 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
         sec = bytearray(_vec_len(len(m.types)))
         for ft in m.types:
             sec.append(0x60)
-            sec += uleb(len(ft.params)) + b"".join(_valtype(t) for t in ft.params)
-            sec += uleb(len(ft.results)) + b"".join(_valtype(t) for t in ft.results)
+            sec += uleb(len(ft.params)) + b"".join(write_valtype(t) for t in ft.params)
+            sec += uleb(len(ft.results)) + b"".join(write_valtype(t) for t in ft.results)
         _section(out, Section.TYPE, bytes(sec))
     if m.imports:
         sec = bytearray(_vec_len(len(m.imports)))
@@ -330,7 +205,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 sec += uleb(imp.type_index)
             elif imp.kind == TABLE:
                 tt = imp.table_type
-                sec += _valtype(tt.element)
+                sec += write_valtype(tt.element)
                 sec += _limits(tt.limits, False, tt.address)
             elif imp.kind == MEMORY:
                 mt = imp.memory_type
@@ -339,7 +214,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 sec += b"\x00" + uleb(imp.tag_type.type_index)
             else:
                 gt = imp.global_type
-                sec += _valtype(gt.content)
+                sec += write_valtype(gt.content)
                 sec.append(1 if gt.mutable else 0)
         _section(out, Section.IMPORT, bytes(sec))
     if m.funcs:
@@ -353,7 +228,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             init = m.table_inits.get(i)
             if init is not None:
                 sec += b"\x40\x00"        # a table with an initialiser (spec 3.0 5.5.6)
-            sec += _valtype(tt.element)
+            sec += write_valtype(tt.element)
             sec += _limits(tt.limits, False, tt.address)
             if init is not None:
                 _const_expr(init, sec)
@@ -371,7 +246,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))
         for g in m.globals:
-            sec += _valtype(g.type.content)
+            sec += write_valtype(g.type.content)
             sec.append(1 if g.type.mutable else 0)
             _const_expr(g.init, sec)
         _section(out, Section.GLOBAL, bytes(sec))
@@ -410,7 +285,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             body += uleb(len(runs))
             for count, t in runs:
                 body += uleb(count)
-                body += _valtype(t)
+                body += write_valtype(t)
             encode_expr(f.body, body)
             sec += uleb(len(body))
             sec += body
