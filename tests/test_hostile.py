@@ -180,14 +180,29 @@ def test_huge_function_body_refused_before_decoding() -> None:
 
 
 def test_out_of_memory_while_decoding_is_a_purewasm_error() -> None:
-    # A body within the limits, in a process too small for it: before, a raw MemoryError
-    # (the CLI called it an internal error).
+    # A body within the limits, in a process too small for its instruction objects:
+    # before, a raw MemoryError (the CLI called it an internal error). The body is
+    # invalid (i32.add on an empty stack after 3,000,000 nops), so loading decodes it
+    # whole to find which error the module gets (validate/stream.py).
     run_case('''
-        body = b"\\x00" + b"\\x01" * 3000000 + b"\\x0b"
+        body = b"\\x00" + b"\\x01" * 3000000 + b"\\x6a\\x0b"
         bin = HEADER + VOID + section(3, vec([b"\\x00"])) + \\
             section(10, vec([leb(len(body)) + body]))
         exc = expect(w.WasmtimeError, w.Module, w.Engine(), bin)
         assert "out of memory" in str(exc), exc
+        done()
+    ''', timeout=90, mem_mb=150)
+
+
+def test_large_valid_body_loads_without_its_instruction_objects() -> None:
+    # The same 3 MB body, valid: validated from its bytes (validate/stream.py), it loads
+    # in a process far too small for its 3,000,000 instruction objects.
+    run_case('''
+        body = b"\\x00" + b"\\x01" * 3000000 + b"\\x0b"
+        bin = HEADER + VOID + section(3, vec([b"\\x00"])) + \\
+            section(10, vec([leb(len(body)) + body]))
+        module = w.Module(w.Engine(), bin)
+        assert module._module.funcs[0]._body is None
         done()
     ''', timeout=90, mem_mb=150)
 

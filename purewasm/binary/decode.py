@@ -329,7 +329,7 @@ class LazyFunc(Func):
 
     def __init__(self, type_index: int, locals: List[str], data: bytes,  # noqa: A002
                  expr_start: int, offset: int, expr_end: int = -1,
-                 state: Optional[_CodeState] = None) -> None:
+                 state: Optional[CodeState] = None) -> None:
         self.type_index = type_index
         self.locals = locals
         self.offset = offset

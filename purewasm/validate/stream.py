@@ -22,10 +22,9 @@ from __future__ import annotations
 from typing import Any, Collection, Dict, FrozenSet, List, Optional, Tuple, cast
 
 from .. import opcodes
-from ..binary.decode import (
-    LazyFunc, _memidx, _try_table, decode_expr, decode_module,
-)
-from ..binary.leb128 import read_sleb, read_uleb
+from ..binary.decode import LazyFunc, decode_expr, decode_module
+from ..binary.immediates import CODECS, MEM_INDEX
+from ..binary.leb128 import read_len32, read_sleb, read_u32, read_uleb
 from ..binary.memarg import read_memarg
 from ..errors import InvalidError, MalformedError, WasmtimeError
 from ..syntax import FUNCREF, Func, Module
@@ -54,6 +53,7 @@ _BY_NAME = {
     "select": F_SELECT, "memory.size": F_MEMORY_SIZE, "memory.grow": F_MEMORY_GROW,
     "try_table": F_TRY_TABLE, "throw": F_THROW, "nop": F_NOP,
 }
+_TRY_TABLE = CODECS[opcodes.TRY_TABLE]
 # The 0xFC instructions handled: the saturating truncations (FIXED) and these two.
 _FC_MEMORY_COPY, _FC_MEMORY_FILL = 10, 11
 
@@ -293,7 +293,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             continue
         if kind == F_BLOCK or kind == F_LOOP or kind == F_IF or kind == F_TRY_TABLE:
             if kind == F_TRY_TABLE:
-                tt, pos = _try_table(data, pos)
+                tt, pos = _TRY_TABLE.read(data, pos, state)
                 bt, catches = cast(Tuple[Any, tuple], tt)
                 _check_catches(ctx, ctrls, catches)
                 if bt is None:
@@ -425,7 +425,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             append(t2 if t1 is None else t1)
             continue
         elif kind == F_BR_TABLE:
-            n, pos = _len32(data, pos)
+            n, pos = read_len32(data, pos)
             labels = []
             for _ in range(n):
                 x = data[pos]
@@ -464,15 +464,15 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             frame[4] = unreach = True
             continue
         elif kind == F_CALL_INDIRECT:
-            y, pos = _u32(data, pos)
-            x, pos = _u32(data, pos)
+            y, pos = read_u32(data, pos)
+            x, pos = read_u32(data, pos)
             if (x >= len(ctx.table_elems) or y >= len(type_sigs)
                     or ctx.table_elems[x] != FUNCREF or ctx.table_addresses[x] != "i32"):
                 raise _Unsure
             _pops(vals, unreach, _I32)
             p, r = type_sigs[y]
         elif kind == F_MEMORY_SIZE or kind == F_MEMORY_GROW:
-            pos, mem = _memidx(data, pos, multi_memory)
+            mem, pos = MEM_INDEX.read(data, pos, state)
             if mem != 0 or not mem0:
                 raise _Unsure
             if kind == F_MEMORY_GROW:
@@ -480,14 +480,14 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             append("i32")
             continue
         elif kind == F_PREFIX_FC:
-            sub, pos = _u32(data, pos)
+            sub, pos = read_u32(data, pos)
             sig = fc.get(sub)
             if sig is not None:
                 p, r = sig
             elif sub == _FC_MEMORY_COPY or sub == _FC_MEMORY_FILL:
-                pos, mem = _memidx(data, pos, multi_memory)
+                mem, pos = MEM_INDEX.read(data, pos, state)
                 if sub == _FC_MEMORY_COPY:
-                    pos, mem2 = _memidx(data, pos, multi_memory)
+                    mem2, pos = MEM_INDEX.read(data, pos, state)
                     mem |= mem2
                 if mem != 0 or not mem0:
                     raise _Unsure
@@ -495,7 +495,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             else:
                 raise _Unsure
         elif kind == F_THROW:
-            x, pos = _u32(data, pos)
+            x, pos = read_u32(data, pos)
             if x >= len(ctx.tag_params):
                 raise _Unsure
             _pops(vals, unreach, ctx.tag_params[x])
@@ -518,20 +518,6 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     # The body's last "end" must be the last byte of the body ("section size mismatch").
     if pos != func.expr_end:
         raise _Unsure
-
-
-def _u32(data: bytes, pos: int) -> Tuple[int, int]:
-    b = data[pos]
-    if b < 0x80:
-        return b, pos + 1
-    return read_uleb(data, pos, 32)
-
-
-def _len32(data: bytes, pos: int) -> Tuple[int, int]:
-    n, end = _u32(data, pos)
-    if n > len(data) - pos:      # "length out of bounds"
-        raise _Unsure
-    return n, end
 
 
 def _check_catches(ctx: Context, ctrls: List[list], catches: tuple) -> None:
