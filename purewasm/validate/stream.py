@@ -251,8 +251,6 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
-            if x >= len(ctrls):
-                raise _Unsure
             if vals and vals[-1] == "i32":
                 vals.pop()
             else:
@@ -330,7 +328,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     _pops(vals, unreach, p)
             frame = [kind, p, r, p if kind == F_LOOP else r, False, vals]
             ctrls.append(frame)
-            vals = list(p)
+            vals = list(p) if p else []
             append = vals.append
             unreach = False
             continue
@@ -395,9 +393,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     pos += 2
                 else:
                     x, pos = read_uleb(data, pos, 32)
-                if x >= len(ctrls):
-                    raise _Unsure
-                lab = ctrls[-1 - x][3]
+                lab = ctrls[-1 - x][3]   # IndexError for a label out of range
             else:
                 lab = results
             if lab and vals[-len(lab):] != lab:
