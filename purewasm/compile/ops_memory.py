@@ -60,6 +60,9 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
     addr = address(t, base, offset, memidx)
     if mask is not None and v.atom and v.e.isdigit():
         val = str(int(v.e) & int(mask, 16))
+    elif mask is not None and v.canon and not v.isbool and v.bits <= len(mask[2:]) * 4:
+        # Known to fit (a narrow load, an and with a small constant): no mask.
+        val = v.e
     elif mask is not None:
         val = "%s & %s" % (_p(v), mask)
     else:

@@ -43,9 +43,16 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
         elif name == "and":
             # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
             canon = a.canon or b.canon
+            bits = w if canon else max(a.bits, b.bits)
+            for x in (a, b):
+                # A canonical operand bounds the result (a narrow store of it needs no
+                # mask).
+                if x.canon and x.bits < bits:
+                    bits = x.bits
+                if x.atom and not x.deps and x.e.isdigit():
+                    bits = min(bits, int(x.e).bit_length())
             self.pure("%s & %s" % (_p(a), _p(b)), t, (a, b), canon=canon,
-                      bits=w if canon else max(a.bits, b.bits),
-                      isbool=a.isbool and b.isbool)
+                      bits=max(bits, 1), isbool=a.isbool and b.isbool)
         elif name in ("or", "xor"):
             self.pure("%s %s %s" % (_p(a), sym, _p(b)), t, (a, b),
                       canon=a.canon and b.canon, bits=max(a.bits, b.bits),
@@ -67,7 +74,8 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 count = "(%s & %d)" % (_p(b), w - 1)
                 args = (a, b)
             if name == "shr_u":
-                self.pure("%s >> %s" % (self.pcx(a), count), t, args)
+                self.pure("%s >> %s" % (self.pcx(a), count), t, args,
+                          bits=max(w - int(count), 1) if count.isdigit() else w)
             else:
                 self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, count), t, args,
                           canon=False, bits=w)
@@ -120,8 +128,11 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             if not (a.canon and a.atom and (a.slot >= 0 or a.e.isidentifier())):
                 self.flush(len(self.stack) - 1)
             a = self.pop()
-            self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]), t,
-                      (a,))
+            # Unmasked, like shl: the bits above w are garbage that the consumer masks
+            # if it needs the canonical value (three rotations xor'ed and added, as in
+            # SHA-256, are masked once).
+            self.pure("(%s << %d) | (%s >> %d)" % (a.e, k, a.e, w - k), t, (a,), canon=False,
+                      bits=w + k)
         elif name in ("rotl", "rotr"):
             self.pure("%s%s(%s, %s)" % (name, sfx, self.cx(a), self.cx(b)), t, (a, b))
         else:  # pragma: no cover
