@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Dict, Tuple
 
 from purewasm.syntax import Instr
 
-from .entries import _MASK, _SIGN, _WIDTH, M32, Handler, UnsupportedError
+from .entries import _MASK, _SIGN, _WIDTH, CPYTHON_SHAPES, M32, Handler, UnsupportedError
 from .registry import register
 from .stack import V, _p
 
@@ -131,8 +131,12 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # Unmasked, like shl: the bits above w are garbage that the consumer masks
             # if it needs the canonical value (three rotations xor'ed and added, as in
             # SHA-256, are masked once).
-            self.pure("(%s << %d) | (%s >> %d)" % (a.e, k, a.e, w - k), t, (a,), canon=False,
-                      bits=w + k)
+            if CPYTHON_SHAPES:
+                self.pure("(%s << %d) | (%s >> %d)" % (a.e, k, a.e, w - k), t, (a,),
+                          canon=False, bits=w + k)
+            else:
+                self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]),
+                          t, (a,))
         elif name in ("rotl", "rotr"):
             self.pure("%s%s(%s, %s)" % (name, sfx, self.cx(a), self.cx(b)), t, (a, b))
         else:  # pragma: no cover
