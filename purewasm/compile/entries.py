@@ -11,6 +11,7 @@ from purewasm.syntax import Instr
 M32 = 0xFFFFFFFF
 _WIDTH = {"i32": 32, "i64": 64}
 _MASK = {"i32": "0xFFFFFFFF", "i64": "0xFFFFFFFFFFFFFFFF"}
+_MODULUS = {"i32": "4294967296", "i64": "18446744073709551616"}
 _SIGN = {"i32": "0x80000000", "i64": "0x8000000000000000"}
 
 EMPTY: frozenset = frozenset()

@@ -35,9 +35,10 @@ def address(t: Translator, base: V, offset: int, memidx: int = 0) -> str:
         if offset:
             return "min(%s + %d, %d)" % (t.pcx(base), offset, ADDRESS_CLAMP)
         return "min(%s, %d)" % (t.cx(base), ADDRESS_CLAMP)
+    # An address is most likely in range as computed (near: reduced with %).
     if offset:
-        return "%s + %d" % (t.pcx(base), offset)
-    return t.cx(base)
+        return "%s + %d" % (t.pcx(base, near=True), offset)
+    return t.cx(base, near=True)
 
 
 def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,

@@ -30,13 +30,22 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
         a = self.pop()
         if name in ("add", "sub"):
             bits = max(a.bits, b.bits) + 1
+            op = sym
+            if b.atom and not b.deps and b.e.isdigit() and int(b.e) >= signconst:
+                # x + 0xFFFFFFFE is x - 2 modulo 2**w: a small constant keeps CPython's
+                # arithmetic on small ints.
+                b = V.constant(str((1 << w) - int(b.e)), t)
+                op = "-" if name == "add" else "+"
             # Sums of products (2w bits) stay unmasked; beyond, operands are masked.
             if bits > 2 * w + 16:
-                e = "%s %s %s" % (self.pcx(a), sym, self.pcx(b))
+                e = "%s %s %s" % (self.pcx(a), op, self.pcx(b))
                 bits = w + 1
             else:
-                e = "%s %s %s" % (_p(a), sym, _p(b))
+                e = "%s %s %s" % (_p(a), op, _p(b))
             self.pure(e, t, (a, b), canon=False, bits=bits)
+            # A canonical value plus or minus a constant: a counter, a pointer.
+            self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom
+                                   and b.e.isdigit())
         elif name == "mul":
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
