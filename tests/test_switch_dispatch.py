@@ -12,6 +12,7 @@ import pytest
 from compile_helpers import instance, wat2wasm
 from purewasm.binary import decode_module
 from purewasm.compile import CompiledModule
+from purewasm.compile.entries import CPYTHON_SHAPES
 
 M32 = 0xFFFFFFFF
 
@@ -62,7 +63,10 @@ def test_bisection_is_used_only_without_fallthrough() -> None:
     n = 8
     labels = list(range(n + 1))
     tree = _source(_switch(n, labels, n, ()))
-    assert "< 4:" in tree and "<= " not in tree.split("br_table")[-1]
+    if CPYTHON_SHAPES:
+        assert "< 4:" in tree and "<= " not in tree.split("br_table")[-1]
+    else:   # PyPy: sequential guards (measured no faster there)
+        assert "<= 2:" in tree
     sequential = _source(_switch(n, labels, n, (3,)))
     assert "<= 2:" in sequential
 

@@ -10,6 +10,8 @@ from typing import Dict, List, Sequence, Tuple
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
 
+from .entries import CPYTHON_SHAPES
+
 # CPython: at most 20 statically nested blocks (loops, and the try of a try_table), 21 on 3.13;
 # PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
 # the function is lowered flat (compile.CompiledModule._compile).
@@ -144,7 +146,8 @@ class Scan:
                     # dispatched by bisection (O(log n) tests) instead of in sequence.
                     segment_ends = [self.end_of.get(opener, 0) - 1
                                     for opener in range(inner - 1, first - 1, -1)]
-                    if segment_ends and all(body[e].op in _TRANSFERS for e in segment_ends):
+                    if CPYTHON_SHAPES and segment_ends and all(body[e].op in _TRANSFERS
+                                                               for e in segment_ends):
                         self.chain_tree[var] = inner - first + 1
             i = j + 1
 
