@@ -47,3 +47,22 @@ def test_spec_file(name: str, mode: str) -> None:
     result = run_script(commands, features=WASM2_FEATURES, **MODES[mode])
     assert result.passed, "no command ran"
     assert not result.failed, "\n".join("line %d: %s" % f for f in result.failed[:20])
+
+
+# The code shapes generated under PyPy (compile/entries.CPYTHON_SHAPES false), checked on
+# CPython too: the same scripts must pass with either set of shapes.
+PYPY_SHAPE_FILES = ["i32", "i64", "int_exprs", "address", "memory", "load", "store",
+                    "br_table", "switch", "left-to-right", "memory_trap", "call_indirect"]
+
+
+@pytest.mark.parametrize("name", PYPY_SHAPE_FILES)
+def test_spec_file_with_pypy_shapes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from purewasm.compile import entries, ops_numeric, scan, stack
+    shapes = not entries.CPYTHON_SHAPES
+    for mod in (entries, ops_numeric, scan, stack):
+        monkeypatch.setattr(mod, "CPYTHON_SHAPES", shapes)
+    path = WAST_DIR / (name + ".wast")
+    commands = parse_script(path.read_text(encoding="utf-8"))
+    result = run_script(commands, features=WASM2_FEATURES)
+    assert result.passed, "no command ran"
+    assert not result.failed, "\n".join("line %d: %s" % f for f in result.failed[:20])

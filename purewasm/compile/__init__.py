@@ -30,8 +30,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
            "cache_key"]
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
-# tail calls; 5: lines map to instruction indices, not byte offsets).
-TRANSLATOR_VERSION = 6
+# tail calls; 5: lines map to instruction indices, not byte offsets; 7: code shapes of
+# the speed work).
+TRANSLATOR_VERSION = 7
 
 
 _BASE_NS = base_namespace()

@@ -305,6 +305,9 @@ class Structured(Lowering):
         self.pyloops: List[PyLoop] = []
         self.uses_br = False            # some branch leaves a Python loop outwards
         self.guards: Dict[str, int] = {}   # chain variable -> mark of its open guard
+        # Chains dispatched by bisection: chain variable -> the open tree nodes, root first
+        # ([lo, mid, hi, in the else suite, mark of the open suite]).
+        self.tree_nodes: Dict[str, List[List]] = {}
 
     # ----- Python loops ------------------------------------------------------------------
 
@@ -452,6 +455,9 @@ class Structured(Lowering):
         if f.catches is not None:
             self.end_try(f)
             return
+        if kind == "case" and f.chainvar in t.scan.chain_tree:
+            self.end_case_tree(f)
+            return
         if kind == "case":
             mark = self.guards.pop(f.chainvar, None)
             if mark is not None:
@@ -511,6 +517,40 @@ class Structured(Lowering):
             # Falling out of the if statement = reaching the end: leave the loop.
             self.close_pyloop(f, True)
         self.after_end(f)
+
+    def end_case_tree(self, f: Frame) -> None:
+        """The end of B_i in a switch chain dispatched by bisection (scan.chain_tree): no
+        case's code falls through, so the code after the end of B_i runs for case i
+        exactly. The cases' suites are the leaves, in order, of a balanced tree of
+        ``if _c < mid:`` / ``else:`` over 0..n (n: the last block, whose code after it
+        runs for every case, and has no leaf of its own)."""
+        t = self.t
+        var = f.chainvar
+        if t.live:  # pragma: no cover - the scan saw a transfer before each end
+            raise TranslationError("switch chain case falls through")
+        nodes = self.tree_nodes.setdefault(var, [])
+        i = f.case
+        # Up from the previous leaf to the node whose right half holds leaf i.
+        while nodes:
+            lo, mid, hi, in_else, mark = nodes[-1]
+            t.close_suite(mark)
+            if not in_else and not f.last and i >= mid:
+                nodes[-1] = [lo, mid, hi, True, t.open_suite("else:")]
+                break
+            nodes.pop()
+        if f.last:
+            del self.tree_nodes[var]
+            t.live = f.reached   # the continuation (case n's paths)
+            t.result_slots(f.base, ())
+            return
+        # Down to leaf i, the first of the (sub)range it is in.
+        lo, hi = (nodes[-1][1], nodes[-1][2]) if nodes else (0, t.scan.chain_tree[var])
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            nodes.append([lo, mid, hi, False, t.open_suite("if %s < %d:" % (var, mid))])
+            hi = mid
+        t.live = f.reached
+        t.result_slots(f.base, ())
 
     def br(self, ins: Instr) -> None:
         t = self.t

@@ -35,9 +35,10 @@ def address(t: Translator, base: V, offset: int, memidx: int = 0) -> str:
         if offset:
             return "min(%s + %d, %d)" % (t.pcx(base), offset, ADDRESS_CLAMP)
         return "min(%s, %d)" % (t.cx(base), ADDRESS_CLAMP)
+    # An address is most likely in range as computed (near: reduced with %).
     if offset:
-        return "%s + %d" % (t.pcx(base), offset)
-    return t.cx(base)
+        return "%s + %d" % (t.pcx(base, near=True), offset)
+    return t.cx(base, near=True)
 
 
 def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
@@ -60,6 +61,9 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
     addr = address(t, base, offset, memidx)
     if mask is not None and v.atom and v.e.isdigit():
         val = str(int(v.e) & int(mask, 16))
+    elif mask is not None and v.canon and not v.isbool and v.bits <= len(mask[2:]) * 4:
+        # Known to fit (a narrow load, an and with a small constant): no mask.
+        val = v.e
     elif mask is not None:
         val = "%s & %s" % (_p(v), mask)
     else:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Dict, Tuple
 
 from purewasm.syntax import Instr
 
-from .entries import _MASK, _SIGN, _WIDTH, M32, Handler, UnsupportedError
+from .entries import _MASK, _SIGN, _WIDTH, CPYTHON_SHAPES, M32, Handler, UnsupportedError
 from .registry import register
 from .stack import V, _p
 
@@ -30,22 +30,38 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
         a = self.pop()
         if name in ("add", "sub"):
             bits = max(a.bits, b.bits) + 1
+            op = sym
+            if b.atom and not b.deps and b.e.isdigit() and int(b.e) >= signconst:
+                # x + 0xFFFFFFFE is x - 2 modulo 2**w: a small constant keeps CPython's
+                # arithmetic on small ints.
+                b = V.constant(str((1 << w) - int(b.e)), t)
+                op = "-" if name == "add" else "+"
             # Sums of products (2w bits) stay unmasked; beyond, operands are masked.
             if bits > 2 * w + 16:
-                e = "%s %s %s" % (self.pcx(a), sym, self.pcx(b))
+                e = "%s %s %s" % (self.pcx(a), op, self.pcx(b))
                 bits = w + 1
             else:
-                e = "%s %s %s" % (_p(a), sym, _p(b))
+                e = "%s %s %s" % (_p(a), op, _p(b))
             self.pure(e, t, (a, b), canon=False, bits=bits)
+            # A canonical value plus or minus a constant: a counter, a pointer.
+            self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom
+                                   and b.e.isdigit())
         elif name == "mul":
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
         elif name == "and":
             # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
             canon = a.canon or b.canon
+            bits = w if canon else max(a.bits, b.bits)
+            for x in (a, b):
+                # A canonical operand bounds the result (a narrow store of it needs no
+                # mask).
+                if x.canon and x.bits < bits:
+                    bits = x.bits
+                if x.atom and not x.deps and x.e.isdigit():
+                    bits = min(bits, int(x.e).bit_length())
             self.pure("%s & %s" % (_p(a), _p(b)), t, (a, b), canon=canon,
-                      bits=w if canon else max(a.bits, b.bits),
-                      isbool=a.isbool and b.isbool)
+                      bits=max(bits, 1), isbool=a.isbool and b.isbool)
         elif name in ("or", "xor"):
             self.pure("%s %s %s" % (_p(a), sym, _p(b)), t, (a, b),
                       canon=a.canon and b.canon, bits=max(a.bits, b.bits),
@@ -67,7 +83,8 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 count = "(%s & %d)" % (_p(b), w - 1)
                 args = (a, b)
             if name == "shr_u":
-                self.pure("%s >> %s" % (self.pcx(a), count), t, args)
+                self.pure("%s >> %s" % (self.pcx(a), count), t, args,
+                          bits=max(w - int(count), 1) if count.isdigit() else w)
             else:
                 self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, count), t, args,
                           canon=False, bits=w)
@@ -120,8 +137,15 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             if not (a.canon and a.atom and (a.slot >= 0 or a.e.isidentifier())):
                 self.flush(len(self.stack) - 1)
             a = self.pop()
-            self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]), t,
-                      (a,))
+            # Unmasked, like shl: the bits above w are garbage that the consumer masks
+            # if it needs the canonical value (three rotations xor'ed and added, as in
+            # SHA-256, are masked once).
+            if CPYTHON_SHAPES:
+                self.pure("(%s << %d) | (%s >> %d)" % (a.e, k, a.e, w - k), t, (a,),
+                          canon=False, bits=w + k)
+            else:
+                self.pure("((%s << %d) | (%s >> %d)) & %s" % (a.e, k, a.e, w - k, _MASK[t]),
+                          t, (a,))
         elif name in ("rotl", "rotr"):
             self.pure("%s%s(%s, %s)" % (name, sfx, self.cx(a), self.cx(b)), t, (a, b))
         else:  # pragma: no cover

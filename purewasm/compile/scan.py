@@ -10,12 +10,17 @@ from typing import Dict, List, Sequence, Tuple
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
 
+from .entries import CPYTHON_SHAPES
+
 # CPython: at most 20 statically nested blocks (loops, and the try of a try_table), 21 on 3.13;
 # PyPy has no such limit. If the estimate is ever wrong, compile() refuses the code and
 # the function is lowered flat (compile.CompiledModule._compile).
 MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
 MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
 MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
+# Instructions after which control never reaches the next one.
+_TRANSFERS = frozenset(("br", "br_table", "return", "unreachable", "return_call",
+                        "return_call_indirect", "return_call_ref", "throw", "throw_ref"))
 MAX_FORWARD = 6         # br_if per block lowered to nested "if not c:" suites
 
 
@@ -83,8 +88,11 @@ class Scan:
                     and i not in self.shared else 0
                 if op == "try_table":
                     dl += 1     # its try statement is a nested block too
-                # A switch chain's guards are sequential: one level for the whole chain.
-                di = dl + (1 if op == "if" or (i in self.chain and self.chain[i][2]) else 0)
+                # A switch chain's guards are sequential: one level for the whole chain
+                # (a bisection: its depth).
+                di = dl + (1 if op == "if" else 0)
+                if i in self.chain and self.chain[i][2]:
+                    di += max(1, self.chain_tree.get(self.chain[i][0], 1).bit_length())
                 stack.append((dl, di))
                 depth_loops += dl
                 indent += di
@@ -108,6 +116,9 @@ class Scan:
         after the end of B_i runs when the case is <= i: a flat sequence of guarded
         suites, no Python loop at all (opener -> (chain variable, case, outermost))."""
         self.chain: Dict[int, Tuple[str, int, bool]] = {}
+        # Chains whose case code all ends in a transfer: chain variable -> number of cases
+        # (the outermost block's number, whose code is the continuation of all).
+        self.chain_tree: Dict[str, int] = {}
         i = 0
         n = len(body)
         while i < n:
@@ -131,6 +142,13 @@ class Scan:
                     var = "_c%d" % first
                     for case, opener in enumerate(range(inner, first - 1, -1)):
                         self.chain[opener] = (var, case, opener == first)
+                    # When no case's code falls into the next one, the cases are
+                    # dispatched by bisection (O(log n) tests) instead of in sequence.
+                    segment_ends = [self.end_of.get(opener, 0) - 1
+                                    for opener in range(inner - 1, first - 1, -1)]
+                    if CPYTHON_SHAPES and segment_ends and all(body[e].op in _TRANSFERS
+                                                               for e in segment_ends):
+                        self.chain_tree[var] = inner - first + 1
             i = j + 1
 
     def find_shared(self, body: Sequence[Instr]) -> None:
