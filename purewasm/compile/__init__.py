@@ -19,7 +19,8 @@ from purewasm.runtime.values import module_type_ids
 from purewasm.binary import decode_module, encode_module
 from purewasm.syntax import Func, Module
 
-from .support import base_namespace, tail_entry
+from . import support
+from .support import base_namespace, new_namespace, tail_entry
 from . import names
 from .entries import TranslationError, UnsupportedError
 from .scan import Scan
@@ -30,8 +31,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
            "cache_key"]
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
-# tail calls; 5: lines map to instruction indices, not byte offsets).
-TRANSLATOR_VERSION = 6
+# tail calls; 5: lines map to instruction indices, not byte offsets; 7: PyPy's shapes of i32
+# arithmetic, ops_pypy.py).
+TRANSLATOR_VERSION = 7
 
 
 _BASE_NS = base_namespace()
@@ -58,7 +60,8 @@ def cache_key(module_bytes: bytes) -> str:
     """A key for cached translations of a module: its hash, the translator version and
     the Python implementation (code objects are specific to one bytecode version)."""
     h = hashlib.sha256(module_bytes).hexdigest()
-    return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
+    shapes = "-pypyshapes" if support.PYPY_SHAPES else ""
+    return "%s-v%d-%s%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag, shapes)
 
 
 class CompiledModule:
@@ -217,7 +220,7 @@ class CompiledModule:
 
     def bind(self, instance: Any) -> None:
         """Give every defined function of ``instance`` a stub that compiles on first call."""
-        ns: Dict[str, Any] = dict(_BASE_NS)
+        ns = new_namespace(_BASE_NS)
         ns["__purewasm_ready__"] = False
         ns[GENERATED_CODE] = self   # its FrameSource, for backtraces (runtime.traps)
         for i in range(self.num_imported, len(self.func_types)):
