@@ -43,6 +43,12 @@ CASES: Dict[str, tuple] = {
                  lambda a, b, c, x: a * b + (c << 29) + (a - c) + b * b),
     "rotl_mul": ("(i32.rotl (i32.mul (local.get $a) (local.get $b)) (i32.const 7))",
                  lambda a, b, c, x: (((a * b) & M) << 7 | ((a * b) & M) >> 25)),
+    "mul_small_constant_sum": (
+        "(i32.add (i32.mul (local.get $a) (i32.const 31)) (i32.mul (i32.const 0x7fffffff) "
+        "(local.get $b)))", lambda a, b, c, x: a * 31 + 0x7FFFFFFF * b),
+    "mul_small_constants_chain": (
+        "(i32.mul (i32.add (i32.mul (local.get $a) (i32.const 31)) (local.get $b)) "
+        "(i32.const 31))", lambda a, b, c, x: (a * 31 + b) * 31),
     "wrap": ("(i32.wrap_i64 (local.get $x))", lambda a, b, c, x: x),
     "wrap_mul": ("(i32.mul (i32.wrap_i64 (i64.mul (local.get $x) (local.get $x))) "
                  "(local.get $a))", lambda a, b, c, x: ((x * x) & M) * a),

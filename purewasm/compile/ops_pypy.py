@@ -30,13 +30,20 @@ from purewasm.syntax import Instr
 from . import support
 from .entries import Handler
 from .registry import HANDLERS, replace
-from .stack import _p
+from .stack import V, _p
 
 if TYPE_CHECKING:
     from .translate import Translator
 
 # Largest bit length of an i32 intermediate on PyPy: a machine word, sign bit excluded.
 WORD_BITS = 63
+
+
+def _const_bits(v: V) -> int:
+    """Bit length of v's canonical value: a literal's own, else 32."""
+    if not v.deps and v.atom and v.e.isdigit():
+        return int(v.e).bit_length()
+    return 32
 
 
 def _mul(default: Handler) -> Handler:
@@ -46,7 +53,13 @@ def _mul(default: Handler) -> Handler:
         self.shallow(2)
         b = self.pop()
         a = self.pop()
-        self.pure("imul(%s, %s) & 0xFFFFFFFF" % (self.cx(a), self.cx(b)), "i32", (a, b))
+        bits = _const_bits(a) + _const_bits(b)
+        if bits <= WORD_BITS:
+            # By a small constant (x * 31, say): the product fits a word as it is.
+            self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), "i32", (a, b), canon=False,
+                      bits=bits)
+        else:
+            self.pure("imul(%s, %s) & 0xFFFFFFFF" % (self.cx(a), self.cx(b)), "i32", (a, b))
         return None
     return op
 
