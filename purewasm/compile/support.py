@@ -8,6 +8,7 @@ when the start is past the end.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import sys
 import types
@@ -20,9 +21,9 @@ from purewasm.errors import Trap, TrapCode, WasmException
 # PyPy's JIT wants other shapes of generated code and namespaces than CPython: every such
 # difference is keyed on this flag (docs/benchmarks.md, "PyPy" in the optimisation log).
 ON_PYPY = sys.implementation.name == "pypy"
-# Whether the translator emits PyPy's shapes of i32 arithmetic (ops_pypy.py). Only tests
-# change it (to run those shapes on CPython); cache keys include it.
-PYPY_SHAPES = ON_PYPY
+# Whether the translator emits PyPy's shapes of i32 arithmetic (ops_pypy.py). Tests change
+# it, or set PUREWASM_PYPY_SHAPES=1, to run those shapes on CPython; cache keys include it.
+PYPY_SHAPES = ON_PYPY or os.environ.get("PUREWASM_PYPY_SHAPES") == "1"
 
 
 def _imul_portable(a: int, b: int) -> int:
