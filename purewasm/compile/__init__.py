@@ -19,7 +19,8 @@ from purewasm.runtime.values import module_type_ids
 from purewasm.binary import decode_module, encode_module
 from purewasm.syntax import Func, Module
 
-from .support import base_namespace, tail_entry
+from . import support
+from .support import base_namespace, new_namespace, tail_entry
 from . import names
 from .entries import TranslationError, UnsupportedError
 from .scan import Scan
@@ -31,8 +32,8 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
 # tail calls; 5: lines map to instruction indices, not byte offsets; 7: code shapes of
-# the speed work).
-TRANSLATOR_VERSION = 7
+# the speed work; 8: and PyPy's shapes of i32 arithmetic, ops_pypy.py).
+TRANSLATOR_VERSION = 8
 
 
 _BASE_NS = base_namespace()
@@ -59,7 +60,8 @@ def cache_key(module_bytes: bytes) -> str:
     """A key for cached translations of a module: its hash, the translator version and
     the Python implementation (code objects are specific to one bytecode version)."""
     h = hashlib.sha256(module_bytes).hexdigest()
-    return "%s-v%d-%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag)
+    shapes = "-pypyshapes" if support.PYPY_SHAPES else ""
+    return "%s-v%d-%s%s" % (h, TRANSLATOR_VERSION, sys.implementation.cache_tag, shapes)
 
 
 class CompiledModule:
@@ -218,7 +220,7 @@ class CompiledModule:
 
     def bind(self, instance: Any) -> None:
         """Give every defined function of ``instance`` a stub that compiles on first call."""
-        ns: Dict[str, Any] = dict(_BASE_NS)
+        ns = new_namespace(_BASE_NS)
         ns["__purewasm_ready__"] = False
         ns[GENERATED_CODE] = self   # its FrameSource, for backtraces (runtime.traps)
         for i in range(self.num_imported, len(self.func_types)):

@@ -38,7 +38,7 @@ from purewasm.errors import WasmtimeError
 from purewasm.opcodes import PROPOSALS
 from purewasm.syntax import Module
 
-from . import CompiledModule, TRANSLATOR_VERSION, codes_from_payload, codes_payload
+from . import CompiledModule, TRANSLATOR_VERSION, codes_from_payload, codes_payload, support
 
 __all__ = ["CacheError", "CodeCache", "DEFAULT_MAX_BYTES", "default_cache_dir",
            "config_fields", "cache_for_config", "lookup", "CacheHandle",
@@ -123,7 +123,8 @@ def config_fields(config: Any) -> Dict[str, Any]:
 def _key_fields(module_sha256: str, config: Dict[str, Any]) -> Dict[str, Any]:
     fields = {"format": FORMAT_VERSION, "purewasm": purewasm_version(),
               "sources": purewasm_source_digest(), "translator": TRANSLATOR_VERSION,
-              "cache_tag": sys.implementation.cache_tag, "module": module_sha256}
+              "cache_tag": sys.implementation.cache_tag, "module": module_sha256,
+              "shapes": "pypy" if support.PYPY_SHAPES else "plain"}
     fields.update(config)
     return fields
 
@@ -430,7 +431,8 @@ _MISMATCH_NAMES = {"purewasm": "purewasm version", "translator": "translator ver
                    "cache_tag": "Python implementation", "features": "enabled proposals",
                    "fuel": "fuel setting (Config.consume_fuel)",
                    "epoch": "epoch setting (Config.epoch_interruption)",
-                   "format": "serialization format", "mode": "lowering"}
+                   "format": "serialization format", "mode": "lowering",
+                   "shapes": "code shapes (compile/ops_pypy.py)"}
 
 
 def deserialize_module(data: bytes, config: Any) -> Tuple[bytes, Module, bytes]:

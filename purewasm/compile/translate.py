@@ -16,6 +16,7 @@ from purewasm.syntax import BlockType, FuncType, Instr, Module
 
 # Imported for their handlers' registration (registry.HANDLERS).
 from . import names, ops_control, ops_memory, ops_numeric, ops_variables  # noqa: F401
+from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
 from .entries import Handler, TranslationError, UnsupportedError
 from .registry import HANDLERS
