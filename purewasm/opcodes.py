@@ -99,7 +99,7 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
              "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
              "memory64": "memory64", "function_references": "function references",
-             "exceptions": "exception handling"}
+             "exceptions": "exception handling", "gc": "GC"}
 # Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes and type
 # forms that use them, so that a module using one is refused with the proposal's name
 # (errors.UnsupportedProposalError) rather than "illegal opcode".

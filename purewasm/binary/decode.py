@@ -30,7 +30,8 @@ from .sections import RANK, Section
 from ..syntax import (
     ACTIVE, DECLARATIVE, EXNREF, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
     TAG, TagType,
-    CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
+    ArrayType, CustomSection, Data, DefType, Elem, FieldType, StructType,
+    Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
     Instr,
     Limits, MemoryType, Module, Names, TableType,
 )
@@ -52,6 +53,9 @@ REFTYPE3_BY_BYTE: Dict[int, str] = {
     code: RefType(True, heap) for code, heap in HEAP_BY_CODE.items()}
 VALTYPE3_BY_BYTE: Dict[int, str] = {**VALTYPE_BY_BYTE, **REFTYPE3_BY_BYTE}
 _REF_NULL, _REF = 0x63, 0x64
+# The GC proposal's type section forms (spec 3.0 5.3.7-5.3.10).
+_GC_REC, _GC_SUB, _GC_SUB_FINAL, _GC_STRUCT, _GC_ARRAY = 0x4E, 0x50, 0x4F, 0x5F, 0x5E
+_PACKED_BY_BYTE = {0x78: "i8", 0x77: "i16"}
 _REF_FUNC = RefType(False, "func")
 
 # Implementation limit (spec A.1 allows one): the most locals one function may declare.
@@ -65,6 +69,7 @@ MAX_LOCALS = 50000
 # instruction objects; a hostile count would otherwise be trusted).
 MAX_MODULE_SIZE = 1 << 30
 MAX_TYPES = 1_000_000
+MAX_STRUCT_FIELDS = 10_000
 MAX_FUNCTIONS = 1_000_000          # imported and defined
 MAX_IMPORTS = 100_000
 MAX_EXPORTS = 100_000
@@ -660,15 +665,7 @@ class _Decoder:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
-                if data[pos] != 0x60:
-                    form = _opc.GC_TYPE_FORMS.get(data[pos])
-                    if form is not None:
-                        raise UnsupportedProposalError("GC", "a " + form, pos)
-                    raise _bad_type_byte(data[pos], pos, "malformed function type")
-                pos += 1
-                params, pos = self.valtypes(pos, MAX_PARAMS, "parameters")
-                results, pos = self.valtypes(pos, MAX_RESULTS, "results")
-                m.types.append(FuncType(params, results))
+                pos = self.rectype(pos)
         elif sid == Section.IMPORT:
             count, pos = _len32(data, pos)
             _check_limit(count, MAX_IMPORTS, "imports", pos)
@@ -760,6 +757,70 @@ class _Decoder:
 
     def imported(self, kind: str) -> int:
         return sum(1 for imp in self.module.imports if imp.kind == kind)
+
+    def rectype(self, pos: int) -> int:
+        """One recursion group of the type section (spec 3.0 5.3.9-5.3.10): 0x4E vec(sub)
+        or a lone subtype; appends its types to ``Module.types``."""
+        data = self.data
+        types = self.module.types
+        if data[pos] == _GC_REC:
+            size, pos = _len32(data, pos + 1)
+            _check_limit(len(types) + size, MAX_TYPES, "types", pos)
+        else:
+            size = 1
+        for k in range(size):
+            final = True
+            supers: Tuple[int, ...] = ()
+            b = data[pos]
+            if b == _GC_SUB or b == _GC_SUB_FINAL:
+                final = b == _GC_SUB_FINAL
+                n, pos = _len32(data, pos + 1)
+                _check_limit(n, MAX_TYPES, "supertypes", pos)
+                out = []
+                for _ in range(n):
+                    x, pos = _u32(data, pos)
+                    out.append(x)
+                supers = tuple(out)
+            t, pos = self.comptype(pos, final, supers, (k, size))
+            types.append(t)
+        return pos
+
+    def comptype(self, pos: int, final: bool, supers: Tuple[int, ...],
+                 rec: Tuple[int, int]) -> Tuple[DefType, int]:
+        """A composite type (spec 3.0 5.3.8): func, struct or array."""
+        data = self.data
+        b = data[pos]
+        if b == 0x60:
+            params, pos = self.valtypes(pos + 1, MAX_PARAMS, "parameters")
+            results, pos = self.valtypes(pos, MAX_RESULTS, "results")
+            return FuncType(params, results, final, supers, rec), pos
+        if b == _GC_STRUCT:
+            n, pos = _len32(data, pos + 1)
+            _check_limit(n, MAX_STRUCT_FIELDS, "struct fields", pos)
+            fields = []
+            for _ in range(n):
+                f, pos = self.fieldtype(pos)
+                fields.append(f)
+            return StructType(tuple(fields), final, supers, rec), pos
+        if b == _GC_ARRAY:
+            f, pos = self.fieldtype(pos + 1)
+            return ArrayType(f, final, supers, rec), pos
+        raise _bad_type_byte(b, pos, "malformed function type" if b >= 0x5E or b < 0x4E
+                             else "malformed type")
+
+    def fieldtype(self, pos: int) -> Tuple[FieldType, int]:
+        """A field type (spec 3.0 5.3.7): a storage type (value type, or i8 0x78 / i16
+        0x77) and its mutability (0x00 const, 0x01 var)."""
+        data = self.data
+        b = data[pos]
+        if b in _PACKED_BY_BYTE:
+            storage, pos = _PACKED_BY_BYTE[b], pos + 1
+        else:
+            storage, pos = _valtype(data, pos, self.typed)
+        mut = data[pos]
+        if mut > 1:
+            raise MalformedError("malformed mutability", pos)
+        return FieldType(storage, mut == 1), pos + 1
 
     def valtypes(self, pos: int, maximum: int, what: str) -> Tuple[Tuple[str, ...], int]:
         data = self.data

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List
 
 from purewasm import numeric
 from purewasm.errors import Trap, TrapCode, WasmException
+from purewasm.syntax.canon import ancestors
 
 
 def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
@@ -22,7 +23,8 @@ def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
     f = elements[i]
     if f is None:
         raise Trap(TrapCode.INDIRECT_CALL_TO_NULL)
-    if f.type_id != tid:
+    if f.type_id != tid and tid not in ancestors(f.type_id):
+        # GC: the callee's type may be a declared subtype of the expected one.
         raise Trap(TrapCode.BAD_SIGNATURE)
     return f.fn
 

@@ -61,7 +61,7 @@ class IndexSpaces:
         self.table_types = module.table_types()
         self.memory_types = module.memory_types()
         # Exception handling: each tag's payload types.
-        self.tag_types = [tuple(module.types[tt.type_index].params)
+        self.tag_types = [tuple(module.func_type(tt.type_index).params)
                           for tt in module.tag_types()]
 
 
@@ -107,7 +107,7 @@ class Translator(OperandStack):
             return (), ()
         if isinstance(bt, str):
             return (), (bt,)
-        ft = self.module.types[bt]
+        ft = self.module.func_type(bt)
         return tuple(ft.params), tuple(ft.results)
 
     def translate(self) -> str:
