@@ -97,7 +97,8 @@ _EOF = "unexpected end of section or function"
 (K_NONE, K_IDX, K_I32, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_I64, K_F32, K_F64, K_BR_TABLE,
  K_CALL_INDIRECT, K_ZERO, K_REFTYPE, K_SELECT_T, K_PREFIX_FC, K_PREFIX_FD, K_V128,
  K_LANE, K_MEMARG_LANE, K_SHUFFLE, K_TABLE_COPY, K_TABLE_INIT, K_MEMORY_COPY,
- K_MEMORY_INIT, K_DATA, K_ILLEGAL, K_TRY_TABLE) = range(28)
+ K_MEMORY_INIT, K_DATA, K_ILLEGAL, K_TRY_TABLE, K_PREFIX_FB, K_TYPE2, K_TYPE_DATA, K_CAST,
+ K_BR_ON_CAST) = range(33)
 
 _KIND_CODE = {
     _opc.NONE: K_NONE, _opc.LABEL: K_IDX, _opc.FUNC: K_IDX, _opc.LOCAL: K_IDX,
@@ -110,14 +111,18 @@ _KIND_CODE = {
     _opc.SHUFFLE: K_SHUFFLE, _opc.TABLE_COPY: K_TABLE_COPY, _opc.TABLE_INIT: K_TABLE_INIT,
     _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT, _opc.TYPE: K_IDX,
     _opc.TAG: K_IDX, _opc.TRY_TABLE: K_TRY_TABLE,
+    _opc.TYPE_FIELD: K_TYPE2, _opc.TYPE_NUM: K_TYPE2, _opc.TYPE_ELEM: K_TYPE2,
+    _opc.TYPE_TYPE: K_TYPE2, _opc.TYPE_DATA: K_TYPE_DATA, _opc.CAST: K_CAST,
+    _opc.BR_ON_CAST: K_BR_ON_CAST,
 }
 
 
 def _build_tables() -> Tuple[List[Optional[Tuple[str, int]]], Dict[int, Tuple[str, int]],
-                             Dict[int, Tuple[str, int]]]:
+                             Dict[int, Tuple[str, int]], Dict[int, Tuple[str, int]]]:
     one: List[Optional[Tuple[str, int]]] = [None] * 256
     fc: Dict[int, Tuple[str, int]] = {}
     fd: Dict[int, Tuple[str, int]] = {}
+    fb: Dict[int, Tuple[str, int]] = {}
     for info in _opc.OPS:
         kind = _KIND_CODE[info.imm]
         if info.name == "end":
@@ -130,12 +135,18 @@ def _build_tables() -> Tuple[List[Optional[Tuple[str, int]]], Dict[int, Tuple[st
             fc[info.code] = (info.name, kind)
         elif info.prefix == 0xFD:
             fd[info.code] = (info.name, kind)
+        elif info.prefix == 0xFB:
+            fb[info.code] = (info.name, kind)
+    for code, name in _opc.GC_NULLABLE_CODES.items():
+        fb[code] = (name, K_CAST)
     one[0xFC] = ("", K_PREFIX_FC)
     one[0xFD] = ("", K_PREFIX_FD)
-    return one, fc, fd
+    one[0xFB] = ("", K_PREFIX_FB)
+    return one, fc, fd, fb
 
 
-_OP1, _OPFC, _OPFD = _build_tables()
+_OP1, _OPFC, _OPFD, _OPFB = _build_tables()
+_PREFIX_TABLES = {K_PREFIX_FC: _OPFC, K_PREFIX_FD: _OPFD, K_PREFIX_FB: _OPFB}
 # The one-byte table split in two lists: the hot loop indexes each directly.
 _NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
 _KINDS1: List[int] = [e[1] if e is not None else K_ILLEGAL for e in _OP1]
@@ -452,16 +463,19 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                     " (Wasm 3.0 uses try_table and throw_ref)" % (b, legacy), start)
             raise _illegal_opcode(data, pos, b, start)
         else:
-            # Prefixed instructions: 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
+            # Prefixed instructions: 0xFB / 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
             sub = data[pos]
             if sub < 0x80:
                 pos += 1
             else:
                 sub, pos = read_uleb(data, pos, 32)
-            entry = (_OPFC if kind == K_PREFIX_FC else _OPFD).get(sub)
+            entry = _PREFIX_TABLES[kind].get(sub)
             if entry is None:
                 raise MalformedError("illegal opcode %02x %02x" % (b, sub), start)
-            pos = _prefixed(data, pos, start, entry, append, state)
+            if kind == K_PREFIX_FB:
+                pos = _gc_prefixed(data, pos, start, entry, sub, append, state)
+            else:
+                pos = _prefixed(data, pos, start, entry, append, state)
 
 
 def _blocktype(data: bytes, pos: int) -> Tuple[object, int]:
@@ -565,6 +579,38 @@ def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
         y, pos = _u32(data, pos)
         append(Instr(name, (x, y), start))
     else:  # pragma: no cover - every kind of the opcode table is handled above
+        raise MalformedError("illegal opcode", start)
+    return pos
+
+
+def _gc_prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int], sub: int,
+                 append: Callable[[Instr], None], state: _CodeState) -> int:
+    """Decode the immediates of a 0xFB (GC) instruction (spec 3.0 5.4.2)."""
+    name, kind = entry
+    if kind == K_NONE:
+        append(Instr(name, None, start))
+    elif kind == K_IDX:
+        x, pos = _u32(data, pos)
+        append(Instr(name, x, start))
+    elif kind == K_TYPE2 or kind == K_TYPE_DATA:
+        x, pos = _u32(data, pos)
+        y, pos = _u32(data, pos)
+        append(Instr(name, (x, y), start))
+        if kind == K_TYPE_DATA:
+            state.uses_data_count = True
+    elif kind == K_CAST:
+        heap, pos = _heaptype(data, pos)
+        append(Instr(name, RefType(sub in _opc.GC_NULLABLE_CODES, heap), start))  # type: ignore[arg-type]
+    elif kind == K_BR_ON_CAST:
+        flags = data[pos]
+        if flags > 3:
+            raise MalformedError("malformed br_on_cast flags", pos)
+        label, pos = _u32(data, pos + 1)
+        h1, pos = _heaptype(data, pos)
+        h2, pos = _heaptype(data, pos)
+        append(Instr(name, (label, RefType(bool(flags & 1), h1),  # type: ignore[arg-type]
+                            RefType(bool(flags & 2), h2)), start))  # type: ignore[arg-type]
+    else:  # pragma: no cover - every GC kind is handled above
         raise MalformedError("illegal opcode", start)
     return pos
 

@@ -159,7 +159,9 @@ for _info in _opc.OPS:
     else:
         _ENC[_info.name] = bytes((_info.prefix,)) + uleb(_info.code)
     _IMM[_info.name] = _info.imm
-_DATA_OPS = frozenset(("memory.init", "data.drop"))
+_DATA_OPS = frozenset(("memory.init", "data.drop", "array.new_data", "array.init_data"))
+_GC_PAIRS = frozenset((_opc.TYPE_FIELD, _opc.TYPE_NUM, _opc.TYPE_DATA, _opc.TYPE_ELEM,
+                       _opc.TYPE_TYPE))
 
 
 def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearray:
@@ -242,6 +244,17 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
             elif kind == _opc.MEMORY_INIT:
                 out += uleb(imm[0])
                 out += uleb(imm[1])
+            elif kind in _GC_PAIRS:
+                out += uleb(imm[0])
+                out += uleb(imm[1])
+            elif kind == _opc.CAST:
+                if imm.nullable:      # ref.test/ref.cast (ref null ht): the next code
+                    out[-1] += 1
+                out += _heaptype(imm.heap)
+            elif kind == _opc.BR_ON_CAST:
+                label, rt1, rt2 = imm
+                out.append(int(rt1.nullable) | int(rt2.nullable) << 1)
+                out += uleb(label) + _heaptype(rt1.heap) + _heaptype(rt2.heap)
             else:  # pragma: no cover - every kind of the opcode table is handled above
                 raise EncodeError("cannot encode immediate kind %r" % (kind,))
         except EncodeError:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List
 
 from purewasm import numeric
 from purewasm.errors import Trap, TrapCode, WasmException
+from purewasm.runtime import gc
 from purewasm.syntax.canon import ancestors
 
 
@@ -107,6 +108,7 @@ def base_namespace() -> Dict[str, Any]:
     ns: Dict[str, Any] = {"__builtins__": builtins}
     ns.update(numeric.HELPERS)
     ns.update(_struct_fns())
+    ns.update(gc.HELPERS)
     ns.update({
         "Trap": Trap,
         "TC_UNREACHABLE": TrapCode.UNREACHABLE,

@@ -15,7 +15,7 @@ from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import BlockType, FuncType, Instr, Module
 
 # Imported for their handlers' registration (registry.HANDLERS).
-from . import names, ops_control, ops_memory, ops_numeric, ops_variables  # noqa: F401
+from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables  # noqa: F401
 from .control import Flat, Frame, Lowering, Structured
 from .entries import Handler, TranslationError, UnsupportedError
 from .registry import HANDLERS

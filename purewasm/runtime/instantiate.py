@@ -27,6 +27,7 @@ from . import call
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
     ModuleInstance, TableInstance, TagInstance
 from purewasm.syntax.canon import is_subtype_id
+from . import gc
 from .values import MASK32, MASK64, f32_from_bits, f64_from_bits, module_type_ids
 from purewasm.validate.matching import TypeSpace, matches, types_equal
 
@@ -364,6 +365,8 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
             b = stack.pop()
             a = stack.pop()
             stack.append(_BINOPS[op](a, b))
+        elif op in gc.CONST_OPS:
+            gc.eval_const_op(ins, stack, inst)
         else:
             raise InvalidError("constant expression required, found %s" % op)
     if len(stack) != 1:
@@ -407,6 +410,7 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     # matched against it and every table and global exported from it.
     space = TypeSpace(types)
     inst = ModuleInstance(module)
+    inst.type_ids = type_ids
     inst.store = store
     inst.compiled = compiled
     for imp, ext in zip(module.imports, externs):

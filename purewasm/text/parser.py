@@ -1229,7 +1229,34 @@ class ModuleParser(TokenCursor):
                 self.error("invalid lane length")
             lanes = [self.lane(True) for _ in range(16)]
             return Instr(op, tuple(lanes))
+        if kind in _GC_KINDS:
+            return Instr(op, self.gc_immediates(kind, labels))
         self.error("unknown operator")  # pragma: no cover - a kind this parser lacks
+
+    def gc_immediates(self, kind: str, labels: List[Optional[str]]) -> object:
+        """The immediates of a GC instruction (spec 3.0 6.5.2 "Aggregate Instructions")."""
+        if kind == opcodes.CAST:
+            return self.reftype()
+        if kind == opcodes.BR_ON_CAST:
+            label = self.label_index(labels)
+            rt1 = self.reftype()
+            return (label, rt1, self.reftype())
+        x = self.index("type")
+        if kind == opcodes.TYPE_FIELD:
+            return (x, self.field_index(x))
+        if kind == opcodes.TYPE_NUM:
+            return (x, self.nat32())
+        if kind == opcodes.TYPE_DATA:
+            self.uses_data_count = True
+            return (x, self.index("data"))
+        if kind == opcodes.TYPE_ELEM:
+            return (x, self.index("elem"))
+        return (x, self.index("type"))     # TYPE_TYPE: array.copy $dst $src
+
+
+_GC_KINDS = frozenset((opcodes.TYPE_FIELD, opcodes.TYPE_NUM, opcodes.TYPE_DATA,
+                       opcodes.TYPE_ELEM, opcodes.TYPE_TYPE, opcodes.CAST,
+                       opcodes.BR_ON_CAST))
 
 
 _FIELD_PARSERS = {

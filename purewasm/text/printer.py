@@ -157,6 +157,13 @@ class _Printer:
                 "0x%08x" % ((imm >> (32 * n)) & 0xFFFFFFFF) for n in range(4)))
         if kind == opcodes.SHUFFLE:
             return "%s %s" % (op, " ".join(str(x) for x in imm))
+        if kind in (opcodes.TYPE_FIELD, opcodes.TYPE_NUM, opcodes.TYPE_DATA, opcodes.TYPE_ELEM,
+                    opcodes.TYPE_TYPE):
+            return "%s %d %d" % (op, imm[0], imm[1])
+        if kind == opcodes.CAST:
+            return "%s %s" % (op, imm)
+        if kind == opcodes.BR_ON_CAST:
+            return "%s %d %s %s" % (op, imm[0], imm[1], imm[2])
         # label, global, table, elem, data, mem, lane: one index or number
         return "%s %d" % (op, imm)
 

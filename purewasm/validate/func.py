@@ -33,8 +33,9 @@ from .tables import (
     K_TABLE_FILL, K_TABLE_GET,
     K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_THROW, K_THROW_REF,
     K_TRY_TABLE, K_UNREACHABLE, KIND,
-    K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF,
+    K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF, K_GC,
 )
+from .gc import cast_top, gc_effect
 
 Sig = Tuple[List[str], List[str]]
 
@@ -640,6 +641,37 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 del vals[height:]
                 frame[4] = unreach = True
                 continue
+
+        # --- GC (spec 3.0): validate/gc.py, but for the rules that read the operand ---
+        elif kind == K_GC:
+            if op == "any.convert_extern" or op == "extern.convert_any":
+                src, dst = ("extern", "any") if op[0] == "a" else ("any", "extern")
+                rt = _pop_ref(ctx, vals, height, unreach, fidx, ins)
+                if not matches(rt, RefType(True, src), ctx.space):
+                    raise _mismatch(RefType(True, src), rt, False, fidx, ins)
+                vals.append(RefType(rt.nullable, dst))
+                continue
+            if op == "br_on_cast" or op == "br_on_cast_fail":
+                label, rt1, rt2 = imm
+                if not 0 <= label < len(ctrls):
+                    raise _unknown("label", label, fidx, ins)
+                lab = ctrls[-1 - label][5]
+                ctx.check_type(rt1, fidx, ins)
+                cast_top(ctx, rt2, fidx, ins)
+                if not matches(rt2, rt1, ctx.space):
+                    raise InvalidError("type mismatch: %s to %s, not a subtype of %s"
+                                       % (op, rt2, rt1), fidx, ins.offset)
+                diff = RefType(rt1.nullable and not rt2.nullable, rt1.heap)
+                taken, kept = (rt2, diff) if op == "br_on_cast" else (diff, rt2)
+                if not lab or not matches(taken, lab[-1], ctx.space):
+                    raise InvalidError("type mismatch: %s needs a label whose last type "
+                                       "%s matches" % (op, taken), fidx, ins.offset)
+                _pop(ctx, vals, height, unreach, rt1, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, lab[:-1], fidx, ins)
+                vals += lab[:-1]
+                vals.append(kept)
+                continue
+            p, r = gc_effect(ctx, ins, fidx)
 
         # --- tables (3.3.6) ---
         elif kind == K_ELEM_DROP:

@@ -7,13 +7,13 @@ found carries the expected text, and its invalid modules each have one error.
 """
 from __future__ import annotations
 
-from typing import Collection, List, Optional, Sequence, Set, Tuple
+from typing import Any, Collection, List, Optional, Sequence, Set, Tuple
 
 from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
     ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, PACKED_TYPES, TABLE, TAG, VEC_TYPES, ArrayType,
-    DefType, Expr, FieldType, FuncType, GlobalType, Limits, MemoryType, Module, StructType,
+    DefType, Expr, FieldType, FuncType, GlobalType, Instr, Limits, MemoryType, Module, StructType,
     TableType, composite_kind, is_plain,
 )
 from ..syntax.types import WASM2_REF_TYPES, RefType, as_reftype, defaultable
@@ -209,6 +209,8 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                     raise InvalidError("constant expression required: global %d is mutable "
                                        "(in %s)" % (x, what), None, ins.offset)
                 t = const_globals[x].content
+            elif op in _CONST_GC and space is not None:
+                t = _const_gc(ins, stack, space, what)
             elif extended and op in _CONST_BINOPS:
                 t = _CONST_BINOPS[op]
                 if stack[-2:] != [t, t]:
@@ -222,6 +224,67 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
     if len(stack) != 1 or not matches(stack[0], expected, space):
         raise InvalidError("type mismatch: %s must produce [%s] but produces [%s]"
                            % (what, expected, " ".join(stack)))
+
+
+# GC instructions that are constant (spec 3.0 valid/instructions.rst "Constant
+# Expressions").
+_CONST_GC = frozenset(("ref.i31", "struct.new", "struct.new_default", "array.new",
+                       "array.new_default", "array.new_fixed", "any.convert_extern",
+                       "extern.convert_any"))
+
+
+def _const_gc(ins: Instr, stack: List[str], space: TypeSpace, what: str) -> str:
+    """Type a constant GC instruction: pop its operands from ``stack``, return its
+    result type."""
+    op = ins.op
+
+    def fail(message: str) -> InvalidError:
+        return InvalidError("%s (in %s)" % (message, what), None, ins.offset)
+
+    def pop(expected: str) -> str:
+        if not stack or not matches(stack[-1], expected, space):
+            raise fail("type mismatch: %s expected %s" % (op, expected))
+        return stack.pop()
+
+    def deftype(x: int, kind: type) -> Any:
+        if not 0 <= x < len(space.types):
+            raise fail("unknown type %d" % x)
+        t = space.types[x]
+        if not isinstance(t, kind):
+            raise fail("type mismatch: type %d is not %s" % (x, kind.__name__))
+        return t
+
+    def unpacked(f: FieldType) -> str:
+        return "i32" if f.storage in PACKED_TYPES else f.storage
+
+    if op == "ref.i31":
+        pop("i32")
+        return RefType(False, "i31")
+    if op in ("any.convert_extern", "extern.convert_any"):
+        src, dst = ("extern", "any") if op[0] == "a" else ("any", "extern")
+        rt = as_reftype(pop(RefType(True, src)))
+        return RefType(rt is None or rt.nullable, dst)
+    if op.startswith("struct."):
+        st = deftype(ins.imm, StructType)
+        if op == "struct.new":
+            for f in reversed(st.fields):
+                pop(unpacked(f))
+        elif not all(defaultable(unpacked(f)) for f in st.fields):
+            raise fail("type mismatch: struct type %d is not defaultable" % ins.imm)
+        return RefType(False, ins.imm)
+    x = ins.imm[0] if op == "array.new_fixed" else ins.imm
+    at = deftype(x, ArrayType)
+    v = unpacked(at.element)
+    if op == "array.new_fixed":
+        for _ in range(ins.imm[1]):
+            pop(v)
+        return RefType(False, x)
+    pop("i32")
+    if op == "array.new":
+        pop(v)
+    elif not defaultable(v):
+        raise fail("type mismatch: array type %d is not defaultable" % x)
+    return RefType(False, x)
 
 
 def _check_tag_type(type_index: int, module: Module) -> Tuple[str, ...]:
