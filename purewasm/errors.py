@@ -122,6 +122,15 @@ class TrapCode(enum.Enum):
     CAST_FAILURE = "cast failure"
 
 
+# wasmtime's wording of a trap's cause where it differs from the spec's (``reason``).
+_WASMTIME_TRAP_TEXT = {
+    TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed",
+    TrapCode.TABLE_OUT_OF_BOUNDS: "undefined element: out of bounds table access",
+    TrapCode.UNDEFINED_ELEMENT: "undefined element: out of bounds table access",
+    TrapCode.NULL_REFERENCE: "null reference",
+}
+
+
 class Frame:
     """One Wasm frame of a trap's backtrace, shaped like wasmtime-py's ``Frame``.
 
@@ -209,12 +218,18 @@ class Trap(Exception):
 
     @property
     def message(self) -> str:
-        return self.reason
+        """The trap's text, as ``str(trap)`` (wasmtime-py's ``Trap.message``); the cause
+        alone, worded as the spec words it, is ``reason``."""
+        return str(self)
 
     def __str__(self) -> str:
-        if self.frames:
+        if not self.frames:
+            return self.reason
+        if self.trap_code is None:
             return "%s\n%s" % (self.reason, format_backtrace(self.frames))
-        return self.reason
+        # A Wasm trap in wasmtime's layout: the backtrace, then its cause in wasmtime's words.
+        return "error while executing at %s\n\nCaused by:\n    wasm trap: %s\n" % (
+            format_backtrace(self.frames), _WASMTIME_TRAP_TEXT.get(self.trap_code, self.reason))
 
 
 class WasmException(Trap, WasmtimeError):

@@ -2,9 +2,10 @@
 
 Each :class:`OpInfo` gives an instruction's text-format name, its binary encoding (an
 optional prefix byte 0xFC/0xFD and a code: a byte, or a LEB128 u32 after a prefix), the
-kind of its immediates (how the decoder reads them, the parser parses them, the encoder
-writes them: see ``syntax/__init__.py`` for the Python shape of each kind) and, for
-instructions whose stack effect is fixed, that effect as ``(params, results)``.
+kind of its immediates (read, written, parsed and printed by that kind's codec in
+``binary/immediates.py``; ``syntax/__init__.py`` gives the Python shape of each kind), for
+instructions whose stack effect is fixed, that effect as ``(params, results)``, and what
+it is structurally (the flags of :class:`OpInfo`).
 Instructions with ``sig = None`` (control, variables, calls, parametric, references,
 tables, bulk memory) are typed by the validator's own rules.
 

@@ -10,7 +10,8 @@ import pytest
 
 from purewasm import opcodes
 from purewasm.binary import decode_module, encode_module, read_sleb, read_uleb
-from purewasm.binary.encode import sleb, uleb
+from purewasm.binary.encode import uleb
+from purewasm.binary.leb128 import write_sleb as sleb
 from purewasm.errors import MalformedError
 from purewasm.opcodes_simd import SIMD_OPS
 from purewasm.syntax import (

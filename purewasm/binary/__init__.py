@@ -8,7 +8,8 @@
 """
 from __future__ import annotations
 
-from .decode import decode_module, decode_name_section, read_sleb, read_uleb
+from .decode import decode_module, decode_name_section
+from .leb128 import read_sleb, read_uleb
 from .encode import EncodeError, encode_module, encode_name_section
 
 __all__ = ["decode_module", "encode_module", "EncodeError", "decode_name_section",

@@ -20,43 +20,32 @@ How the reference interpreter reads, and so how we read:
 """
 from __future__ import annotations
 
-from typing import Callable, Collection, Dict, List, Optional, Tuple
+from typing import Collection, Dict, List, Optional, Tuple
 
 from .. import opcodes as _opc
 from ..errors import MalformedError, UnsupportedProposalError
-from .leb128 import read_sleb, read_uleb
-from .memarg import read_memarg
+from .immediates import CAST_NULLABLE, CODECS, Codec, CodeState
+from .leb128 import read_len32, read_u32, read_uleb
 from .sections import RANK, Section
+from .types import (
+    bad_type_byte, read_reftype, read_valtype,
+)
 from ..syntax import (
-    ACTIVE, DECLARATIVE, EXNREF, EXTERNREF, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE,
-    TAG, TagType,
+    ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, TagType,
     ArrayType, CustomSection, Data, DefType, Elem, FieldType, StructType,
     Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
     Instr,
     Limits, MemoryType, Module, Names, TableType,
 )
-from ..syntax.types import HEAP_BY_CODE, RefType
+from ..syntax.types import RefType
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
-# Value type encodings (spec 5.3.1-5.3.4).
-VALTYPE_BY_BYTE: Dict[int, str] = {
-    0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
-    0x70: FUNCREF, 0x6F: EXTERNREF, 0x69: EXNREF,
-}
-REFTYPE_BY_BYTE: Dict[int, str] = {0x70: FUNCREF, 0x6F: EXTERNREF}
-# Wasm 3.0 (function references, GC, exceptions): every abstract heap type's code is also
-# the short form of its nullable reference type (5.3.4), and 0x63/0x64 introduce
-# (ref null ht) / (ref ht).
-REFTYPE3_BY_BYTE: Dict[int, str] = {
-    code: RefType(True, heap) for code, heap in HEAP_BY_CODE.items()}
-VALTYPE3_BY_BYTE: Dict[int, str] = {**VALTYPE_BY_BYTE, **REFTYPE3_BY_BYTE}
-_REF_NULL, _REF = 0x63, 0x64
+_REF_FUNC = RefType(False, "func")
 # The GC proposal's type section forms (spec 3.0 5.3.7-5.3.10).
 _GC_REC, _GC_SUB, _GC_SUB_FINAL, _GC_STRUCT, _GC_ARRAY = 0x4E, 0x50, 0x4F, 0x5F, 0x5E
 _PACKED_BY_BYTE = {0x78: "i8", 0x77: "i16"}
-_REF_FUNC = RefType(False, "func")
 
 # Implementation limit (spec A.1 allows one): the most locals one function may declare.
 # wasmtime uses the same number; it keeps a hostile count from exhausting memory when
@@ -93,67 +82,65 @@ _EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL, TAG)
 _EOF = "unexpected end of section or function"
 
 # --- Instruction dispatch tables -------------------------------------------------------
-# Immediate kinds as small ints (the hot loop compares ints, not strings).
-(K_NONE, K_IDX, K_I32, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_I64, K_F32, K_F64, K_BR_TABLE,
- K_CALL_INDIRECT, K_ZERO, K_REFTYPE, K_SELECT_T, K_PREFIX_FC, K_PREFIX_FD, K_V128,
- K_LANE, K_MEMARG_LANE, K_SHUFFLE, K_TABLE_COPY, K_TABLE_INIT, K_MEMORY_COPY,
- K_MEMORY_INIT, K_DATA, K_ILLEGAL, K_TRY_TABLE, K_PREFIX_FB, K_TYPE2, K_TYPE_DATA, K_CAST,
- K_BR_ON_CAST) = range(33)
+# What the hot loop does with each opcode byte, as small ints (it compares ints, not
+# strings): the commonest immediate kinds are read inline (their short forms; the long
+# forms and every other kind go through the kind's codec, binary/immediates.py), and
+# the block structure is tracked.
+(K_NONE, K_IDX, K_I32, K_I64, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_CODEC, K_OPEN_CODEC,
+ K_PREFIX_FC, K_PREFIX_FD, K_ILLEGAL, K_PREFIX_FB) = range(14)
 
-_KIND_CODE = {
-    _opc.NONE: K_NONE, _opc.LABEL: K_IDX, _opc.FUNC: K_IDX, _opc.LOCAL: K_IDX,
-    _opc.GLOBAL: K_IDX, _opc.TABLE: K_IDX, _opc.ELEM: K_IDX, _opc.DATA: K_DATA,
-    _opc.BLOCKTYPE: K_BLOCK, _opc.BR_TABLE: K_BR_TABLE,
-    _opc.CALL_INDIRECT: K_CALL_INDIRECT, _opc.MEMARG: K_MEMARG, _opc.MEM: K_ZERO,
-    _opc.CONST_I32: K_I32, _opc.CONST_I64: K_I64, _opc.CONST_F32: K_F32,
-    _opc.CONST_F64: K_F64, _opc.CONST_V128: K_V128, _opc.REFTYPE: K_REFTYPE,
-    _opc.SELECT_T: K_SELECT_T, _opc.LANE: K_LANE, _opc.MEMARG_LANE: K_MEMARG_LANE,
-    _opc.SHUFFLE: K_SHUFFLE, _opc.TABLE_COPY: K_TABLE_COPY, _opc.TABLE_INIT: K_TABLE_INIT,
-    _opc.MEMORY_COPY: K_MEMORY_COPY, _opc.MEMORY_INIT: K_MEMORY_INIT, _opc.TYPE: K_IDX,
-    _opc.TAG: K_IDX, _opc.TRY_TABLE: K_TRY_TABLE,
-    _opc.TYPE_FIELD: K_TYPE2, _opc.TYPE_NUM: K_TYPE2, _opc.TYPE_ELEM: K_TYPE2,
-    _opc.TYPE_TYPE: K_TYPE2, _opc.TYPE_DATA: K_TYPE_DATA, _opc.CAST: K_CAST,
-    _opc.BR_ON_CAST: K_BR_ON_CAST,
-}
+_INDEX_KINDS = frozenset((_opc.LABEL, _opc.FUNC, _opc.LOCAL, _opc.GLOBAL, _opc.TABLE,
+                          _opc.ELEM, _opc.TYPE, _opc.TAG))
+_INLINE_KIND = {_opc.NONE: K_NONE, _opc.CONST_I32: K_I32, _opc.CONST_I64: K_I64,
+                _opc.MEMARG: K_MEMARG, _opc.BLOCKTYPE: K_BLOCK}
+_INLINE_KIND.update((kind, K_IDX) for kind in _INDEX_KINDS)
+
+# A prefixed instruction: (name, codec).
+_Entry = Tuple[str, Codec]
 
 
-def _build_tables() -> Tuple[List[Optional[Tuple[str, int]]], Dict[int, Tuple[str, int]],
-                             Dict[int, Tuple[str, int]], Dict[int, Tuple[str, int]]]:
-    one: List[Optional[Tuple[str, int]]] = [None] * 256
-    fc: Dict[int, Tuple[str, int]] = {}
-    fd: Dict[int, Tuple[str, int]] = {}
-    fb: Dict[int, Tuple[str, int]] = {}
+def _build_tables() -> Tuple[List[Optional[_Entry]], List[int], Dict[int, _Entry],
+                             Dict[int, _Entry], Dict[int, _Entry]]:
+    one: List[Optional[_Entry]] = [None] * 256
+    kinds = [K_ILLEGAL] * 256
+    fc: Dict[int, _Entry] = {}
+    fd: Dict[int, _Entry] = {}
+    fb: Dict[int, _Entry] = {}
     for info in _opc.OPS:
-        kind = _KIND_CODE[info.imm]
-        if info.name == "end":
-            kind = K_END
-        elif info.name == "else":
-            kind = K_ELSE
+        entry = (info.name, CODECS[info.imm])
         if info.prefix is None:
-            one[info.code] = (info.name, kind)
+            one[info.code] = entry
+            if info.closes_block:
+                kinds[info.code] = K_END
+            elif info.is_else:
+                kinds[info.code] = K_ELSE
+            elif info.opens_block and info.imm != _opc.BLOCKTYPE:
+                kinds[info.code] = K_OPEN_CODEC       # try_table
+            else:
+                kinds[info.code] = _INLINE_KIND.get(info.imm, K_CODEC)
         elif info.prefix == 0xFC:
-            fc[info.code] = (info.name, kind)
+            fc[info.code] = entry
         elif info.prefix == 0xFD:
-            fd[info.code] = (info.name, kind)
+            fd[info.code] = entry
         elif info.prefix == 0xFB:
-            fb[info.code] = (info.name, kind)
-    for code, name in _opc.GC_NULLABLE_CODES.items():
-        fb[code] = (name, K_CAST)
-    one[0xFC] = ("", K_PREFIX_FC)
-    one[0xFD] = ("", K_PREFIX_FD)
-    one[0xFB] = ("", K_PREFIX_FB)
-    return one, fc, fd, fb
+            fb[info.code] = entry
+    for code, name in _opc.GC_NULLABLE_CODES.items():   # ref.test/ref.cast (ref null ht)
+        fb[code] = (name, CAST_NULLABLE)
+    kinds[0xFC] = K_PREFIX_FC
+    kinds[0xFD] = K_PREFIX_FD
+    kinds[0xFB] = K_PREFIX_FB
+    return one, kinds, fc, fd, fb
 
 
-_OP1, _OPFC, _OPFD, _OPFB = _build_tables()
+_OP1, _KINDS1, _OPFC, _OPFD, _OPFB = _build_tables()
 _PREFIX_TABLES = {K_PREFIX_FC: _OPFC, K_PREFIX_FD: _OPFD, K_PREFIX_FB: _OPFB}
-# The one-byte table split in two lists: the hot loop indexes each directly.
+# The one-byte table split in lists the hot loop indexes directly.
 _NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
-_KINDS1: List[int] = [e[1] if e is not None else K_ILLEGAL for e in _OP1]
+# (Bytes with no instruction are K_ILLEGAL: their codec, no immediate, is never used.)
+_CODECS1: List[Codec] = [e[1] if e is not None else CODECS[_opc.NONE] for e in _OP1]
 # Without exception handling (Wasm 2.0) its opcodes are illegal, as the 2.0 suite asserts.
 _KINDS1_NO_EXCEPTIONS: List[int] = [
-    K_ILLEGAL if e is not None and e[0] in _opc.BY_NAME
-    and _opc.BY_NAME[e[0]].proposal == "exceptions" else k
+    K_ILLEGAL if e is not None and _opc.BY_NAME[e[0]].proposal == "exceptions" else k
     for e, k in zip(_OP1, _KINDS1)]
 
 
@@ -162,29 +149,8 @@ _IF_CODE = _opc.BY_NAME["if"].code
 _OPEN_BLOCK, _OPEN_IF, _OPEN_ELSE = 0, 1, 2
 
 
-def _u32(data: bytes, pos: int) -> Tuple[int, int]:
-    b = data[pos]
-    if b < 0x80:
-        return b, pos + 1
-    return read_uleb(data, pos, 32)
-
-
-def _len32(data: bytes, pos: int) -> Tuple[int, int]:
-    """A length or count: it may not exceed the bytes that remain ("length out of bounds")."""
-    start = pos
-    b = data[pos]
-    if b < 0x80:
-        n, pos = b, pos + 1
-    else:
-        n, pos = read_uleb(data, pos, 32)
-    # Measured from the start of the LEB128, as the reference interpreter does.
-    if n > len(data) - start:
-        raise MalformedError("length out of bounds", start)
-    return n, pos
-
-
 def _bytes(data: bytes, pos: int) -> Tuple[bytes, int]:
-    n, pos = _len32(data, pos)
+    n, pos = read_len32(data, pos)
     if pos + n > len(data):
         raise MalformedError(_EOF, len(data))
     return data[pos:pos + n], pos + n
@@ -216,54 +182,6 @@ def _illegal_opcode(data: bytes, pos: int, b: int, start: int) -> Exception:
                                     start)
 
 
-def _valtype(data: bytes, pos: int, typed: bool = True) -> Tuple[str, int]:
-    """A value type; ``typed``: with Wasm 3.0's reference types (function references)."""
-    b = data[pos]
-    t = (VALTYPE3_BY_BYTE if typed else VALTYPE_BY_BYTE).get(b)
-    if t is None:
-        if typed and (b == _REF_NULL or b == _REF):
-            return _heap_reftype(data, pos)
-        # The reference interpreter reads unknown codes below 0x7B as a reference type.
-        raise _bad_type_byte(b, pos, "malformed reference type" if b < 0x7B
-                             else "malformed value type")
-    return t, pos + 1
-
-
-def _reftype(data: bytes, pos: int, typed: bool = True) -> Tuple[str, int]:
-    b = data[pos]
-    t = (REFTYPE3_BY_BYTE if typed else REFTYPE_BY_BYTE).get(b)
-    if t is None:
-        if typed and (b == _REF_NULL or b == _REF):
-            return _heap_reftype(data, pos)
-        raise _bad_type_byte(b, pos, "malformed reference type")
-    return t, pos + 1
-
-
-def _heaptype(data: bytes, pos: int) -> Tuple[object, int]:
-    """A heap type (spec 3.0 5.3.3): an abstract type's code, or a type index as s33."""
-    b = data[pos]
-    heap = HEAP_BY_CODE.get(b)
-    if heap is not None:
-        return heap, pos + 1
-    index, end = read_sleb(data, pos, 33)
-    if index < 0:
-        raise MalformedError("malformed reference type", pos)
-    return index, end
-
-
-def _heap_reftype(data: bytes, pos: int) -> Tuple[str, int]:
-    """0x63 ht: (ref null ht); 0x64 ht: (ref ht)."""
-    heap, end = _heaptype(data, pos + 1)
-    return RefType(data[pos] == _REF_NULL, heap), end  # type: ignore[arg-type]
-
-
-def _bad_type_byte(b: int, pos: int, what: str) -> MalformedError:
-    # A byte with the continuation bit starts a longer LEB128 (s7) than a type may have.
-    if b & 0x80:
-        return MalformedError("integer representation too long", pos + 1)
-    return MalformedError(what, pos)
-
-
 # Limits flags (Wasm 3.0, spec 5.3.7): bit 0 a maximum follows, bit 1 shared (threads),
 # bit 2 the address type is i64 (memory64 / table64).
 _LIMITS_MAX, _LIMITS_SHARED, _LIMITS_64 = 1, 2, 4
@@ -276,10 +194,10 @@ def _limits(data: bytes, pos: int, memory64: bool = False) -> Tuple[Limits, int,
     an i32 memory of 2^32 pages decodes, then is invalid, "memory size")."""
     if not memory64:
         flag, pos = read_uleb(data, pos, 1)
-        lo, pos = _u32(data, pos)
+        lo, pos = read_u32(data, pos)
         hi: Optional[int] = None
         if flag:
-            hi, pos = _u32(data, pos)
+            hi, pos = read_u32(data, pos)
         return Limits(lo, hi), flag, pos
     flags = data[pos]
     if flags & ~(_LIMITS_MAX | _LIMITS_SHARED | _LIMITS_64):
@@ -293,7 +211,7 @@ def _limits(data: bytes, pos: int, memory64: bool = False) -> Tuple[Limits, int,
 
 
 def _globaltype(data: bytes, pos: int, typed: bool = True) -> Tuple[GlobalType, int]:
-    t, pos = _valtype(data, pos, typed)
+    t, pos = read_valtype(data, pos, typed)
     m = data[pos]
     if m > 1:
         raise MalformedError("malformed mutability", pos)
@@ -302,39 +220,17 @@ def _globaltype(data: bytes, pos: int, typed: bool = True) -> Tuple[GlobalType, 
 
 # --- Instructions (spec 5.4) -------------------------------------------------------------
 
-class _CodeState:
-    """What decoding instructions learns about the module as a whole."""
-
-    __slots__ = ("uses_data_count", "multi_memory", "offset_bits", "typed_refs", "exceptions")
-
-    def __init__(self, features: Optional[Collection[str]] = None) -> None:
-        self.uses_data_count = False
-        if features is None:
-            features = _opc.ALL_FEATURES
-        # Wasm 3.0's encodings where 2.0 has fixed bytes: memory indices (multi-memory),
-        # u64 memarg offsets (memory64).
-        self.multi_memory = "multi_memory" in features
-        self.offset_bits = 64 if "memory64" in features else 32
-        # Typed references (function references): heap types after ref.null, 0x63/0x64.
-        self.typed_refs = "function_references" in features
-        self.exceptions = "exceptions" in features   # the tag section exists
-
-
-
-
-def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
+def decode_expr(data: bytes, pos: int, state: Optional[CodeState] = None
                 ) -> Tuple[List[Instr], int]:
     """Decode instructions at ``pos`` up to and including the ``end`` that closes the
     expression; return (flat instruction list, position after that ``end``). ``state``
     carries the features (None: all) and collects what the module as a whole needs."""
     if state is None:
-        state = _CodeState()
-    multi_memory = state.multi_memory
-    offset_bits = state.offset_bits
-    typed = state.typed_refs
+        state = CodeState()
     out: List[Instr] = []
     append = out.append
     names = _NAMES1
+    codecs = _CODECS1
     I = Instr  # noqa: N806 - a local is faster to look up than a global
     kinds = _KINDS1 if state.exceptions else _KINDS1_NO_EXCEPTIONS
     # Open constructs, each _OPEN_BLOCK (block/loop), _OPEN_IF or _OPEN_ELSE.
@@ -346,7 +242,8 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
         b = data[pos]
         pos += 1
         kind = kinds[b]
-        # Branches ordered by how often real code uses each kind.
+        # Branches ordered by how often real code uses each kind. The inline reads are
+        # the one-byte forms of the kind's codec; longer forms go to the codec.
         if kind == K_IDX:
             x = data[pos]
             if x < 0x80:
@@ -363,14 +260,31 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             pop()
         elif kind == K_I32:
             x = data[pos]
-            if x < 0x80:
+            if x < 0x80:      # a one-byte s32, sign-extended: the codec's short form
                 pos += 1
                 if x & 0x40:
                     x |= 0xFFFFFF80
             else:
-                x, pos = read_sleb(data, pos, 32)
-                x &= 0xFFFFFFFF
+                x, pos = codecs[b].read(data, pos, state)
             append(I("i32.const", x, start))
+        elif kind == K_MEMARG:
+            a = data[pos]
+            o = data[pos + 1]
+            if a < 32 and o < 0x80:
+                # Memory 0, one-byte alignment and offset: binary/memarg.py's short form.
+                pos += 2
+                append(I(names[b], (a, o, 0), start))
+            else:
+                imm, pos = codecs[b].read(data, pos, state)
+                append(I(names[b], imm, start))
+        elif kind == K_BLOCK:
+            if data[pos] == 0x40:     # the empty block type
+                btype = None
+                pos += 1
+            else:
+                btype, pos = codecs[b].read(data, pos, state)
+            append(I(names[b], btype, start))
+            push(_OPEN_IF if b == _IF_CODE else _OPEN_BLOCK)
         elif kind == K_I64:
             x = data[pos]
             if x < 0x80:
@@ -378,82 +292,19 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
                 if x & 0x40:
                     x |= 0xFFFFFFFFFFFFFF80
             else:
-                x, pos = read_sleb(data, pos, 64)
-                x &= 0xFFFFFFFFFFFFFFFF
+                x, pos = codecs[b].read(data, pos, state)
             append(I("i64.const", x, start))
-        elif kind == K_BLOCK:
-            bt = data[pos]
-            btype: object   # a block type: None, a value type or a type index
-            if bt == 0x40:
-                btype = None
-                pos += 1
-            elif bt & 0xC0 == 0x40:
-                btype, pos = _valtype(data, pos, typed)
-            else:
-                tpos = pos
-                type_index, pos = read_sleb(data, pos, 33)
-                if type_index < 0:
-                    raise MalformedError("malformed block type", tpos)
-                btype = type_index
-            append(I(names[b], btype, start))
-            push(_OPEN_IF if b == _IF_CODE else _OPEN_BLOCK)
-        elif kind == K_MEMARG:
-            a = data[pos]
-            o = data[pos + 1]
-            if a < 32 and o < 0x80:
-                # The common case (memory 0, one-byte offset) inline: see read_memarg.
-                pos += 2
-                append(I(names[b], (a, o, 0), start))
-            else:
-                imm, pos = read_memarg(data, pos, multi_memory, offset_bits)
-                append(I(names[b], imm, start))
         elif kind == K_ELSE:
             if not ctl or ctl[-1] != _OPEN_IF:
                 raise MalformedError("END opcode expected", start)
             ctl[-1] = _OPEN_ELSE
             append(I("else", None, start))
-        elif kind == K_F32:
-            if pos + 4 > len(data):
-                raise MalformedError(_EOF, len(data))
-            append(I(names[b], int.from_bytes(data[pos:pos + 4], "little"), start))
-            pos += 4
-        elif kind == K_F64:
-            if pos + 8 > len(data):
-                raise MalformedError(_EOF, len(data))
-            append(I(names[b], int.from_bytes(data[pos:pos + 8], "little"), start))
-            pos += 8
-        elif kind == K_BR_TABLE:
-            n, pos = _len32(data, pos)
-            labels = []
-            for _ in range(n):
-                x, pos = _u32(data, pos)
-                labels.append(x)
-            x, pos = _u32(data, pos)
-            append(I(names[b], (tuple(labels), x), start))
-        elif kind == K_CALL_INDIRECT:
-            y, pos = _u32(data, pos)
-            x, pos = _u32(data, pos)
-            append(I(names[b], (y, x), start))
-        elif kind == K_ZERO:
-            pos, x = _memidx(data, pos, multi_memory)
-            append(I(names[b], x, start))
-        elif kind == K_REFTYPE:
-            if typed:
-                heap, pos = _heaptype(data, pos)
-                append(I(names[b], RefType(True, heap), start))  # type: ignore[arg-type]
-            else:
-                t, pos = _reftype(data, pos, typed)
-                append(I(names[b], t, start))
-        elif kind == K_SELECT_T:
-            n, pos = _len32(data, pos)
-            ts = []
-            for _ in range(n):
-                t, pos = _valtype(data, pos, typed)
-                ts.append(t)
-            append(I(names[b], tuple(ts), start))
-        elif kind == K_TRY_TABLE:
-            tt_imm, pos = _try_table(data, pos)
-            append(I(names[b], tt_imm, start))
+        elif kind == K_CODEC:
+            imm, pos = codecs[b].read(data, pos, state)
+            append(I(names[b], imm, start))
+        elif kind == K_OPEN_CODEC:    # try_table
+            imm, pos = codecs[b].read(data, pos, state)
+            append(I(names[b], imm, start))
             push(_OPEN_BLOCK)
         elif kind == K_ILLEGAL:
             legacy = _opc.LEGACY_EXCEPTION_CODES.get(b)
@@ -472,147 +323,9 @@ def decode_expr(data: bytes, pos: int, state: Optional[_CodeState] = None
             entry = _PREFIX_TABLES[kind].get(sub)
             if entry is None:
                 raise MalformedError("illegal opcode %02x %02x" % (b, sub), start)
-            if kind == K_PREFIX_FB:
-                pos = _gc_prefixed(data, pos, start, entry, sub, append, state)
-            else:
-                pos = _prefixed(data, pos, start, entry, append, state)
-
-
-def _blocktype(data: bytes, pos: int) -> Tuple[object, int]:
-    bt = data[pos]
-    if bt == 0x40:
-        return None, pos + 1
-    if bt & 0xC0 == 0x40:
-        return _valtype(data, pos)
-    tpos = pos
-    type_index, pos = read_sleb(data, pos, 33)
-    if type_index < 0:
-        raise MalformedError("malformed block type", tpos)
-    return type_index, pos
-
-
-def _try_table(data: bytes, pos: int) -> Tuple[object, int]:
-    """try_table's immediates (spec 5.4.1): a block type and a vector of catch clauses
-    (0x00 catch x l, 0x01 catch_ref x l, 0x02 catch_all l, 0x03 catch_all_ref l)."""
-    bt, pos = _blocktype(data, pos)
-    n, pos = _len32(data, pos)
-    catches = []
-    for _ in range(n):
-        code = data[pos]
-        if code > 3:
-            raise MalformedError("malformed catch clause", pos)
-        pos += 1
-        tag: Optional[int] = None
-        if code < 2:
-            tag, pos = _u32(data, pos)
-        label, pos = _u32(data, pos)
-        catches.append((_opc.CATCH_KINDS[code], tag, label))
-    return (bt, tuple(catches)), pos
-
-
-def _memidx(data: bytes, pos: int, multi_memory: bool) -> Tuple[int, int]:
-    """A memory index of memory.size/grow/fill/copy/init: a u32 with multi-memory, else
-    Wasm 2.0's reserved zero byte. Returns (new position, index)."""
-    if multi_memory:
-        x, pos = _u32(data, pos)
-        return pos, x
-    if data[pos] != 0:
-        raise MalformedError("zero byte expected", pos)
-    return pos + 1, 0
-
-
-def _prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int],
-              append: Callable[[Instr], None], state: _CodeState) -> int:
-    """Decode the immediates of a 0xFC/0xFD instruction (kept out of the hot loop)."""
-    name, kind = entry
-    n = len(data)
-    multi_memory = state.multi_memory
-    if kind == K_NONE:
-        append(Instr(name, None, start))
-    elif kind == K_IDX:
-        x, pos = _u32(data, pos)
-        append(Instr(name, x, start))
-    elif kind == K_MEMARG or kind == K_MEMARG_LANE:
-        imm, pos = read_memarg(data, pos, multi_memory, state.offset_bits)
-        if kind == K_MEMARG:
-            append(Instr(name, imm, start))
-        else:
-            lane = data[pos]
-            pos += 1
-            append(Instr(name, (imm, lane), start))
-    elif kind == K_V128:
-        if pos + 16 > n:
-            raise MalformedError(_EOF, n)
-        append(Instr(name, int.from_bytes(data[pos:pos + 16], "little"), start))
-        pos += 16
-    elif kind == K_SHUFFLE:
-        if pos + 16 > n:
-            raise MalformedError(_EOF, n)
-        append(Instr(name, tuple(data[pos:pos + 16]), start))
-        pos += 16
-    elif kind == K_LANE:
-        lane = data[pos]
-        append(Instr(name, lane, start))
-        pos += 1
-    elif kind == K_ZERO:          # memory.fill
-        pos, x = _memidx(data, pos, multi_memory)
-        append(Instr(name, x, start))
-    elif kind == K_MEMORY_COPY:   # destination, then source
-        pos, dst = _memidx(data, pos, multi_memory)
-        pos, src = _memidx(data, pos, multi_memory)
-        append(Instr(name, (dst, src), start))
-    elif kind == K_MEMORY_INIT:
-        x, pos = _u32(data, pos)
-        pos, mem = _memidx(data, pos, multi_memory)
-        append(Instr(name, (x, mem), start))
-        state.uses_data_count = True
-    elif kind == K_DATA:          # data.drop
-        x, pos = _u32(data, pos)
-        append(Instr(name, x, start))
-        state.uses_data_count = True
-    elif kind == K_TABLE_INIT:    # elem index, then table index
-        y, pos = _u32(data, pos)
-        x, pos = _u32(data, pos)
-        append(Instr(name, (y, x), start))
-    elif kind == K_TABLE_COPY:    # destination, then source
-        x, pos = _u32(data, pos)
-        y, pos = _u32(data, pos)
-        append(Instr(name, (x, y), start))
-    else:  # pragma: no cover - every kind of the opcode table is handled above
-        raise MalformedError("illegal opcode", start)
-    return pos
-
-
-def _gc_prefixed(data: bytes, pos: int, start: int, entry: Tuple[str, int], sub: int,
-                 append: Callable[[Instr], None], state: _CodeState) -> int:
-    """Decode the immediates of a 0xFB (GC) instruction (spec 3.0 5.4.2)."""
-    name, kind = entry
-    if kind == K_NONE:
-        append(Instr(name, None, start))
-    elif kind == K_IDX:
-        x, pos = _u32(data, pos)
-        append(Instr(name, x, start))
-    elif kind == K_TYPE2 or kind == K_TYPE_DATA:
-        x, pos = _u32(data, pos)
-        y, pos = _u32(data, pos)
-        append(Instr(name, (x, y), start))
-        if kind == K_TYPE_DATA:
-            state.uses_data_count = True
-    elif kind == K_CAST:
-        heap, pos = _heaptype(data, pos)
-        append(Instr(name, RefType(sub in _opc.GC_NULLABLE_CODES, heap), start))  # type: ignore[arg-type]
-    elif kind == K_BR_ON_CAST:
-        flags = data[pos]
-        if flags > 3:
-            raise MalformedError("malformed br_on_cast flags", pos)
-        label, pos = _u32(data, pos + 1)
-        h1, pos = _heaptype(data, pos)
-        h2, pos = _heaptype(data, pos)
-        append(Instr(name, (label, RefType(bool(flags & 1), h1),  # type: ignore[arg-type]
-                            RefType(bool(flags & 2), h2)), start))  # type: ignore[arg-type]
-    else:  # pragma: no cover - every GC kind is handled above
-        raise MalformedError("illegal opcode", start)
-    return pos
+            name, codec = entry
+            imm, pos = codec.read(data, pos, state)
+            append(I(name, imm, start))
 
 
 # --- Sections (spec 5.5) -------------------------------------------------------------------
@@ -653,7 +366,7 @@ class _Decoder:
         self.module = Module()
         self.func_type_indices: List[int] = []
         self.code_count = 0
-        self.state = _CodeState(features)
+        self.state = CodeState(features)
         self.memory64 = self.state.offset_bits == 64
         self.typed = self.state.typed_refs
         self.seen_name_section = False
@@ -685,7 +398,7 @@ class _Decoder:
                     # reading the sections in order and finds bytes left over.
                     raise MalformedError("unexpected content after last section", pos)
                 last_rank = rank
-            size, p = _len32(data, pos + 1)
+            size, p = read_len32(data, pos + 1)
             end = p + size
             p = self.section(sid, p, end)
             if p != end:
@@ -708,12 +421,12 @@ class _Decoder:
         if sid == Section.CUSTOM:
             return self.custom(pos, end)
         if sid == Section.TYPE:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
                 pos = self.rectype(pos)
         elif sid == Section.IMPORT:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count, MAX_IMPORTS, "imports", pos)
             for _ in range(count):
                 modname, pos = _name(data, pos)
@@ -722,7 +435,7 @@ class _Decoder:
                 pos += 1
                 desc: ImportDesc
                 if kind == 0:
-                    desc, pos = _u32(data, pos)
+                    desc, pos = read_u32(data, pos)
                 elif kind == 1:
                     desc, pos = self.tabletype(pos)
                 elif kind == 2:
@@ -735,13 +448,13 @@ class _Decoder:
                     raise MalformedError("malformed import kind", pos - 1)
                 m.imports.append(Import(modname, name, _EXTERN_KINDS[kind], desc))
         elif sid == Section.FUNCTION:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
             for _ in range(count):
-                x, pos = _u32(data, pos)
+                x, pos = read_u32(data, pos)
                 self.func_type_indices.append(x)
         elif sid == Section.TABLE:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count + self.imported(TABLE), MAX_TABLES, "tables", pos)
             for _ in range(count):
                 if data[pos] == 0x40 and self.typed:
@@ -755,46 +468,46 @@ class _Decoder:
                     tt, pos = self.tabletype(pos)
                 m.tables.append(tt)
         elif sid == Section.MEMORY:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             for _ in range(count):
                 mt, pos = self.memtype(pos)
                 m.mems.append(mt)
         elif sid == Section.GLOBAL:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count + self.imported(GLOBAL), MAX_GLOBALS, "globals", pos)
             for _ in range(count):
                 gt, pos = _globaltype(data, pos, self.typed)
                 init, pos = decode_expr(data, pos, self.state)
                 m.globals.append(Global(gt, init))
         elif sid == Section.EXPORT:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count, MAX_EXPORTS, "exports", pos)
             for _ in range(count):
                 name, pos = _name(data, pos)
                 kind = data[pos]
                 if kind > (4 if self.state.exceptions else 3):
                     raise MalformedError("malformed export kind", pos)
-                x, pos = _u32(data, pos + 1)
+                x, pos = read_u32(data, pos + 1)
                 m.exports.append(Export(name, _EXTERN_KINDS[kind], x))
         elif sid == Section.START:
-            m.start, pos = _u32(data, pos)
+            m.start, pos = read_u32(data, pos)
         elif sid == Section.ELEMENT:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count, MAX_ELEM_SEGMENTS, "element segments", pos)
             for _ in range(count):
                 elem, pos = self.elem(pos)
                 m.elems.append(elem)
         elif sid == Section.DATA_COUNT:
-            m.data_count, pos = _u32(data, pos)
+            m.data_count, pos = read_u32(data, pos)
         elif sid == Section.TAG:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             for _ in range(count):
                 tag, pos = self.tagtype(pos)
                 m.tags.append(tag)
         elif sid == Section.CODE:
             pos = self.code(pos)
         elif sid == Section.DATA:
-            count, pos = _len32(data, pos)
+            count, pos = read_len32(data, pos)
             _check_limit(count, MAX_DATA_SEGMENTS, "data segments", pos)
             for _ in range(count):
                 seg, pos = self.data_segment(pos)
@@ -810,7 +523,7 @@ class _Decoder:
         data = self.data
         types = self.module.types
         if data[pos] == _GC_REC:
-            size, pos = _len32(data, pos + 1)
+            size, pos = read_len32(data, pos + 1)
             _check_limit(len(types) + size, MAX_TYPES, "types", pos)
         else:
             size = 1
@@ -820,11 +533,11 @@ class _Decoder:
             b = data[pos]
             if b == _GC_SUB or b == _GC_SUB_FINAL:
                 final = b == _GC_SUB_FINAL
-                n, pos = _len32(data, pos + 1)
+                n, pos = read_len32(data, pos + 1)
                 _check_limit(n, MAX_TYPES, "supertypes", pos)
                 out = []
                 for _ in range(n):
-                    x, pos = _u32(data, pos)
+                    x, pos = read_u32(data, pos)
                     out.append(x)
                 supers = tuple(out)
             t, pos = self.comptype(pos, final, supers, (k, size))
@@ -841,7 +554,7 @@ class _Decoder:
             results, pos = self.valtypes(pos, MAX_RESULTS, "results")
             return FuncType(params, results, final, supers, rec), pos
         if b == _GC_STRUCT:
-            n, pos = _len32(data, pos + 1)
+            n, pos = read_len32(data, pos + 1)
             _check_limit(n, MAX_STRUCT_FIELDS, "struct fields", pos)
             fields = []
             for _ in range(n):
@@ -851,7 +564,7 @@ class _Decoder:
         if b == _GC_ARRAY:
             f, pos = self.fieldtype(pos + 1)
             return ArrayType(f, final, supers, rec), pos
-        raise _bad_type_byte(b, pos, "malformed function type" if b >= 0x5E or b < 0x4E
+        raise bad_type_byte(b, pos, "malformed function type" if b >= 0x5E or b < 0x4E
                              else "malformed type")
 
     def fieldtype(self, pos: int) -> Tuple[FieldType, int]:
@@ -862,7 +575,7 @@ class _Decoder:
         if b in _PACKED_BY_BYTE:
             storage, pos = _PACKED_BY_BYTE[b], pos + 1
         else:
-            storage, pos = _valtype(data, pos, self.typed)
+            storage, pos = read_valtype(data, pos, self.typed)
         mut = data[pos]
         if mut > 1:
             raise MalformedError("malformed mutability", pos)
@@ -870,16 +583,16 @@ class _Decoder:
 
     def valtypes(self, pos: int, maximum: int, what: str) -> Tuple[Tuple[str, ...], int]:
         data = self.data
-        count, pos = _len32(data, pos)
+        count, pos = read_len32(data, pos)
         _check_limit(count, maximum, what, pos)
         out = []
         for _ in range(count):
-            t, pos = _valtype(data, pos, self.typed)
+            t, pos = read_valtype(data, pos, self.typed)
             out.append(t)
         return tuple(out), pos
 
     def tabletype(self, pos: int) -> Tuple[TableType, int]:
-        t, pos = _reftype(self.data, pos, self.typed)
+        t, pos = read_reftype(self.data, pos, self.typed)
         start = pos
         lim, flags, pos = _limits(self.data, pos, self.memory64)
         if flags & _LIMITS_SHARED:
@@ -894,7 +607,7 @@ class _Decoder:
         """A tag type (spec 5.3.10): the attribute 0x00 (exception), a type index."""
         if self.data[pos] != 0x00:
             raise MalformedError("malformed tag attribute", pos)
-        x, pos = _u32(self.data, pos + 1)
+        x, pos = read_u32(self.data, pos + 1)
         return TagType(x), pos
 
     def memtype(self, pos: int) -> Tuple[MemoryType, int]:
@@ -907,7 +620,7 @@ class _Decoder:
         index and an element kind/type are present, and indices vs expressions."""
         data = self.data
         fpos = pos
-        flags, pos = _u32(data, pos)
+        flags, pos = read_u32(data, pos)
         if flags > 7:
             raise MalformedError("malformed elements segment kind", fpos)
         mode = ACTIVE if not flags & 1 else (DECLARATIVE if flags & 2 else PASSIVE)
@@ -915,18 +628,18 @@ class _Decoder:
         offset = None
         if mode == ACTIVE:
             if flags & 2:
-                table, pos = _u32(data, pos)
+                table, pos = read_u32(data, pos)
             offset, pos = decode_expr(data, pos, self.state)
         # Function indices are (ref func) in Wasm 3.0 (spec 5.5.12); funcref in 2.0.
         rtype: str = FUNCREF if flags & 4 or not self.typed else _REF_FUNC
         if flags & 3:                     # an explicit element kind or type follows
             if flags & 4:
-                rtype, pos = _reftype(data, pos, self.typed)
+                rtype, pos = read_reftype(data, pos, self.typed)
             else:
                 if data[pos] != 0x00:
                     raise MalformedError("malformed element kind", pos)
                 pos += 1
-        count, pos = _len32(data, pos)
+        count, pos = read_len32(data, pos)
         init: List[List[Instr]] = []
         if flags & 4:
             for _ in range(count):
@@ -935,20 +648,20 @@ class _Decoder:
         else:
             for _ in range(count):
                 ipos = pos
-                x, pos = _u32(data, pos)
+                x, pos = read_u32(data, pos)
                 init.append([Instr("ref.func", x, ipos), Instr("end", None, None)])
         return Elem(rtype, init, mode, table, offset), pos
 
     def data_segment(self, pos: int) -> Tuple[Data, int]:
         data = self.data
         fpos = pos
-        flags, pos = _u32(data, pos)
+        flags, pos = read_u32(data, pos)
         if flags > 2:
             raise MalformedError("malformed data segment kind", fpos)
         mem = 0
         offset = None
         if flags == 2:
-            mem, pos = _u32(data, pos)
+            mem, pos = read_u32(data, pos)
         if flags != 1:
             offset, pos = decode_expr(data, pos, self.state)
         init, pos = _bytes(data, pos)
@@ -956,23 +669,23 @@ class _Decoder:
 
     def code(self, pos: int) -> int:
         data = self.data
-        count, pos = _len32(data, pos)
+        count, pos = read_len32(data, pos)
         funcs = self.module.funcs
         types = self.func_type_indices
         state = self.state
         _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
         for i in range(count):
-            size, pos = _len32(data, pos)
+            size, pos = read_len32(data, pos)
             _check_limit(size, MAX_FUNCTION_SIZE, "bytes in a function body", pos)
             body_start = pos
             body_end = pos + size
-            nentries, pos = _len32(data, pos)
+            nentries, pos = read_len32(data, pos)
             locals_: List[str] = []
             total = 0
             decls = []
             for _ in range(nentries):
-                c, pos = _u32(data, pos)
-                t, pos = _valtype(data, pos, self.typed)
+                c, pos = read_u32(data, pos)
+                t, pos = read_valtype(data, pos, self.typed)
                 total += c
                 decls.append((c, t))
             if total >= 1 << 32:
@@ -1023,7 +736,7 @@ def decode_name_section(payload: bytes) -> Optional[Names]:
     try:
         while pos < n:
             sid = payload[pos]
-            size, pos = _len32(payload, pos + 1)
+            size, pos = read_len32(payload, pos + 1)
             end = pos + size
             if sid <= last_id:    # subsections appear at most once, in order
                 return None
@@ -1033,9 +746,9 @@ def decode_name_section(payload: bytes) -> Optional[Names]:
             elif sid == 1:
                 names.funcs, pos = _name_map(payload, pos)
             elif sid == 2:
-                count, pos = _len32(payload, pos)
+                count, pos = read_len32(payload, pos)
                 for _ in range(count):
-                    f, pos = _u32(payload, pos)
+                    f, pos = read_u32(payload, pos)
                     if f in names.locals:
                         return None
                     names.locals[f], pos = _name_map(payload, pos)
@@ -1049,10 +762,10 @@ def decode_name_section(payload: bytes) -> Optional[Names]:
 
 
 def _name_map(data: bytes, pos: int) -> Tuple[Dict[int, str], int]:
-    count, pos = _len32(data, pos)
+    count, pos = read_len32(data, pos)
     out: Dict[int, str] = {}
     for _ in range(count):
-        idx, pos = _u32(data, pos)
+        idx, pos = read_u32(data, pos)
         if idx in out:
             raise MalformedError("duplicate index in name map", pos)
         out[idx], pos = _name(data, pos)

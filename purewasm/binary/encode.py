@@ -16,7 +16,7 @@ same module, so that ``encode(decode(x)) == x`` for wabt's output:
 from __future__ import annotations
 
 import struct
-from typing import Collection, Dict, List, Optional, Sequence
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 from .. import opcodes as _opc
 from ..errors import EncodeError
@@ -25,39 +25,18 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, Elem, Instr,
     Limits, Module, Names,
 )
-from ..syntax.types import HEAP_CODES, as_reftype
-from .decode import MAGIC, VALTYPE_BY_BYTE, VERSION, decode_name_section
+from .decode import MAGIC, VERSION, decode_name_section
+from .immediates import CODECS, Codec
 from .leb128 import write_uleb
-from .memarg import write_memarg
 from .sections import Section
+from .types import write_valtype
 
-_BYTE_BY_VALTYPE: Dict[str, int] = {t: b for b, t in VALTYPE_BY_BYTE.items()}
-_PACKED_BYTES = {"i8": b"\x78", "i16": b"\x77"}
 _KIND_BYTE = {FUNC: 0, TABLE: 1, MEMORY: 2, GLOBAL: 3, TAG: 4}
 
 
 def uleb(value: int) -> bytes:
     """Minimal unsigned LEB128 of a u32 ``value`` (every unsigned field of Wasm 2.0)."""
     return write_uleb(value, 32)
-
-
-def sleb(value: int) -> bytes:
-    """Minimal signed LEB128 of ``value``."""
-    if -64 <= value < 64:
-        return bytes((value & 0x7F,))
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if (value == 0 and not b & 0x40) or (value == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
-
-def _signed(value: int, bits: int) -> int:
-    value &= (1 << bits) - 1
-    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def _vec_len(n: int) -> bytes:
@@ -67,64 +46,6 @@ def _vec_len(n: int) -> bytes:
 def _name(s: str) -> bytes:
     raw = s.encode("utf-8")
     return uleb(len(raw)) + raw
-
-
-def _heaptype(heap: object) -> bytes:
-    """A heap type (spec 3.0 5.3.3): an abstract type's code, or a type index as s33."""
-    if isinstance(heap, int) and not isinstance(heap, bool):
-        return sleb(heap)
-    code = HEAP_CODES.get(heap)   # type: ignore[call-overload]
-    if code is None:
-        raise EncodeError("unknown heap type %r" % (heap,))
-    return bytes((code,))
-
-
-def _valtype(t: str) -> bytes:
-    b = _BYTE_BY_VALTYPE.get(t)
-    if b is not None:
-        return bytes((b,))
-    rt = as_reftype(t)
-    if rt is None:
-        raise EncodeError("unknown value type %r" % (t,))
-    if rt.nullable and not rt.concrete:
-        return _heaptype(rt.heap)     # the short form of (ref null abstract)
-    return bytes((0x63 if rt.nullable else 0x64,)) + _heaptype(rt.heap)
-
-
-def _fieldtype(f: FieldType) -> bytes:
-    packed = _PACKED_BYTES.get(f.storage)
-    return (packed if packed is not None else _valtype(f.storage)) + bytes((int(f.mutable),))
-
-
-def _comptype(t: DefType) -> bytes:
-    """A composite type (spec 3.0 5.3.8)."""
-    if isinstance(t, StructType):
-        return b"\x5f" + uleb(len(t.fields)) + b"".join(_fieldtype(f) for f in t.fields)
-    if isinstance(t, ArrayType):
-        return b"\x5e" + _fieldtype(t.element)
-    return (b"\x60" + uleb(len(t.params)) + b"".join(_valtype(v) for v in t.params)
-            + uleb(len(t.results)) + b"".join(_valtype(v) for v in t.results))
-
-
-def _type_section(types: Sequence[DefType]) -> bytes:
-    """The type section: its recursion groups (spec 3.0 5.3.9-5.3.10); a plain type
-    (final, no supertype, its own group) as the bare composite type, as in Wasm 2.0."""
-    groups = []
-    i = 0
-    while i < len(types):
-        size = max(1, min(types[i].rec[1], len(types) - i))
-        groups.append(types[i:i + size])
-        i += size
-    sec = bytearray(_vec_len(len(groups)))
-    for group in groups:
-        if len(group) != 1 or group[0].rec[1] != 1:
-            sec += b"\x4e" + uleb(len(group))
-        for t in group:
-            if not (t.final and not t.supers):
-                sec.append(0x4F if t.final else 0x50)
-                sec += uleb(len(t.supers)) + b"".join(uleb(x) for x in t.supers)
-            sec += _comptype(t)
-    return bytes(sec)
 
 
 def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
@@ -139,29 +60,14 @@ def _limits(lim: Limits, shared: bool = False, address: str = "i32") -> bytes:
     return out
 
 
-def _blocktype(bt: object, out: bytearray) -> None:
-    if bt is None:
-        out.append(0x40)
-    elif isinstance(bt, str):
-        out += _valtype(bt)
-    elif isinstance(bt, int):
-        out += sleb(bt)
-    else:
-        raise EncodeError("bad block type %r" % (bt,))
-
-
-# name -> (prefix or None, code bytes, immediate kind)
-_ENC: Dict[str, bytes] = {}
-_IMM: Dict[str, str] = {}
+# Each instruction's opcode bytes and the codec of its immediates.
+_ENC: Dict[str, Tuple[bytes, Codec]] = {}
 for _info in _opc.OPS:
-    if _info.prefix is None:
-        _ENC[_info.name] = bytes((_info.code,))
-    else:
-        _ENC[_info.name] = bytes((_info.prefix,)) + uleb(_info.code)
-    _IMM[_info.name] = _info.imm
-_DATA_OPS = frozenset(("memory.init", "data.drop", "array.new_data", "array.init_data"))
-_GC_PAIRS = frozenset((_opc.TYPE_FIELD, _opc.TYPE_NUM, _opc.TYPE_DATA, _opc.TYPE_ELEM,
-                       _opc.TYPE_TYPE))
+    _code = bytes((_info.code,)) if _info.prefix is None \
+        else bytes((_info.prefix,)) + uleb(_info.code)
+    _ENC[_info.name] = (_code, CODECS[_info.imm])
+# The instructions that need the data count section (memory.init, data.drop).
+_DATA_OPS = frozenset(info.name for info in _opc.OPS if CODECS[info.imm].counts_data)
 
 
 def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearray:
@@ -169,94 +75,13 @@ def encode_expr(instrs: List[Instr], out: Optional[bytearray] = None) -> bytearr
     if out is None:
         out = bytearray()
     enc = _ENC
-    imms = _IMM
     for ins in instrs:
         try:
-            op = ins.op
-            code = enc.get(op)
-            if code is None:
-                raise EncodeError("unknown instruction %r" % (op,))
-            out += code
-            kind = imms[op]
-            imm = ins.imm
-            if kind == _opc.NONE:
-                continue
-            if kind in (_opc.LOCAL, _opc.GLOBAL, _opc.LABEL, _opc.FUNC, _opc.TABLE,
-                        _opc.ELEM, _opc.DATA, _opc.TYPE, _opc.TAG):
-                out += uleb(imm)
-            elif kind == _opc.CONST_I32:
-                out += sleb(_signed(imm, 32))
-            elif kind == _opc.MEMARG:
-                out += write_memarg(imm)
-            elif kind == _opc.BLOCKTYPE:
-                _blocktype(imm, out)
-            elif kind == _opc.TRY_TABLE:
-                bt, catches = imm
-                _blocktype(bt, out)
-                out += uleb(len(catches))
-                for ckind, tag, label in catches:
-                    clause = _opc.CATCH_KINDS.index(ckind)
-                    out.append(clause)
-                    if clause < 2:
-                        out += uleb(tag)
-                    out += uleb(label)
-            elif kind == _opc.CONST_I64:
-                out += sleb(_signed(imm, 64))
-            elif kind == _opc.CONST_F32:
-                out += struct.pack("<I", imm)
-            elif kind == _opc.CONST_F64:
-                out += struct.pack("<Q", imm)
-            elif kind == _opc.BR_TABLE:
-                labels, default = imm
-                out += uleb(len(labels))
-                for x in labels:
-                    out += uleb(x)
-                out += uleb(default)
-            elif kind == _opc.CALL_INDIRECT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEM:
-                out += uleb(imm)      # Wasm 2.0's reserved zero byte for memory 0
-            elif kind == _opc.REFTYPE:
-                rt = as_reftype(imm)   # ref.null: its heap type
-                if rt is None:
-                    raise EncodeError("not a reference type: %r" % (imm,))
-                out += _heaptype(rt.heap)
-            elif kind == _opc.SELECT_T:
-                out += uleb(len(imm))
-                for t in imm:
-                    out += _valtype(t)
-            elif kind == _opc.CONST_V128:
-                out += imm.to_bytes(16, "little")
-            elif kind == _opc.LANE:
-                out.append(imm)
-            elif kind == _opc.MEMARG_LANE:
-                out += write_memarg(imm[0])
-                out.append(imm[1])
-            elif kind == _opc.SHUFFLE:
-                out += bytes(imm)
-            elif kind == _opc.TABLE_COPY or kind == _opc.TABLE_INIT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEMORY_COPY:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.MEMORY_INIT:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind in _GC_PAIRS:
-                out += uleb(imm[0])
-                out += uleb(imm[1])
-            elif kind == _opc.CAST:
-                if imm.nullable:      # ref.test/ref.cast (ref null ht): the next code
-                    out[-1] += 1
-                out += _heaptype(imm.heap)
-            elif kind == _opc.BR_ON_CAST:
-                label, rt1, rt2 = imm
-                out.append(int(rt1.nullable) | int(rt2.nullable) << 1)
-                out += uleb(label) + _heaptype(rt1.heap) + _heaptype(rt2.heap)
-            else:  # pragma: no cover - every kind of the opcode table is handled above
-                raise EncodeError("cannot encode immediate kind %r" % (kind,))
+            entry = enc.get(ins.op)
+            if entry is None:
+                raise EncodeError("unknown instruction %r" % (ins.op,))
+            out += entry[0]
+            entry[1].write(ins.imm, out)
         except EncodeError:
             raise
         except (TypeError, ValueError, OverflowError, IndexError, struct.error) as exc:
@@ -316,7 +141,7 @@ def _elem(seg: Elem, wasm2: bool = False) -> bytes:
         if indices:
             out.append(0x00)          # element kind funcref
         else:
-            out += _valtype(seg.type)
+            out += write_valtype(seg.type)
     out += uleb(len(seg.init))
     for e in seg.init:
         if indices:
@@ -355,6 +180,45 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
+_PACKED_BYTES = {"i8": b"\x78", "i16": b"\x77"}
+
+
+def _fieldtype(f: FieldType) -> bytes:
+    packed = _PACKED_BYTES.get(f.storage)
+    return (packed if packed is not None else write_valtype(f.storage)) + bytes((int(f.mutable),))
+
+
+def _comptype(t: DefType) -> bytes:
+    """A composite type (spec 3.0 5.3.8)."""
+    if isinstance(t, StructType):
+        return b"\x5f" + uleb(len(t.fields)) + b"".join(_fieldtype(f) for f in t.fields)
+    if isinstance(t, ArrayType):
+        return b"\x5e" + _fieldtype(t.element)
+    return (b"\x60" + uleb(len(t.params)) + b"".join(write_valtype(v) for v in t.params)
+            + uleb(len(t.results)) + b"".join(write_valtype(v) for v in t.results))
+
+
+def _type_section(types: Sequence[DefType]) -> bytes:
+    """The type section: its recursion groups (spec 3.0 5.3.9-5.3.10); a plain type
+    (final, no supertype, its own group) as the bare composite type, as in Wasm 2.0."""
+    groups = []
+    i = 0
+    while i < len(types):
+        size = max(1, min(types[i].rec[1], len(types) - i))
+        groups.append(types[i:i + size])
+        i += size
+    sec = bytearray(_vec_len(len(groups)))
+    for group in groups:
+        if len(group) != 1 or group[0].rec[1] != 1:
+            sec += b"\x4e" + uleb(len(group))
+        for t in group:
+            if not (t.final and not t.supers):
+                sec.append(0x4F if t.final else 0x50)
+                sec += uleb(len(t.supers)) + b"".join(uleb(x) for x in t.supers)
+            sec += _comptype(t)
+    return bytes(sec)
+
+
 def encode_module(module: Module, features: Optional[Collection[str]] = None) -> bytes:
     """Encode ``module`` in the binary format (spec 5.5.16). ``features``: the Wasm 3.0
     proposals the reader will have (None: all); without function references, a funcref
@@ -376,7 +240,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 sec += uleb(imp.type_index)
             elif imp.kind == TABLE:
                 tt = imp.table_type
-                sec += _valtype(tt.element)
+                sec += write_valtype(tt.element)
                 sec += _limits(tt.limits, False, tt.address)
             elif imp.kind == MEMORY:
                 mt = imp.memory_type
@@ -385,7 +249,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
                 sec += b"\x00" + uleb(imp.tag_type.type_index)
             else:
                 gt = imp.global_type
-                sec += _valtype(gt.content)
+                sec += write_valtype(gt.content)
                 sec.append(1 if gt.mutable else 0)
         _section(out, Section.IMPORT, bytes(sec))
     if m.funcs:
@@ -399,7 +263,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             init = m.table_inits.get(i)
             if init is not None:
                 sec += b"\x40\x00"        # a table with an initialiser (spec 3.0 5.5.6)
-            sec += _valtype(tt.element)
+            sec += write_valtype(tt.element)
             sec += _limits(tt.limits, False, tt.address)
             if init is not None:
                 _const_expr(init, sec)
@@ -417,7 +281,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
     if m.globals:
         sec = bytearray(_vec_len(len(m.globals)))
         for g in m.globals:
-            sec += _valtype(g.type.content)
+            sec += write_valtype(g.type.content)
             sec.append(1 if g.type.mutable else 0)
             _const_expr(g.init, sec)
         _section(out, Section.GLOBAL, bytes(sec))
@@ -456,7 +320,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
             body += uleb(len(runs))
             for count, t in runs:
                 body += uleb(count)
-                body += _valtype(t)
+                body += write_valtype(t)
             encode_expr(f.body, body)
             sec += uleb(len(body))
             sec += body

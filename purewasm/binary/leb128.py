@@ -1,4 +1,5 @@
-"""LEB128 reading (spec 5.2.2), shared by the decoder and the immediate codecs."""
+"""LEB128 (spec 5.2.2), read and written, and the u32 fields and counts built on it:
+shared by the decoder, the encoder and the immediate codecs (``immediates.py``)."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -51,6 +52,28 @@ def read_sleb(data: bytes, pos: int, bits: int) -> Tuple[int, int]:
         n -= 7
 
 
+def read_u32(data: bytes, pos: int) -> Tuple[int, int]:
+    """A u32 (an index, a lane count...): (value, new position); one byte inline."""
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_uleb(data, pos, 32)
+
+
+def read_len32(data: bytes, pos: int) -> Tuple[int, int]:
+    """A length or count: it may not exceed the bytes that remain ("length out of
+    bounds"): every element takes at least one byte, so no count makes the decoder
+    allocate more than its input."""
+    start = pos
+    b = data[pos]
+    if b < 0x80:
+        n, pos = b, pos + 1
+    else:
+        n, pos = read_uleb(data, pos, 32)
+    # Measured from the start of the LEB128, as the reference interpreter does.
+    if n > len(data) - start:
+        raise MalformedError("length out of bounds", start)
+    return n, pos
 
 
 def write_uleb(value: int, bits: int = 32) -> bytes:
@@ -68,3 +91,17 @@ def write_uleb(value: int, bits: int = 32) -> bytes:
         else:
             out.append(b)
             return bytes(out)
+
+
+def write_sleb(value: int) -> bytes:
+    """Minimal signed LEB128 of ``value``."""
+    if -64 <= value < 64:
+        return bytes((value & 0x7F,))
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if (value == 0 and not b & 0x40) or (value == -1 and b & 0x40):
+            out.append(b)
+            return bytes(out)
+        out.append(b | 0x80)

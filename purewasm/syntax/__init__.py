@@ -16,14 +16,15 @@ Conventions (the one place they are written down):
   open a construct, ``else`` and ``end`` appear as instructions of their own, and a
   function body ends with its final ``end``. Nothing here is recursive, so real compiler
   output nested thousands deep costs no Python recursion.
-* Immediates (``Instr.imm``), by the opcode table's immediate kind (see ``opcodes.py``):
+* Immediates (``Instr.imm``), by the opcode table's immediate kind (see ``opcodes.py``; each
+  kind is read, written, parsed and printed by its codec in ``binary/immediates.py``):
   - blocktype: block type as above
   - label: int;  br_table: ``(tuple_of_labels, default_label)``
   - func/local/global/table/elem/data/mem: int index
   - call_indirect: ``(type_index, table_index)``
   - table_copy: ``(dst_table, src_table)``;  table_init: ``(elem_index, table_index)``
   - memory_copy: ``(dst_mem, src_mem)``;  memory_init: ``(data_index, mem_index)``
-  - memarg: ``(align_exponent, offset, mem_index)`` (one codec: ``binary/memarg.py``; the
+  - memarg: ``(align_exponent, offset, mem_index)`` (rules: ``binary/memarg.py``; the
     address type is the memory's, ``MemoryType.address``)
   - i32 / i64: the constant as an *unsigned* int (``value & mask``)
   - f32 / f64: the constant's IEEE bit pattern as an int (NaN payloads survive)

@@ -20,6 +20,7 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType, TagType,
 )
+from ..binary.immediates import CODECS
 from ..binary.memarg import memarg_from_text
 from ..errors import UnsupportedProposalError
 from ..syntax.types import ABBREVIATED, ABSTRACT_HEAP_TYPES, RefType
@@ -43,8 +44,8 @@ _DUP_NOUN = {"type": "type", "func": "func", "table": "table", "memory": "memory
 _EXTERN_KINDS = ("func", "table", "memory", "global", "tag")
 
 # Instructions parsed structurally, or that exist only in the binary format.
-_NOT_PLAIN = frozenset(("block", "loop", "if", "else", "end", "select_t", "then",
-                        "try_table"))
+_NOT_PLAIN = (opcodes.names_where("opens_block") | opcodes.names_where("closes_block")
+              | opcodes.names_where("is_else") | {"select_t", "then"})
 
 # Keywords of the text format that are no instruction names.
 _KEYWORDS = frozenset((
@@ -143,6 +144,10 @@ class ModuleParser(TokenCursor):
         return (self.kinds[i] == LP and self.kinds[i + 1] == ATOM
                 and self.values[i + 1] == keyword)
 
+    def enter(self) -> None:
+        """Step over ``(keyword`` (after :meth:`at_lp` said it is there)."""
+        self.i += 2
+
     def nat32(self) -> int:
         i = self.i
         v = self.values[i] if self.kinds[i] == ATOM else None
@@ -191,6 +196,12 @@ class ModuleParser(TokenCursor):
     def at_reftype(self) -> bool:
         return (self.kinds[self.i] == ATOM and self.values[self.i] in REF_TYPES
                 or self.at_lp("ref"))
+
+    def at_heaptype(self) -> bool:
+        """Whether a heap type (an abstract one's keyword, or a type index) starts here."""
+        v = self.values[self.i]
+        return self.kinds[self.i] == ATOM and isinstance(v, str) and (
+            v in HEAP_TYPES or v[0] == "$" or v[0].isdigit())
 
     def heaptype(self) -> object:
         """A heap type (spec 3.0 6.4.2): an abstract type keyword or a type index."""
@@ -998,19 +1009,10 @@ class ModuleParser(TokenCursor):
                 self.error("unexpected token")
 
     def try_table(self, labels: List[Optional[str]]) -> Instr:
-        """try_table's block type and catch clauses (after its label): the clauses' labels
-        are resolved in the enclosing context (the try_table's own label is not yet
-        pushed: spec 6.5.2)."""
-        bt = self.blocktype()
-        catches = []
-        while self.kinds[self.i] == LP and self.kinds[self.i + 1] == ATOM \
-                and self.values[self.i + 1] in opcodes.CATCH_KINDS:
-            ckind: str = self.values[self.i + 1]  # type: ignore[assignment]
-            self.i += 2
-            tag = self.index("tag") if ckind in ("catch", "catch_ref") else None
-            catches.append((ckind, tag, self.label_index(labels)))
-            self.expect_rp()
-        return Instr("try_table", (bt, tuple(catches)))
+        """try_table's block type and catch clauses, after its label (the codec:
+        binary/immediates.py)."""
+        info = opcodes.BY_NAME["try_table"]
+        return Instr("try_table", CODECS[info.imm].parse(self, info, labels, None))
 
     def label_index(self, labels: List[Optional[str]]) -> int:
         i = self.i
@@ -1098,7 +1100,7 @@ class ModuleParser(TokenCursor):
         self.i += 1
         return r
 
-    def _count_numbers(self) -> int:
+    def lane_count(self) -> int:
         """How many numeric literal tokens follow (lane lists are checked as a whole)."""
         j = self.i
         while self.kinds[j] == ATOM and _is_number(self.values[j]):  # type: ignore[arg-type]
@@ -1110,7 +1112,7 @@ class ModuleParser(TokenCursor):
             self.error("unexpected token")
         lane_type, count, bits = syntax.SHAPES[self.values[self.i]]  # type: ignore[index]
         self.i += 1
-        if self._count_numbers() != count:
+        if self.lane_count() != count:
             self.error("wrong number of lane literals")
         value = 0
         for n in range(count):
@@ -1141,122 +1143,11 @@ class ModuleParser(TokenCursor):
                 raise UnsupportedProposalError(proposal, op)
             self.error("unknown operator %s" % op)
         self.i += 1
-        kind = info.imm
-        if kind == opcodes.NONE:
-            if op == "select" and self.at_lp("result"):
-                types: List[str] = []
-                while self.at_lp("result"):
-                    self.i += 2
-                    while self.at_valtype():
-                        types.append(self.valtype())
-                    self.expect_rp()
-                return Instr("select_t", tuple(types))
-            return Instr(op)
-        if kind in (opcodes.CONST_I32, opcodes.CONST_I64, opcodes.CONST_F32, opcodes.CONST_F64):
-            return Instr(op, self.num(kind))
-        if kind == opcodes.LOCAL:
-            return Instr(op, self.local_index(ctx))
-        if kind == opcodes.GLOBAL:
-            return Instr(op, self.index("global"))
-        if kind == opcodes.LABEL:
-            return Instr(op, self.label_index(labels))
-        if kind == opcodes.FUNC:
-            return Instr(op, self.index("func"))
-        if kind == opcodes.TAG:
-            return Instr(op, self.index("tag"))
-        if kind == opcodes.MEMARG:
-            return Instr(op, self.memarg(info.natural_align))
-        if kind == opcodes.BR_TABLE:
-            targets = [self.label_index(labels)]
-            while self.at_index():
-                targets.append(self.label_index(labels))
-            return Instr(op, (tuple(targets[:-1]), targets[-1]))
-        if kind == opcodes.CALL_INDIRECT:
-            table = self.index("table") if self.at_index() else 0
-            tidx, names = self.typeuse()
-            if any(n is not None for n in names):
-                self.error("unexpected token")
-            return Instr(op, (tidx, table))
-        if kind == opcodes.TABLE:
-            return Instr(op, self.index("table") if self.at_index() else 0)
-        if kind == opcodes.MEM:
-            return Instr(op, self.index("memory") if self.at_index() else 0)
-        if kind == opcodes.REFTYPE:
-            # ref.null ht (spec 3.0): an abstract heap type or a type index.
-            v = self.values[self.i]
-            if self.kinds[self.i] != ATOM or not isinstance(v, str) or not (
-                    v in HEAP_TYPES or v[0] == "$" or v[0].isdigit()):
-                self.error("unexpected token")
-            return Instr(op, RefType(True, self.heaptype()))  # type: ignore[arg-type]
-        if kind == opcodes.TYPE:
-            return Instr(op, self.index("type"))
-        if kind == opcodes.TABLE_COPY:
-            if self.at_index():
-                dst = self.index("table")
-                return Instr(op, (dst, self.index("table")))
-            return Instr(op, (0, 0))
-        if kind == opcodes.TABLE_INIT:
-            if self.two_indices():
-                # "table.init x y": x is the table, y the element segment (spec 6.5.6).
-                table = self.index("table")
-                return Instr(op, (self.index("elem"), table))
-            return Instr(op, (self.index("elem"), 0))
-        if kind == opcodes.ELEM:
-            return Instr(op, self.index("elem"))
-        if kind == opcodes.DATA:
-            self.uses_data_count = True
-            return Instr(op, self.index("data"))
-        if kind == opcodes.MEMORY_INIT:
-            self.uses_data_count = True
-            if self.two_indices():
-                mem = self.index("memory")
-                return Instr(op, (self.index("data"), mem))
-            return Instr(op, (self.index("data"), 0))
-        if kind == opcodes.MEMORY_COPY:
-            if self.at_index():
-                dst = self.index("memory")
-                return Instr(op, (dst, self.index("memory")))
-            return Instr(op, (0, 0))
-        if kind == opcodes.CONST_V128:
-            return Instr(op, self.v128_const())
-        if kind == opcodes.LANE:
-            return Instr(op, self.lane())
-        if kind == opcodes.MEMARG_LANE:
-            ma = self.memarg(info.natural_align, lane=True)
-            return Instr(op, (ma, self.lane()))
-        if kind == opcodes.SHUFFLE:
-            if self._count_numbers() != 16:
-                self.error("invalid lane length")
-            lanes = [self.lane(True) for _ in range(16)]
-            return Instr(op, tuple(lanes))
-        if kind in _GC_KINDS:
-            return Instr(op, self.gc_immediates(kind, labels))
-        self.error("unknown operator")  # pragma: no cover - a kind this parser lacks
-
-    def gc_immediates(self, kind: str, labels: List[Optional[str]]) -> object:
-        """The immediates of a GC instruction (spec 3.0 6.5.2 "Aggregate Instructions")."""
-        if kind == opcodes.CAST:
-            return self.reftype()
-        if kind == opcodes.BR_ON_CAST:
-            label = self.label_index(labels)
-            rt1 = self.reftype()
-            return (label, rt1, self.reftype())
-        x = self.index("type")
-        if kind == opcodes.TYPE_FIELD:
-            return (x, self.field_index(x))
-        if kind == opcodes.TYPE_NUM:
-            return (x, self.nat32())
-        if kind == opcodes.TYPE_DATA:
-            self.uses_data_count = True
-            return (x, self.index("data"))
-        if kind == opcodes.TYPE_ELEM:
-            return (x, self.index("elem"))
-        return (x, self.index("type"))     # TYPE_TYPE: array.copy $dst $src
-
-
-_GC_KINDS = frozenset((opcodes.TYPE_FIELD, opcodes.TYPE_NUM, opcodes.TYPE_DATA,
-                       opcodes.TYPE_ELEM, opcodes.TYPE_TYPE, opcodes.CAST,
-                       opcodes.BR_ON_CAST))
+        if op == "select" and self.at_lp("result"):
+            # "select (result t*)" is the typed select, an instruction of its own.
+            info = opcodes.BY_NAME["select_t"]
+            op = info.name
+        return Instr(op, CODECS[info.imm].parse(self, info, labels, ctx))
 
 
 _FIELD_PARSERS = {

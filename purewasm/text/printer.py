@@ -14,15 +14,17 @@ import re
 from typing import Dict, List, Sequence
 
 from .. import opcodes
-from ..binary.memarg import memarg_text
+from ..binary.immediates import CODECS
 from ..syntax import (
     ACTIVE, DECLARATIVE, ArrayType, DefType, FieldType, FuncType, GlobalType, Instr, Limits,
     Module, StructType,
 )
-from ..syntax.types import as_reftype
 
 _ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
 _FLOAT = {"f32": (23, 8), "f64": (52, 11)}
+# Instructions whose text name is not their name in the opcode table: the typed select
+# is written "select (result t*)".
+_TEXT_NAMES = {"select_t": "select"}
 
 
 def _quote(data: bytes) -> str:
@@ -85,6 +87,8 @@ class _Printer:
     def __init__(self, module: Module) -> None:
         self.m = module
         self.func_ids: Dict[int, str] = self._ids(module.names.funcs)
+        # The names of the locals of the function being printed.
+        self.local_ids: Dict[int, str] = {}
 
     @staticmethod
     def _ids(names: Dict[int, str]) -> Dict[int, str]:
@@ -100,72 +104,19 @@ class _Printer:
     def func_ref(self, idx: int) -> str:
         return self.func_ids.get(idx, str(idx))
 
+    def local_ref(self, idx: int) -> str:
+        return self.local_ids.get(idx, str(idx))
+
+    def float_text(self, bits: int, kind: str) -> str:
+        return float_text(bits, kind)
+
     def instr(self, ins: Instr, local_ids: Dict[int, str]) -> str:
+        """One instruction: its name and its immediates, as their codec writes them
+        (binary/immediates.py)."""
         op = ins.op
-        imm = ins.imm
         info = opcodes.BY_NAME[op]
-        kind = info.imm
-        if kind == opcodes.NONE:
-            return op
-        if kind == opcodes.TRY_TABLE:
-            bt, catches = imm
-            text = self.instr(Instr("block", bt), local_ids).replace("block", op, 1)
-            for ckind, tag, label in catches:
-                text += (" (%s %d)" % (ckind, label) if tag is None
-                         else " (%s %d %d)" % (ckind, tag, label))
-            return text
-        if kind == opcodes.BLOCKTYPE:
-            if imm is None:
-                return op
-            if isinstance(imm, str):
-                return "%s (result %s)" % (op, imm)
-            return "%s (type %d)" % (op, imm)
-        if kind in (opcodes.CONST_I32, opcodes.CONST_I64):
-            return "%s %d" % (op, imm)
-        if kind in (opcodes.CONST_F32, opcodes.CONST_F64):
-            return "%s %s" % (op, float_text(imm, kind))
-        if kind == opcodes.LOCAL:
-            return "%s %s" % (op, local_ids.get(imm, str(imm)))
-        if kind == opcodes.FUNC:
-            return "%s %s" % (op, self.func_ref(imm))
-        if kind == opcodes.BR_TABLE:
-            return "%s %s" % (op, " ".join(str(x) for x in list(imm[0]) + [imm[1]]))
-        if kind == opcodes.CALL_INDIRECT:
-            return "%s %d (type %d)" % (op, imm[1], imm[0])
-        # Memory index 0 is left out (the Wasm 2.0 form); others are multi-memory's.
-        if kind == opcodes.MEM:
-            return op if imm == 0 else "%s %d" % (op, imm)
-        if kind == opcodes.MEMORY_COPY and imm == (0, 0):
-            return op
-        if kind == opcodes.MEMORY_INIT and imm[1] == 0:
-            return "%s %d" % (op, imm[0])
-        if kind in (opcodes.TABLE_COPY, opcodes.MEMORY_COPY):
-            return "%s %d %d" % (op, imm[0], imm[1])
-        if kind in (opcodes.TABLE_INIT, opcodes.MEMORY_INIT):
-            return "%s %d %d" % (op, imm[1], imm[0])
-        if kind == opcodes.MEMARG:
-            return op + memarg_text(imm, info.natural_align)
-        if kind == opcodes.MEMARG_LANE:
-            return "%s%s %d" % (op, memarg_text(imm[0], info.natural_align), imm[1])
-        if kind == opcodes.REFTYPE:
-            rt = as_reftype(imm)
-            return "%s %s" % (op, rt.heap if rt is not None else imm)
-        if kind == opcodes.SELECT_T:
-            return "select (result %s)" % " ".join(imm)
-        if kind == opcodes.CONST_V128:
-            return "%s i32x4 %s" % (op, " ".join(
-                "0x%08x" % ((imm >> (32 * n)) & 0xFFFFFFFF) for n in range(4)))
-        if kind == opcodes.SHUFFLE:
-            return "%s %s" % (op, " ".join(str(x) for x in imm))
-        if kind in (opcodes.TYPE_FIELD, opcodes.TYPE_NUM, opcodes.TYPE_DATA, opcodes.TYPE_ELEM,
-                    opcodes.TYPE_TYPE):
-            return "%s %d %d" % (op, imm[0], imm[1])
-        if kind == opcodes.CAST:
-            return "%s %s" % (op, imm)
-        if kind == opcodes.BR_ON_CAST:
-            return "%s %d %s %s" % (op, imm[0], imm[1], imm[2])
-        # label, global, table, elem, data, mem, lane: one index or number
-        return "%s %d" % (op, imm)
+        self.local_ids = local_ids
+        return _TEXT_NAMES.get(op, op) + CODECS[info.imm].text(ins.imm, info, self)
 
     def instrs(self, body: List[Instr], out: List[str], depth: int,
                local_ids: Dict[int, str]) -> None:
