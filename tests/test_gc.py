@@ -156,3 +156,24 @@ def test_casts_of_nullable_types_use_the_next_opcode(op: str, nullable: bool) ->
     code = {"ref.test": 20, "ref.cast": 22}[op] + nullable
     assert bytes((0xFB, code, 0x6B)) in wasm
     assert decode_module(wasm).funcs[0].body[0].imm == RefType(nullable, "struct")
+
+
+def test_a_huge_array_traps_instead_of_exhausting_memory() -> None:
+    """Found by the gc differential configuration (seed 43): wasmtime traps
+    "allocation size too large"; purewasm has an implementation limit (MAX_ARRAY)."""
+    import purewasm
+    from purewasm.errors import TrapCode
+    engine = purewasm.Engine()
+    store = purewasm.Store(engine)
+    module = purewasm.Module(engine, """(module (type $a (array i8))
+      (func (export "new") (param i32) (result i32)
+        (array.len (array.new_default $a (local.get 0)))))""")
+    new = purewasm.Instance(store, module, []).exports(store)["new"]
+    assert new(store, 1000) == 1000
+    with pytest.raises(purewasm.Trap) as trap:
+        new(store, -1)
+    assert trap.value.trap_code == TrapCode.ALLOCATION_TOO_LARGE
+    with pytest.raises(purewasm.Trap) as trap:      # in a global's initialiser too
+        purewasm.Instance(store, purewasm.Module(engine, """(module (type $a (array i8))
+          (global (ref $a) (array.new_default $a (i32.const -1))))"""), [])
+    assert trap.value.trap_code == TrapCode.ALLOCATION_TOO_LARGE

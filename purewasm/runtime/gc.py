@@ -131,7 +131,15 @@ def _bounds() -> Trap:
     return Trap(TrapCode.ARRAY_OUT_OF_BOUNDS)
 
 
+# Implementation limit (spec A.1 allows one): the most elements one array may have. A
+# Python list of 2^24 references is 128 MiB; wasmtime traps on an allocation past its
+# GC heap's reach too ("allocation size too large"), rather than exhausting memory.
+MAX_ARRAY = 1 << 24
+
+
 def array_new(tid: int, v: Any, n: int) -> Array:
+    if n > MAX_ARRAY:
+        raise Trap(TrapCode.ALLOCATION_TOO_LARGE)
     return Array(tid, [v] * n)
 
 
@@ -345,4 +353,4 @@ def eval_const_op(ins: Any, stack: List[Any], inst: Any) -> None:
         storage = types[x].element.storage
         n = stack.pop()
         v = _pack(storage, stack.pop()) if op == "array.new" else default_of(storage)
-        stack.append(Array(inst.type_ids[x], [v] * n))
+        stack.append(array_new(inst.type_ids[x], v, n))
