@@ -657,40 +657,51 @@ def _spectest_imports(imports: Tuple[Any, ...]) -> Any:
 # One generated module, every comparison
 # ---------------------------------------------------------------------------------------
 
-def check_module_isolated(wasm: bytes, seed: int = 0, timeout: float = 60.0
-                          ) -> Optional[Dict[str, Any]]:
-    """:func:`check_module` in a forked child: wasmtime's C API aborts the process on
-    some GC modules (``support for non-externref and non-funcref references is not
-    implemented``, reading a GC value through wasmtime-py); such a module counts as not
-    run (None), any other outcome is the child's."""
+_CHILD_DIED = object()
+
+
+def _wasmtime_in_child(wasm: bytes, module: Module, plan: Plan, timeout: float) -> Any:
+    """:func:`run_wasmtime` in a forked child: wasmtime's C API aborts the process on some
+    GC modules (``support for non-externref and non-funcref references is not
+    implemented``, reading a GC value through wasmtime-py). The child runs wasmtime only
+    (no purewasm call: its worker thread does not survive a fork), on a fresh engine.
+    Returns the outcome, or ``_CHILD_DIED``."""
     import pickle
+    import select
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:   # pragma: no cover - the child
         os.close(rfd)
         try:
-            payload = pickle.dumps(("ok", check_module(wasm, seed, timeout)))
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            payload = pickle.dumps(("error", "%s: %s" % (type(exc).__name__, exc)))
-        with os.fdopen(wfd, "wb") as f:
-            f.write(payload)
-        os._exit(0)
+            _WT_ENGINES.clear()
+            payload = pickle.dumps(run_wasmtime(wasm, module, plan))
+            with os.fdopen(wfd, "wb") as f:
+                f.write(payload)
+        finally:
+            os._exit(0)
     os.close(wfd)
+    chunks = []
     with os.fdopen(rfd, "rb") as f:
-        data = f.read()
+        while True:
+            ready, _, _ = select.select([f], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(f.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
     os.waitpid(pid, 0)
-    if not data:
-        return None          # the child died in wasmtime
-    kind, value = pickle.loads(data)
-    if kind == "error":
-        return {"error": value}
-    return value  # type: ignore[no-any-return]
+    data = b"".join(chunks)
+    return pickle.loads(data) if data else _CHILD_DIED
 
 
-def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0) -> Optional[Dict[str, Any]]:
+def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0,
+                 isolate_wasmtime: bool = False) -> Optional[Dict[str, Any]]:
     """Run ``wasm`` on wasmtime and on both lowerings of purewasm: the differences of each
     lowering from wasmtime (any NaN matches any NaN) and between the two lowerings (exact
-    bits; v128 exports included). None if purewasm's front end refuses the module;
+    bits; v128 exports included). None if purewasm's front end refuses the module (or,
+    with ``isolate_wasmtime``, wasmtime dies on it: see :func:`_wasmtime_in_child`);
     otherwise a dict, empty when everything agrees."""
     try:
         module = decode_module(wasm)
@@ -699,7 +710,14 @@ def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0) -> Optional[
         return None
     plan = make_plan(module, seed)
     found: Dict[str, Any] = {}
-    want = run_wasmtime(wasm, module, plan) if wasmtime is not None else None
+    want: Any = None
+    if wasmtime is not None:
+        if isolate_wasmtime:
+            want = _wasmtime_in_child(wasm, module, plan, timeout)
+            if want is _CHILD_DIED:
+                return None
+        else:
+            want = run_wasmtime(wasm, module, plan)
     exact: Dict[Optional[str], Outcome] = {}
     for mode in (None, "flat"):
         name = mode or "structured"
