@@ -117,6 +117,11 @@ class TrapCode(enum.Enum):
     # A null reference where a non-null one is needed: ref.as_non_null, throw_ref, call_ref
     # of a null reference (the latter's message is the spec's "null function reference").
     NULL_REFERENCE = "null reference"
+    # GC (Wasm 3.0): an array index past the end, a failed ref.cast.
+    ARRAY_OUT_OF_BOUNDS = "out of bounds array access"
+    CAST_FAILURE = "cast failure"
+    # An array longer than purewasm's implementation limit (runtime/gc.py, MAX_ARRAY).
+    ALLOCATION_TOO_LARGE = "allocation size too large"
 
 
 # wasmtime's wording of a trap's cause where it differs from the spec's (``reason``).

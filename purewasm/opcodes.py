@@ -48,6 +48,14 @@ SHUFFLE = "shuffle"
 TYPE = "type"            # a type index (call_ref, return_call_ref)
 TAG = "tag"               # a tag index (throw)
 TRY_TABLE = "try_table"   # (block type, catch clauses): see syntax/__init__.py
+# GC (0xFB prefix): two u32s in the binary format, a type index then ...
+TYPE_FIELD = "type_field"   # ... a field index (struct.get/set): (type, field)
+TYPE_NUM = "type_num"       # ... a count (array.new_fixed): (type, n)
+TYPE_DATA = "type_data"     # ... a data index (array.new_data/init_data): (type, data)
+TYPE_ELEM = "type_elem"     # ... an elem index (array.new_elem/init_elem): (type, elem)
+TYPE_TYPE = "type_type"     # ... a type index (array.copy): (dst type, src type)
+CAST = "cast"               # ref.test/ref.cast: the target RefType (null: code + 1)
+BR_ON_CAST = "br_on_cast"   # (label, source RefType, target RefType)
 
 Sig = Tuple[Tuple[str, ...], Tuple[str, ...]]
 
@@ -100,25 +108,14 @@ def _op(name: str, code: int, imm: str = NONE, sig: Optional[Sig] = None,
 PROPOSALS = {"tail_call": "tail calls", "extended_const": "extended constant expressions",
              "relaxed_simd": "relaxed SIMD", "multi_memory": "multi-memory",
              "memory64": "memory64", "function_references": "function references",
-             "exceptions": "exception handling"}
-# Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes and type
-# forms that use them, so that a module using one is refused with the proposal's name
+             "exceptions": "exception handling", "gc": "GC"}
+# Proposals of Wasm 3.0 (and later) purewasm does not implement yet: the opcodes that use
+# them, so that a module using one is refused with the proposal's name
 # (errors.UnsupportedProposalError) rather than "illegal opcode".
-GC_INSTRUCTIONS: Dict[int, str] = dict(enumerate((
-    "struct.new", "struct.new_default", "struct.get", "struct.get_s", "struct.get_u",
-    "struct.set", "array.new", "array.new_default", "array.new_fixed", "array.new_data",
-    "array.new_elem", "array.get", "array.get_s", "array.get_u", "array.set", "array.len",
-    "array.fill", "array.copy", "array.init_data", "array.init_elem", "ref.test",
-    "ref.test", "ref.cast", "ref.cast", "br_on_cast", "br_on_cast_fail",
-    "any.convert_extern", "extern.convert_any", "ref.i31", "i31.get_s", "i31.get_u")))
 # Binary prefix byte -> (proposal, sub-opcode -> instruction name).
-UNSUPPORTED_PREFIXES: Dict[int, Tuple[str, Dict[int, str]]] = {
-    0xFB: ("GC", GC_INSTRUCTIONS), 0xFE: ("threads", {})}
-# Type section forms of the GC proposal (spec 5.3.7): byte -> what it introduces.
-GC_TYPE_FORMS: Dict[int, str] = {0x4E: "rec group", 0x50: "sub type", 0x4F: "final sub type",
-                                 0x5F: "struct type", 0x5E: "array type"}
+UNSUPPORTED_PREFIXES: Dict[int, Tuple[str, Dict[int, str]]] = {0xFE: ("threads", {})}
 # Text-format names of instructions of unsupported proposals -> the proposal.
-UNSUPPORTED_NAMES: Dict[str, str] = {name: "GC" for name in GC_INSTRUCTIONS.values()}
+UNSUPPORTED_NAMES: Dict[str, str] = {}
 
 
 def unsupported_text_proposal(name: str) -> Optional[str]:
@@ -172,6 +169,27 @@ _op("return_call_ref", 0x15, TYPE, proposal="function_references")
 _op("ref.as_non_null", 0xD4, proposal="function_references")
 _op("br_on_null", 0xD5, LABEL, proposal="function_references")
 _op("br_on_non_null", 0xD6, LABEL, proposal="function_references")
+
+# --- GC (Wasm 3.0, spec 5.4.2 "Aggregate Instructions", prefix 0xFB) ---
+_op("ref.eq", 0xD3, proposal="gc")
+for _code, _name, _imm in [
+    (0, "struct.new", TYPE), (1, "struct.new_default", TYPE), (2, "struct.get", TYPE_FIELD),
+    (3, "struct.get_s", TYPE_FIELD), (4, "struct.get_u", TYPE_FIELD),
+    (5, "struct.set", TYPE_FIELD), (6, "array.new", TYPE), (7, "array.new_default", TYPE),
+    (8, "array.new_fixed", TYPE_NUM), (9, "array.new_data", TYPE_DATA),
+    (10, "array.new_elem", TYPE_ELEM), (11, "array.get", TYPE), (12, "array.get_s", TYPE),
+    (13, "array.get_u", TYPE), (14, "array.set", TYPE), (15, "array.len", NONE),
+    (16, "array.fill", TYPE), (17, "array.copy", TYPE_TYPE),
+    (18, "array.init_data", TYPE_DATA), (19, "array.init_elem", TYPE_ELEM),
+    (20, "ref.test", CAST), (22, "ref.cast", CAST), (24, "br_on_cast", BR_ON_CAST),
+    (25, "br_on_cast_fail", BR_ON_CAST), (26, "any.convert_extern", NONE),
+    (27, "extern.convert_any", NONE), (28, "ref.i31", NONE), (29, "i31.get_s", NONE),
+    (30, "i31.get_u", NONE),
+]:
+    _op(_name, _code, _imm, prefix=0xFB, proposal="gc")
+# ref.test and ref.cast of a nullable target type: the code after the one in OPS.
+GC_NULLABLE_CODES = {21: "ref.test", 23: "ref.cast"}
+GC_NAMES = frozenset(info.name for info in OPS if info.proposal == "gc")
 
 # --- Parametric (5.4.3) ---
 _op("drop", 0x1A)
@@ -298,6 +316,7 @@ _STRUCTURE = {
     "br_on_null": ("branches",), "br_on_non_null": ("branches",),
     "try_table": ("opens_block", "free"), "throw": ("ends_path",),
     "throw_ref": ("ends_path",),
+    "br_on_cast": ("branches",), "br_on_cast_fail": ("branches",),
 }
 for _info in OPS:
     for _flag in _STRUCTURE.get(_info.name, ()):

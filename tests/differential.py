@@ -37,6 +37,8 @@ from purewasm.compile import CompiledModule
 from purewasm.errors import Trap, WasmtimeError
 from purewasm.numeric import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from purewasm.syntax import Export, Module
+from purewasm.syntax.types import as_reftype
+from purewasm.validate.matching import TypeSpace
 from purewasm.validate import validate_module
 
 try:
@@ -108,6 +110,11 @@ CONFIGS: Dict[str, Tuple[List[str], int, bool]] = {
     "exceptions": (["--fuel", "200", "--exceptions-enabled", "true", "--allowed-instructions",
                     "control,variable,parametric,numeric,reference", "--min-funcs", "3",
                     "--max-instructions", "1500", "--max-nesting-depth", "40"], 4000, False),
+    # GC (Wasm 3.0): struct, array and recursion-group types, i31, casts, br_on_cast,
+    # struct/array instructions around control flow (wasmtime runs them with wasm_gc).
+    "gc": (["--fuel", "200", "--gc-enabled", "true", "--allowed-instructions",
+            "control,variable,parametric,numeric,reference,aggregate", "--min-funcs", "3",
+            "--max-instructions", "1000", "--max-nesting-depth", "30"], 4000, False),
     # SIMD (v128 exports are only cross-checked between lowerings).
     "simd": (["--fuel", "200", "--simd-enabled", "true", "--min-funcs", "2",
               "--max-instructions", "1500"], 4000, True),
@@ -256,12 +263,31 @@ def make_plan(module: Module, seed: int, rounds: int = 3, random_rounds: int = 2
             continue
         if "exnref" in ft.params + ft.results and not with_v128:
             continue   # wasmtime-py cannot pass or return an exnref (not even a null one)
+        if any(_gc_typed(t, module) for t in ft.params + ft.results):
+            continue   # nor a GC reference (struct, array, i31, any, eq, none)
+        if any(not _nullable_or_value(p) for p in ft.params):
+            continue   # a non-null typed reference: no value to pass
         for k in range(rounds):
-            plan.append((exp.name, [EDGES[p][(k * 3 + i) % len(EDGES[p])]
+            plan.append((exp.name, [EDGES.get(p, _NULL)[(k * 3 + i) % len(EDGES.get(p, _NULL))]
                                     for i, p in enumerate(ft.params)]))
         for _ in range(random_rounds):
             plan.append((exp.name, [_random_value(p, rnd) for p in ft.params]))
     return plan
+
+
+_NULL = [None]
+
+
+def _nullable_or_value(t: str) -> bool:
+    rt = as_reftype(t)
+    return rt is None or rt.nullable
+
+
+def _gc_typed(t: str, module: Module) -> bool:
+    """Whether ``t`` is a reference into the any hierarchy (GC), which wasmtime-py can
+    neither pass nor read back."""
+    rt = as_reftype(t)
+    return rt is not None and TypeSpace(module.types).top(rt.heap) == "any"
 
 
 def _raw(v: Any) -> Any:
@@ -386,8 +412,8 @@ _WT_ENGINES: Dict[Tuple[str, ...], Any] = {}
 
 def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
     """A wasmtime engine with the Wasm 2.0 proposals on, multi-memory, memory64, exception
-    handling and typed function references on (only the "memories" / "exceptions" /
-    "wasmgen-refs" configurations' modules use them),
+    handling, typed function references and GC on (only the "memories" / "exceptions" /
+    "wasmgen-refs" / "gc" configurations' modules use them),
     every later one off, except those
     named in ``enable`` (wasmtime.Config attributes, e.g. "wasm_relaxed_simd")."""
     engine = _WT_ENGINES.get(enable)
@@ -397,7 +423,7 @@ def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
                          ("wasm_reference_types", True), ("wasm_simd", True),
                          ("wasm_relaxed_simd", False), ("wasm_threads", False),
                          ("wasm_tail_call", False), ("wasm_multi_memory", True),
-                         ("wasm_memory64", True), ("wasm_gc", False),
+                         ("wasm_memory64", True), ("wasm_gc", True),
                          ("wasm_exceptions", True), ("wasm_function_references", True)]:
             try:
                 setattr(cfg, name, on or name in enable)
@@ -465,9 +491,11 @@ def run_wasmtime(wasm: bytes, module: Module, plan: Plan,
         elif exp.kind == "global":
             t = gtypes[exp.index].content
             out.append(("global", exp.name, _norm(t, _unval(obj.value(store)), False)
-                        if t not in ("externref", "exnref", "v128") else ANY))
+                        if t not in ("externref", "exnref", "v128")
+                        and not _gc_typed(t, module) else ANY))
         elif exp.kind == "table":
-            if ttypes[exp.index].element in ("externref", "exnref"):
+            if ttypes[exp.index].element in ("externref", "exnref") or \
+                    _gc_typed(ttypes[exp.index].element, module):
                 out.append(("table", exp.name, ANY))
                 continue
             n = obj.size(store)
@@ -629,10 +657,51 @@ def _spectest_imports(imports: Tuple[Any, ...]) -> Any:
 # One generated module, every comparison
 # ---------------------------------------------------------------------------------------
 
-def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0) -> Optional[Dict[str, Any]]:
+_CHILD_DIED = object()
+
+
+def _wasmtime_in_child(wasm: bytes, module: Module, plan: Plan, timeout: float) -> Any:
+    """:func:`run_wasmtime` in a forked child: wasmtime's C API aborts the process on some
+    GC modules (``support for non-externref and non-funcref references is not
+    implemented``, reading a GC value through wasmtime-py). The child runs wasmtime only
+    (no purewasm call: its worker thread does not survive a fork), on a fresh engine.
+    Returns the outcome, or ``_CHILD_DIED``."""
+    import pickle
+    import select
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child
+        os.close(rfd)
+        try:
+            _WT_ENGINES.clear()
+            payload = pickle.dumps(run_wasmtime(wasm, module, plan))
+            with os.fdopen(wfd, "wb") as f:
+                f.write(payload)
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    chunks = []
+    with os.fdopen(rfd, "rb") as f:
+        while True:
+            ready, _, _ = select.select([f], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(f.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    return pickle.loads(data) if data else _CHILD_DIED
+
+
+def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0,
+                 isolate_wasmtime: bool = False) -> Optional[Dict[str, Any]]:
     """Run ``wasm`` on wasmtime and on both lowerings of purewasm: the differences of each
     lowering from wasmtime (any NaN matches any NaN) and between the two lowerings (exact
-    bits; v128 exports included). None if purewasm's front end refuses the module;
+    bits; v128 exports included). None if purewasm's front end refuses the module (or,
+    with ``isolate_wasmtime``, wasmtime dies on it: see :func:`_wasmtime_in_child`);
     otherwise a dict, empty when everything agrees."""
     try:
         module = decode_module(wasm)
@@ -641,7 +710,14 @@ def check_module(wasm: bytes, seed: int = 0, timeout: float = 60.0) -> Optional[
         return None
     plan = make_plan(module, seed)
     found: Dict[str, Any] = {}
-    want = run_wasmtime(wasm, module, plan) if wasmtime is not None else None
+    want: Any = None
+    if wasmtime is not None:
+        if isolate_wasmtime:
+            want = _wasmtime_in_child(wasm, module, plan, timeout)
+            if want is _CHILD_DIED:
+                return None
+        else:
+            want = run_wasmtime(wasm, module, plan)
     exact: Dict[Optional[str], Outcome] = {}
     for mode in (None, "flat"):
         name = mode or "structured"

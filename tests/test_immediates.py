@@ -44,6 +44,14 @@ SAMPLES: Dict[str, List[Any]] = {
     opcodes.SELECT_T: [("i32",), ("f64",), (FUNCREF,)],
     opcodes.LANE: [0, 15, 255],
     opcodes.SHUFFLE: [tuple(range(16)), tuple(range(31, 15, -1))],
+    # GC: a type index and a field / count / data / elem / type index.
+    opcodes.TYPE_FIELD: [(0, 0), (1, 200)], opcodes.TYPE_NUM: [(0, 0), (1, 300)],
+    opcodes.TYPE_DATA: [(0, 3), (1, 200)], opcodes.TYPE_ELEM: [(0, 3), (1, 200)],
+    opcodes.TYPE_TYPE: [(0, 1)],
+    # ref.test/ref.cast of a nullable type are other opcodes (tests/test_gc.py).
+    opcodes.CAST: [RefType(False, "i31"), RefType(False, 1), RefType(False, "any")],
+    opcodes.BR_ON_CAST: [(0, RefType(True, "any"), RefType(False, "i31")),
+                         (200, RefType(False, "eq"), RefType(True, 1))],
 }
 
 

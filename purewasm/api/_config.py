@@ -79,7 +79,7 @@ ALWAYS_ON = ("wasm_reference_types", "wasm_simd", "wasm_bulk_memory", "wasm_mult
 # are refused anyway); enabling them cannot be, and a warning says so.
 UNSUPPORTED = ("wasm_threads", "wasm_component_model",
                "wasm_component_model_map", "wasm_wide_arithmetic",
-               "wasm_custom_page_sizes", "wasm_gc", "wasm_stack_switching")
+               "wasm_custom_page_sizes", "wasm_stack_switching")
 
 
 # Settings wasmtime-py takes as a bool (TypeError otherwise) / an int.
@@ -88,7 +88,7 @@ BOOL_SETTINGS = frozenset(ALWAYS_ON + UNSUPPORTED + (
     "native_unwind_info", "memory_may_move", "cranelift_nan_canonicalization",
     "consume_fuel", "shared_memory", "wasm_tail_call", "wasm_relaxed_simd",
     "wasm_multi_memory", "wasm_memory64", "wasm_function_references", "wasm_exceptions",
-    "wasm_relaxed_simd_deterministic"))
+    "wasm_gc", "wasm_relaxed_simd_deterministic"))
 INT_SETTINGS = frozenset(("memory_reservation", "memory_guard_size",
                           "memory_reservation_for_growth"))
 
@@ -121,12 +121,12 @@ class Config(Closeable):
     when set); ``max_wasm_stack`` (bytes, as wasmtime) sets ``max_call_depth`` to
     ``max_wasm_stack // 52`` frames; ``wasm_tail_call``, ``wasm_extended_const``,
     ``wasm_relaxed_simd``, ``wasm_multi_memory``, ``wasm_memory64``,
-    ``wasm_function_references``, ``wasm_exceptions`` (off: modules using the proposal are
-    refused);
+    ``wasm_function_references``, ``wasm_exceptions``, ``wasm_gc`` (off: modules using
+    the proposal are refused);
     ``wasm_relaxed_simd_deterministic`` (purewasm's relaxed SIMD always is).
     ``wasm_reference_types``, ``wasm_simd``, ``wasm_bulk_memory``, ``wasm_multi_value`` are
     always on: setting one False warns (RuntimeWarning). Proposals purewasm does not
-    implement (``wasm_threads``, ``wasm_gc``,
+    implement (``wasm_threads``,
     ``wasm_component_model``, …): setting one True warns. ``cranelift_nan_canonicalization``
     True warns (purewasm keeps NaN payloads as the spec's deterministic profile allows).
     ``strategy``, ``cranelift_opt_level``, ``profiler``, ``cache``, ``target`` and the other
@@ -159,6 +159,7 @@ class Config(Closeable):
         self.wasm_memory64 = True
         self.wasm_function_references = True
         self.wasm_exceptions = True
+        self.wasm_gc = True
         self.wasm_relaxed_simd_deterministic = False
         self._native: Dict[str, Any] = {}
         self._cache: Union[bool, str] = False

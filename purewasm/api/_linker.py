@@ -260,7 +260,7 @@ class Linker(Closeable):
                 def trap(*args: Any, _where: str = where) -> None:
                     # As wasmtime-py: an error, not a Trap (no trap code).
                     raise WasmtimeError("unknown import: `%s` has not been defined" % _where)
-                self._defs[(imp.module, imp.name)] = RawHost(m.types[imp.desc],  # type: ignore[index]
+                self._defs[(imp.module, imp.name)] = RawHost(m.func_type(imp.type_index),
                                                              trap, where)
 
     def define_unknown_imports_as_default_values(self, store: Storelike, module: Module) -> None:
@@ -274,7 +274,7 @@ class Linker(Closeable):
         m = _check_module(module)._module
         for imp in m.imports:
             if imp.kind == syntax.FUNC and (imp.module, imp.name) not in self._defs:
-                ft = m.types[imp.desc]  # type: ignore[index]
+                ft = m.func_type(imp.type_index)
                 results = tuple(default_value(t) for t in ft.results)
                 value: Any = None if not results else (
                     results[0] if len(results) == 1 else results)

@@ -255,7 +255,7 @@ class Module(Closeable):
     def imports(self) -> List[ImportType]:
         """The module's imports, in order."""
         m = self._module
-        return [ImportType(imp.module, imp.name, _wrap_import_type(imp.kind, imp.desc, m.types))
+        return [ImportType(imp.module, imp.name, _wrap_import_type(imp.kind, imp.desc, m))
                 for imp in m.imports]
 
     @property
@@ -272,7 +272,7 @@ class Module(Closeable):
             if exp.kind == syntax.FUNC:
                 ty: AsExternType = FuncType._from(desc)
             else:
-                ty = _wrap_import_type(exp.kind, desc, m.types)
+                ty = _wrap_import_type(exp.kind, desc, m)
             out.append(ExportType(exp.name, ty))
         return out
 

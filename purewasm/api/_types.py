@@ -354,11 +354,11 @@ class TagType:
 AsExternType = Union[FuncType, TableType, MemoryType, GlobalType, TagType]
 
 
-def _wrap_import_type(kind: str, desc: Any, types: Sequence[syntax.FuncType]) -> AsExternType:
+def _wrap_import_type(kind: str, desc: Any, module: syntax.Module) -> AsExternType:
     if kind == syntax.FUNC:
-        return FuncType._from(types[desc])
+        return FuncType._from(module.func_type(desc))
     if kind == syntax.TAG:
-        return TagType._from(types[desc.type_index])
+        return TagType._from(module.func_type(desc.type_index))
     if kind == syntax.TABLE:
         return TableType._from(desc)
     if kind == syntax.MEMORY:

@@ -236,15 +236,22 @@ class _Conversions(Dict[str, Callable[[Any], Any]]):
     null extern)", …) converts as the top of its hierarchy (funcref for function types,
     externref, and opaque values for the others), a non-nullable one refusing None."""
 
-    def __init__(self, table: Dict[str, Callable[[Any], Any]], check_null: bool) -> None:
+    def __init__(self, table: Dict[str, Callable[[Any], Any]], check_null: bool,
+                 concrete: Callable[[Any], Any]) -> None:
         super().__init__(table)
         self.check_null = check_null
+        # A type index names a function, struct or array type of *some* module ("(ref 0)"
+        # is module-relative): the value itself says which (GC values are opaque).
+        self.concrete = concrete
 
     def __missing__(self, key: str) -> Callable[[Any], Any]:
         rt_ = as_reftype(key)
         if rt_ is None:
             raise KeyError(key)
-        base = self["funcref" if top_heap(rt_.heap) == "func" else "externref"]
+        if isinstance(rt_.heap, int):
+            base = self.concrete
+        else:
+            base = self["funcref" if top_heap(rt_.heap) == "func" else "externref"]
         conv = base
         if self.check_null and not rt_.nullable:
             def conv(val: Any) -> Any:
@@ -256,11 +263,25 @@ class _Conversions(Dict[str, Callable[[Any], Any]]):
         return conv
 
 
+def _concrete_to_raw(val: Any) -> Any:
+    """A value of a concrete reference type: a Func (function types), else a GC value
+    (struct, array) handed back as the API received it."""
+    if isinstance(val, Val):
+        val = val._val
+    if isinstance(val, (Extern, rt.FuncInstance)):
+        return _funcref_to_raw(val)
+    return val
+
+
+def _concrete_from_raw(v: Any) -> Any:
+    return wrap_extern(v) if isinstance(v, rt.FuncInstance) else v
+
+
 TO_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _i32_to_raw, "i64": _i64_to_raw, "f32": _f32_to_raw, "f64": _f64_to_raw,
     "v128": _v128_to_raw, "funcref": _funcref_to_raw, "externref": _externref_to_raw,
     "exnref": _exnref_to_raw,
-}, True)
+}, True, _concrete_to_raw)
 
 
 def _identity(v: Any) -> Any:
@@ -280,7 +301,8 @@ def _float_result(conv: Callable[[Any], float]) -> Callable[[Any], float]:
 
 # Results of host functions: as TO_RAW, stricter where wasmtime-py is.
 RESULT_TO_RAW: Dict[str, Callable[[Any], Any]] = _Conversions(dict(
-    TO_RAW, f32=_float_result(_f32_to_raw), f64=_float_result(_f64_to_raw)), True)
+    TO_RAW, f32=_float_result(_f32_to_raw), f64=_float_result(_f64_to_raw)), True,
+    _concrete_to_raw)
 
 
 def _funcref_from_raw(v: Any) -> Any:
@@ -291,7 +313,7 @@ FROM_RAW: Dict[str, Callable[[Any], Any]] = _Conversions({
     "i32": _signed32, "i64": _signed64, "f32": _identity, "f64": _identity,
     "v128": _identity, "funcref": _funcref_from_raw, "externref": _identity,
     "exnref": _identity,
-}, False)
+}, False, _concrete_from_raw)
 
 
 def funcref_to_raw(val: Any) -> Optional[rt.FuncInstance]:

@@ -24,7 +24,7 @@ from typing import Collection, Dict, List, Optional, Tuple
 
 from .. import opcodes as _opc
 from ..errors import MalformedError, UnsupportedProposalError
-from .immediates import CODECS, Codec, CodeState
+from .immediates import CAST_NULLABLE, CODECS, Codec, CodeState
 from .leb128 import read_len32, read_u32, read_uleb
 from .sections import RANK, Section
 from .types import (
@@ -32,7 +32,8 @@ from .types import (
 )
 from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, TagType,
-    CustomSection, Data, Elem, Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
+    ArrayType, CustomSection, Data, DefType, Elem, FieldType, StructType,
+    Export, Func, FuncType, Global, GlobalType, Import, ImportDesc,
     Instr,
     Limits, MemoryType, Module, Names, TableType,
 )
@@ -42,6 +43,9 @@ MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
 _REF_FUNC = RefType(False, "func")
+# The GC proposal's type section forms (spec 3.0 5.3.7-5.3.10).
+_GC_REC, _GC_SUB, _GC_SUB_FINAL, _GC_STRUCT, _GC_ARRAY = 0x4E, 0x50, 0x4F, 0x5F, 0x5E
+_PACKED_BY_BYTE = {0x78: "i8", 0x77: "i16"}
 
 # Implementation limit (spec A.1 allows one): the most locals one function may declare.
 # wasmtime uses the same number; it keeps a hostile count from exhausting memory when
@@ -54,6 +58,7 @@ MAX_LOCALS = 50000
 # instruction objects; a hostile count would otherwise be trusted).
 MAX_MODULE_SIZE = 1 << 30
 MAX_TYPES = 1_000_000
+MAX_STRUCT_FIELDS = 10_000
 MAX_FUNCTIONS = 1_000_000          # imported and defined
 MAX_IMPORTS = 100_000
 MAX_EXPORTS = 100_000
@@ -82,7 +87,7 @@ _EOF = "unexpected end of section or function"
 # forms and every other kind go through the kind's codec, binary/immediates.py), and
 # the block structure is tracked.
 (K_NONE, K_IDX, K_I32, K_I64, K_MEMARG, K_BLOCK, K_END, K_ELSE, K_CODEC, K_OPEN_CODEC,
- K_PREFIX_FC, K_PREFIX_FD, K_ILLEGAL) = range(13)
+ K_PREFIX_FC, K_PREFIX_FD, K_ILLEGAL, K_PREFIX_FB) = range(14)
 
 _INDEX_KINDS = frozenset((_opc.LABEL, _opc.FUNC, _opc.LOCAL, _opc.GLOBAL, _opc.TABLE,
                           _opc.ELEM, _opc.TYPE, _opc.TAG))
@@ -95,11 +100,12 @@ _Entry = Tuple[str, Codec]
 
 
 def _build_tables() -> Tuple[List[Optional[_Entry]], List[int], Dict[int, _Entry],
-                             Dict[int, _Entry]]:
+                             Dict[int, _Entry], Dict[int, _Entry]]:
     one: List[Optional[_Entry]] = [None] * 256
     kinds = [K_ILLEGAL] * 256
     fc: Dict[int, _Entry] = {}
     fd: Dict[int, _Entry] = {}
+    fb: Dict[int, _Entry] = {}
     for info in _opc.OPS:
         entry = (info.name, CODECS[info.imm])
         if info.prefix is None:
@@ -116,12 +122,18 @@ def _build_tables() -> Tuple[List[Optional[_Entry]], List[int], Dict[int, _Entry
             fc[info.code] = entry
         elif info.prefix == 0xFD:
             fd[info.code] = entry
+        elif info.prefix == 0xFB:
+            fb[info.code] = entry
+    for code, name in _opc.GC_NULLABLE_CODES.items():   # ref.test/ref.cast (ref null ht)
+        fb[code] = (name, CAST_NULLABLE)
     kinds[0xFC] = K_PREFIX_FC
     kinds[0xFD] = K_PREFIX_FD
-    return one, kinds, fc, fd
+    kinds[0xFB] = K_PREFIX_FB
+    return one, kinds, fc, fd, fb
 
 
-_OP1, _KINDS1, _OPFC, _OPFD = _build_tables()
+_OP1, _KINDS1, _OPFC, _OPFD, _OPFB = _build_tables()
+_PREFIX_TABLES = {K_PREFIX_FC: _OPFC, K_PREFIX_FD: _OPFD, K_PREFIX_FB: _OPFB}
 # The one-byte table split in lists the hot loop indexes directly.
 _NAMES1: List[str] = [e[0] if e is not None else "" for e in _OP1]
 # (Bytes with no instruction are K_ILLEGAL: their codec, no immediate, is never used.)
@@ -302,13 +314,13 @@ def decode_expr(data: bytes, pos: int, state: Optional[CodeState] = None
                     " (Wasm 3.0 uses try_table and throw_ref)" % (b, legacy), start)
             raise _illegal_opcode(data, pos, b, start)
         else:
-            # Prefixed instructions: 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
+            # Prefixed instructions: 0xFB / 0xFC / 0xFD, then a u32 sub-opcode (spec 5.4).
             sub = data[pos]
             if sub < 0x80:
                 pos += 1
             else:
                 sub, pos = read_uleb(data, pos, 32)
-            entry = (_OPFC if kind == K_PREFIX_FC else _OPFD).get(sub)
+            entry = _PREFIX_TABLES[kind].get(sub)
             if entry is None:
                 raise MalformedError("illegal opcode %02x %02x" % (b, sub), start)
             name, codec = entry
@@ -417,15 +429,7 @@ class _Decoder:
             count, pos = read_len32(data, pos)
             _check_limit(count, MAX_TYPES, "types", pos)
             for _ in range(count):
-                if data[pos] != 0x60:
-                    form = _opc.GC_TYPE_FORMS.get(data[pos])
-                    if form is not None:
-                        raise UnsupportedProposalError("GC", "a " + form, pos)
-                    raise bad_type_byte(data[pos], pos, "malformed function type")
-                pos += 1
-                params, pos = self.valtypes(pos, MAX_PARAMS, "parameters")
-                results, pos = self.valtypes(pos, MAX_RESULTS, "results")
-                m.types.append(FuncType(params, results))
+                pos = self.rectype(pos)
         elif sid == Section.IMPORT:
             count, pos = read_len32(data, pos)
             _check_limit(count, MAX_IMPORTS, "imports", pos)
@@ -517,6 +521,70 @@ class _Decoder:
 
     def imported(self, kind: str) -> int:
         return sum(1 for imp in self.module.imports if imp.kind == kind)
+
+    def rectype(self, pos: int) -> int:
+        """One recursion group of the type section (spec 3.0 5.3.9-5.3.10): 0x4E vec(sub)
+        or a lone subtype; appends its types to ``Module.types``."""
+        data = self.data
+        types = self.module.types
+        if data[pos] == _GC_REC:
+            size, pos = read_len32(data, pos + 1)
+            _check_limit(len(types) + size, MAX_TYPES, "types", pos)
+        else:
+            size = 1
+        for k in range(size):
+            final = True
+            supers: Tuple[int, ...] = ()
+            b = data[pos]
+            if b == _GC_SUB or b == _GC_SUB_FINAL:
+                final = b == _GC_SUB_FINAL
+                n, pos = read_len32(data, pos + 1)
+                _check_limit(n, MAX_TYPES, "supertypes", pos)
+                out = []
+                for _ in range(n):
+                    x, pos = read_u32(data, pos)
+                    out.append(x)
+                supers = tuple(out)
+            t, pos = self.comptype(pos, final, supers, (k, size))
+            types.append(t)
+        return pos
+
+    def comptype(self, pos: int, final: bool, supers: Tuple[int, ...],
+                 rec: Tuple[int, int]) -> Tuple[DefType, int]:
+        """A composite type (spec 3.0 5.3.8): func, struct or array."""
+        data = self.data
+        b = data[pos]
+        if b == 0x60:
+            params, pos = self.valtypes(pos + 1, MAX_PARAMS, "parameters")
+            results, pos = self.valtypes(pos, MAX_RESULTS, "results")
+            return FuncType(params, results, final, supers, rec), pos
+        if b == _GC_STRUCT:
+            n, pos = read_len32(data, pos + 1)
+            _check_limit(n, MAX_STRUCT_FIELDS, "struct fields", pos)
+            fields = []
+            for _ in range(n):
+                f, pos = self.fieldtype(pos)
+                fields.append(f)
+            return StructType(tuple(fields), final, supers, rec), pos
+        if b == _GC_ARRAY:
+            f, pos = self.fieldtype(pos + 1)
+            return ArrayType(f, final, supers, rec), pos
+        raise bad_type_byte(b, pos, "malformed function type" if b >= 0x5E or b < 0x4E
+                             else "malformed type")
+
+    def fieldtype(self, pos: int) -> Tuple[FieldType, int]:
+        """A field type (spec 3.0 5.3.7): a storage type (value type, or i8 0x78 / i16
+        0x77) and its mutability (0x00 const, 0x01 var)."""
+        data = self.data
+        b = data[pos]
+        if b in _PACKED_BY_BYTE:
+            storage, pos = _PACKED_BY_BYTE[b], pos + 1
+        else:
+            storage, pos = read_valtype(data, pos, self.typed)
+        mut = data[pos]
+        if mut > 1:
+            raise MalformedError("malformed mutability", pos)
+        return FieldType(storage, mut == 1), pos + 1
 
     def valtypes(self, pos: int, maximum: int, what: str) -> Tuple[Tuple[str, ...], int]:
         data = self.data

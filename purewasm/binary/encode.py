@@ -16,11 +16,12 @@ same module, so that ``encode(decode(x)) == x`` for wabt's output:
 from __future__ import annotations
 
 import struct
-from typing import Collection, Dict, List, Optional, Tuple
+from typing import Collection, Dict, List, Optional, Sequence, Tuple
 
 from .. import opcodes as _opc
 from ..errors import EncodeError
 from ..syntax import (
+    ArrayType, DefType, FieldType, StructType,
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, Elem, Instr,
     Limits, Module, Names,
 )
@@ -179,6 +180,45 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
+_PACKED_BYTES = {"i8": b"\x78", "i16": b"\x77"}
+
+
+def _fieldtype(f: FieldType) -> bytes:
+    packed = _PACKED_BYTES.get(f.storage)
+    return (packed if packed is not None else write_valtype(f.storage)) + bytes((int(f.mutable),))
+
+
+def _comptype(t: DefType) -> bytes:
+    """A composite type (spec 3.0 5.3.8)."""
+    if isinstance(t, StructType):
+        return b"\x5f" + uleb(len(t.fields)) + b"".join(_fieldtype(f) for f in t.fields)
+    if isinstance(t, ArrayType):
+        return b"\x5e" + _fieldtype(t.element)
+    return (b"\x60" + uleb(len(t.params)) + b"".join(write_valtype(v) for v in t.params)
+            + uleb(len(t.results)) + b"".join(write_valtype(v) for v in t.results))
+
+
+def _type_section(types: Sequence[DefType]) -> bytes:
+    """The type section: its recursion groups (spec 3.0 5.3.9-5.3.10); a plain type
+    (final, no supertype, its own group) as the bare composite type, as in Wasm 2.0."""
+    groups = []
+    i = 0
+    while i < len(types):
+        size = max(1, min(types[i].rec[1], len(types) - i))
+        groups.append(types[i:i + size])
+        i += size
+    sec = bytearray(_vec_len(len(groups)))
+    for group in groups:
+        if len(group) != 1 or group[0].rec[1] != 1:
+            sec += b"\x4e" + uleb(len(group))
+        for t in group:
+            if not (t.final and not t.supers):
+                sec.append(0x4F if t.final else 0x50)
+                sec += uleb(len(t.supers)) + b"".join(uleb(x) for x in t.supers)
+            sec += _comptype(t)
+    return bytes(sec)
+
+
 def encode_module(module: Module, features: Optional[Collection[str]] = None) -> bytes:
     """Encode ``module`` in the binary format (spec 5.5.16). ``features``: the Wasm 3.0
     proposals the reader will have (None: all); without function references, a funcref
@@ -187,12 +227,7 @@ def encode_module(module: Module, features: Optional[Collection[str]] = None) ->
     out = bytearray(MAGIC + VERSION)
     m = module
     if m.types:
-        sec = bytearray(_vec_len(len(m.types)))
-        for ft in m.types:
-            sec.append(0x60)
-            sec += uleb(len(ft.params)) + b"".join(write_valtype(t) for t in ft.params)
-            sec += uleb(len(ft.results)) + b"".join(write_valtype(t) for t in ft.results)
-        _section(out, Section.TYPE, bytes(sec))
+        _section(out, Section.TYPE, _type_section(m.types))
     if m.imports:
         sec = bytearray(_vec_len(len(m.imports)))
         for imp in m.imports:

@@ -79,6 +79,9 @@ class TextSource(Protocol):
     def expect_rp(self) -> None: ...
     def at_valtype(self) -> bool: ...
     def valtype(self) -> str: ...
+    def reftype(self) -> str: ...
+    def nat32(self) -> int: ...
+    def field_index(self, type_index: int) -> int: ...
     def error(self, msg: str, at: Optional[int] = None) -> NoReturn: ...
 
 
@@ -628,8 +631,111 @@ class IndexPair(Codec):
         return " %d %d" % (imm[first], imm[second])
 
 
+class TypePair(Codec):
+    """GC instructions with a type index then a second u32 (spec 3.0 5.4.2):
+    ``second`` is its space in the text format: "field" (struct.get/set: a field index
+    or the struct type's field name), "num" (array.new_fixed's count), "data", "elem"
+    (array.new_data/init_data, array.new_elem/init_elem), "type" (array.copy)."""
+
+    __slots__ = ("second", "counts_data")
+
+    def __init__(self, second: str) -> None:
+        self.second = second
+        self.counts_data = second == "data"
+
+    def read(self, data: bytes, pos: int, state: CodeState) -> Tuple[Any, int]:
+        if self.counts_data:
+            state.uses_data_count = True
+        x, pos = read_u32(data, pos)
+        y, pos = read_u32(data, pos)
+        return (x, y), pos
+
+    def write(self, imm: Any, out: bytearray) -> None:
+        out += write_uleb(imm[0])
+        out += write_uleb(imm[1])
+
+    def parse(self, p: TextSource, info: "OpInfo", labels: List[Optional[str]],
+              ctx: Any) -> Any:
+        x = p.index("type")
+        second = self.second
+        if second == "field":
+            return x, p.field_index(x)
+        if second == "num":
+            return x, p.nat32()
+        if self.counts_data:
+            p.uses_data_count = True
+        return x, p.index(second)
+
+    def text(self, imm: Any, info: "OpInfo", sink: TextSink) -> str:
+        return " %d %d" % (imm[0], imm[1])
+
+
+class Cast(Codec):
+    """ref.test/ref.cast's target type: a heap type; nullable when the opcode is the
+    one after the table's (``opcodes.GC_NULLABLE_CODES``: a codec per opcode). The
+    immediate is the RefType."""
+
+    __slots__ = ("nullable",)
+
+    def __init__(self, nullable: bool = False) -> None:
+        self.nullable = nullable
+
+    def read(self, data: bytes, pos: int, state: CodeState) -> Tuple[Any, int]:
+        heap, pos = read_heaptype(data, pos)
+        return RefType(self.nullable, heap), pos  # type: ignore[arg-type]
+
+    def write(self, imm: Any, out: bytearray) -> None:
+        if imm.nullable:
+            # The (ref null ht) form is the next opcode: the sub-opcode just written (20
+            # or 22, one LEB128 byte) plus one.
+            out[-1] += 1
+        out += write_heaptype(imm.heap)
+
+    def parse(self, p: TextSource, info: "OpInfo", labels: List[Optional[str]],
+              ctx: Any) -> Any:
+        return p.reftype()
+
+    def text(self, imm: Any, info: "OpInfo", sink: TextSink) -> str:
+        return " %s" % imm
+
+
+class BrOnCast(Codec):
+    """br_on_cast/br_on_cast_fail: a flags byte (bit 0: the source type is nullable,
+    bit 1: the target), the label, the two heap types; the immediate is ``(label,
+    source RefType, target RefType)``."""
+
+    __slots__ = ()
+
+    def read(self, data: bytes, pos: int, state: CodeState) -> Tuple[Any, int]:
+        flags = data[pos]
+        if flags > 3:
+            raise MalformedError("malformed br_on_cast flags", pos)
+        label, pos = read_u32(data, pos + 1)
+        h1, pos = read_heaptype(data, pos)
+        h2, pos = read_heaptype(data, pos)
+        return (label, RefType(bool(flags & 1), h1),  # type: ignore[arg-type]
+                RefType(bool(flags & 2), h2)), pos  # type: ignore[arg-type]
+
+    def write(self, imm: Any, out: bytearray) -> None:
+        label, rt1, rt2 = imm
+        out.append(int(rt1.nullable) | int(rt2.nullable) << 1)
+        out += write_uleb(label)
+        out += write_heaptype(rt1.heap)
+        out += write_heaptype(rt2.heap)
+
+    def parse(self, p: TextSource, info: "OpInfo", labels: List[Optional[str]],
+              ctx: Any) -> Any:
+        label = p.label_index(labels)
+        rt1 = p.reftype()
+        return label, rt1, p.reftype()
+
+    def text(self, imm: Any, info: "OpInfo", sink: TextSink) -> str:
+        return " %d %s %s" % imm
+
+
 BLOCK_TYPE = BlockType()
 MEM_INDEX = MemIndex()
+CAST_NULLABLE = Cast(True)
 
 # Every immediate kind of the opcode table, and its codec.
 CODECS: Dict[str, Codec] = {
@@ -664,6 +770,13 @@ CODECS: Dict[str, Codec] = {
     _opc.SELECT_T: SelectTypes(),
     _opc.LANE: Lane(),
     _opc.SHUFFLE: Shuffle(),
+    _opc.TYPE_FIELD: TypePair("field"),
+    _opc.TYPE_NUM: TypePair("num"),
+    _opc.TYPE_DATA: TypePair("data"),
+    _opc.TYPE_ELEM: TypePair("elem"),
+    _opc.TYPE_TYPE: TypePair("type"),
+    _opc.CAST: Cast(),
+    _opc.BR_ON_CAST: BrOnCast(),
 }
 
 __all__ = ["CODECS", "Codec", "CodeState", "TextSink", "TextSource"]

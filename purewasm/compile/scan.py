@@ -17,6 +17,10 @@ from .entries import CPYTHON_SHAPES
 # the function is lowered flat (compile.CompiledModule._compile).
 MAX_PY_LOOPS = 20 if sys.implementation.name == "cpython" else 60
 MAX_INDENT = 80         # CPython's tokenizer: at most 100 indentation levels
+# Branches on a reference: br_on_null/br_on_non_null (label), br_on_cast/br_on_cast_fail
+# (GC: (label, source type, target type)).
+_NULL_BRANCHES = frozenset(("br_on_null", "br_on_non_null"))
+_REF_BRANCHES = _NULL_BRANCHES | {"br_on_cast", "br_on_cast_fail"}
 MAX_CHAIN = 64          # br_table switch chains lowered to sequential guards
 # Instructions after which control never reaches the next one.
 _TRANSFERS = frozenset(("br", "br_table", "return", "unreachable", "return_call",
@@ -57,10 +61,10 @@ class Scan:
                     self.refs.setdefault(ctrl[-1 - d], set()).add(i)
                     if d != 0:
                         self.deep_refs.add(ctrl[-1 - d])
-            elif op == "br_on_null" or op == "br_on_non_null":
+            elif op in _REF_BRANCHES:
                 # Typed references: a conditional branch whose target never gets the
                 # forward-block or switch-chain shapes (counted as a deep reference).
-                d = ins.imm
+                d = ins.imm if op in _NULL_BRANCHES else ins.imm[0]
                 if d < len(ctrl):
                     self.targeted.add(ctrl[-1 - d])
                     self.refs.setdefault(ctrl[-1 - d], set()).add(i)

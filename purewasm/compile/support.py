@@ -16,6 +16,8 @@ from typing import Any, Callable, Dict, List
 
 from purewasm import numeric
 from purewasm.errors import Trap, TrapCode, WasmException
+from purewasm.runtime import gc
+from purewasm.syntax.canon import ancestors
 
 
 # PyPy's JIT wants other shapes of generated code and namespaces than CPython: every such
@@ -61,7 +63,8 @@ def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
     f = elements[i]
     if f is None:
         raise Trap(TrapCode.INDIRECT_CALL_TO_NULL)
-    if f.type_id != tid:
+    if f.type_id != tid and tid not in ancestors(f.type_id):
+        # GC: the callee's type may be a declared subtype of the expected one.
         raise Trap(TrapCode.BAD_SIGNATURE)
     return f.fn
 
@@ -144,6 +147,7 @@ def base_namespace() -> Dict[str, Any]:
     ns: Dict[str, Any] = {"__builtins__": builtins}
     ns.update(numeric.HELPERS)
     ns.update(_struct_fns())
+    ns.update(gc.HELPERS)
     ns.update({
         "Trap": Trap,
         "TC_UNREACHABLE": TrapCode.UNREACHABLE,

@@ -15,7 +15,7 @@ from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import BlockType, FuncType, Instr, Module
 
 # Imported for their handlers' registration (registry.HANDLERS).
-from . import names, ops_control, ops_memory, ops_numeric, ops_variables  # noqa: F401
+from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables  # noqa: F401
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
 from .entries import Handler, TranslationError, UnsupportedError
@@ -62,7 +62,7 @@ class IndexSpaces:
         self.table_types = module.table_types()
         self.memory_types = module.memory_types()
         # Exception handling: each tag's payload types.
-        self.tag_types = [tuple(module.types[tt.type_index].params)
+        self.tag_types = [tuple(module.func_type(tt.type_index).params)
                           for tt in module.tag_types()]
 
 
@@ -108,7 +108,7 @@ class Translator(OperandStack):
             return (), ()
         if isinstance(bt, str):
             return (), (bt,)
-        ft = self.module.types[bt]
+        ft = self.module.func_type(bt)
         return tuple(ft.params), tuple(ft.results)
 
     def translate(self) -> str:

@@ -246,6 +246,8 @@ class ModuleInstance:
         self.tags: List[TagInstance] = []
         self.elem_segments: List[List[Any]] = []
         self.data_segments: List[bytes] = []
+        # Each type's canonical id (syntax.canon): GC values carry it.
+        self.type_ids: List[int] = []
         self.import_calls: Dict[int, Callable[..., Any]] = {}
         self.exports: Dict[str, Any] = {}        # name -> one of the instances above
         self.export_list: List[Any] = []         # (name, instance) in module order

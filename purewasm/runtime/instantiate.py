@@ -26,6 +26,8 @@ from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, TA
 from . import call
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
     ModuleInstance, TableInstance, TagInstance
+from purewasm.syntax.canon import is_subtype_id
+from . import gc
 from .values import MASK32, MASK64, f32_from_bits, f64_from_bits, module_type_ids
 from purewasm.validate.matching import TypeSpace, matches, types_equal
 
@@ -266,22 +268,21 @@ def describe_import(imp: Import, types: Sequence[FuncType]) -> str:
     return "global %s%s" % ("mut " if gt.mutable else "", gt.content)
 
 
-def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
+def import_matches(imp: Import, ext: Extern, types: Sequence[Any],
                    type_ids: Optional[Sequence[int]] = None,
                    space: Optional[TypeSpace] = None) -> bool:
     """Whether extern ``ext`` may satisfy import ``imp`` (spec 3.0 exec/modules.rst
     "Import matching", valid/matching.rst "External Types"). Types that name other
-    types by index are compared across modules in closed form (``type_ids``: the
-    importing module's ``module_type_ids``; the GC issue plugs in canonical recursion
-    groups there)."""
+    types by index are compared across modules by canonical id (``type_ids``: the
+    importing module's ``module_type_ids``, iso-recursive equivalence)."""
     if space is None:
         space = TypeSpace(types)
     if imp.kind == FUNC:
-        # Function types must be equivalent (no declared subtypes before GC).
+        # The function's type must match the import's (GC: a declared subtype will do).
         if not isinstance(ext, FuncInstance):
             return False
         if type_ids is not None:
-            return ext.type_id == type_ids[imp.type_index]
+            return is_subtype_id(ext.type_id, type_ids[imp.type_index])
         return ext.type == _as_tuple_type(types[imp.type_index])
     if imp.kind == TABLE:
         tt = imp.table_type
@@ -310,7 +311,7 @@ def import_matches(imp: Import, ext: Extern, types: Sequence[FuncType],
     return False
 
 
-def check_import(imp: Import, ext: Extern, types: Sequence[FuncType],
+def check_import(imp: Import, ext: Extern, types: Sequence[Any],
                  type_ids: Optional[Sequence[int]] = None,
                  space: Optional[TypeSpace] = None) -> None:
     if not import_matches(imp, ext, types, type_ids, space):
@@ -364,6 +365,8 @@ def eval_const(expr: Expr, inst: ModuleInstance) -> Any:
             b = stack.pop()
             a = stack.pop()
             stack.append(_BINOPS[op](a, b))
+        elif op in gc.CONST_OPS:
+            gc.eval_const_op(ins, stack, inst)
         else:
             raise InvalidError("constant expression required, found %s" % op)
     if len(stack) != 1:
@@ -407,6 +410,7 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     # matched against it and every table and global exported from it.
     space = TypeSpace(types)
     inst = ModuleInstance(module)
+    inst.type_ids = type_ids
     inst.store = store
     inst.compiled = compiled
     for imp, ext in zip(module.imports, externs):
@@ -428,7 +432,7 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
     for i, func in enumerate(module.funcs):
         index = base + i
         name = names.get(index)
-        inst.funcs.append(FuncInstance(types[func.type_index], None,
+        inst.funcs.append(FuncInstance(module.func_type(func.type_index), None,
                                        "$%d" % index if name is None else name, inst, index,
                                        tid=type_ids[func.type_index]))
     for tabletype in module.tables:
@@ -439,7 +443,7 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
         inst.memories.append(store.new_memory(memtype))
     for tagtype in module.tags:
         # A fresh identity per definition and instantiation (exception handling).
-        inst.tags.append(TagInstance(_as_tuple_type(types[tagtype.type_index]), store))
+        inst.tags.append(TagInstance(_as_tuple_type(module.func_type(tagtype.type_index)), store))
     # Globals in order: an initialiser sees imported globals and (3.0) earlier globals.
     for glob in module.globals:
         ginst = GlobalInstance(glob.type, eval_const(glob.init, inst), store)

@@ -8,12 +8,10 @@ references a FuncInstance / any object, ``None`` being null.
 """
 from __future__ import annotations
 
-import threading
-from typing import Any, Dict, Hashable, List, Sequence
+from typing import Any, Hashable, List, Sequence
 
 from purewasm.numeric import f32_from_bits, f32_round, f32_to_bits, f64_from_bits, f64_to_bits
-from purewasm.syntax import FuncType
-from purewasm.syntax.types import RefType, closed_type_keys
+from purewasm.syntax import canon
 
 __all__ = ["MASK32", "MASK64", "MASK128", "f32_value", "f32_from_bits", "f32_to_bits",
            "f64_from_bits", "f64_to_bits", "default_value", "type_id",
@@ -41,38 +39,18 @@ def default_value(valtype: str) -> Any:
     return None
 
 
-_TYPE_IDS: Dict[Hashable, int] = {}
-_TYPE_IDS_LOCK = threading.Lock()
-
-
 def type_id(functype: Hashable) -> int:
     """A small int equal for structurally equal function types, across the whole process.
 
-    call_indirect compares these instead of the types themselves (spec 4.4.7: the types
-    must match exactly; Wasm 2.0 function types are compared structurally). A type that
-    names other types by index (typed references) is module-relative: its id comes from
-    its closed form (:func:`module_type_ids`).
+    call_indirect compares these instead of the types themselves (spec 4.4.7; Wasm 3.0:
+    the callee's type must match, :func:`syntax.canon.is_subtype_id` when they differ).
+    A type that names other types by index, or has GC structure, is module-relative: its
+    id comes from its canonical form (:func:`module_type_ids`).
     """
-    tid = _TYPE_IDS.get(functype)
-    if tid is None:
-        with _TYPE_IDS_LOCK:
-            tid = _TYPE_IDS.setdefault(functype, len(_TYPE_IDS))
-    return tid
+    return canon.type_id(functype)
 
 
-def _names_types(ft: FuncType) -> bool:
-    for t in ft.params + ft.results:
-        if isinstance(t, RefType) and isinstance(t.heap, int):
-            return True
-    return False
-
-
-def module_type_ids(types: Sequence[FuncType]) -> List[int]:
-    """The type id of each of a module's types: equal across modules for equivalent
-    types, also when they name other types by index (compared in closed form,
-    ``syntax.types.closed_type_keys``; the GC issue canonicalises recursion groups)."""
-    if not any(_names_types(ft) for ft in types):
-        return [type_id(ft) for ft in types]
-    keys = closed_type_keys(types)
-    return [type_id(keys[i]) if _names_types(ft) else type_id(ft)
-            for i, ft in enumerate(types)]
+def module_type_ids(types: Sequence[Any]) -> List[int]:
+    """The canonical type id of each of a module's types: equal across modules for
+    equivalent types (iso-recursive equivalence, ``syntax.canon``)."""
+    return canon.canonical_ids(types)

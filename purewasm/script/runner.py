@@ -20,6 +20,7 @@ from purewasm.errors import InvalidError, LinkError, MalformedError, Trap, TrapC
 from purewasm.runtime import FuncInstance, GlobalInstance, ModuleInstance, Store, \
     f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits, instantiate
 from purewasm.syntax import Module
+from purewasm.runtime.gc import Array, Struct
 from purewasm.syntax.types import as_reftype, top_heap
 
 from .commands import BINARY, NAN_CANONICAL, QUOTE, ActionCommand, AssertException, \
@@ -120,7 +121,19 @@ def _same_hierarchy(t1: str, t2: str) -> bool:
     """Whether two reference types share a hierarchy (func, extern, any, exn): a result of
     type ``(ref null 0)`` may match ``ref.null func``; raw references carry no type."""
     r1, r2 = as_reftype(t1), as_reftype(t2)
-    return r1 is not None and r2 is not None and top_heap(r1.heap) == top_heap(r2.heap)
+    if r1 is None or r2 is None:
+        return False
+    if isinstance(r1.heap, int) or isinstance(r2.heap, int):
+        return True   # a type index is module-relative: the value's own test decides
+    return top_heap(r1.heap) == top_heap(r2.heap)
+
+
+# What a non-null GC value of each abstract type is (runtime/gc.py's representation).
+_REF_PATTERN_TESTS = {
+    "i31ref": lambda v: type(v) is int, "structref": lambda v: isinstance(v, Struct),
+    "arrayref": lambda v: isinstance(v, Array),
+    "eqref": lambda v: type(v) is int or isinstance(v, (Struct, Array)),
+}
 
 
 class Runner:
@@ -270,7 +283,8 @@ class Runner:
                 return False
             if exp.type == "funcref":
                 return isinstance(raw, FuncInstance)
-            return raw is not None
+            test = _REF_PATTERN_TESTS.get(exp.type)
+            return raw is not None and (test is None or test(raw))
         if isinstance(exp, V128Pattern):
             return ty == "v128" and type(raw) is int and _v128_match(raw, exp)
         return False

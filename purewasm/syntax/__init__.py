@@ -98,13 +98,77 @@ class Instr:
 Expr = List[Instr]
 
 
+# Every defined type (FuncType, StructType, ArrayType: the composite types of spec 3.0
+# syntax/types.rst) also says where it sits in the type section's structure (GC
+# proposal): ``final`` (no subtype may declare it as supertype), ``supers`` (declared
+# supertypes, type indices; at most one is valid) and ``rec``, ``(position, size)`` of
+# its recursion group (the group starts at its index minus position). The defaults are
+# what a plain ``(type (func ...))`` means: final, no supertype, a group of its own; so a
+# FuncType of a Wasm 2.0 module compares equal to ``FuncType(params, results)``.
+
+
 @dataclass(frozen=True)
 class FuncType:
     params: Tuple[str, ...]
     results: Tuple[str, ...]
+    final: bool = True
+    supers: Tuple[int, ...] = ()
+    rec: Tuple[int, int] = (0, 1)
 
     def __str__(self) -> str:
         return "(%s) -> (%s)" % (", ".join(self.params), ", ".join(self.results))
+
+
+# Packed storage types of struct fields and array elements (GC; spec 3.0 "Storage Types").
+PACKED_TYPES = ("i8", "i16")
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """A struct field or array element: a value type or a packed type, and mutability."""
+
+    storage: str
+    mutable: bool
+
+
+@dataclass(frozen=True)
+class StructType:
+    fields: Tuple[FieldType, ...]
+    final: bool = True
+    supers: Tuple[int, ...] = ()
+    rec: Tuple[int, int] = (0, 1)
+
+    def __str__(self) -> str:
+        return "(struct %s)" % " ".join(
+            "(field %s%s)" % ("mut " if f.mutable else "", f.storage) for f in self.fields)
+
+
+@dataclass(frozen=True)
+class ArrayType:
+    element: FieldType
+    final: bool = True
+    supers: Tuple[int, ...] = ()
+    rec: Tuple[int, int] = (0, 1)
+
+    def __str__(self) -> str:
+        return "(array %s%s)" % ("mut " if self.element.mutable else "", self.element.storage)
+
+
+DefType = Union[FuncType, StructType, ArrayType]
+
+
+def composite_kind(t: Any) -> str:
+    """"func", "struct" or "array": the kind of a defined type."""
+    if isinstance(t, StructType):
+        return "struct"
+    if isinstance(t, ArrayType):
+        return "array"
+    return "func"
+
+
+def is_plain(t: Any) -> bool:
+    """Whether a defined type has no GC structure (final, no supertype, its own group)."""
+    return t.final and not t.supers and t.rec == (0, 1)
 
 
 @dataclass(frozen=True)
@@ -267,7 +331,7 @@ class Names:
 
 @dataclass
 class Module:
-    types: List[FuncType] = field(default_factory=list)
+    types: List[DefType] = field(default_factory=list)   # FuncType, StructType, ArrayType
     imports: List[Import] = field(default_factory=list)
     funcs: List[Func] = field(default_factory=list)        # defined functions only
     tables: List[TableType] = field(default_factory=list)  # defined tables only
@@ -292,10 +356,20 @@ class Module:
     def imported(self, kind: str) -> List[Import]:
         return [imp for imp in self.imports if imp.kind == kind]
 
+    def func_type(self, index: int) -> FuncType:
+        """Type ``index``, which must be a function type (a struct or array type where a
+        function type is needed is invalid: spec 3.0 valid/modules.rst)."""
+        if not 0 <= index < len(self.types):
+            raise InvalidError("unknown type %d" % index)
+        t = self.types[index]
+        if not isinstance(t, FuncType):
+            raise InvalidError("type mismatch: type %d is not a function type" % index)
+        return t
+
     def func_types(self) -> List[FuncType]:
         """The type of every function in the function index space."""
-        out = [self.types[imp.type_index] for imp in self.imports if imp.kind == FUNC]
-        out.extend(self.types[f.type_index] for f in self.funcs)
+        out = [self.func_type(imp.type_index) for imp in self.imports if imp.kind == FUNC]
+        out.extend(self.func_type(f.type_index) for f in self.funcs)
         return out
 
     def table_types(self) -> List[TableType]:

@@ -8,12 +8,12 @@ dict keyed by value types keep working, and the hot loops still compare strings.
 
 A heap type is an abstract heap type name (:data:`ABSTRACT_HEAP_TYPES`) or an ``int``: a
 type index, relative to the module the type appears in. Two modules' ``"(ref 0)"`` are
-different types: comparing types across modules goes through :func:`closed_type_keys`.
+different types: comparing types across modules goes through their canonical ids
+(:mod:`syntax.canon`).
 """
 from __future__ import annotations
 
-import threading
-from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from purewasm.errors import InvalidError
 
@@ -158,45 +158,3 @@ def type_indices(t: str) -> List[int]:
     if rt is not None and isinstance(rt.heap, int):
         return [rt.heap]
     return []
-
-
-_KEY_IDS: Dict[Hashable, int] = {}
-_KEY_IDS_LOCK = threading.Lock()
-
-
-def _key_id(key: Hashable) -> int:
-    """A process-wide int for a closed key (hash-consing keeps every key shallow: a chain
-    of 100,000 types naming each other nests no tuple deeper than one level)."""
-    kid = _KEY_IDS.get(key)
-    if kid is None:
-        with _KEY_IDS_LOCK:
-            kid = _KEY_IDS.setdefault(key, len(_KEY_IDS))
-    return kid
-
-
-def closed_type_keys(types: Sequence[Any]) -> List[Hashable]:
-    """For each function type of ``types`` (a module's type section), a key equal for
-    equivalent types across modules: type indices inside it are replaced by (the id of)
-    the key of the type they name (spec 3.0 valid/conventions.rst "closed types"; before
-    GC every type is its own recursion group, so a type may name only itself and earlier
-    ones; a reference to itself becomes ``("rec", 0)``). The GC issue replaces this with
-    the canonicalisation of recursion groups."""
-    keys: List[Hashable] = []
-    for i, ft in enumerate(types):
-        def close(t: str, i: int = i) -> Hashable:
-            rt = as_reftype(t)
-            if rt is None:
-                return str(t)
-            heap = rt.heap
-            if isinstance(heap, int):
-                if heap == i:
-                    return (rt.nullable, ("rec", 0))
-                if heap < i:
-                    return (rt.nullable, _key_id(keys[heap]))
-                return (rt.nullable, ("forward", heap))   # invalid: rejected by validation
-            return (rt.nullable, heap)
-        params = getattr(ft, "params", ())
-        results = getattr(ft, "results", ())
-        keys.append(("func", tuple(close(t) for t in params),
-                     tuple(close(t) for t in results)))
-    return keys

@@ -132,6 +132,8 @@ class ModuleParser(TokenCursor):
         self.spaces: Dict[str, Dict[str, int]] = {k: {} for k in _SPACE_NOUN}
         self.counts: Dict[str, int] = {k: 0 for k in _SPACE_NOUN}
         self.uses_data_count = False
+        # Struct field identifiers, by type index (GC: struct.get $t $field).
+        self.field_names: Dict[int, Dict[str, int]] = {}
         # Imports per kind so far: indices of definitions follow them (spec 6.6.1).
         self.imported = {"func": 0, "table": 0, "memory": 0, "global": 0, "tag": 0}
 
@@ -311,11 +313,13 @@ class ModuleParser(TokenCursor):
             if tidx >= len(types):
                 # The inline declaration cannot be checked against a missing type.
                 self.error("unknown type", start)
-            if types[tidx] != ft:
+            declared = types[tidx]
+            if not isinstance(declared, FuncType) or \
+                    (declared.params, declared.results) != (ft.params, ft.results):
                 self.error("inline function type", start)
             return tidx, names
         if tidx < len(self.module.types):
-            names = [None] * len(self.module.types[tidx].params)
+            names = [None] * len(getattr(self.module.types[tidx], "params", ()))
         return tidx, names
 
     def blocktype(self) -> BlockType:
@@ -329,8 +333,9 @@ class ModuleParser(TokenCursor):
             # wasm-tools keep the index.)
             tidx, _ = self.typeuse()
             types = self.module.types
-            if 0 <= tidx < len(types) and not types[tidx].params and len(types[tidx].results) <= 1:
-                return types[tidx].results[0] if types[tidx].results else None
+            t = types[tidx] if 0 <= tidx < len(types) else None
+            if isinstance(t, FuncType) and not t.params and len(t.results) <= 1:
+                return t.results[0] if t.results else None
             return tidx
         start = self.i
         ft, names = self.functype_body()
@@ -428,6 +433,15 @@ class ModuleParser(TokenCursor):
                 self.i = i + 2
                 self.bind("type", self.opt_id(), n_types)
                 n_types += 1
+            elif values[i + 1] == "rec":
+                # (rec (type $t? ...)*): the group's types take the next indices.
+                j = i + 2
+                while j < end and kinds[j] == LP and kinds[j + 1] == ATOM \
+                        and values[j + 1] == "type":
+                    self.i = j + 2
+                    self.bind("type", self.opt_id(), n_types)
+                    n_types += 1
+                    j = match[j] + 1
             i = end + 1
         i = self.start
         while i < self.stop:
@@ -437,20 +451,17 @@ class ModuleParser(TokenCursor):
             kw = values[i + 1]
             self.i = i + 2
             if kw == "rec":
-                raise UnsupportedProposalError("GC", "a rec group")
-            if kw == "type":
-                ident = self.opt_id()
-                if not self.at_lp("func"):
-                    for form in ("struct", "array", "sub"):
-                        if self.at_lp(form):
-                            raise UnsupportedProposalError("GC", "a %s type" % form)
+                group: List[int] = []
+                while self.at_lp("type"):
+                    group.append(self.i)
+                    self.i = match[self.i] + 1
+                if self.i != end:
                     self.error("unexpected token")
-                self.i += 2
-                self.opt_id()
-                ft, _ = self.functype_body()
-                self.expect_rp()
-                self.module.types.append(ft)
-                self.counts["type"] += 1
+                for k, j in enumerate(group):
+                    self.i = j + 2
+                    self.typedef((k, len(group)))
+            if kw == "type":
+                self.typedef((0, 1))
             elif kw == "import":
                 self.string()
                 self.string()
@@ -476,6 +487,92 @@ class ModuleParser(TokenCursor):
             elif kw in ("elem", "data"):
                 self._bind_next(kw, self.opt_id())  # type: ignore[arg-type]
             i = end + 1
+
+    def typedef(self, rec: Tuple[int, int]) -> None:
+        """``(type $t? subtype)`` from after the keyword (spec 3.0 6.4.9): a subtype is
+        ``(sub final? $super* comptype)`` or a composite type (final, no supertype)."""
+        self.opt_id()
+        index = len(self.module.types)
+        final = True
+        supers: List[int] = []
+        sub = self.at_lp("sub")
+        if sub:
+            self.i += 2
+            final = False
+            if self.kinds[self.i] == ATOM and self.values[self.i] == "final":
+                final = True
+                self.i += 1
+            while self.kinds[self.i] == ATOM:
+                supers.append(self.index("type"))
+        t = self.comptype(index, final, tuple(supers), rec)
+        if sub:
+            self.expect_rp()
+        self.expect_rp()
+        self.module.types.append(t)
+        self.counts["type"] += 1
+
+    def comptype(self, index: int, final: bool, supers: Tuple[int, ...],
+                 rec: Tuple[int, int]) -> syntax.DefType:
+        """``(func ...)``, ``(struct (field ...)*)`` or ``(array fieldtype)`` (6.4.9)."""
+        if self.at_lp("func"):
+            self.i += 2
+            self.opt_id()
+            ft, _ = self.functype_body()
+            self.expect_rp()
+            return FuncType(ft.params, ft.results, final, supers, rec)
+        if self.at_lp("struct"):
+            self.i += 2
+            fields: List[syntax.FieldType] = []
+            names: Dict[str, int] = {}
+            while self.at_lp("field"):
+                self.i += 2
+                ident = self.opt_id()
+                if ident is not None:
+                    if ident in names:
+                        self.error("duplicate field %s" % ident, self.i - 1)
+                    names[ident] = len(fields)
+                    fields.append(self.fieldtype())
+                else:
+                    while self.kinds[self.i] != RP:
+                        fields.append(self.fieldtype())
+                self.expect_rp()
+            self.expect_rp()
+            self.field_names[index] = names
+            return syntax.StructType(tuple(fields), final, supers, rec)
+        if self.at_lp("array"):
+            self.i += 2
+            self.opt_id()
+            element = self.fieldtype()
+            self.expect_rp()
+            return syntax.ArrayType(element, final, supers, rec)
+        self.unexpected()
+
+    def fieldtype(self) -> syntax.FieldType:
+        """``storagetype`` or ``(mut storagetype)``; a storage type is a value type or a
+        packed type (i8, i16)."""
+        mutable = self.at_lp("mut")
+        if mutable:
+            self.i += 2
+        v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and v in syntax.PACKED_TYPES:
+            self.i += 1
+            storage: str = v  # type: ignore[assignment]
+        else:
+            storage = self.valtype()
+        if mutable:
+            self.expect_rp()
+        return syntax.FieldType(storage, mutable)
+
+    def field_index(self, type_index: int) -> int:
+        """A field index of struct type ``type_index``: a u32 or a field identifier."""
+        v = self.values[self.i]
+        if self.kinds[self.i] == ATOM and isinstance(v, str) and v[0] == "$":
+            idx = self.field_names.get(type_index, {}).get(v)
+            if idx is None:
+                self.error("unknown field %s" % v)
+            self.i += 1
+            return idx
+        return self.nat32()
 
     def _bind_next(self, space: str, ident: Optional[str]) -> None:
         self.bind(space, ident, self.counts[space])
@@ -1055,6 +1152,7 @@ class ModuleParser(TokenCursor):
 
 _FIELD_PARSERS = {
     "type": ModuleParser.field_type,
+    "rec": ModuleParser.field_type,
     "import": ModuleParser.field_import,
     "func": ModuleParser.field_func,
     "table": ModuleParser.field_table,

@@ -15,7 +15,10 @@ from typing import Dict, List, Sequence
 
 from .. import opcodes
 from ..binary.immediates import CODECS
-from ..syntax import ACTIVE, DECLARATIVE, GlobalType, Instr, Limits, Module
+from ..syntax import (
+    ACTIVE, DECLARATIVE, ArrayType, DefType, FieldType, FuncType, GlobalType, Instr, Limits,
+    Module, StructType,
+)
 
 _ID_RE = re.compile(r"[0-9a-zA-Z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
 _FLOAT = {"f32": (23, 8), "f64": (52, 11)}
@@ -60,6 +63,24 @@ def float_text(bits: int, t: str) -> str:
     if exp == 0:
         return "%s0x0.%sp%+d" % (sign, frac, 1 - bias)
     return "%s0x1.%sp%+d" % (sign, frac, exp - bias)
+
+
+def _fieldtype(f: FieldType) -> str:
+    return "(mut %s)" % f.storage if f.mutable else f.storage
+
+
+def _typedef(n: int, t: DefType) -> str:
+    """``(type (;n;) subtype)`` (spec 3.0 6.4.9)."""
+    if isinstance(t, StructType):
+        comp = "(struct%s)" % "".join(" (field %s)" % _fieldtype(f) for f in t.fields)
+    elif isinstance(t, ArrayType):
+        comp = "(array %s)" % _fieldtype(t.element)
+    else:
+        comp = "(func%s%s)" % (_params(t.params), _results(t.results))
+    if not t.final or t.supers:
+        comp = "(sub%s%s %s)" % (" final" if t.final else "",
+                                 "".join(" %d" % x for x in t.supers), comp)
+    return "(type (;%d;) %s)" % (n, comp)
 
 
 class _Printer:
@@ -126,9 +147,16 @@ class _Printer:
         if m.names.module and _ID_RE.match(m.names.module):
             head += " $" + m.names.module
         out.append(head)
-        for n, t in enumerate(m.types):
-            out.append("  (type (;%d;) (func%s%s))" % (n, _params(t.params),
-                                                      _results(t.results)))
+        n = 0
+        while n < len(m.types):
+            size = max(1, min(m.types[n].rec[1], len(m.types) - n))
+            if size == 1 and m.types[n].rec[1] == 1:
+                out.append("  " + _typedef(n, m.types[n]))
+            else:
+                out.append("  (rec")
+                out.extend("    " + _typedef(n + k, m.types[n + k]) for k in range(size))
+                out[-1] += ")"
+            n += size
         nfunc = 0
         for imp in m.imports:
             where = "%s %s" % (_name_str(imp.module), _name_str(imp.name))
@@ -153,6 +181,8 @@ class _Printer:
             fid = self.func_ids.get(idx)
             local_ids = self._ids(m.names.locals.get(idx, {}))
             ft = m.types[f.type_index] if f.type_index < len(m.types) else None
+            if not isinstance(ft, FuncType):
+                ft = None
             nparams = len(ft.params) if ft is not None else 0
             line = "  (func%s (;%d;) (type %d)" % (" " + fid if fid else "", idx, f.type_index)
             if ft is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..errors import InvalidError
-from ..syntax import EXNREF, FUNCREF, VALUE_TYPES, Func, FuncType, GlobalType, Instr
+from ..syntax import EXNREF, FUNCREF, VALUE_TYPES, DefType, Func, FuncType, GlobalType, Instr
 from ..syntax.types import BOT, RefType, as_reftype, defaultable
 from .matching import TypeSpace, matches
 from .tables import (
@@ -33,8 +33,9 @@ from .tables import (
     K_TABLE_FILL, K_TABLE_GET,
     K_TABLE_GROW, K_TABLE_INIT, K_TABLE_SET, K_TABLE_SIZE, K_THROW, K_THROW_REF,
     K_TRY_TABLE, K_UNREACHABLE, KIND,
-    K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF,
+    K_BR_ON_NON_NULL, K_BR_ON_NULL, K_CALL_REF, K_REF_AS_NON_NULL, K_RETURN_CALL_REF, K_GC,
 )
+from .gc import cast_top, gc_effect
 
 Sig = Tuple[List[str], List[str]]
 
@@ -55,14 +56,18 @@ class Context:
     """The parts of the spec's validation context C (3.1.1) a function body needs,
     pre-resolved into lists so the instruction loop only indexes."""
 
-    def __init__(self, types: Sequence[FuncType], func_types: Sequence[FuncType],
+    def __init__(self, types: Sequence[DefType], func_types: Sequence[FuncType],
                  table_elems: Sequence[str], mem_addresses: Sequence[str],
                  globals_: Sequence[GlobalType], elem_types: Sequence[str], n_datas: int,
                  refs: Set[int], table_addresses: Optional[Sequence[str]] = None,
                  func_type_indices: Optional[Sequence[int]] = None,
                  space: Optional[TypeSpace] = None, type_check: Any = None,
                  tag_params: Optional[Sequence[Sequence[str]]] = None) -> None:
-        self.type_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in types]
+        # Each type's (params, results); None for struct and array types (GC).
+        self.type_sigs: List[Optional[Sig]] = [
+            (list(t.params), list(t.results)) if isinstance(t, FuncType) else None
+            for t in types]
+        self.types = types
         self.func_sigs: List[Sig] = [(list(t.params), list(t.results)) for t in func_types]
         self.table_elems = list(table_elems)
         # The address type ("i32", or "i64" for memory64 / table64) of each memory/table.
@@ -99,13 +104,21 @@ class Context:
         elif t not in VALUE_TYPES:
             raise InvalidError("malformed value type %r" % (t,), fidx, None)
 
+    def func_sig(self, ti: int, fidx: int, ins: Optional[Instr]) -> Sig:
+        """The (params, results) of type ``ti``, which must be a function type."""
+        offset = ins.offset if ins is not None else None
+        if not 0 <= ti < len(self.type_sigs):
+            raise InvalidError("unknown type %d" % ti, fidx, offset)
+        sig = self.type_sigs[ti]
+        if sig is None:
+            raise InvalidError("type mismatch: type %d is not a function type" % ti,
+                               fidx, offset)
+        return sig
+
     def block_sig(self, bt: object, fidx: int, ins: Instr) -> Sig:
         """Resolve a block type to (params, results) (spec 3.2.9 "Block Types")."""
         if isinstance(bt, int) and not isinstance(bt, bool):
-            if 0 <= bt < len(self.type_sigs):
-                sig = self.type_sigs[bt]
-            else:
-                raise InvalidError("unknown type %d" % bt, fidx, ins.offset)
+            sig = self.func_sig(bt, fidx, ins)
         elif isinstance(bt, str) and (bt in VALUE_TYPES or as_reftype(bt) is not None):
             self.check_type(bt, fidx, ins)
             sig = (_EMPTY, [bt])
@@ -177,12 +190,11 @@ def _call_indirect_sig(ctx: Context, imm: Tuple[int, int], fidx: int, ins: Instr
     ti, tab = imm
     if not 0 <= tab < len(ctx.table_elems):
         raise _unknown("table", tab, fidx, ins)
-    if not 0 <= ti < len(ctx.type_sigs):
-        raise _unknown("type", ti, fidx, ins)
+    sig = ctx.func_sig(ti, fidx, ins)
     if not matches(ctx.table_elems[tab], FUNCREF, ctx.space):
         raise InvalidError("type mismatch: %s needs a funcref table" % ins.op,
                            fidx, ins.offset)
-    return ctx.type_sigs[ti]
+    return sig
 
 
 def _check_catches(ctx: Context, ctrls: List[list], catches: Sequence[tuple], fidx: int,
@@ -226,7 +238,7 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
     """Validate the body of ``func`` (function index ``fidx``) under ``ctx`` (spec 3.4.1)."""
     if not 0 <= func.type_index < len(ctx.type_sigs):
         raise InvalidError("unknown type %d" % func.type_index, fidx, func.offset)
-    params, results = ctx.type_sigs[func.type_index]
+    params, results = ctx.func_sig(func.type_index, fidx, None)
     locs: List[str] = list(params) + list(func.locals)
     nloc = len(locs)
     body = func.body
@@ -617,10 +629,8 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
             continue
         elif kind == K_CALL_REF or kind == K_RETURN_CALL_REF:
             # call_ref $t: [t1* (ref null $t)] -> [t2*] (spec 3.0).
-            if not 0 <= imm < len(ctx.type_sigs):
-                raise _unknown("type", imm, fidx, ins)
+            p, r = ctx.func_sig(imm, fidx, ins)
             _pop(ctx, vals, height, unreach, RefType(True, imm), fidx, ins)
-            p, r = ctx.type_sigs[imm]
             if kind == K_RETURN_CALL_REF:
                 if len(r) != len(results) or not all(
                         matches(a, b, ctx.space) for a, b in zip(r, results)):
@@ -631,6 +641,37 @@ def validate_func(ctx: Context, fidx: int, func: Func) -> None:
                 del vals[height:]
                 frame[4] = unreach = True
                 continue
+
+        # --- GC (spec 3.0): validate/gc.py, but for the rules that read the operand ---
+        elif kind == K_GC:
+            if op == "any.convert_extern" or op == "extern.convert_any":
+                src, dst = ("extern", "any") if op[0] == "a" else ("any", "extern")
+                rt = _pop_ref(ctx, vals, height, unreach, fidx, ins)
+                if not matches(rt, RefType(True, src), ctx.space):
+                    raise _mismatch(RefType(True, src), rt, False, fidx, ins)
+                vals.append(RefType(rt.nullable, dst))
+                continue
+            if op == "br_on_cast" or op == "br_on_cast_fail":
+                label, rt1, rt2 = imm
+                if not 0 <= label < len(ctrls):
+                    raise _unknown("label", label, fidx, ins)
+                lab = ctrls[-1 - label][5]
+                ctx.check_type(rt1, fidx, ins)
+                cast_top(ctx, rt2, fidx, ins)
+                if not matches(rt2, rt1, ctx.space):
+                    raise InvalidError("type mismatch: %s to %s, not a subtype of %s"
+                                       % (op, rt2, rt1), fidx, ins.offset)
+                diff = RefType(rt1.nullable and not rt2.nullable, rt1.heap)
+                taken, kept = (rt2, diff) if op == "br_on_cast" else (diff, rt2)
+                if not lab or not matches(taken, lab[-1], ctx.space):
+                    raise InvalidError("type mismatch: %s needs a label whose last type "
+                                       "%s matches" % (op, taken), fidx, ins.offset)
+                _pop(ctx, vals, height, unreach, rt1, fidx, ins)
+                _pop_vals(ctx, vals, height, unreach, lab[:-1], fidx, ins)
+                vals += lab[:-1]
+                vals.append(kept)
+                continue
+            p, r = gc_effect(ctx, ins, fidx)
 
         # --- tables (3.3.6) ---
         elif kind == K_ELEM_DROP:

@@ -2,37 +2,61 @@
 
 Number and vector types match only themselves. A reference type ``(ref null1? ht1)``
 matches ``(ref null2? ht2)`` when null1 implies null2 and ht1 matches ht2. Heap types form
-three hierarchies (func, extern, any — plus exn): ``nofunc <: $t <: func`` for every
-function type ``$t``, ``noextern <: extern``, ``none <: i31, struct, array <: eq <: any``,
-``noexn <: exn``. Two type indices match when the types they name are equivalent: before
-the GC proposal there are no declared subtypes and no recursion groups, so equivalence is
-structural (:func:`syntax.types.closed_type_keys`); the GC issue plugs the
-canonicalisation of recursion groups in :class:`TypeSpace`.
+four hierarchies: ``nofunc <: $f <: func`` for every function type ``$f``,
+``none <: $s, $a, i31 <: struct/array/i31 <: eq <: any`` for struct and array types,
+``noextern <: extern``, ``noexn <: exn``. Two type indices match when the first's
+canonical id (iso-recursive equivalence, ``syntax.canon``) is the second's or one of its
+declared supertypes'.
 
 The validator's bottom reference (``RefType(False, BOT)``, popped from an unreachable
 stack) matches every reference type.
 """
 from __future__ import annotations
 
-from typing import Any, Hashable, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
-from ..syntax.types import BOT, HeapType, _SUPERS, as_reftype, closed_type_keys
+from ..syntax import composite_kind
+from ..syntax.canon import canonical_ids, is_subtype_id
+from ..syntax.types import BOT, HeapType, _SUPERS, as_reftype
+
+# A defined type's kind -> the abstract heap types it matches, and the bottom type that
+# matches it (spec 3.0 valid/matching.rst "Heap Types").
+_KIND_SUPERS = {"func": frozenset(("func",)), "struct": frozenset(("struct", "eq", "any")),
+                "array": frozenset(("array", "eq", "any"))}
+_KIND_BOTTOM = {"func": "nofunc", "struct": "none", "array": "none"}
 
 
 class TypeSpace:
-    """A module's type section with the keys that compare its types across modules."""
+    """A module's type section with the canonical ids that compare its types across
+    modules (``syntax.canon``)."""
 
-    __slots__ = ("types", "_keys")
+    __slots__ = ("types", "_ids")
 
     def __init__(self, types: Sequence[Any]) -> None:
         self.types = types
-        self._keys: Optional[List[Hashable]] = None
+        self._ids: Optional[List[int]] = None
 
-    def key(self, index: int) -> Hashable:
-        keys = self._keys
-        if keys is None or len(keys) != len(self.types):
-            keys = self._keys = closed_type_keys(self.types)
-        return keys[index]
+    def key(self, index: int) -> int:
+        """The canonical id of type ``index``."""
+        ids = self._ids
+        if ids is None or len(ids) != len(self.types):
+            ids = self._ids = canonical_ids(self.types)
+        return ids[index]
+
+    def kind(self, index: int) -> str:
+        """"func", "struct" or "array" (a type index out of range counts as "func")."""
+        if 0 <= index < len(self.types):
+            return composite_kind(self.types[index])
+        return "func"
+
+    def top(self, heap: HeapType) -> str:
+        """The top of ``heap``'s hierarchy ("func", "extern", "any" or "exn")."""
+        if isinstance(heap, int):
+            return "func" if self.kind(heap) == "func" else "any"
+        for top in ("func", "extern", "any", "exn"):
+            if top in _SUPERS.get(heap, ()):
+                return top
+        return heap
 
 
 EMPTY_SPACE = TypeSpace(())
@@ -58,10 +82,10 @@ def heap_matches(h1: HeapType, h2: HeapType, space1: TypeSpace,
         if isinstance(h2, int):
             if not (0 <= h1 < len(space1.types) and 0 <= h2 < len(space2.types)):
                 return False
-            return space1.key(h1) == space2.key(h2)
-        return h2 == "func"      # every defined type is a function type before GC
+            return is_subtype_id(space1.key(h1), space2.key(h2))
+        return h2 in _KIND_SUPERS[space1.kind(h1)]
     if isinstance(h2, int):
-        return h1 == "nofunc"    # the bottom of the func hierarchy matches every $t
+        return h1 == _KIND_BOTTOM[space2.kind(h2)]
     return h2 in _SUPERS.get(h1, ())
 
 

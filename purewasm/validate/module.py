@@ -7,13 +7,14 @@ found carries the expected text, and its invalid modules each have one error.
 """
 from __future__ import annotations
 
-from typing import Collection, List, Optional, Set, Tuple
+from typing import Any, Collection, List, Optional, Sequence, Set, Tuple
 
 from .. import opcodes
 from ..errors import InvalidError
 from ..syntax import (
-    ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, TABLE, TAG, VEC_TYPES, Expr, FuncType,
-    GlobalType, Limits, MemoryType, Module, TableType,
+    ACTIVE, FUNC, GLOBAL, MEMORY, NUM_TYPES, PACKED_TYPES, TABLE, TAG, VEC_TYPES, ArrayType,
+    DefType, Expr, FieldType, FuncType, GlobalType, Instr, Limits, MemoryType, Module, StructType,
+    TableType, composite_kind, is_plain,
 )
 from ..syntax.types import WASM2_REF_TYPES, RefType, as_reftype, defaultable
 from ..binary.decode import LazyFunc
@@ -98,11 +99,60 @@ def _check_global_type(gt: GlobalType, tc: _TypeCheck) -> None:
     tc.check(gt.content)
 
 
-def _check_func_type(ft: FuncType, index: int, tc: _TypeCheck) -> None:
-    # Before GC each type is its own recursion group: it may name itself and earlier
-    # types (spec 3.0 valid/modules.rst "Types").
-    for t in ft.params + ft.results:
-        tc.check(t, limit=index + 1)
+def _check_types(types: Sequence[DefType], tc: _TypeCheck, gc: bool,
+                 space: TypeSpace) -> None:
+    """The type section (spec 3.0 valid/types.rst "Recursive Types", "Sub Types"): a
+    type may name every type of its recursion group and the earlier ones; a declared
+    supertype is an earlier type, not final, of the same kind, which the type matches."""
+    for index, t in enumerate(types):
+        if not gc and (not is_plain(t) or not isinstance(t, FuncType)):
+            raise InvalidError("gc support is not enabled (Config.wasm_gc): type %d is %s"
+                               % (index, "a " + composite_kind(t) + " type"
+                                  if not isinstance(t, FuncType) else "in a rec group"))
+        pos, size = t.rec
+        end = index - pos + size
+        if isinstance(t, FuncType):
+            for v in t.params + t.results:
+                tc.check(v, limit=end)
+        else:
+            for f in (t.fields if isinstance(t, StructType) else (t.element,)):
+                if f.storage not in PACKED_TYPES:
+                    tc.check(f.storage, limit=end)
+        if len(t.supers) > 1:
+            raise InvalidError("type %d: multiple supertypes" % index)
+        for sup in t.supers:
+            if not 0 <= sup < index:
+                raise InvalidError("unknown type %d (supertype of type %d)" % (sup, index))
+            st = types[sup]
+            if st.final or not _comptype_matches(t, st, space):
+                raise InvalidError("sub type %d does not match super type %d"
+                                   % (index, sup))
+
+
+def _field_matches(f1: FieldType, f2: FieldType, space: TypeSpace) -> bool:
+    """Field subtyping (spec 3.0 valid/matching.rst "Field Types"): an immutable field
+    is covariant, a mutable one invariant."""
+    if f1.mutable != f2.mutable:
+        return False
+    if f1.storage in PACKED_TYPES or f2.storage in PACKED_TYPES:
+        return f1.storage == f2.storage
+    if not matches(f1.storage, f2.storage, space):
+        return False
+    return not f1.mutable or matches(f2.storage, f1.storage, space)
+
+
+def _comptype_matches(t1: DefType, t2: DefType, space: TypeSpace) -> bool:
+    """Composite type subtyping (spec 3.0 valid/matching.rst "Composite Types")."""
+    if isinstance(t1, FuncType) and isinstance(t2, FuncType):
+        return (len(t1.params) == len(t2.params) and len(t1.results) == len(t2.results)
+                and all(matches(b, a, space) for a, b in zip(t1.params, t2.params))
+                and all(matches(a, b, space) for a, b in zip(t1.results, t2.results)))
+    if isinstance(t1, StructType) and isinstance(t2, StructType):
+        return len(t1.fields) >= len(t2.fields) and all(
+            _field_matches(a, b, space) for a, b in zip(t1.fields, t2.fields))
+    if isinstance(t1, ArrayType) and isinstance(t2, ArrayType):
+        return _field_matches(t1.element, t2.element, space)
+    return False
 
 
 def _const_refs(expr: Optional[Expr], refs: Set[int]) -> None:
@@ -161,6 +211,8 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                     raise InvalidError("constant expression required: global %d is mutable "
                                        "(in %s)" % (x, what), None, ins.offset)
                 t = const_globals[x].content
+            elif op in _CONST_GC and space is not None:
+                t = _const_gc(ins, stack, space, what)
             elif extended and op in _CONST_BINOPS:
                 t = _CONST_BINOPS[op]
                 if stack[-2:] != [t, t]:
@@ -176,11 +228,70 @@ def check_const_expr(expr: Expr, expected: str, n_funcs: int,
                            % (what, expected, " ".join(stack)))
 
 
-def _check_tag_type(type_index: int, types: List[FuncType]) -> Tuple[str, ...]:
+# GC instructions that are constant (spec 3.0 valid/instructions.rst "Constant
+# Expressions").
+_CONST_GC = frozenset(("ref.i31", "struct.new", "struct.new_default", "array.new",
+                       "array.new_default", "array.new_fixed", "any.convert_extern",
+                       "extern.convert_any"))
+
+
+def _const_gc(ins: Instr, stack: List[str], space: TypeSpace, what: str) -> str:
+    """Type a constant GC instruction: pop its operands from ``stack``, return its
+    result type."""
+    op = ins.op
+
+    def fail(message: str) -> InvalidError:
+        return InvalidError("%s (in %s)" % (message, what), None, ins.offset)
+
+    def pop(expected: str) -> str:
+        if not stack or not matches(stack[-1], expected, space):
+            raise fail("type mismatch: %s expected %s" % (op, expected))
+        return stack.pop()
+
+    def deftype(x: int, kind: type) -> Any:
+        if not 0 <= x < len(space.types):
+            raise fail("unknown type %d" % x)
+        t = space.types[x]
+        if not isinstance(t, kind):
+            raise fail("type mismatch: type %d is not %s" % (x, kind.__name__))
+        return t
+
+    def unpacked(f: FieldType) -> str:
+        return "i32" if f.storage in PACKED_TYPES else f.storage
+
+    if op == "ref.i31":
+        pop("i32")
+        return RefType(False, "i31")
+    if op in ("any.convert_extern", "extern.convert_any"):
+        src, dst = ("extern", "any") if op[0] == "a" else ("any", "extern")
+        rt = as_reftype(pop(RefType(True, src)))
+        return RefType(rt is None or rt.nullable, dst)
+    if op.startswith("struct."):
+        st = deftype(ins.imm, StructType)
+        if op == "struct.new":
+            for f in reversed(st.fields):
+                pop(unpacked(f))
+        elif not all(defaultable(unpacked(f)) for f in st.fields):
+            raise fail("type mismatch: struct type %d is not defaultable" % ins.imm)
+        return RefType(False, ins.imm)
+    x = ins.imm[0] if op == "array.new_fixed" else ins.imm
+    at = deftype(x, ArrayType)
+    v = unpacked(at.element)
+    if op == "array.new_fixed":
+        for _ in range(ins.imm[1]):
+            pop(v)
+        return RefType(False, x)
+    pop("i32")
+    if op == "array.new":
+        pop(v)
+    elif not defaultable(v):
+        raise fail("type mismatch: array type %d is not defaultable" % x)
+    return RefType(False, x)
+
+
+def _check_tag_type(type_index: int, module: Module) -> Tuple[str, ...]:
     """A tag's type (3.2.11): a function type without results; returns its params."""
-    if not 0 <= type_index < len(types):
-        raise InvalidError("unknown type %d" % type_index)
-    ft = types[type_index]
+    ft = module.func_type(type_index)
     if ft.results:
         raise InvalidError("non-empty tag result type")
     return ft.params
@@ -191,7 +302,8 @@ def _refuse_exceptions(module: Module, has_tags: bool) -> None:
     instructions are refused by check_proposals)."""
     what = "a tag" if has_tags else None
     if what is None:
-        written = [t for ft in module.types for t in ft.params + ft.results]
+        written = [t for ft in module.types if isinstance(ft, FuncType)
+                   for t in ft.params + ft.results]
         written += [t for f in module.funcs for t in f.locals]
         written += [g.type.content for g in module.globals]
         written += [t.element for t in module.tables] + [e.type for e in module.elems]
@@ -214,9 +326,8 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
     types = module.types
     n_types = len(types)
     tc = _TypeCheck(n_types, features)
-    for i, ft in enumerate(types):
-        _check_func_type(ft, i, tc)
     space = TypeSpace(types)
+    _check_types(types, tc, "gc" in features, space)
     func_type_indices: List[int] = []
     # ref.func is typed precisely, (ref $t), with function references; else funcref.
     precise = func_type_indices if tc.typed else None
@@ -235,7 +346,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
             if not 0 <= tidx < n_types:
                 raise InvalidError("unknown type %s (import %s.%s)" % (tidx, imp.module,
                                                                         imp.name))
-            func_types.append(types[tidx])
+            func_types.append(module.func_type(tidx))
             func_type_indices.append(tidx)
         elif kind == TABLE:
             _check_table_type(imp.table_type, tc)
@@ -247,7 +358,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
             _check_global_type(imp.global_type, tc)
             global_types.append(imp.global_type)
         elif kind == TAG:
-            tag_params.append(_check_tag_type(imp.tag_type.type_index, types))
+            tag_params.append(_check_tag_type(imp.tag_type.type_index, module))
         else:
             raise InvalidError("malformed import kind %r" % (kind,))
     imported_globals = list(global_types)
@@ -257,7 +368,10 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         if not 0 <= f.type_index < n_types:
             raise InvalidError("unknown type %d" % f.type_index, n_imported_funcs + i,
                                f.offset)
-        func_types.append(types[f.type_index])
+        try:
+            func_types.append(module.func_type(f.type_index))
+        except InvalidError as exc:
+            raise InvalidError(exc.reason, n_imported_funcs + i, f.offset) from None
         func_type_indices.append(f.type_index)
     n_funcs = len(func_types)
 
@@ -269,7 +383,7 @@ def validate_module(module: Module, features: Optional[Collection[str]] = None) 
         _check_memory_type(mt)
         mem_types.append(mt)
     for tag in module.tags:
-        tag_params.append(_check_tag_type(tag.type_index, types))
+        tag_params.append(_check_tag_type(tag.type_index, module))
     if "exceptions" not in features:
         _refuse_exceptions(module, bool(tag_params))
     # Wasm 2.0 allows at most one memory (3.4.10); multi-memory (3.0) lifts the bound.

@@ -64,6 +64,7 @@ K_BR_ON_NON_NULL = 45
 K_THROW = 46           # exception handling (Wasm 3.0)
 K_THROW_REF = 47
 K_TRY_TABLE = 48
+K_GC = 49              # GC instructions: validate/gc.py
 
 _BY_NAME = {
     "local.get": K_LOCAL_GET, "local.set": K_LOCAL_SET, "local.tee": K_LOCAL_TEE,
@@ -82,6 +83,7 @@ _BY_NAME = {
     "ref.as_non_null": K_REF_AS_NON_NULL, "br_on_null": K_BR_ON_NULL,
     "br_on_non_null": K_BR_ON_NON_NULL,
     "throw": K_THROW, "throw_ref": K_THROW_REF, "try_table": K_TRY_TABLE,
+    **{name: K_GC for name in opcodes.GC_NAMES},
 }
 
 
