@@ -153,7 +153,10 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     data = func.code
     pos = func.expr_start
     type_sigs = ctx.type_sigs
-    params, results = type_sigs[func.type_index]
+    sig = type_sigs[func.type_index]
+    if sig is None:         # not a function type (GC): the exact path says why
+        raise _Unsure
+    params, results = sig
     locs = params + func.locals
     func_sigs = ctx.func_sigs
     global_types = ctx.global_types
@@ -296,8 +299,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 _check_catches(ctx, ctrls, catches)
                 if bt is None:
                     p = r = _EMPTY
-                elif isinstance(bt, int) and bt < len(type_sigs):
-                    p, r = type_sigs[bt]
+                elif isinstance(bt, int) and bt < len(type_sigs) \
+                        and type_sigs[bt] is not None:
+                    p, r = type_sigs[bt]  # type: ignore[misc]
                 elif bt in _NUM_VEC and bt != "v128":
                     p, r = _EMPTY, [bt]
                 else:
@@ -310,9 +314,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     p = _EMPTY
                 elif bt < 0x40:     # a type index (multi-value), one byte
                     pos += 1
-                    if bt >= len(type_sigs):
+                    if bt >= len(type_sigs) or type_sigs[bt] is None:
                         raise _Unsure
-                    p, r = type_sigs[bt]
+                    p, r = type_sigs[bt]  # type: ignore[misc]
                 else:
                     raise _Unsure
             if kind == F_IF:
@@ -462,11 +466,11 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
         elif kind == F_CALL_INDIRECT:
             y, pos = read_u32(data, pos)
             x, pos = read_u32(data, pos)
-            if (x >= len(ctx.table_elems) or y >= len(type_sigs)
+            if (x >= len(ctx.table_elems) or y >= len(type_sigs) or type_sigs[y] is None
                     or ctx.table_elems[x] != FUNCREF or ctx.table_addresses[x] != "i32"):
                 raise _Unsure
             _pops(vals, unreach, _I32)
-            p, r = type_sigs[y]
+            p, r = type_sigs[y]  # type: ignore[misc]
         elif kind == F_MEMORY_SIZE or kind == F_MEMORY_GROW:
             mem, pos = MEM_INDEX.read(data, pos, state)
             if mem != 0 or not mem0:
