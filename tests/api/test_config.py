@@ -60,11 +60,10 @@ def _warning_of(**settings: Any) -> str:
 
 def test_settings_purewasm_cannot_honour_warn() -> None:
     assert "does not implement" in _warning_of(wasm_threads=True)
-    assert "does not implement" in _warning_of(wasm_gc=True)
     assert "always has simd" in _warning_of(wasm_simd=False)
     assert "NaN" in _warning_of(cranelift_nan_canonicalization=True)
     # Honoured or without meaning here: no warning.
-    assert _warning_of(wasm_simd=True, wasm_exceptions=False, wasm_tail_call=False,
+    assert _warning_of(wasm_simd=True, wasm_exceptions=False, wasm_tail_call=False, wasm_gc=True,
                        debug_info=True, parallel_compilation=False, consume_fuel=True) == ""
 
 
