@@ -419,6 +419,9 @@ def wasmtime_engine(enable: Tuple[str, ...] = ()) -> Any:
     engine = _WT_ENGINES.get(enable)
     if engine is None:
         cfg = wasmtime.Config()
+        # Cranelift's compile thread pool lives in the first process that compiles: a
+        # forked child (_wasmtime_in_child) waiting on it would hang for good.
+        cfg.parallel_compilation = False
         for name, on in [("wasm_bulk_memory", True), ("wasm_multi_value", True),
                          ("wasm_reference_types", True), ("wasm_simd", True),
                          ("wasm_relaxed_simd", False), ("wasm_threads", False),
