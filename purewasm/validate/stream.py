@@ -42,11 +42,11 @@ class _Unsure(Exception):
 # br_if 6%, end 6%, local.set 5%, block 5%, local.tee 4%, stores 5%, call 2% ...): the
 # dispatch below tests them in this order. local.get and i32.const are tested first, on
 # their opcode byte.
-(F_LOAD, F_STORE, F_MEMARG, F_BINARY, F_BR_IF, F_END, F_LOCAL_SET, F_BLOCK, F_LOCAL_TEE,
- F_UNARY, F_CALL, F_BR, F_I64_CONST, F_LOOP, F_DROP, F_SELECT, F_CALL_INDIRECT, F_GLOBAL_SET,
- F_GLOBAL_GET, F_RETURN, F_IF, F_ELSE, F_F32_CONST, F_F64_CONST, F_FIXED, F_BR_TABLE,
- F_UNREACHABLE, F_MEMORY_SIZE, F_MEMORY_GROW, F_PREFIX_FC, F_TRY_TABLE, F_THROW, F_NOP,
- F_LOCAL_GET, F_I32_CONST, F_UNSURE) = range(36)
+(F_LOAD, F_STORE, F_MEMARG, F_BINARY, F_BR_IF, F_END, F_LOCAL_SET, F_LOCAL_TEE, F_BLOCK,
+ F_LOOP, F_IF, F_TRY_TABLE, F_UNARY, F_CALL, F_BR, F_I64_CONST, F_DROP, F_SELECT,
+ F_CALL_INDIRECT, F_GLOBAL_SET, F_GLOBAL_GET, F_RETURN, F_ELSE, F_F32_CONST, F_F64_CONST,
+ F_FIXED, F_BR_TABLE, F_UNREACHABLE, F_MEMORY_SIZE, F_MEMORY_GROW, F_PREFIX_FC, F_THROW,
+ F_NOP, F_LOCAL_GET, F_I32_CONST, F_UNSURE) = range(36)
 
 _BY_NAME = {
     "local.get": F_LOCAL_GET, "local.set": F_LOCAL_SET, "local.tee": F_LOCAL_TEE,
@@ -191,8 +191,8 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     its own values (``base`` is the height above it), which equals no type, so that the
     checks of the common case, ``st[h - 1] == t``, fail at a block's bottom without
     comparing heights; the general path (``_settle``) then handles what is left: an
-    unreachable frame's Unknown values, or a doubt. A frame is [kind, params, results,
-    label types, unreachable, base]."""
+    unreachable frame's Unknown values, or a doubt. A frame is (kind, params, results,
+    label types, base, whether the enclosing frame was unreachable when it opened)."""
     state = func.state
     if state is None or not _NUM_VEC.issuperset(func.locals):
         raise _Unsure
@@ -222,41 +222,42 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
     # of many calls) ends in IndexError, and the exact path.
     st: List[Any] = [_MARK] * (func.expr_end - pos + 16)
     h = base = 1
-    frame: list = [F_BLOCK, _EMPTY, results, results, False, base]
+    frame: Tuple[Any, ...] = (F_BLOCK, _EMPTY, results, results, base, False)
     ctrls = [frame]
     unreach = False
     while True:
         b = data[pos]
-        pos += 1
+        # local.get and i32.const read their immediate at pos + 1 (one addition saved).
         if b == 0x20:                    # local.get
-            x = data[pos]
+            x = data[pos + 1]
             if x < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:    # two bytes: any 14-bit value is a valid u32
-                x = (x & 0x7F) | (data[pos + 1] << 7)
                 pos += 2
+            elif data[pos + 2] < 0x80:    # two bytes: any 14-bit value is a valid u32
+                x = (x & 0x7F) | (data[pos + 2] << 7)
+                pos += 3
             else:
-                x, pos = read_uleb(data, pos, 32)
+                x, pos = read_uleb(data, pos + 1, 32)
             # An index out of range raises IndexError: the exact path reports it.
             st[h] = locs[x]
             h += 1
             continue
         if b == 0x41:                    # i32.const: only its encoding matters here
-            if data[pos] < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:    # up to 21 bits: always a valid s32
+            if data[pos + 1] < 0x80:
                 pos += 2
-            elif data[pos + 2] < 0x80:
+            elif data[pos + 2] < 0x80:    # up to 28 bits: always a valid s32
                 pos += 3
-            elif data[pos + 3] < 0x80:    # 28 bits
+            elif data[pos + 3] < 0x80:
                 pos += 4
-            elif data[pos + 4] < 8 or 0x78 <= data[pos + 4] < 0x80:
-                pos += 5                  # five bytes: the sign bits that s32 allows
+            elif data[pos + 4] < 0x80:
+                pos += 5
+            elif data[pos + 5] < 8 or 0x78 <= data[pos + 5] < 0x80:
+                pos += 6                  # five bytes: the sign bits that s32 allows
             else:
-                pos = read_sleb(data, pos, 32)[1]
+                pos = read_sleb(data, pos + 1, 32)[1]
             st[h] = "i32"
             h += 1
             continue
+        pos += 1
         kind = kinds[b]
         if kind <= F_MEMARG:    # F_LOAD, F_STORE, F_MEMARG: a memarg first
             a = data[pos]
@@ -337,9 +338,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             if r:
                 st[h:h + len(r)] = r
                 h += len(r)
+            unreach = frame[5]
             frame = ctrls[-1]
-            base = frame[5]
-            unreach = frame[4]
+            base = frame[4]
             continue
         if kind == F_LOCAL_SET:
             x = data[pos]
@@ -355,7 +356,22 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             else:
                 h = _settle(st, h, base, unreach, [locs[x]])
             continue
-        if kind == F_BLOCK or kind == F_LOOP or kind == F_IF or kind == F_TRY_TABLE:
+        if kind == F_LOCAL_TEE:
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+            elif data[pos + 1] < 0x80:
+                x = (x & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
+            else:
+                x, pos = read_uleb(data, pos, 32)
+            t = locs[x]
+            if st[h - 1] != t:
+                h = _settle(st, h, base, unreach, [t])
+                st[h] = t
+                h += 1
+            continue
+        if kind <= F_TRY_TABLE:      # F_BLOCK, F_LOOP, F_IF, F_TRY_TABLE
             if kind == F_TRY_TABLE:
                 tt, pos = _TRY_TABLE.read(data, pos, state)
                 bt, catches = cast(Tuple[Any, tuple], tt)
@@ -400,24 +416,9 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             else:
                 st[h] = _MARK
                 h = base = h + 1
-            frame = [kind, p, r, p if kind == F_LOOP else r, False, base]
+            frame = (kind, p, r, p if kind == F_LOOP else r, base, unreach)
             ctrls.append(frame)
             unreach = False
-            continue
-        if kind == F_LOCAL_TEE:
-            x = data[pos]
-            if x < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:
-                x = (x & 0x7F) | (data[pos + 1] << 7)
-                pos += 2
-            else:
-                x, pos = read_uleb(data, pos, 32)
-            t = locs[x]
-            if st[h - 1] != t:
-                h = _settle(st, h, base, unreach, [t])
-                st[h] = t
-                h += 1
             continue
         if kind == F_UNARY:
             if st[h - 1] == operand[b]:
@@ -457,7 +458,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             if lab and st[h - len(lab):h] != lab:
                 _settle(st, h, base, unreach, lab)
             h = base
-            frame[4] = unreach = True
+            unreach = True
             continue
         elif kind == F_I64_CONST:
             if data[pos] < 0x80:
@@ -533,7 +534,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             if frame[0] != F_IF:
                 raise _Unsure
             p = frame[1]
-            frame = [F_ELSE, p, r, r, False, base]
+            frame = (F_ELSE, p, r, r, base, frame[5])
             ctrls[-1] = frame
             st[base:base + len(p)] = p
             h = base + len(p)
@@ -553,7 +554,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             p, r = fixed[b]  # type: ignore[misc]
         elif kind == F_UNREACHABLE:
             h = base
-            frame[4] = unreach = True
+            unreach = True
             continue
         elif kind == F_BR_TABLE:
             n, pos = read_len32(data, pos)
@@ -592,7 +593,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             if dlab:
                 _settle(st, h, base, unreach, dlab)
             h = base
-            frame[4] = unreach = True
+            unreach = True
             continue
         elif kind == F_MEMORY_SIZE or kind == F_MEMORY_GROW:
             mem, pos = MEM_INDEX.read(data, pos, state)
@@ -624,7 +625,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 raise _Unsure
             _settle(st, h, base, unreach, list(ctx.tag_params[x]))
             h = base
-            frame[4] = unreach = True
+            unreach = True
             continue
         elif kind == F_NOP:
             continue
@@ -645,7 +646,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
         raise _Unsure
 
 
-def _check_catches(ctx: Context, ctrls: List[list], catches: tuple) -> None:
+def _check_catches(ctx: Context, ctrls: List[Tuple[Any, ...]], catches: tuple) -> None:
     """try_table's clauses (spec 3.0 3.3.8.4), their label types matched exactly."""
     for ckind, tag, label in catches:
         if ckind == "catch" or ckind == "catch_ref":
