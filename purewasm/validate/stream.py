@@ -42,11 +42,11 @@ class _Unsure(Exception):
 # br_if 6%, end 6%, local.set 5%, block 5%, local.tee 4%, stores 5%, call 2% ...): the
 # dispatch below tests them in this order. local.get and i32.const are tested first, on
 # their opcode byte.
-(F_LOAD, F_STORE, F_MEMARG, F_BINARY, F_BR_IF, F_END, F_LOCAL_SET, F_LOCAL_TEE, F_BLOCK,
- F_LOOP, F_IF, F_TRY_TABLE, F_UNARY, F_CALL, F_BR, F_I64_CONST, F_DROP, F_SELECT,
- F_CALL_INDIRECT, F_GLOBAL_SET, F_GLOBAL_GET, F_RETURN, F_ELSE, F_F32_CONST, F_F64_CONST,
- F_FIXED, F_BR_TABLE, F_UNREACHABLE, F_MEMORY_SIZE, F_MEMORY_GROW, F_PREFIX_FC, F_THROW,
- F_NOP, F_LOCAL_GET, F_I32_CONST, F_UNSURE) = range(36)
+(F_LOAD_I32, F_LOAD, F_STORE, F_MEMARG, F_I32_BINARY, F_BINARY, F_BR_IF, F_END, F_LOCAL_SET,
+ F_LOCAL_TEE, F_BLOCK, F_LOOP, F_IF, F_TRY_TABLE, F_I32_UNARY, F_UNARY, F_CALL, F_BR,
+ F_I64_CONST, F_DROP, F_SELECT, F_CALL_INDIRECT, F_GLOBAL_SET, F_GLOBAL_GET, F_RETURN, F_ELSE,
+ F_F32_CONST, F_F64_CONST, F_FIXED, F_BR_TABLE, F_UNREACHABLE, F_MEMORY_SIZE, F_MEMORY_GROW,
+ F_PREFIX_FC, F_THROW, F_NOP, F_LOCAL_GET, F_I32_CONST, F_UNSURE) = range(39)
 
 _BY_NAME = {
     "local.get": F_LOCAL_GET, "local.set": F_LOCAL_SET, "local.tee": F_LOCAL_TEE,
@@ -62,9 +62,11 @@ _TRY_TABLE = CODECS[opcodes.TRY_TABLE]
 # The 0xFC instructions handled: the saturating truncations (FIXED) and these two.
 _FC_MEMORY_COPY, _FC_MEMORY_FILL = 10, 11
 # Kinds that read or change memory 0: with no memory of i32 addresses, left to the exact path.
-_MEMORY_KINDS = frozenset((F_LOAD, F_STORE, F_MEMARG, F_MEMORY_SIZE, F_MEMORY_GROW))
+_MEMORY_KINDS = frozenset((F_LOAD_I32, F_LOAD, F_STORE, F_MEMARG, F_MEMORY_SIZE,
+                           F_MEMORY_GROW))
 
 _I32 = ["i32"]
+_I32X2 = ["i32", "i32"]
 _I32X3 = ["i32", "i32", "i32"]
 _EMPTY: List[str] = []
 _NUM_VEC = frozenset(("i32", "i64", "f32", "f64", "v128"))
@@ -87,8 +89,9 @@ class _Tables:
     memory instructions F_UNSURE, for a module without a memory 0 of i32 addresses).
     The most common shapes get their own kinds and their types in ``operand[b]`` and
     ``result[b]``: F_UNARY (t -> u: numeric unary operations and conversions), F_BINARY
-    (t t -> u), F_LOAD (i32 -> u), F_STORE (i32 t -> ). ``natural[b]`` is a load or
-    store's natural alignment. Any other fixed effect is F_FIXED with
+    (t t -> u), F_LOAD (i32 -> u), F_STORE (i32 t -> ); and those of i32 alone, which
+    only check: F_I32_UNARY, F_I32_BINARY, F_LOAD_I32. ``natural[b]`` is a load or store's
+    natural alignment. Any other fixed effect is F_FIXED with
     ``fixed[b]`` = (params, results) (``memargs[b]`` for a memarg instruction); ``fc``
     has the 0xFC ones."""
 
@@ -122,6 +125,8 @@ class _Tables:
                     continue       # nop, the only one, is F_NOP
                 if len(results) == 1 and len(params) <= 2 and len(set(params)) == 1:
                     kinds[b] = F_UNARY if len(params) == 1 else F_BINARY
+                    if params[0] == results[0] == "i32":
+                        kinds[b] = F_I32_UNARY if len(params) == 1 else F_I32_BINARY
                     self.operand[b] = params[0]
                     self.result[b] = results[0]
                 else:
@@ -131,7 +136,7 @@ class _Tables:
                 _, params, results, natural = KIND[name]
                 self.natural[b] = natural
                 if params == _I32 and len(results) == 1:
-                    kinds[b] = F_LOAD       # i32 -> t
+                    kinds[b] = F_LOAD_I32 if results == _I32 else F_LOAD     # i32 -> t
                     self.operand[b] = "i32"
                     self.result[b] = results[0]
                 elif len(params) == 2 and params[0] == "i32" and not results:
@@ -156,6 +161,22 @@ def _tables(features: FrozenSet[str]) -> _Tables:
     if found is None:
         found = _TABLES[features] = _Tables(features)
     return found
+
+
+# Five-byte (padded) u32s seen, by their bytes: the value of each. Linkers pad the
+# indices they relocate (calls, the stack pointer global): one dictionary look-up reads
+# them. Bounded: past the bound, they are read as any other.
+_PADDED: Dict[bytes, int] = {}
+_PADDED_MAX = 1 << 16
+
+
+def _read_padded(data: Any, pos: int) -> Tuple[int, int]:
+    """A u32 at ``pos`` that is not a known five-byte one: (value, new position); a
+    five-byte one is remembered in _PADDED (its bytes decide its value and length)."""
+    x, end = read_uleb(data, pos, 32)
+    if end == pos + 5 and len(_PADDED) < _PADDED_MAX:
+        _PADDED[bytes(data[pos:end])] = x
+    return x, end
 
 
 def _settle(st: List[Any], h: int, base: int, unreach: bool, types: List[Any]) -> int:
@@ -259,118 +280,135 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             continue
         pos += 1
         kind = kinds[b]
-        if kind <= F_MEMARG:    # F_LOAD, F_STORE, F_MEMARG: a memarg first
-            a = data[pos]
-            if a <= natural[b] and data[pos + 1] < 0x80:   # memory 0, a one-byte offset
-                pos += 2
-            elif a <= natural[b] and data[pos + 2] < 0x80:    # a two-byte offset
-                pos += 3
-            elif (a <= natural[b] and data[pos + 5] < 0x10 and data[pos + 4] >= 0x80
-                  and data[pos + 3] >= 0x80):                 # a five-byte (padded) u32
-                pos += 6
-            else:
-                (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
-                if mem != 0 or o >= _U32_LIMIT or a > natural[b]:
-                    raise _Unsure
-            if kind == F_LOAD:
-                if st[h - 1] == "i32":
+        if kind < F_BR_IF:            # loads and stores, binary operations
+            if kind <= F_MEMARG:    # loads, stores, F_MEMARG: a memarg first
+                a = data[pos]
+                if a <= natural[b] and data[pos + 1] < 0x80:   # memory 0, a one-byte offset
+                    pos += 2
+                elif a <= natural[b] and data[pos + 2] < 0x80:    # a two-byte offset
+                    pos += 3
+                elif (a <= natural[b] and data[pos + 5] < 0x10 and data[pos + 4] >= 0x80
+                      and data[pos + 3] >= 0x80):                 # a five-byte (padded) u32
+                    pos += 6
+                else:
+                    (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
+                    if mem != 0 or o >= _U32_LIMIT or a > natural[b]:
+                        raise _Unsure
+                if kind == F_LOAD_I32:
+                    if st[h - 1] != "i32":
+                        h = _settle(st, h, base, unreach, _I32)
+                        st[h] = "i32"
+                        h += 1
+                elif kind == F_LOAD:
+                    if st[h - 1] == "i32":
+                        st[h - 1] = result[b]
+                    else:
+                        h = _settle(st, h, base, unreach, _I32)
+                        st[h] = result[b]
+                        h += 1
+                elif kind == F_STORE:
+                    t = operand[b]
+                    if st[h - 1] == t and st[h - 2] == "i32":
+                        h -= 2
+                    else:
+                        h = _settle(st, h, base, unreach, ["i32", t])
+                else:
+                    p, r = tables.memargs[b]  # type: ignore[misc]
+                    h = _settle(st, h, base, unreach, p)
+                    st[h:h + len(r)] = r
+                    h += len(r)
+                continue
+            if kind == F_I32_BINARY:       # i32 i32 -> i32: the result takes the first's place
+                if st[h - 1] == "i32" and st[h - 2] == "i32":
+                    h -= 1
+                else:
+                    h = _settle(st, h, base, unreach, _I32X2)
+                    st[h] = "i32"
+                    h += 1
+                continue
+            if kind == F_BINARY:     # (the last of this group)
+                t = operand[b]
+                if st[h - 1] == t and st[h - 2] == t:
+                    h -= 1
                     st[h - 1] = result[b]
                 else:
-                    h = _settle(st, h, base, unreach, _I32)
+                    h = _settle(st, h, base, unreach, [t, t])
                     st[h] = result[b]
                     h += 1
-            elif kind == F_STORE:
-                t = operand[b]
-                if st[h - 1] == t and st[h - 2] == "i32":
-                    h -= 2
-                else:
-                    h = _settle(st, h, base, unreach, ["i32", t])
-            else:
-                p, r = tables.memargs[b]  # type: ignore[misc]
-                h = _settle(st, h, base, unreach, p)
-                st[h:h + len(r)] = r
-                h += len(r)
-            continue
-        if kind == F_BINARY:
-            t = operand[b]
-            if st[h - 1] == t and st[h - 2] == t:
-                h -= 1
-                st[h - 1] = result[b]
-            else:
-                h = _settle(st, h, base, unreach, [t, t])
-                st[h] = result[b]
-                h += 1
-            continue
-        if kind == F_BR_IF:
-            x = data[pos]
-            if x < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:
-                x = (x & 0x7F) | (data[pos + 1] << 7)
-                pos += 2
-            else:
-                x, pos = read_uleb(data, pos, 32)
-            if st[h - 1] == "i32":
-                h -= 1
-            else:
-                h = _settle(st, h, base, unreach, _I32)
-            lab = ctrls[-1 - x][3]
-            if lab:
-                k = len(lab)
-                if st[h - k:h] != lab:
-                    # Popped and pushed back: what was Unknown takes the label's types.
-                    h = _settle(st, h, base, unreach, lab)
-                    st[h:h + k] = lab
-                    h += k
-            continue
-        if kind == F_END:
-            r = frame[2]
-            if h != base or r:
-                if st[base:h] != r:
-                    if _settle(st, h, base, unreach, r) != base:
+                continue
+        if kind <= F_LOCAL_TEE:       # br_if, end, local.set, local.tee
+            if kind <= F_END:
+                if kind == F_BR_IF:
+                    x = data[pos]
+                    if x < 0x80:
+                        pos += 1
+                    elif data[pos + 1] < 0x80:
+                        x = (x & 0x7F) | (data[pos + 1] << 7)
+                        pos += 2
+                    else:
+                        x, pos = read_uleb(data, pos, 32)
+                    if st[h - 1] == "i32":
+                        h -= 1
+                    else:
+                        h = _settle(st, h, base, unreach, _I32)
+                    lab = ctrls[-1 - x][3]
+                    if lab:
+                        k = len(lab)
+                        if st[h - k:h] != lab:
+                            # Popped and pushed back: what was Unknown takes the label's types.
+                            h = _settle(st, h, base, unreach, lab)
+                            st[h:h + k] = lab
+                            h += k
+                    continue
+                if kind == F_END:
+                    r = frame[2]
+                    if h != base or r:
+                        if st[base:h] != r:
+                            if _settle(st, h, base, unreach, r) != base:
+                                raise _Unsure
+                    if frame[0] == F_IF and frame[1] != r:
                         raise _Unsure
-            if frame[0] == F_IF and frame[1] != r:
-                raise _Unsure
-            ctrls.pop()
-            if not ctrls:
-                break
-            h = base - 1                # the marker goes too
-            if r:
-                st[h:h + len(r)] = r
-                h += len(r)
-            unreach = frame[5]
-            frame = ctrls[-1]
-            base = frame[4]
-            continue
-        if kind == F_LOCAL_SET:
-            x = data[pos]
-            if x < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:
-                x = (x & 0x7F) | (data[pos + 1] << 7)
-                pos += 2
-            else:
-                x, pos = read_uleb(data, pos, 32)
-            if st[h - 1] == locs[x]:
-                h -= 1
-            else:
-                h = _settle(st, h, base, unreach, [locs[x]])
-            continue
-        if kind == F_LOCAL_TEE:
-            x = data[pos]
-            if x < 0x80:
-                pos += 1
-            elif data[pos + 1] < 0x80:
-                x = (x & 0x7F) | (data[pos + 1] << 7)
-                pos += 2
-            else:
-                x, pos = read_uleb(data, pos, 32)
-            t = locs[x]
-            if st[h - 1] != t:
-                h = _settle(st, h, base, unreach, [t])
-                st[h] = t
-                h += 1
-            continue
+                    ctrls.pop()
+                    if not ctrls:
+                        break
+                    h = base - 1                # the marker goes too
+                    if r:
+                        st[h:h + len(r)] = r
+                        h += len(r)
+                    unreach = frame[5]
+                    frame = ctrls[-1]
+                    base = frame[4]
+                    continue
+            # local.set, local.tee
+            if kind == F_LOCAL_SET:
+                x = data[pos]
+                if x < 0x80:
+                    pos += 1
+                elif data[pos + 1] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
+                else:
+                    x, pos = read_uleb(data, pos, 32)
+                if st[h - 1] == locs[x]:
+                    h -= 1
+                else:
+                    h = _settle(st, h, base, unreach, [locs[x]])
+                continue
+            if kind == F_LOCAL_TEE:
+                x = data[pos]
+                if x < 0x80:
+                    pos += 1
+                elif data[pos + 1] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 1] << 7)
+                    pos += 2
+                else:
+                    x, pos = read_uleb(data, pos, 32)
+                t = locs[x]
+                if st[h - 1] != t:
+                    h = _settle(st, h, base, unreach, [t])
+                    st[h] = t
+                    h += 1
+                continue
         if kind <= F_TRY_TABLE:      # F_BLOCK, F_LOOP, F_IF, F_TRY_TABLE
             if kind == F_TRY_TABLE:
                 tt, pos = _TRY_TABLE.read(data, pos, state)
@@ -420,6 +458,12 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             ctrls.append(frame)
             unreach = False
             continue
+        if kind == F_I32_UNARY:
+            if st[h - 1] != "i32":
+                h = _settle(st, h, base, unreach, _I32)
+                st[h] = "i32"
+                h += 1
+            continue
         if kind == F_UNARY:
             if st[h - 1] == operand[b]:
                 st[h - 1] = result[b]
@@ -435,12 +479,12 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             elif data[pos + 1] < 0x80:
                 x = (x & 0x7F) | (data[pos + 1] << 7)
                 pos += 2
-            elif data[pos + 4] < 0x10 and data[pos + 3] >= 0x80 and data[pos + 2] >= 0x80:
-                x = ((x & 0x7F) | (data[pos + 1] & 0x7F) << 7 | (data[pos + 2] & 0x7F) << 14
-                     | (data[pos + 3] & 0x7F) << 21 | data[pos + 4] << 28)
-                pos += 5          # five bytes, as linkers pad relocated indices
-            else:
-                x, pos = read_uleb(data, pos, 32)
+            else:                 # five bytes, as linkers pad relocated indices
+                x = _PADDED.get(data[pos:pos + 5], -1)
+                if x < 0:
+                    x, pos = _read_padded(data, pos)
+                else:
+                    pos += 5
             p, r = func_sigs[x]
         elif kind == F_BR or kind == F_RETURN:
             if kind == F_BR:
@@ -499,12 +543,12 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             elif data[pos + 1] < 0x80:
                 x = (x & 0x7F) | (data[pos + 1] << 7)
                 pos += 2
-            elif data[pos + 4] < 0x10 and data[pos + 3] >= 0x80 and data[pos + 2] >= 0x80:
-                x = ((x & 0x7F) | (data[pos + 1] & 0x7F) << 7 | (data[pos + 2] & 0x7F) << 14
-                     | (data[pos + 3] & 0x7F) << 21 | data[pos + 4] << 28)
-                pos += 5
-            else:
-                x, pos = read_uleb(data, pos, 32)
+            else:                 # five bytes, as linkers pad relocated indices
+                x = _PADDED.get(data[pos:pos + 5], -1)
+                if x < 0:
+                    x, pos = _read_padded(data, pos)
+                else:
+                    pos += 5
             if x >= nglobals:
                 raise _Unsure
             st[h] = global_types[x]
@@ -517,12 +561,12 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             elif data[pos + 1] < 0x80:
                 x = (x & 0x7F) | (data[pos + 1] << 7)
                 pos += 2
-            elif data[pos + 4] < 0x10 and data[pos + 3] >= 0x80 and data[pos + 2] >= 0x80:
-                x = ((x & 0x7F) | (data[pos + 1] & 0x7F) << 7 | (data[pos + 2] & 0x7F) << 14
-                     | (data[pos + 3] & 0x7F) << 21 | data[pos + 4] << 28)
-                pos += 5
-            else:
-                x, pos = read_uleb(data, pos, 32)
+            else:                 # five bytes, as linkers pad relocated indices
+                x = _PADDED.get(data[pos:pos + 5], -1)
+                if x < 0:
+                    x, pos = _read_padded(data, pos)
+                else:
+                    pos += 5
             if x >= nglobals or not global_mut[x]:
                 raise _Unsure
             h = _settle(st, h, base, unreach, [global_types[x]])
