@@ -278,20 +278,20 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             st[h] = "i32"
             h += 1
             continue
-        pos += 1
         kind = kinds[b]
+        # The hot kinds below read their immediates at pos + 1; the others move pos first.
         if kind < F_BR_IF:            # loads and stores, binary operations
             if kind <= F_MEMARG:    # loads, stores, F_MEMARG: a memarg first
-                a = data[pos]
-                if a <= natural[b] and data[pos + 1] < 0x80:   # memory 0, a one-byte offset
-                    pos += 2
-                elif a <= natural[b] and data[pos + 2] < 0x80:    # a two-byte offset
+                a = data[pos + 1]
+                if a <= natural[b] and data[pos + 2] < 0x80:   # memory 0, a one-byte offset
                     pos += 3
-                elif (a <= natural[b] and data[pos + 5] < 0x10 and data[pos + 4] >= 0x80
-                      and data[pos + 3] >= 0x80):                 # a five-byte (padded) u32
-                    pos += 6
+                elif a <= natural[b] and data[pos + 3] < 0x80:    # a two-byte offset
+                    pos += 4
+                elif (a <= natural[b] and data[pos + 6] < 0x10 and data[pos + 5] >= 0x80
+                      and data[pos + 4] >= 0x80):                 # a five-byte (padded) u32
+                    pos += 7
                 else:
-                    (a, o, mem), pos = read_memarg(data, pos, multi_memory, offset_bits)
+                    (a, o, mem), pos = read_memarg(data, pos + 1, multi_memory, offset_bits)
                     if mem != 0 or o >= _U32_LIMIT or a > natural[b]:
                         raise _Unsure
                 if kind == F_LOAD_I32:
@@ -318,6 +318,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     st[h:h + len(r)] = r
                     h += len(r)
                 continue
+            pos += 1
             if kind == F_I32_BINARY:       # i32 i32 -> i32: the result takes the first's place
                 if st[h - 1] == "i32" and st[h - 2] == "i32":
                     h -= 1
@@ -339,14 +340,14 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
         if kind <= F_LOCAL_TEE:       # br_if, end, local.set, local.tee
             if kind <= F_END:
                 if kind == F_BR_IF:
-                    x = data[pos]
+                    x = data[pos + 1]
                     if x < 0x80:
-                        pos += 1
-                    elif data[pos + 1] < 0x80:
-                        x = (x & 0x7F) | (data[pos + 1] << 7)
                         pos += 2
+                    elif data[pos + 2] < 0x80:
+                        x = (x & 0x7F) | (data[pos + 2] << 7)
+                        pos += 3
                     else:
-                        x, pos = read_uleb(data, pos, 32)
+                        x, pos = read_uleb(data, pos + 1, 32)
                     if st[h - 1] == "i32":
                         h -= 1
                     else:
@@ -361,6 +362,7 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                             h += k
                     continue
                 if kind == F_END:
+                    pos += 1
                     r = frame[2]
                     if h != base or r:
                         if st[base:h] != r:
@@ -381,34 +383,35 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     continue
             # local.set, local.tee
             if kind == F_LOCAL_SET:
-                x = data[pos]
+                x = data[pos + 1]
                 if x < 0x80:
-                    pos += 1
-                elif data[pos + 1] < 0x80:
-                    x = (x & 0x7F) | (data[pos + 1] << 7)
                     pos += 2
+                elif data[pos + 2] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 2] << 7)
+                    pos += 3
                 else:
-                    x, pos = read_uleb(data, pos, 32)
+                    x, pos = read_uleb(data, pos + 1, 32)
                 if st[h - 1] == locs[x]:
                     h -= 1
                 else:
                     h = _settle(st, h, base, unreach, [locs[x]])
                 continue
             if kind == F_LOCAL_TEE:
-                x = data[pos]
+                x = data[pos + 1]
                 if x < 0x80:
-                    pos += 1
-                elif data[pos + 1] < 0x80:
-                    x = (x & 0x7F) | (data[pos + 1] << 7)
                     pos += 2
+                elif data[pos + 2] < 0x80:
+                    x = (x & 0x7F) | (data[pos + 2] << 7)
+                    pos += 3
                 else:
-                    x, pos = read_uleb(data, pos, 32)
+                    x, pos = read_uleb(data, pos + 1, 32)
                 t = locs[x]
                 if st[h - 1] != t:
                     h = _settle(st, h, base, unreach, [t])
                     st[h] = t
                     h += 1
                 continue
+        pos += 1
         if kind <= F_TRY_TABLE:      # F_BLOCK, F_LOOP, F_IF, F_TRY_TABLE
             if kind == F_TRY_TABLE:
                 tt, pos = _TRY_TABLE.read(data, pos, state)
