@@ -275,6 +275,15 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 pos += 6                  # five bytes: the sign bits that s32 allows
             else:
                 pos = read_sleb(data, pos + 1, 32)[1]
+            if kinds[data[pos]] == F_I32_BINARY:
+                # A constant operand of an i32 operation (a third of them): both at once,
+                # the other operand checked, and the result in its place.
+                pos += 1
+                if st[h - 1] != "i32":
+                    h = _settle(st, h, base, unreach, _I32)
+                    st[h] = "i32"
+                    h += 1
+                continue
             st[h] = "i32"
             h += 1
             continue
