@@ -152,6 +152,9 @@ class _Tables:
 
 
 _TABLES: Dict[FrozenSet[str], _Tables] = {}
+# The tables for a module whose bodies were read without the exceptions proposal, by the
+# features validation allows.
+_TABLES_NO_EXCEPTIONS: Dict[FrozenSet[str], _Tables] = {}
 
 
 def _tables(features: FrozenSet[str]) -> _Tables:
@@ -746,10 +749,15 @@ def validate_lazy_func(ctx: Context, fidx: int, func: LazyFunc,
     by the exact path, but only :func:`decode_and_validate` makes it the module's."""
     enabled = features if isinstance(features, frozenset) else frozenset(features)
     state = func.state
-    if state is not None and not state.exceptions and "exceptions" in enabled:
-        enabled = enabled - {"exceptions"}
+    if state is None or state.exceptions:
+        tables = _tables(enabled)
+    else:       # bodies read without the exceptions proposal: its instructions are unsure
+        found = _TABLES_NO_EXCEPTIONS.get(enabled)
+        if found is None:
+            found = _TABLES_NO_EXCEPTIONS[enabled] = _tables(enabled - {"exceptions"})
+        tables = found
     try:
-        _fast(ctx, func, _tables(enabled))
+        _fast(ctx, func, tables)
         return
     except MemoryError:
         raise
