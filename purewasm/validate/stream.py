@@ -425,6 +425,14 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 continue
         pos += 1
         if kind <= F_TRY_TABLE:      # F_BLOCK, F_LOOP, F_IF, F_TRY_TABLE
+            if kind == F_BLOCK and data[pos] == 0x40:     # the common block: [] -> []
+                pos += 1
+                st[h] = _MARK
+                h = base = h + 1
+                frame = (F_BLOCK, _EMPTY, _EMPTY, _EMPTY, base, unreach)
+                ctrls.append(frame)
+                unreach = False
+                continue
             if kind == F_TRY_TABLE:
                 tt, pos = _TRY_TABLE.read(data, pos, state)
                 bt, catches = cast(Tuple[Any, tuple], tt)
