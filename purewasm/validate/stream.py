@@ -536,9 +536,16 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             h += 1
             continue
         elif kind == F_DROP:
-            h = _settle_any(st, h, base, unreach)[1]
+            if h > base:
+                h -= 1
+            else:
+                h = _settle_any(st, h, base, unreach)[1]
             continue
         elif kind == F_SELECT:
+            # Two operands of one numeric type and an i32: the first stays in place.
+            if st[h - 1] == "i32" and st[h - 2] in _NUM_VEC and st[h - 3] == st[h - 2]:
+                h -= 2
+                continue
             if st[h - 1] == "i32":
                 h -= 1
             else:
@@ -557,7 +564,10 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
             if (x >= len(ctx.table_elems) or y >= len(type_sigs) or type_sigs[y] is None
                     or ctx.table_elems[x] != FUNCREF or ctx.table_addresses[x] != "i32"):
                 raise _Unsure
-            h = _settle(st, h, base, unreach, _I32)
+            if st[h - 1] == "i32":
+                h -= 1
+            else:
+                h = _settle(st, h, base, unreach, _I32)
             p, r = type_sigs[y]  # type: ignore[misc]
         elif kind == F_GLOBAL_GET:
             x = data[pos]
@@ -592,7 +602,10 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                     pos += 5
             if x >= nglobals or not global_mut[x]:
                 raise _Unsure
-            h = _settle(st, h, base, unreach, [global_types[x]])
+            if st[h - 1] == global_types[x]:
+                h -= 1
+            else:
+                h = _settle(st, h, base, unreach, [global_types[x]])
             continue
         elif kind == F_ELSE:
             r = frame[2]
@@ -644,7 +657,10 @@ def _fast(ctx: Context, func: LazyFunc, tables: _Tables) -> None:
                 pos += 2
             else:
                 x, pos = read_uleb(data, pos, 32)
-            h = _settle(st, h, base, unreach, _I32)
+            if st[h - 1] == "i32":
+                h -= 1
+            else:
+                h = _settle(st, h, base, unreach, _I32)
             nctrl = len(ctrls)
             if x >= nctrl:
                 raise _Unsure
