@@ -132,3 +132,86 @@ def test_invalid_body_error_as_exact_path() -> None:
         assert exact[0] != "ok"
         assert _outcome(lambda d=data: decode_and_validate(d)) == exact
     assert _outcome(lambda: decode_and_validate(bad_both))[0] == "MalformedError"
+
+
+# Typed stack shapes the fast reader has fast paths for: blocks with parameters and
+# results, if/else, branches carrying values, unreachable code, every load and store.
+SHAPES = """(module
+  (type $p2 (func (param i32 i64) (result i64)))
+  (memory 1) (global $g (mut i64) (i64.const 0)) (global $c f32 (f32.const 1))
+  (func $h (param i32 i64 f32 f64) (result i32 i64) (local v128)
+    (i32.const 8) (i64.const -1)
+    (block $b (type $p2)
+      (i64.add (i64.extend_i32_s (local.get 0)))
+      (br_if $b (local.get 0))
+      (local.tee 1)
+      (global.set $g (local.get 1))
+      (loop $l (param i64) (result i64)
+        (i64.const 4) (i64.mul) (br_if $l (local.get 0)))
+      (local.set 1) (drop) (local.get 1))
+    (local.set 1)
+    (if (result i32 i64) (local.get 0)
+      (then (i32.const 1) (local.get 1))
+      (else (unreachable) (i32.add) (i64.const 2))) (drop) (drop)
+    (i32.store offset=4 (local.get 0) (i32.load align=1 (local.get 0)))
+    (i64.store32 offset=70000 (local.get 0) (i64.load16_s (local.get 0)))
+    (f32.store (local.get 0) (f32.add (global.get $c) (f32.load (local.get 0))))
+    (f64.store (local.get 0) (f64.convert_i32_u (i32.load8_s (local.get 0))))
+    (i32.store8 (local.get 0) (i32.trunc_sat_f64_s (f64.load (local.get 0))))
+    (i64.store16 (local.get 0) (i64.load8_u offset=300 (local.get 0)))
+    (block (br 0 (unreachable)) (i32.const 1) (i64.load) (drop))
+    (drop (block (result i32) (i32.const 1) (return (i32.const 0) (i64.const 0))))
+    (select (i32.const 1) (i32.const 2) (i32.const 3))
+    (local.get 1)))
+"""
+
+
+def _padded_module() -> bytes:
+    """A module whose body uses the five-byte LEB128s linkers write for what they
+    relocate: a call, globals, an i32.const and a memarg offset."""
+    from purewasm.binary.leb128 import write_uleb
+
+    def section(sid: int, content: bytes) -> bytes:
+        return bytes([sid]) + write_uleb(len(content)) + content
+    body = bytes([
+        0x00,                                       # no locals
+        0x20, 0x00,                                 # local.get 0
+        0x41, 0x90, 0x80, 0x80, 0x80, 0x00,         # i32.const 16 (padded)
+        0x6A,                                       # i32.add
+        0x24, 0x80, 0x80, 0x80, 0x80, 0x00,         # global.set 0 (padded)
+        0x23, 0x80, 0x80, 0x80, 0x80, 0x00,         # global.get 0 (padded)
+        0x28, 0x02, 0x84, 0x80, 0x80, 0x80, 0x00,   # i32.load offset=4 (padded)
+        0x10, 0x80, 0x80, 0x80, 0x80, 0x00,         # call 0 (padded)
+        0x0B])
+    return (b"\0asm\1\0\0\0"
+            + section(1, bytes([1, 0x60, 1, 0x7F, 1, 0x7F]))
+            + section(3, bytes([1, 0]))
+            + section(5, bytes([1, 0, 1]))
+            + section(6, bytes([1, 0x7F, 1, 0x41, 0, 0x0B]))
+            + section(10, bytes([1]) + write_uleb(len(body)) + body))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_bodies_same_outcome(seed: int) -> None:
+    # The fast reader must never accept a body that the exact path refuses: bodies of
+    # valid modules with a byte or two changed (often an opcode for another of the
+    # same family, to make type errors rather than malformed bytes).
+    import random
+    rng = random.Random(seed)
+    hot = [0x20, 0x21, 0x22, 0x41, 0x42, 0x43, 0x44, 0x45, 0x50, 0x6A, 0x7C, 0xA7, 0xAC,
+           0x28, 0x29, 0x2A, 0x2B, 0x36, 0x37, 0x3A, 0x3E, 0x0B, 0x0D, 0x0C, 0x1A, 0x1B,
+           0x02, 0x03, 0x04, 0x05, 0x00, 0x01, 0x0F, 0x10, 0x23, 0x24, 0x7F, 0x7E, 0x40]
+    mutants = []
+    for data in (encode_module(parse_module(C_LIKE)), encode_module(parse_module(SHAPES)),
+                 _padded_module()):
+        funcs = decode_module(data, lazy_bodies=True).funcs
+        spans = [(f.expr_start, f.expr_end) for f in funcs if isinstance(f, LazyFunc)]
+        assert _fast_accepts(data) == [True] * len(spans)
+        for _ in range(400):
+            mutant = bytearray(data)
+            for _ in range(rng.choice((1, 1, 2))):
+                start, end = rng.choice(spans)
+                i = rng.randrange(start, end)
+                mutant[i] = rng.choice(hot) if rng.random() < 0.7 else rng.randrange(256)
+            mutants.append(bytes(mutant))
+    assert _same_as_exact(mutants, None) == len(mutants)

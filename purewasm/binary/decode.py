@@ -28,7 +28,7 @@ from .immediates import CAST_NULLABLE, CODECS, Codec, CodeState
 from .leb128 import read_len32, read_u32, read_uleb
 from .sections import RANK, Section
 from .types import (
-    bad_type_byte, read_reftype, read_valtype,
+    VALTYPE_BY_BYTE, bad_type_byte, read_reftype, read_valtype,
 )
 from ..syntax import (
     ACTIVE, DECLARATIVE, FUNC, FUNCREF, GLOBAL, MEMORY, PASSIVE, TABLE, TAG, TagType,
@@ -80,6 +80,8 @@ _EXTERN_KINDS = (FUNC, TABLE, MEMORY, GLOBAL, TAG)
 
 
 _EOF = "unexpected end of section or function"
+# i32, i64, f32, f64 and v128 by their byte: value types read in one look-up.
+_NUMERIC_BY_BYTE = {b: VALTYPE_BY_BYTE[b] for b in (0x7F, 0x7E, 0x7D, 0x7C, 0x7B)}
 
 # --- Instruction dispatch tables -------------------------------------------------------
 # What the hot loop does with each opcode byte, as small ints (it compares ints, not
@@ -679,18 +681,46 @@ class _Decoder:
         types = self.func_type_indices
         state = self.state
         _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
+        ndata = len(data)
+        typed = self.typed
+        # Numeric value types read inline (any other goes through read_valtype).
+        numeric = _NUMERIC_BY_BYTE
         for i in range(count):
-            size, pos = read_len32(data, pos)
-            _check_limit(size, MAX_FUNCTION_SIZE, "bytes in a function body", pos)
+            # Sizes and counts of one or two bytes inline (read_len32 for the others, and
+            # for any that runs past the data: it raises the error).
+            b = data[pos]
+            if b < 0x80 and b <= ndata - pos:
+                size = b
+                pos += 1
+            elif b >= 0x80 and data[pos + 1] < 0x80 and \
+                    (b & 0x7F) | data[pos + 1] << 7 <= ndata - pos:
+                size = (b & 0x7F) | data[pos + 1] << 7
+                pos += 2
+            else:
+                size, pos = read_len32(data, pos)
+                _check_limit(size, MAX_FUNCTION_SIZE, "bytes in a function body", pos)
             body_start = pos
             body_end = pos + size
-            nentries, pos = read_len32(data, pos)
+            b = data[pos]
+            if b < 0x80 and b <= ndata - pos:
+                nentries = b
+                pos += 1
+            else:
+                nentries, pos = read_len32(data, pos)
             locals_: List[str] = []
             total = 0
             decls = []
             for _ in range(nentries):
-                c, pos = read_u32(data, pos)
-                t, pos = read_valtype(data, pos, self.typed)
+                c = data[pos]
+                if c < 0x80:
+                    pos += 1
+                else:
+                    c, pos = read_u32(data, pos)
+                t = numeric.get(data[pos])
+                if t is None:
+                    t, pos = read_valtype(data, pos, typed)
+                else:
+                    pos += 1
                 total += c
                 decls.append((c, t))
             if total >= 1 << 32:
