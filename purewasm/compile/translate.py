@@ -18,7 +18,8 @@ from purewasm.syntax import BlockType, FuncType, Instr, Module
 from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables  # noqa: F401
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
-from .entries import Handler, TranslationError, UnsupportedError
+from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
+from .ranges import LocalBits, pointer_locals
 from .registry import HANDLERS
 from .scan import Scan
 from .stack import FUNC_ENTRY, OperandStack
@@ -102,6 +103,9 @@ class Translator(OperandStack):
         # of the Wasm instruction it came from, FUNC_ENTRY for the function's own lines,
         # None for none; for backtraces (CompiledModule.wasm_frame).
         self.line_pcs: List[Optional[int]] = []
+        # What is known of the locals' values (ranges.py; CPython shapes only).
+        self.local_bits = LocalBits()
+        self.pointer_locals: frozenset = frozenset()
 
     def block_sig(self, bt: BlockType) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:
@@ -114,6 +118,8 @@ class Translator(OperandStack):
     def translate(self) -> str:
         body = self.func.body
         self.scan = Scan(body)
+        if CPYTHON_SHAPES:
+            self.pointer_locals = pointer_locals(body)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
         self.lowering.start()
         handlers = HANDLERS
@@ -134,6 +140,7 @@ class Translator(OperandStack):
             self.cur_pc = i
             if op in _JOINS:
                 self.last_effect = None
+                self.local_bits.join()
             fn = handlers.get(op)
             if fn is None:
                 fn = self.vector_handler(ins)

@@ -1,0 +1,139 @@
+"""What the translator knows about locals (compile/ranges.py): narrow locals lose their
+bound wherever control paths join or they are assigned again, and pointer locals get the
+same values with ``%`` as with ``&``. Each function computes its expected value in
+Python; the shapes are checked on CPython only (PyPy keeps its own code shapes)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from compile_helpers import instance
+from purewasm.compile.entries import CPYTHON_SHAPES
+from purewasm.compile.ranges import address_like
+
+M32 = 0xFFFFFFFF
+
+MODES = [None, "flat", "metered"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_local_forgotten_at_a_join(mode: Any) -> None:
+    # l2 is wide on the branch to the end of the block, a byte on the fallthrough (the
+    # last assignment before the join): the store8 after the join must mask it.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        i32.const 0 i32.const 0x7F i32.store8
+        local.get 1 local.set 2
+        block
+          local.get 0 br_if 0
+          i32.const 0 i32.load8_u local.set 2
+        end
+        i32.const 8 local.get 2 i32.store8
+        i32.const 8 i32.load))"""
+    f = instance(text, mode=mode).func("f")
+    assert f(0, 0x12345) == 0x7F
+    assert f(1, 0x12345) == 0x45
+    assert f(1, M32) == 0xFF
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_local_forgotten_at_a_loop_head(mode: Any) -> None:
+    # l2 is a byte before the loop, and wide at the end of each iteration: at the top of
+    # the loop (after the first iteration) the store8 must mask it.
+    text = """(module (memory 1)
+      (func (export "f") (param i32) (result i32) (local i32 i32 i32)
+        i32.const 0 i32.load8_u local.set 2
+        loop
+          i32.const 16 local.get 2 i32.store8
+          local.get 1 i32.const 16 i32.load8_u i32.add local.set 1
+          local.get 0 local.get 3 i32.mul local.set 2
+          local.get 3 i32.const 1 i32.add local.tee 3
+          i32.const 4 i32.lt_u br_if 0
+        end
+        local.get 1))"""
+    inst = instance(text, mode=mode)
+    inst.memories[0].data[0] = 200
+    f = inst.func("f")
+    for a in (0x1234, M32, 0x10101):
+        want = 200 + sum((a * k) & 0xFF for k in (0, 1, 2))
+        assert f(a) == want, a
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_sums_and_products(mode: Any) -> None:
+    # Bytes and booleans in locals: their sums and products need no mask, and must still
+    # be right at the extremes.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32 i32 i32)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i32.load8_u local.set 2
+        i32.const 1 i32.load16_u local.set 3
+        local.get 0 local.get 1 i32.lt_u local.set 4
+        local.get 2 local.get 3 i32.mul
+        local.get 2 i32.add
+        local.get 4 i32.add
+        local.get 3 i32.const 0x10000 i32.mul i32.add)
+      (func (export "g") (param i32) (result i64) (local i64)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i64.load32_u local.set 1
+        local.get 1 local.get 1 i64.mul
+        local.get 1 i64.add))"""
+    inst = instance(text, mode=mode)
+    f = inst.func("f")
+    for a, b in ((0, 0), (M32, 0), (0xFFFF00FF, 1), (0x00FFFF00, M32), (0x80808080, 5)):
+        lo, mid = a & 0xFF, (a >> 8) & 0xFFFF
+        want = (lo * mid + lo + (1 if a < b else 0) + mid * 0x10000) & M32
+        assert f(a, b) == want, (a, b)
+    g = inst.func("g")
+    for a in (0, 1, M32, 0x80000000):
+        assert g(a) == (a * a + a) & 0xFFFFFFFFFFFFFFFF
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pointer_locals_wrap_like_any_value(mode: Any) -> None:
+    # l1 is read as an address, so its assignments are reduced with %: a value that
+    # wraps (below zero, above 2**32) must still be the canonical one.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        local.get 0 i32.const -16 i32.add local.set 2
+        local.get 2 i32.const 3 i32.shl local.get 1 i32.add local.set 2
+        local.get 2 i32.const 0xFFFF i32.and i32.load8_u drop
+        local.get 2))"""
+    f = instance(text, mode=mode).func("f")
+    for a, b in ((0, 0), (15, 7), (16, 0), (M32, M32), (0x20000000, 5)):
+        assert f(a, b) == ((((a - 16) & M32) << 3) + b) & M32, (a, b)
+
+
+def test_address_like() -> None:
+    assert address_like("((l2 + 112) + l1)")
+    assert address_like("(((l2 + 112) + (l1 << 2)) - 8)")
+    assert not address_like("(l3 * 7)")
+    assert not address_like("((l1 << 13) ^ l1)")
+    assert not address_like("(l20 - l18)")       # may be negative
+    assert not address_like("l1 >> 3")
+
+
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_shapes_on_cpython() -> None:
+    # The byte swap of a generic qsort: neither byte is masked when stored; the pointer
+    # sums are reduced with %.
+    text = """(module (memory 1)
+      (func (export "swap") (param i32 i32 i32) (local i32 i32 i32)
+        loop
+          local.get 0 local.get 2 i32.add local.tee 3 i32.load8_u local.set 5
+          local.get 3 local.get 1 local.get 2 i32.add local.tee 4 i32.load8_u i32.store8
+          local.get 4 local.get 5 i32.store8
+          local.get 2 i32.const 1 i32.sub local.tee 2 br_if 0
+        end))"""
+    inst = instance(text)
+    src = inst.compiled.source(0)
+    assert "& 0xFF" not in src, src
+    assert "l3 = ((l0 + l2) % 4294967296)" in src, src
+    mem = inst.memories[0].data
+    mem[0:9] = bytes(range(1, 10))
+    want = bytearray(mem[0:9])
+    for k in (4, 3, 2, 1):
+        want[k], want[4 + k] = want[4 + k], want[k]
+    inst.func("swap")(0, 4, 4)
+    assert bytes(mem[0:9]) == bytes(want)
