@@ -137,3 +137,91 @@ def test_shapes_on_cpython() -> None:
         want[k], want[4 + k] = want[4 + k], want[k]
     inst.func("swap")(0, 4, 4)
     assert bytes(mem[0:9]) == bytes(want)
+
+
+def _counted(init: str, step: int, cmp: str, bound: int, t: str = "i32") -> str:
+    # loop: sum += x; x += step (tee); continue while x <cmp> bound; returns sum * 2**16
+    # + iterations (at most 100,000: a second exit, to the enclosing block).
+    return """(module
+      (func (export "f") (param %(t)s) (result %(t)s) (local %(t)s %(t)s %(t)s)
+        %(init)s local.set 1
+        block
+          loop
+            local.get 2 local.get 1 %(t)s.add local.set 2
+            local.get 3 %(t)s.const 1 %(t)s.add local.tee 3
+            %(t)s.const 100000 %(t)s.gt_u br_if 1
+            local.get 1 %(t)s.const %(step)d %(t)s.add local.tee 1
+            %(t)s.const %(bound)d %(t)s.%(cmp)s br_if 0
+          end
+        end
+        local.get 2 %(t)s.const 65536 %(t)s.mul local.get 3 %(t)s.add))""" % dict(
+        t=t, init=init, step=step, cmp=cmp, bound=bound)
+
+
+def _simulate(x: int, step: int, cmp: str, bound: int, w: int = 32) -> int:
+    m = (1 << w) - 1
+    s = n = 0
+    while True:
+        s = (s + x) & m
+        n += 1
+        if n > 100000:
+            break
+        x = (x + step) & m
+        if not (x != bound if cmp == "ne" else x < bound):
+            break
+    return (s * 65536 + n) & m
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", [
+    ("i32.const 0", 0, 4, "ne", 256),           # a counter (proven: no %)
+    ("i32.const 3", 3, 4, "ne", 1027),
+    ("i32.const 5", 5, 4, "ne", 256),           # misses the bound: wraps, not proven
+    ("i32.const 0x24000", 0x24000, 0x10000, "ne", 0x4000),  # starts above: wraps
+    ("i32.const 0", 0, 7, "lt_u", 100),
+    ("local.get 0", None, 3, "lt_u", 10),       # unknown start: not proven
+])
+def test_counted_loops(mode: Any, case: Any) -> None:
+    init, x0, step, cmp, bound = case
+    f = instance(_counted(init, step, cmp, bound), mode=mode).func("f")
+    for arg in (0, 9, M32 - 1, M32):
+        start = arg if x0 is None else x0
+        assert f(arg) == _simulate(start, step, cmp, bound), (case, arg)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_counted_loop_i64(mode: Any) -> None:
+    f = instance(_counted("i64.const 0", 8, "ne", 800, "i64"), mode=mode).func("f")
+    assert f(0) == _simulate(0, 8, "ne", 800, 64)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_counter_with_a_second_back_edge_is_not_bounded(mode: Any) -> None:
+    # A second branch to the loop (setting x to the parameter) makes x unbounded: the
+    # increment must wrap.
+    text = """(module
+      (func (export "f") (param i32) (result i32) (local i32 i32)
+        i32.const 0 local.set 1
+        loop
+          local.get 2 i32.const 1 i32.add local.tee 2
+          i32.const 3 i32.lt_u
+          if
+            local.get 0 local.set 1
+            br 1
+          end
+          local.get 1 i32.const 8 i32.add local.tee 1
+          i32.const 64 i32.lt_u br_if 0
+        end
+        local.get 1))"""
+    f = instance(text, mode=mode).func("f")
+    assert f(0xFFFFFFF0) == 0xFFFFFFF8
+    assert f(0xFFFFFFF8) == 64          # wraps to 0, then counts up to 64
+    assert f(8) == 64
+
+
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_counter_shape_on_cpython() -> None:
+    src = instance(_counted("i32.const 0", 4, "ne", 256)).compiled.source(0)
+    assert "l1 = l1 + 4" in src, src
+    src = instance(_counted("i32.const 5", 4, "ne", 256)).compiled.source(0)
+    assert "l1 = ((l1 + 4) % 4294967296)" in src, src

@@ -58,13 +58,15 @@ def local_set(t: Translator, ins: Instr) -> None:
     t.protect(name)
     if CPYTHON_SHAPES and v.t in _WIDTH:
         # Assigned canonical below: a bound on the value's bits holds for the local.
+        exact = None
         if v.isbool:
             bits = 1
         elif v.atom and v.e.isdigit():
-            bits = int(v.e).bit_length()
+            exact = int(v.e)
+            bits = exact.bit_length()
         else:
             bits = v.bits if v.canon else _WIDTH[v.t]
-        t.local_bits.assign(idx, bits, _WIDTH[v.t])
+        t.local_bits.assign(idx, bits, _WIDTH[v.t], exact)
     last = t.last_effect
     if (last is not None and v.slot == len(t.stack) and v.canon
             and t.lines and t.lines[-1] is last[0] and last[1] == v.slot):
