@@ -74,6 +74,11 @@ def test_narrow_sums_and_products(mode: Any) -> None:
         local.get 2 i32.add
         local.get 4 i32.add
         local.get 3 i32.const 0x10000 i32.mul i32.add)
+      (func (export "h") (param i32) (result i32) (local i32)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i32.load8_u local.set 1
+        local.get 1 i32.const 24 i32.shl
+        local.get 1 i32.const 25 i32.shl i32.xor)
       (func (export "g") (param i32) (result i64) (local i64)
         i32.const 0 local.get 0 i32.store
         i32.const 0 i64.load32_u local.set 1
@@ -85,6 +90,10 @@ def test_narrow_sums_and_products(mode: Any) -> None:
         lo, mid = a & 0xFF, (a >> 8) & 0xFFFF
         want = (lo * mid + lo + (1 if a < b else 0) + mid * 0x10000) & M32
         assert f(a, b) == want, (a, b)
+    h = inst.func("h")
+    for a in (0, 1, 0x80, 0xFF, M32):
+        lo = a & 0xFF
+        assert h(a) == ((lo << 24) ^ (lo << 25)) & M32, a
     g = inst.func("g")
     for a in (0, 1, M32, 0x80000000):
         assert g(a) == (a * a + a) & 0xFFFFFFFFFFFFFFFF

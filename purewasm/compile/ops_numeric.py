@@ -80,7 +80,9 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                           bits=abits + w)
             else:
                 k = int(b.e) & (w - 1)
-                self.pure("%s << %d" % (aa, k), t, (a,), canon=False, bits=abits + k)
+                # A narrow canonical value shifted within w bits stays canonical.
+                canon = CPYTHON_SHAPES and a.canon and not a.isbool and abits + k <= w
+                self.pure("%s << %d" % (aa, k), t, (a,), canon=canon, bits=abits + k)
         elif name in ("shr_u", "shr_s"):
             if b.atom and b.e.isdigit():
                 count = str(int(b.e) & (w - 1))
