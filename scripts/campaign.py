@@ -13,6 +13,11 @@
 * ``crosscheck``: the two lowerings against each other on every module of the spec
   testsuite (edge-value arguments, fuel-bounded) and on the C/Zig programs of
   tests/programs and tests/workloads (whole-program runs: stdout, exit status).
+* ``validate``: mutated smith modules through validate/stream.py, the exact validator and
+  ``wasm-tools validate`` (Wasm 3.0 and 2.0 proposal sets): the verdicts must agree; and
+  mutated bodies of compiled programs (``--programs``, default: examples/ and the test
+  build caches) that stream.py's fast reader accepts must pass the exact path
+  (tests/validate_mutants.py). Each disagreement is saved to ``OUT/``.
 * ``fuzz``: mutated spec modules and .wat texts through the decoder, validator and text
   parser; anything but a purewasm.errors exception escaping is saved to ``OUT/fuzz-*``.
 
@@ -35,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 import differential as D  # noqa: E402
+from purewasm.errors import WasmtimeError  # noqa: E402
 
 
 def _log(out: str, line: str) -> None:
@@ -52,7 +58,8 @@ def _smith_job(job: Tuple[str, int]) -> Tuple[str, int, Optional[str], Any, floa
     if wasm is None:
         return config, seed, "nogen", None, time.time() - t
     try:
-        found = D.check_module(wasm, seed)
+        # wasmtime's C API aborts the whole process on some GC modules: in a child.
+        found = D.check_module(wasm, seed, isolate_wasmtime=config == "gc")
     except Exception as exc:  # noqa: BLE001 - the harness itself must not stop the run
         found = {"harness": "%s: %s" % (type(exc).__name__, exc)}
     if found is None:
@@ -79,7 +86,8 @@ def cmd_interesting(args: Any) -> int:
     with open(args.file, "rb") as f:
         wasm = f.read()
     try:
-        found = D.check_module(wasm, args.seed, timeout=20.0)
+        found = D.check_module(wasm, args.seed, timeout=20.0,
+                               isolate_wasmtime=os.path.basename(args.file).startswith("gc-"))
     except Exception:  # noqa: BLE001 - a harness crash is not the property
         return 1
     return 0 if found else 1
@@ -175,6 +183,58 @@ def crosscheck_programs(out: str) -> Tuple[int, int]:
     return n, bad
 
 
+# --- validators against each other ---------------------------------------------------
+
+def cmd_validate(args: Any) -> int:
+    import glob
+    import random
+    import validate_mutants as V
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    n = bad = 0
+    for seed in range(args.seed_start, args.seed_start + args.seeds):
+        for config in V.SMITH_CONFIGS:
+            for j, data in enumerate(V.seeds(config, seed, args.per)):
+                for features in (None, frozenset()):
+                    n += 1
+                    found = V.verdicts(data, features)
+                    if V.disagreement(found):
+                        bad += 1
+                        path = os.path.join(out, "validate-%s-%d-%d-%s.wasm" % (
+                            config, seed, j, "wasm3" if features is None else "wasm2"))
+                        with open(path, "wb") as f:
+                            f.write(data)
+                        _log(out, "MISMATCH %s: %s" % (path, found))
+    _log(out, "smith mutants: %d verdicts, %d disagreements (%.0f s)" % (n, bad, time.time() - t0))
+    paths = args.programs or sorted(
+        glob.glob(os.path.join(ROOT, "examples", "**", "*.wasm"), recursive=True)
+        + glob.glob(os.path.expanduser("~/.cache/purewasm-tests/*.wasm"))
+        + glob.glob(os.path.expanduser("~/.cache/purewasm-tests/realprograms/build/*.wasm")))
+    rnd = random.Random(args.seed_start)
+    bodies = accepted = body_bad = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                decided = V.fast_bodies(f.read())
+        except WasmtimeError:      # e.g. SQLite -O0 (past the locals limit)
+            continue
+        if not decided:
+            continue
+        for _ in range(args.body_mutants):
+            bodies += 1
+            new, fast, exact = V.fast_vs_exact(rnd.choice(decided), rnd)
+            accepted += fast
+            if fast and not exact:
+                body_bad += 1
+                _log(out, "MISMATCH fast reader accepts a body the exact path rejects "
+                     "(%s): %s" % (path, new.hex()[:400]))
+    _log(out, "body mutants: %d, %d accepted by the fast reader, %d of them rejected by "
+         "the exact path (%d programs)" % (bodies, accepted, body_bad, len(paths)))
+    _log(out, "%d modules, %d mismatches" % (n + bodies, bad + body_bad))
+    return 1 if bad + body_bad else 0
+
+
 # --- front-end fuzzing -----------------------------------------------------------------
 
 def cmd_fuzz(args: Any) -> int:
@@ -207,12 +267,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     f.add_argument("--inputs", type=int, default=100000)
     f.add_argument("--seed-start", type=int, default=0)
     f.add_argument("--out", default="campaign-out")
+    v = sub.add_parser("validate")
+    v.add_argument("--seeds", type=int, default=100)
+    v.add_argument("--per", type=int, default=10, help="mutants per smith module")
+    v.add_argument("--seed-start", type=int, default=0)
+    v.add_argument("--body-mutants", type=int, default=2000, help="per program")
+    v.add_argument("--programs", nargs="*", default=[])
+    v.add_argument("--out", default="campaign-out")
     i = sub.add_parser("interesting")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("file")
     args = ap.parse_args(argv)
     return {"smith": cmd_smith, "crosscheck": cmd_crosscheck, "fuzz": cmd_fuzz,
-            "interesting": cmd_interesting}[args.cmd](args)
+            "validate": cmd_validate, "interesting": cmd_interesting}[args.cmd](args)
 
 
 if __name__ == "__main__":

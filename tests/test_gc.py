@@ -177,3 +177,19 @@ def test_a_huge_array_traps_instead_of_exhausting_memory() -> None:
         purewasm.Instance(store, purewasm.Module(engine, """(module (type $a (array i8))
           (global (ref $a) (array.new_default $a (i32.const -1))))"""), [])
     assert trap.value.trap_code == TrapCode.ALLOCATION_TOO_LARGE
+
+
+def _subtype_chain(n: int) -> str:
+    return "(module (type $t0 (sub (struct)))%s)" % "".join(
+        "(type $t%d (sub $t%d (struct)))" % (i, i - 1) for i in range(1, n))
+
+
+def test_subtype_chains_deeper_than_63_are_refused() -> None:
+    # wasmtime's limit ("sub type hierarchy too deep"). Before: no limit, and each type's
+    # canonical id records all its ancestors, so a chain of 20,000 types (260 KB of
+    # text) ran out of 4 GB after 23 s.
+    validate_module(parse_module(_subtype_chain(64)))       # depth 63: the deepest allowed
+    with pytest.raises(InvalidError, match="sub type hierarchy too deep"):
+        validate_module(parse_module(_subtype_chain(65)))
+    with pytest.raises(InvalidError, match="sub type hierarchy too deep"):
+        validate_module(parse_module(_subtype_chain(20000)))

@@ -31,6 +31,8 @@ MAX_PAGES_64 = 1 << 48
 # Spec 3.2.6: table limits must lie in the range of the address type (u32, or u64).
 MAX_TABLE = 0xFFFFFFFF
 MAX_TABLE_64 = (1 << 64) - 1
+# Longest chain of declared supertypes below a type (wasmtime's limit; the spec has none).
+MAX_SUBTYPING_DEPTH = 63
 
 # t.const -> t: the constant instructions whose result type needs no context.
 _CONST_RESULTS = {
@@ -104,6 +106,7 @@ def _check_types(types: Sequence[DefType], tc: _TypeCheck, gc: bool,
     """The type section (spec 3.0 valid/types.rst "Recursive Types", "Sub Types"): a
     type may name every type of its recursion group and the earlier ones; a declared
     supertype is an earlier type, not final, of the same kind, which the type matches."""
+    _check_subtype_depth(types)
     for index, t in enumerate(types):
         if not gc and (not is_plain(t) or not isinstance(t, FuncType)):
             raise InvalidError("gc support is not enabled (Config.wasm_gc): type %d is %s"
@@ -127,6 +130,23 @@ def _check_types(types: Sequence[DefType], tc: _TypeCheck, gc: bool,
             if st.final or not _comptype_matches(t, st, space):
                 raise InvalidError("sub type %d does not match super type %d"
                                    % (index, sup))
+
+
+def _check_subtype_depth(types: Sequence[DefType]) -> None:
+    """Implementation limit of wasmtime (wasmparser's MAX_SUBTYPING_DEPTH), checked
+    before any type is matched: each type's canonical id records all its ancestors
+    (syntax/canon.py), so a chain of n declared supertypes costs n^2 / 2 of them (a
+    chain of 20,000 exhausted 4 GB)."""
+    depth: List[int] = []
+    for index, t in enumerate(types):
+        d = 0
+        for sup in t.supers[:1]:
+            if 0 <= sup < index:
+                d = depth[sup] + 1
+        if d > MAX_SUBTYPING_DEPTH:
+            raise InvalidError("sub type hierarchy too deep: type %d has depth %d, cannot "
+                               "exceed depth %d" % (index, d, MAX_SUBTYPING_DEPTH))
+        depth.append(d)
 
 
 def _field_matches(f1: FieldType, f2: FieldType, space: TypeSpace) -> bool:
