@@ -7,6 +7,9 @@ Per tree and kernel, one process runs ``kernels K N0`` then ``kernels K N`` and 
 instructions of the work between N0 and N. Under callgrind CPython runs ~100x slower:
 use small sizes (a pair of runs takes 1-3 minutes).
 
+The children run in the temporary directory: ``python -c`` puts the current directory
+first on sys.path, which would otherwise shadow both trees with the caller's checkout.
+
     python benchmarks/callgrind_ab.py OLD_TREE NEW_TREE [--python EXE]
                                       [--kernels sha256:1:3,vm:1000:20000]
 
@@ -55,7 +58,7 @@ def instructions(python: str, tree: str, wasm: str, kernel: str, sizes: List[str
     try:
         proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                                python, "-c", CHILD, wasm, kernel] + sizes,
-                              capture_output=True, text=True,
+                              capture_output=True, text=True, cwd=tempfile.gettempdir(),
                               env=dict(os.environ, PYTHONPATH=tree, PYTHONHASHSEED="0"))
     finally:
         os.unlink(out)

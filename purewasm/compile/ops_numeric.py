@@ -42,11 +42,17 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 bits = w + 1
             else:
                 e = "%s %s %s" % (_p(a), op, _p(b))
-            self.pure(e, t, (a, b), canon=False, bits=bits)
+            # Two canonical values narrower than w bits: their sum fits (ranges.py).
+            canon = (CPYTHON_SHAPES and op == "+" and a.canon and b.canon and bits <= w)
+            self.pure(e, t, (a, b), canon=canon, bits=bits)
             # A canonical value plus or minus a constant: a counter, a pointer.
             self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom
                                    and b.e.isdigit())
         elif name == "mul":
+            if CPYTHON_SHAPES and a.canon and b.canon and a.bits + b.bits <= w:
+                # Narrow factors: the product fits (ranges.py).
+                self.pure("%s * %s" % (_p(a), _p(b)), t, (a, b), bits=max(a.bits + b.bits, 1))
+                return
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
         elif name == "and":
@@ -74,7 +80,9 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                           bits=abits + w)
             else:
                 k = int(b.e) & (w - 1)
-                self.pure("%s << %d" % (aa, k), t, (a,), canon=False, bits=abits + k)
+                # A narrow canonical value shifted within w bits stays canonical.
+                canon = CPYTHON_SHAPES and a.canon and not a.isbool and abits + k <= w
+                self.pure("%s << %d" % (aa, k), t, (a,), canon=canon, bits=abits + k)
         elif name in ("shr_u", "shr_s"):
             if b.atom and b.e.isdigit():
                 count = str(int(b.e) & (w - 1))

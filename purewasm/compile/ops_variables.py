@@ -7,6 +7,8 @@ from purewasm.numeric import f32_from_bits, f64_from_bits
 from purewasm.syntax import Instr
 
 from . import names
+from .entries import _WIDTH, CPYTHON_SHAPES
+from .ranges import address_like
 from .registry import handles
 from .stack import V, _p
 
@@ -38,16 +40,33 @@ def select(t: Translator, ins: Instr) -> None:
 @handles("local.get")
 def local_get(t: Translator, ins: Instr) -> None:
     i = ins.imm
-    t.push(V.variable("l%d" % i, t.local_types[i]))
+    lt = t.local_types[i]
+    v = V.variable("l%d" % i, lt)
+    if CPYTHON_SHAPES and lt in _WIDTH:
+        # A narrower bound where one is known here (ranges.LocalBits).
+        v.bits = t.local_bits.get(i, v.bits)
+    t.push(v)
 
 
 @handles("local.set")
 def local_set(t: Translator, ins: Instr) -> None:
     v = t.pop()
-    name = "l%d" % ins.imm
+    idx = ins.imm
+    name = "l%d" % idx
     if v.e == name:
         return
     t.protect(name)
+    if CPYTHON_SHAPES and v.t in _WIDTH:
+        # Assigned canonical below: a bound on the value's bits holds for the local.
+        exact = None
+        if v.isbool:
+            bits = 1
+        elif v.atom and v.e.isdigit():
+            exact = int(v.e)
+            bits = exact.bit_length()
+        else:
+            bits = v.bits if v.canon else _WIDTH[v.t]
+        t.local_bits.assign(idx, bits, _WIDTH[v.t], exact)
     last = t.last_effect
     if (last is not None and v.slot == len(t.stack) and v.canon
             and t.lines and t.lines[-1] is last[0] and last[1] == v.slot):
@@ -57,7 +76,8 @@ def local_set(t: Translator, ins: Instr) -> None:
         t.lines[-1] = (t.lines[-1][0], "%s = %s" % (name, last[2]), t.lines[-1][2])
         t.last_effect = None
         return
-    t.emit("%s = %s" % (name, t.cx(v)))
+    # A pointer (read as an address somewhere) is most likely in range already: "near".
+    t.emit("%s = %s" % (name, t.cx(v, near=idx in t.pointer_locals and address_like(v.e))))
 
 
 @handles("local.tee")
@@ -88,7 +108,10 @@ def global_set(t: Translator, ins: Instr) -> None:
 
 @handles("i32.const", "i64.const")
 def int_const(t: Translator, ins: Instr) -> None:
-    t.push(V.constant(str(ins.imm), ins.op[:3]))
+    v = V.constant(str(ins.imm), ins.op[:3])
+    if CPYTHON_SHAPES:
+        v.bits = max(ins.imm.bit_length(), 1)   # a tighter bound (ranges.py)
+    t.push(v)
 
 
 def float_literal(value: float, name: str, consts: Dict[str, float], t: str) -> V:

@@ -18,7 +18,8 @@ from purewasm.syntax import BlockType, FuncType, Instr, Module
 from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables  # noqa: F401
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
-from .entries import Handler, TranslationError, UnsupportedError
+from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
+from .ranges import LocalBits, counter_bounds, pointer_locals
 from .registry import HANDLERS
 from .scan import Scan
 from .stack import FUNC_ENTRY, OperandStack
@@ -33,6 +34,10 @@ _CONTROL = (BLOCK_OPENERS | names_where("closes_block") | names_where("is_else")
 # may arrive from another path too, so it can no longer be retargeted into a local
 # (ops_variables.local_set; forgetting it there made real programs loop forever).
 _JOINS = _CONTROL - (names_where("calls") - names_where("ends_path"))
+
+# Where paths join, so that what is known of the locals' values is forgotten (ranges.py):
+# a loop head (its back edges), the end of a block (its branches), an else.
+_FACT_JOINS = frozenset(("loop", "end", "else"))
 
 # Epoch interruption and deadlines: a countdown per check, the runtime's verdict below 0.
 _EPOCH_TICK = "%s[0] -= 1" % names.EPOCH_TICKS
@@ -102,6 +107,9 @@ class Translator(OperandStack):
         # of the Wasm instruction it came from, FUNC_ENTRY for the function's own lines,
         # None for none; for backtraces (CompiledModule.wasm_frame).
         self.line_pcs: List[Optional[int]] = []
+        # What is known of the locals' values (ranges.py; CPython shapes only).
+        self.local_bits = LocalBits()
+        self.pointer_locals: frozenset = frozenset()
 
     def block_sig(self, bt: BlockType) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:
@@ -114,6 +122,8 @@ class Translator(OperandStack):
     def translate(self) -> str:
         body = self.func.body
         self.scan = Scan(body)
+        if CPYTHON_SHAPES:
+            self.pointer_locals = pointer_locals(body)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
         self.lowering.start()
         handlers = HANDLERS
@@ -134,6 +144,8 @@ class Translator(OperandStack):
             self.cur_pc = i
             if op in _JOINS:
                 self.last_effect = None
+            if op in _FACT_JOINS:
+                self.join_facts(i)
             fn = handlers.get(op)
             if fn is None:
                 fn = self.vector_handler(ins)
@@ -144,6 +156,18 @@ class Translator(OperandStack):
                     self.charge()
             fn(self, ins)
         return self.assemble()
+
+    def join_facts(self, i: int) -> None:
+        """Before instruction ``i`` (a join): forget what was known of the locals; at a
+        loop head, keep the bounds of its counters (ranges.counter_bounds)."""
+        bounds = {}
+        if CPYTHON_SHAPES and self.func.body[i].op == "loop":
+            scan = self.scan
+            bounds = counter_bounds(self.func.body, i, scan.end_of.get(i, i),
+                                    scan.refs.get(i, set()), self.local_bits)
+        self.local_bits.join()
+        for x, bound in bounds.items():
+            self.local_bits.bits[x] = max(bound.bit_length(), 1)
 
     def charge(self) -> None:
         """Fuel metering: subtract the instructions of the segment just translated.

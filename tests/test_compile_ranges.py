@@ -1,0 +1,236 @@
+"""What the translator knows about locals (compile/ranges.py): narrow locals lose their
+bound wherever control paths join or they are assigned again, and pointer locals get the
+same values with ``%`` as with ``&``. Each function computes its expected value in
+Python; the shapes are checked on CPython only (PyPy keeps its own code shapes)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from compile_helpers import instance
+from purewasm.compile.entries import CPYTHON_SHAPES
+from purewasm.compile.ranges import address_like
+
+M32 = 0xFFFFFFFF
+
+MODES = [None, "flat", "metered"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_local_forgotten_at_a_join(mode: Any) -> None:
+    # l2 is wide on the branch to the end of the block, a byte on the fallthrough (the
+    # last assignment before the join): the store8 after the join must mask it.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        i32.const 0 i32.const 0x7F i32.store8
+        local.get 1 local.set 2
+        block
+          local.get 0 br_if 0
+          i32.const 0 i32.load8_u local.set 2
+        end
+        i32.const 8 local.get 2 i32.store8
+        i32.const 8 i32.load))"""
+    f = instance(text, mode=mode).func("f")
+    assert f(0, 0x12345) == 0x7F
+    assert f(1, 0x12345) == 0x45
+    assert f(1, M32) == 0xFF
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_local_forgotten_at_a_loop_head(mode: Any) -> None:
+    # l2 is a byte before the loop, and wide at the end of each iteration: at the top of
+    # the loop (after the first iteration) the store8 must mask it.
+    text = """(module (memory 1)
+      (func (export "f") (param i32) (result i32) (local i32 i32 i32)
+        i32.const 0 i32.load8_u local.set 2
+        loop
+          i32.const 16 local.get 2 i32.store8
+          local.get 1 i32.const 16 i32.load8_u i32.add local.set 1
+          local.get 0 local.get 3 i32.mul local.set 2
+          local.get 3 i32.const 1 i32.add local.tee 3
+          i32.const 4 i32.lt_u br_if 0
+        end
+        local.get 1))"""
+    inst = instance(text, mode=mode)
+    inst.memories[0].data[0] = 200
+    f = inst.func("f")
+    for a in (0x1234, M32, 0x10101):
+        want = 200 + sum((a * k) & 0xFF for k in (0, 1, 2))
+        assert f(a) == want, a
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_narrow_sums_and_products(mode: Any) -> None:
+    # Bytes and booleans in locals: their sums and products need no mask, and must still
+    # be right at the extremes.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32 i32 i32)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i32.load8_u local.set 2
+        i32.const 1 i32.load16_u local.set 3
+        local.get 0 local.get 1 i32.lt_u local.set 4
+        local.get 2 local.get 3 i32.mul
+        local.get 2 i32.add
+        local.get 4 i32.add
+        local.get 3 i32.const 0x10000 i32.mul i32.add)
+      (func (export "h") (param i32) (result i32) (local i32)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i32.load8_u local.set 1
+        local.get 1 i32.const 24 i32.shl
+        local.get 1 i32.const 25 i32.shl i32.xor)
+      (func (export "g") (param i32) (result i64) (local i64)
+        i32.const 0 local.get 0 i32.store
+        i32.const 0 i64.load32_u local.set 1
+        local.get 1 local.get 1 i64.mul
+        local.get 1 i64.add))"""
+    inst = instance(text, mode=mode)
+    f = inst.func("f")
+    for a, b in ((0, 0), (M32, 0), (0xFFFF00FF, 1), (0x00FFFF00, M32), (0x80808080, 5)):
+        lo, mid = a & 0xFF, (a >> 8) & 0xFFFF
+        want = (lo * mid + lo + (1 if a < b else 0) + mid * 0x10000) & M32
+        assert f(a, b) == want, (a, b)
+    h = inst.func("h")
+    for a in (0, 1, 0x80, 0xFF, M32):
+        lo = a & 0xFF
+        assert h(a) == ((lo << 24) ^ (lo << 25)) & M32, a
+    g = inst.func("g")
+    for a in (0, 1, M32, 0x80000000):
+        assert g(a) == (a * a + a) & 0xFFFFFFFFFFFFFFFF
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pointer_locals_wrap_like_any_value(mode: Any) -> None:
+    # l1 is read as an address, so its assignments are reduced with %: a value that
+    # wraps (below zero, above 2**32) must still be the canonical one.
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        local.get 0 i32.const -16 i32.add local.set 2
+        local.get 2 i32.const 3 i32.shl local.get 1 i32.add local.set 2
+        local.get 2 i32.const 0xFFFF i32.and i32.load8_u drop
+        local.get 2))"""
+    f = instance(text, mode=mode).func("f")
+    for a, b in ((0, 0), (15, 7), (16, 0), (M32, M32), (0x20000000, 5)):
+        assert f(a, b) == ((((a - 16) & M32) << 3) + b) & M32, (a, b)
+
+
+def test_address_like() -> None:
+    assert address_like("((l2 + 112) + l1)")
+    assert address_like("(((l2 + 112) + (l1 << 2)) - 8)")
+    assert not address_like("(l3 * 7)")
+    assert not address_like("((l1 << 13) ^ l1)")
+    assert not address_like("(l20 - l18)")       # may be negative
+    assert not address_like("l1 >> 3")
+
+
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_shapes_on_cpython() -> None:
+    # The byte swap of a generic qsort: neither byte is masked when stored; the pointer
+    # sums are reduced with %.
+    text = """(module (memory 1)
+      (func (export "swap") (param i32 i32 i32) (local i32 i32 i32)
+        loop
+          local.get 0 local.get 2 i32.add local.tee 3 i32.load8_u local.set 5
+          local.get 3 local.get 1 local.get 2 i32.add local.tee 4 i32.load8_u i32.store8
+          local.get 4 local.get 5 i32.store8
+          local.get 2 i32.const 1 i32.sub local.tee 2 br_if 0
+        end))"""
+    inst = instance(text)
+    src = inst.compiled.source(0)
+    assert "& 0xFF" not in src, src
+    assert "l3 = ((l0 + l2) % 4294967296)" in src, src
+    mem = inst.memories[0].data
+    mem[0:9] = bytes(range(1, 10))
+    want = bytearray(mem[0:9])
+    for k in (4, 3, 2, 1):
+        want[k], want[4 + k] = want[4 + k], want[k]
+    inst.func("swap")(0, 4, 4)
+    assert bytes(mem[0:9]) == bytes(want)
+
+
+def _counted(init: str, step: int, cmp: str, bound: int, t: str = "i32") -> str:
+    # loop: sum += x; x += step (tee); continue while x <cmp> bound; returns sum * 2**16
+    # + iterations (at most 100,000: a second exit, to the enclosing block).
+    return """(module
+      (func (export "f") (param %(t)s) (result %(t)s) (local %(t)s %(t)s %(t)s)
+        %(init)s local.set 1
+        block
+          loop
+            local.get 2 local.get 1 %(t)s.add local.set 2
+            local.get 3 %(t)s.const 1 %(t)s.add local.tee 3
+            %(t)s.const 100000 %(t)s.gt_u br_if 1
+            local.get 1 %(t)s.const %(step)d %(t)s.add local.tee 1
+            %(t)s.const %(bound)d %(t)s.%(cmp)s br_if 0
+          end
+        end
+        local.get 2 %(t)s.const 65536 %(t)s.mul local.get 3 %(t)s.add))""" % dict(
+        t=t, init=init, step=step, cmp=cmp, bound=bound)
+
+
+def _simulate(x: int, step: int, cmp: str, bound: int, w: int = 32) -> int:
+    m = (1 << w) - 1
+    s = n = 0
+    while True:
+        s = (s + x) & m
+        n += 1
+        if n > 100000:
+            break
+        x = (x + step) & m
+        if not (x != bound if cmp == "ne" else x < bound):
+            break
+    return (s * 65536 + n) & m
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", [
+    ("i32.const 0", 0, 4, "ne", 256),           # a counter (proven: no %)
+    ("i32.const 3", 3, 4, "ne", 1027),
+    ("i32.const 5", 5, 4, "ne", 256),           # misses the bound: wraps, not proven
+    ("i32.const 0x24000", 0x24000, 0x10000, "ne", 0x4000),  # starts above: wraps
+    ("i32.const 0", 0, 7, "lt_u", 100),
+    ("local.get 0", None, 3, "lt_u", 10),       # unknown start: not proven
+])
+def test_counted_loops(mode: Any, case: Any) -> None:
+    init, x0, step, cmp, bound = case
+    f = instance(_counted(init, step, cmp, bound), mode=mode).func("f")
+    for arg in (0, 9, M32 - 1, M32):
+        start = arg if x0 is None else x0
+        assert f(arg) == _simulate(start, step, cmp, bound), (case, arg)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_counted_loop_i64(mode: Any) -> None:
+    f = instance(_counted("i64.const 0", 8, "ne", 800, "i64"), mode=mode).func("f")
+    assert f(0) == _simulate(0, 8, "ne", 800, 64)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_counter_with_a_second_back_edge_is_not_bounded(mode: Any) -> None:
+    # A second branch to the loop (setting x to the parameter) makes x unbounded: the
+    # increment must wrap.
+    text = """(module
+      (func (export "f") (param i32) (result i32) (local i32 i32)
+        i32.const 0 local.set 1
+        loop
+          local.get 2 i32.const 1 i32.add local.tee 2
+          i32.const 3 i32.lt_u
+          if
+            local.get 0 local.set 1
+            br 1
+          end
+          local.get 1 i32.const 8 i32.add local.tee 1
+          i32.const 64 i32.lt_u br_if 0
+        end
+        local.get 1))"""
+    f = instance(text, mode=mode).func("f")
+    assert f(0xFFFFFFF0) == 0xFFFFFFF8
+    assert f(0xFFFFFFF8) == 64          # wraps to 0, then counts up to 64
+    assert f(8) == 64
+
+
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_counter_shape_on_cpython() -> None:
+    src = instance(_counted("i32.const 0", 4, "ne", 256)).compiled.source(0)
+    assert "l1 = l1 + 4" in src, src
+    src = instance(_counted("i32.const 5", 4, "ne", 256)).compiled.source(0)
+    assert "l1 = ((l1 + 4) % 4294967296)" in src, src
