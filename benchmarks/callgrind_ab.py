@@ -53,12 +53,14 @@ for size in sys.argv[3:]:
 
 
 def instructions(python: str, tree: str, wasm: str, kernel: str, sizes: List[str]) -> int:
+    tree = os.path.abspath(tree)
     fd, out = tempfile.mkstemp(suffix=".callgrind")
     os.close(fd)
     try:
         proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                                python, "-c", CHILD, wasm, kernel] + sizes,
-                              capture_output=True, text=True, cwd=tempfile.gettempdir(),
+                              capture_output=True, text=True, cwd=tree,
+                              # cwd: `python -c` puts it first on sys.path, before PYTHONPATH
                               env=dict(os.environ, PYTHONPATH=tree, PYTHONHASHSEED="0"))
     finally:
         os.unlink(out)

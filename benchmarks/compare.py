@@ -15,7 +15,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from typing import Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,11 +51,12 @@ print(best)
 
 
 def run(python: str, tree: str, wasm: str, kernel: str, n: str, runs: int) -> float:
-    # Run in the temporary directory: `python -c` puts the current directory first on
-    # sys.path, where a checkout would shadow the tree under test.
+    tree = os.path.abspath(tree)
+    # cwd=tree: `python -c` puts the working directory first on sys.path, before
+    # PYTHONPATH (run from inside a source tree, both sides would import that tree).
     proc = subprocess.run([python, "-c", CHILD, wasm, kernel, n, str(runs)],
-                          capture_output=True, text=True, cwd=tempfile.gettempdir(),
-                          env=dict(os.environ, PYTHONPATH=tree))
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=tree),
+                          cwd=tree)
     if proc.returncode:
         raise SystemExit("%s failed under %s:\n%s" % (kernel, tree, proc.stderr[-2000:]))
     return float(proc.stdout.split()[-1])

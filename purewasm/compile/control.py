@@ -193,6 +193,7 @@ class Lowering:
         results = t.type.results
         n = len(results)
         vals = t.stack[len(t.stack) - n:] if n else []
+        vals = t.leaving(vals, results)
         if n == 0:
             t.emit("return")
         elif n == 1:

@@ -33,15 +33,74 @@ def _imul_portable(a: int, b: int) -> int:
     return ((a * b + 0x8000000000000000) & 0xFFFFFFFFFFFFFFFF) - 0x8000000000000000
 
 
-def _imul() -> Callable[[int, int], int]:
+def _iadd_portable(a: int, b: int) -> int:
+    """a + b modulo 2**64, signed (``__pypy__.intop.int_add``)."""
+    return ((a + b + 0x8000000000000000) & 0xFFFFFFFFFFFFFFFF) - 0x8000000000000000
+
+
+def _isub_portable(a: int, b: int) -> int:
+    """a - b modulo 2**64, signed (``__pypy__.intop.int_sub``)."""
+    return ((a - b + 0x8000000000000000) & 0xFFFFFFFFFFFFFFFF) - 0x8000000000000000
+
+
+def _ishl_portable(a: int, k: int) -> int:
+    """a << k modulo 2**64, signed, for 0 <= k < 64 (``__pypy__.intop.int_lshift``)."""
+    return (((a << k) + 0x8000000000000000) & 0xFFFFFFFFFFFFFFFF) - 0x8000000000000000
+
+
+def _ushr_portable(a: int, k: int) -> int:
+    """The 64-bit pattern of a shifted right logically by 0 <= k < 64, signed
+    (``__pypy__.intop.uint_rshift``)."""
+    return (((a & 0xFFFFFFFFFFFFFFFF) >> k) ^ 0x8000000000000000) - 0x8000000000000000
+
+
+def _intop(name: str, portable: Callable[[int, int], int]) -> Callable[[int, int], int]:
+    """PyPy's machine-word operation ``name`` (its JIT compiles it to one instruction on
+    machine-word ints), else the plain-Python equivalent (tests run PyPy's shapes on
+    CPython)."""
     if ON_PYPY:
         try:
             from __pypy__ import intop
-            fn: Callable[[int, int], int] = intop.int_mul
+            fn: Callable[[int, int], int] = getattr(intop, name)
             return fn
-        except ImportError:
+        except (ImportError, AttributeError):
             pass
-    return _imul_portable
+    return portable
+
+
+def _imul() -> Callable[[int, int], int]:
+    return _intop("int_mul", _imul_portable)
+
+
+def _imul64() -> Callable[[int, int], int]:
+    """Signed 64-bit wrapping multiplication for i64.mul of two variables (ops_pypy.py).
+
+    PyPy 7.3.11's JIT hangs compiling ``int_mul`` by the constant -2**63 (a trace where
+    the factor is a known constant: ``intop.int_mul(i, -2**63)`` in a loop never
+    finishes; other constants, and the factor in a variable, are fine). The test below
+    makes the JIT drop the multiplication for a constant -2**63 and costs a guard
+    otherwise; a literal factor is handled at translation time (ops_pypy._i64_mul)."""
+    mul = _imul()
+    shl = _intop("int_lshift", _ishl_portable)
+
+    def imul64(a: int, b: int) -> int:
+        if b == -0x8000000000000000:
+            return shl(a, 63)
+        if a == -0x8000000000000000:
+            return shl(b, 63)
+        return mul(a, b)
+    return imul64
+
+
+def _to_signed64() -> Callable[[int], int]:
+    """A canonical (unsigned) i64 as the signed machine word PyPy's shapes compute with
+    (ops_pypy.py, "i64 as signed words"). On PyPy, ``x - 2**64`` of a big int is a big
+    int still (they are sticky), whatever its value: ``int_add(..., 0)`` makes the word."""
+    iadd = _intop("int_add", _iadd_portable)
+
+    def to_signed64(x: int) -> int:
+        return iadd(x - 0x10000000000000000 if x > 0x7FFFFFFFFFFFFFFF else x, 0)
+    return to_signed64
 
 
 def new_namespace(base: Dict[str, Any]) -> Dict[str, Any]:
@@ -134,7 +193,8 @@ def memory_init(mem: bytearray, segs: List[bytes], k: int, d: int, s: int, n: in
 def _struct_fns() -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for name, fmt in (("U32", "<I"), ("U64", "<Q"), ("F64", "<d"), ("I16", "<h"),
-                      ("U16", "<H"), ("I32", "<i")):
+                      ("U16", "<H"), ("I32", "<i"),
+                      ("I64", "<q")):
         s = struct.Struct(fmt)
         out["LD_" + name] = s.unpack_from
         out["ST_" + name] = s.pack_into
@@ -168,6 +228,13 @@ def base_namespace() -> Dict[str, Any]:
         "MEMORY_COPY": memory_copy,
         "MEMORY_INIT": memory_init,
         "imul": _imul(),
+        # i64 as signed machine words (PyPy's shapes: ops_pypy.py).
+        "iadd": _intop("int_add", _iadd_portable),
+        "isub": _intop("int_sub", _isub_portable),
+        "imul64": _imul64(),
+        "ishl": _intop("int_lshift", _ishl_portable),
+        "ushr": _intop("uint_rshift", _ushr_portable),
+        "S64": _to_signed64(),
         "copysign": math.copysign,
         "fabs": math.fabs,
         "fmod": math.fmod,

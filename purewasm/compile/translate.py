@@ -9,7 +9,7 @@ them over a function body and assembles the function.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import BlockType, FuncType, Instr, Module
@@ -22,7 +22,7 @@ from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
 from .ranges import LocalBits, counter_bounds, pointer_locals
 from .registry import HANDLERS
 from .scan import Scan
-from .stack import FUNC_ENTRY, OperandStack
+from .stack import FUNC_ENTRY, OperandStack, V
 
 __all__ = ["Translator", "Scan", "TranslationError", "UnsupportedError"]
 
@@ -95,6 +95,10 @@ class Translator(OperandStack):
         self.tag_types = sp.tag_types
         # "i32", or "i64" (memory64): how addresses into each memory are bounds-checked.
         self.memory_addresses = [mt.address for mt in sp.memory_types]
+        # PyPy: i64 values as signed machine words in this function (ops_pypy.py).
+        self.signed_i64 = ops_pypy.signed_i64_ok(module, self.func.body,
+                                                 self.memory_addresses,
+                                                 [tt.address for tt in self.table_types])
         self.consts: Dict[str, float] = {}
         self.local_types = list(self.type.params) + list(self.func.locals)
         self.ctrl: List[Frame] = []
@@ -169,6 +173,11 @@ class Translator(OperandStack):
         for x, bound in bounds.items():
             self.local_bits.bits[x] = max(bound.bit_length(), 1)
 
+    def leaving(self, vals: List[V], types: Sequence[str]) -> List[V]:
+        """The values ``vals`` (of ``types``) as they leave the function: canonical (PyPy's
+        signed i64 words made unsigned again, ops_pypy.py)."""
+        return ops_pypy.unsigned_views(vals, types) if self.signed_i64 else vals
+
     def charge(self) -> None:
         """Fuel metering: subtract the instructions of the segment just translated.
 
@@ -220,6 +229,7 @@ class Translator(OperandStack):
         for init, local_names in inits.items():
             for k in range(0, len(local_names), 200):
                 head.append("    %s = %s" % (" = ".join(local_names[k:k + 200]), init))
+        head.extend("    " + line for line in ops_pypy.entry_lines(self))
         if self.epoch:
             head.append("    " + _EPOCH_TICK)
             head.append("    " + _EPOCH_CHECK)

@@ -16,7 +16,8 @@ Every entry into Wasm (an exported function call, a start function) goes through
   without consuming C stack, so the calling thread is fine; CPython 3.9/3.10 and PyPy would
   segfault far below 10^5 frames on an 8 MiB stack, so they run guest code on a worker
   thread started after ``threading.stack_size(512 MiB)`` (one per concurrently calling
-  thread, from a pool); the waiting thread polls, so that a signal handler's exception
+  thread, from a pool; the store runs a call that cannot go deep on the calling thread,
+  runtime/static_depth.py); the waiting thread polls, so that a signal handler's exception
   (or ``_thread.interrupt_main``) reaches it, and then stops the guest;
 * lets a Wasm exception (exception handling: ``errors.WasmException``) pass: between
   Wasm frames, through host functions, and out to the embedder, where it is a Trap

@@ -252,6 +252,8 @@ class ModuleInstance:
         self.exports: Dict[str, Any] = {}        # name -> one of the instances above
         self.export_list: List[Any] = []         # (name, instance) in module order
         self.compiled: Any = None                # the compile.CompiledModule, if any
+        # Function index -> its static call depth, or None (runtime/static_depth.py).
+        self.call_depths: Dict[int, Optional[int]] = {}
         self.store: Any = None                   # the runtime.Store it lives in
         # The store's cells and epoch callback, read by generated code (compile/'s
         # namespace) when the module was compiled with fuel or epoch checks.

@@ -23,7 +23,7 @@ from purewasm.errors import InstantiationError, InvalidError, LinkError, Trap, T
 from purewasm.syntax import ACTIVE, DECLARATIVE, FUNC, GLOBAL, MEMORY, TABLE, TAG, Expr, \
     FuncType, Import, Limits, Module
 
-from . import call
+from . import call, static_depth
 from .instances import PAGE_SIZE, FuncInstance, GlobalInstance, MemoryInstance, \
     ModuleInstance, TableInstance, TagInstance
 from purewasm.syntax.canon import is_subtype_id
@@ -126,9 +126,20 @@ class Store:
             return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
         self.active_instances.append(owner)
         try:
-            return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
+            return call.invoke(fn, args, self.max_call_depth, self._use_thread(owner, func.index),
+                               self.interrupt)
         finally:
             self.active_instances.pop()
+
+    def _use_thread(self, owner: ModuleInstance, index: Optional[int]) -> Optional[bool]:
+        """Where an outermost call of function ``index`` of ``owner`` runs: as configured,
+        else on the calling thread if it cannot go deep (no worker handoff: ~40-400 us per
+        call where a worker is the default; runtime/static_depth.py), else call.invoke's
+        default."""
+        if (self.use_thread is None and index is not None and call.NEEDS_WORKER_THREAD
+                and not call.in_guest() and static_depth.is_shallow(owner.module, index, owner.call_depths)):
+            return False
+        return self.use_thread
 
     def invoke_in(self, inst: ModuleInstance, index: int, args: Sequence[Any]) -> Any:
         """Call function ``index`` of ``inst`` as ``inst`` itself would (through its
@@ -140,7 +151,8 @@ class Store:
         self._enter()
         self.active_instances.append(inst)
         try:
-            return call.invoke(fn, args, self.max_call_depth, self.use_thread, self.interrupt)
+            return call.invoke(fn, args, self.max_call_depth, self._use_thread(inst, index),
+                               self.interrupt)
         finally:
             self.active_instances.pop()
 
