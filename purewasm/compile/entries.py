@@ -2,6 +2,7 @@
 handler signature and the translator's errors (the stack entries are in stack.py)."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable
 
@@ -20,7 +21,10 @@ EMPTY: frozenset = frozenset()
 # an unmasked value beyond 63 bits becomes a big int there). Generated code is cached per
 # implementation (cache_key has sys.implementation.cache_tag), so it may differ.
 # docs/benchmarks.md's optimisation log has the measurements.
-CPYTHON_SHAPES = sys.implementation.name != "pypy"
+# PUREWASM_PYPY_SHAPES=1 (support.PYPY_SHAPES) turns them off too, so that CPython then
+# generates exactly what PyPy does.
+CPYTHON_SHAPES = (sys.implementation.name != "pypy"
+                  and os.environ.get("PUREWASM_PYPY_SHAPES") != "1")
 
 # An instruction's translation: handler(translator, instruction).
 Handler = Callable[[Any, Instr], None]
