@@ -220,7 +220,8 @@ def test_too_many_locals_refused() -> None:
 
 @pytest.mark.parametrize("what,sid,count", [
     ("exports", 7, 100001), ("imports", 2, 100001), ("types", 1, 1000001),
-    ("data segments", 11, 100001), ("functions", 3, 1000001)])
+    ("data segments", 11, 100001), ("element segments", 9, 100001),
+    ("functions", 3, 1000001)])
 def test_section_counts_limited(what: str, sid: int, count: int) -> None:
     # Only the count is hostile (the entries are left unreadable zeros): the limit is
     # checked before reading any entry.
@@ -239,6 +240,21 @@ def test_too_many_params_refused() -> None:
         assert "parameters" in str(exc), exc
         done()
     ''', timeout=30, mem_mb=512)
+
+
+def test_text_modules_have_the_binary_limits() -> None:
+    # The same module as text must not pass where its binary is refused (found by the
+    # session 5 campaign: 30,000 parameters in a .wat ran).
+    run_case('''
+        for text, what in [
+                ("(module (func " + "(param i32) " * 1001 + "))", "parameters"),
+                ("(module (func " + "(local i32) " * 50001 + "))", "locals"),
+                ("(module " + "(elem func) " * 100001 + ")", "element segments")]:
+            exc = expect(errors.MalformedError, w.Module, w.Engine(), text)
+            assert what in str(exc) and "limit" in str(exc), exc
+        w.Module(w.Engine(), "(module (func " + "(param i32) " * 1000 + "))")   # at the limit
+        done()
+    ''', timeout=60, mem_mb=2048)
 
 
 # --- quadratic shapes (finding 6 and friends) ----------------------------------------------

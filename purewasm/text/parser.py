@@ -20,6 +20,7 @@ from ..syntax import (
     ACTIVE, DECLARATIVE, PASSIVE, BlockType, Data, Elem, Export, Func, FuncType, Global, GlobalType,
     Import, Instr, Limits, MemoryType, Module, TableType, TagType,
 )
+from ..binary.decode import check_limits
 from ..binary.immediates import CODECS
 from ..binary.memarg import memarg_from_text
 from ..errors import UnsupportedProposalError
@@ -1238,9 +1239,11 @@ def _parse_module(text: Union[str, bytes], allow_empty: bool,
     if kinds[0] == LP and kinds[1] == ATOM and values[1] == "module":
         j = 3 if kinds[2] == ATOM and values[2][0] == "$" else 2  # type: ignore[index]
         if kinds[j] == ATOM and values[j] in ("binary", "quote"):
-            return _script_form(toks, j, features)
+            return _script_form(toks, j, features)   # decoded, or parsed here again
         module, i = parse_module_tokens(toks, 0, features)
         if kinds[i] != EOF:
             toks.error(i, "unexpected token")
-        return module
-    return ModuleParser(toks, 0, len(kinds) - 1, features).parse()
+    else:
+        module = ModuleParser(toks, 0, len(kinds) - 1, features).parse()
+    check_limits(module)   # as a binary would be: the same module, the same verdict
+    return module
