@@ -294,6 +294,14 @@ def _load_module(engine: Any, path: str) -> Any:
                 return purewasm.Module(engine, data.decode("utf-8"))
             except UnicodeDecodeError:
                 raise MalformedError("not UTF-8 text and not a Wasm binary") from None
+            except MalformedError as exc:
+                if path.endswith((".wat", ".wast")) or data.lstrip().startswith((b"(", b";;")):
+                    raise
+                # Not named as text and not a binary: say both, not only the parser's
+                # complaint about what was probably never meant as text.
+                raise MalformedError("not a Wasm binary (no \\0asm header) and not the text "
+                                     "format: " + exc.reason, exc.offset, exc.line,
+                                     exc.column) from None
         return purewasm.Module(engine, data)
 
 

@@ -222,6 +222,23 @@ def test_odd_files_are_one_line_errors(tmp_path, capsys, name, content):
     assert err.count("\n") == 1 and err.startswith("purewasm: error: "), err
 
 
+@pytest.mark.parametrize("name,content,message", [
+    # Neither a binary nor text-looking: both are said, not only the text parser's verdict.
+    ("garbage.wasm", b"garbage\n", "not a Wasm binary (no \\0asm header) and not the text format"),
+    ("elf.bin", b"\x7fELF\x02\x01\x01", "not a Wasm binary (no \\0asm header) and not the text format"),
+    # Text with a mistake, whatever its name: the parser's message and position.
+    ("bad.txt", b"(module (func (i32.const)))", "1:25: unexpected token"),
+    ("bad.wat", b"nonsense", "1:1: unexpected token"),
+])
+def test_what_a_file_is_not(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert cli.main(["run", str(path)]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert ("not a Wasm binary" in err) == ("no \\0asm" in message), err
+
+
 # --- usage ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,status", [
