@@ -295,14 +295,18 @@ def _load_module(engine: Any, path: str) -> Any:
             except UnicodeDecodeError:
                 raise MalformedError("not UTF-8 text and not a Wasm binary") from None
             except MalformedError as exc:
-                if path.endswith((".wat", ".wast")) or data.lstrip().startswith((b"(", b";;")):
-                    raise
-                # Not named as text and not a binary: say both, not only the parser's
-                # complaint about what was probably never meant as text.
-                raise MalformedError("not a Wasm binary (no \\0asm header) and not the text "
-                                     "format: " + exc.reason, exc.offset, exc.line,
-                                     exc.column) from None
+                raise _not_text_either(path, data, exc) from None
         return purewasm.Module(engine, data)
+
+
+def _not_text_either(path: str, data: bytes, exc: MalformedError) -> MalformedError:
+    """The error for ``data`` that failed to parse as text: when it was neither named nor
+    shaped as text (nor a binary), say both, not only the parser's complaint about what
+    was probably never meant as text."""
+    if path.endswith((".wat", ".wast")) or data.lstrip().startswith((b"(", b";;")):
+        return exc
+    return MalformedError("not a Wasm binary (no \\0asm header) and not the text format: "
+                          + exc.reason, exc.offset, exc.line, exc.column)
 
 
 def _read_file(path: str) -> bytes:
@@ -335,7 +339,11 @@ def load_syntax_module(path: str) -> Module:
     source = _read_module_source(path)
     if isinstance(source, str):
         from .text import parse_module
-        module = parse_module(source)
+        try:
+            module = parse_module(source)
+        except MalformedError as exc:
+            raise _not_text_either(path, source.encode("utf-8", "surrogateescape"),
+                                   exc) from None
         from .validate import validate_module
         validate_module(module)
         return module

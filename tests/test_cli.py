@@ -233,10 +233,11 @@ def test_odd_files_are_one_line_errors(tmp_path, capsys, name, content):
 def test_what_a_file_is_not(tmp_path, capsys, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    assert cli.main(["run", str(path)]) == cli.EXIT_ERROR
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1, err
-    assert ("not a Wasm binary" in err) == ("no \\0asm" in message), err
+    for command in ("run", "validate"):
+        assert cli.main([command, str(path)]) == cli.EXIT_ERROR
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert ("not a Wasm binary" in err) == ("no \\0asm" in message), err
 
 
 # --- usage ---------------------------------------------------------------------------------
