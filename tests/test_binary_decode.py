@@ -374,3 +374,21 @@ def test_encoder_rejects_bad_immediates_cleanly(bad: Instr) -> None:
     m = Module(types=[FuncType((), ())], funcs=[Func(0, [], [bad, Instr("end")])])
     with pytest.raises(EncodeError):
         encode_module(m)
+
+
+def test_trusted_decode_reads_locals_on_first_use() -> None:
+    # A cache hit decodes with trusted=True: bodies and even their local declarations
+    # wait until first use, and then read the same as an eager decode.
+    from purewasm.binary.decode import LazyFunc
+    from purewasm.text import parse_module
+    data = encode_module(parse_module('''(module
+      (func (param i32) (result i32) (local i64 i64 f32) (local $r externref)
+        local.get 0 i32.const 1 i32.add)
+      (func (local v128) (local i32))
+      (func))'''))
+    eager = decode_module(data).funcs
+    trusted = decode_module(data, trusted=True).funcs
+    for e, t in zip(eager, trusted):
+        assert isinstance(t, LazyFunc) and t._locals is None   # nothing read yet
+        assert t.body == e.body and t.locals == e.locals and t.type_index == e.type_index
+    assert trusted[0].locals == ["i64", "i64", "f32", "externref"]

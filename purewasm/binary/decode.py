@@ -369,19 +369,42 @@ class LazyFunc(Func):
     being validated straight from the bytes (validate/stream.py): most functions of a
     large program are never called, or are already compiled, so never decoded into
     instruction objects at all. ``code[expr_start:expr_end]`` are the body's instructions
-    (after the locals), read with the features of ``state``."""
+    (after the locals), read with the features of ``state``. ``locals`` None: the local
+    declarations (at ``offset``) are read on first use too (a cache hit: bytes validated
+    before, so they cannot be malformed)."""
 
-    def __init__(self, type_index: int, locals: List[str], data: bytes,  # noqa: A002
+    def __init__(self, type_index: int, locals: Optional[List[str]], data: bytes,  # noqa: A002
                  expr_start: int, offset: int, expr_end: int = -1,
                  state: Optional[CodeState] = None) -> None:
         self.type_index = type_index
-        self.locals = locals
+        self._locals = locals
         self.offset = offset
+        self._decls_at = offset    # where the local declarations start
         self.code = data
-        self.expr_start = expr_start
+        self._expr_start = expr_start
         self.expr_end = expr_end
         self.state = state
         self._body: Optional[List[Instr]] = None
+
+    def _read_locals(self) -> List[str]:
+        typed = self.state.typed_refs if self.state is not None else True
+        self._locals, self._expr_start = read_locals(self.code, self._decls_at, typed)
+        return self._locals
+
+    @property
+    def locals(self) -> List[str]:
+        found = self._locals
+        return found if found is not None else self._read_locals()
+
+    @locals.setter
+    def locals(self, value: List[str]) -> None:
+        self._locals = value
+
+    @property
+    def expr_start(self) -> int:
+        if self._locals is None:
+            self._read_locals()
+        return self._expr_start
 
     @property
     def body(self) -> List[Instr]:
@@ -395,11 +418,35 @@ class LazyFunc(Func):
         self._body = value
 
 
+def read_locals(data: bytes, pos: int, typed: bool) -> Tuple[List[str], int]:
+    """The local declarations of the body at ``pos`` (spec 5.5.13), expanded; and where
+    its instructions start. Raises MalformedError for a count over the limits."""
+    body_start = pos
+    nentries, pos = read_len32(data, pos)
+    total = 0
+    decls = []
+    for _ in range(nentries):
+        c, pos = read_u32(data, pos)
+        t, pos = read_valtype(data, pos, typed)
+        total += c
+        decls.append((c, t))
+    if total >= 1 << 32:
+        raise MalformedError("too many locals", body_start)
+    if total > MAX_LOCALS:
+        raise MalformedError("too many locals (implementation limit exceeded: %d "
+                             "locals, the limit is %d)" % (total, MAX_LOCALS), body_start)
+    out: List[str] = []
+    for c, t in decls:
+        out.extend([t] * c)
+    return out, pos
+
+
 class _Decoder:
     def __init__(self, data: bytes, features: Optional[Collection[str]] = None,
-                 lazy_bodies: bool = False) -> None:
+                 lazy_bodies: bool = False, trusted: bool = False) -> None:
         self.data = data
-        self.lazy_bodies = lazy_bodies
+        self.lazy_bodies = lazy_bodies or trusted
+        self.trusted = trusted
         self.module = Module()
         self.func_type_indices: List[int] = []
         self.code_count = 0
@@ -713,6 +760,7 @@ class _Decoder:
         _check_limit(count + self.imported(FUNC), MAX_FUNCTIONS, "functions", pos)
         ndata = len(data)
         typed = self.typed
+        trusted = self.trusted
         # Numeric value types read inline (any other goes through read_valtype).
         numeric = _NUMERIC_BY_BYTE
         for i in range(count):
@@ -731,6 +779,11 @@ class _Decoder:
                 _check_limit(size, MAX_FUNCTION_SIZE, "bytes in a function body", pos)
             body_start = pos
             body_end = pos + size
+            if trusted:   # validated before: even the local declarations wait
+                funcs.append(LazyFunc(types[i] if i < len(types) else 0, None, data, -1,
+                                      body_start, body_end, state))
+                pos = body_end
+                continue
             b = data[pos]
             if b < 0x80 and b <= ndata - pos:
                 nentries = b
@@ -839,7 +892,7 @@ def _name_map(data: bytes, pos: int) -> Tuple[Dict[int, str], int]:
 
 
 def decode_module(data: bytes, features: Optional[Collection[str]] = None,
-                  lazy_bodies: bool = False) -> Module:
+                  lazy_bodies: bool = False, trusted: bool = False) -> Module:
     """Decode a binary module (spec 5.5.16). Raises :class:`MalformedError` (with the byte
     ``offset``) for every input the spec calls malformed, and for no other reason.
 
@@ -849,11 +902,13 @@ def decode_module(data: bytes, features: Optional[Collection[str]] = None,
     ``lazy_bodies``: function bodies are decoded on first use (:class:`LazyFunc`), and
     not checked now: only for bytes already decoded and validated (the compiled-code
     cache's hits; a body decoded later is read with every feature, a superset that reads
-    validated bytes the same way)."""
+    validated bytes the same way).
+    ``trusted``: as ``lazy_bodies``, and the bodies' local declarations are read on first
+    use as well (bytes known valid: a cache hit)."""
     if not isinstance(data, bytes):
         data = bytes(data)
     try:
-        return _Decoder(data, features, lazy_bodies).run()
+        return _Decoder(data, features, lazy_bodies, trusted).run()
     except IndexError:
         raise MalformedError(_EOF, len(data)) from None
     except RecursionError:  # pragma: no cover - nothing here recurses per input byte

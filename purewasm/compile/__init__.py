@@ -224,11 +224,10 @@ class CompiledModule:
         ns = new_namespace(_BASE_NS)
         ns["__purewasm_ready__"] = False
         ns[GENERATED_CODE] = self   # its FrameSource, for backtraces (runtime.traps)
+        funcs = instance.funcs
         for i in range(self.num_imported, len(self.func_types)):
-            finst = instance.funcs[i]
-            stub = self._make_stub(ns, instance, i, finst)
-            finst.fn = stub
-            ns[names.FUNC % i] = stub
+            finst = funcs[i]
+            finst.fn = ns[names.FUNC % i] = _LazyStub(self, ns, instance, i, finst)
 
     def _populate(self, ns: Dict[str, Any], instance: Any) -> None:
         """Fill the instance's names in (done on the first call: instantiation is over)."""
@@ -274,37 +273,28 @@ class CompiledModule:
             ns[names.EPOCH_HIT] = instance.epoch_hit
         ns["__purewasm_ready__"] = True
 
-    def _make_stub(self, ns: Dict[str, Any], instance: Any, index: int,
-                   finst: Any) -> Callable[..., Any]:
-        done: List[Callable[..., Any]] = []
-
-        def realize() -> Callable[..., Any]:
-            with self._lock:
-                if not done:
-                    if not ns["__purewasm_ready__"]:
-                        ns["__purewasm_ready__"] = True   # no recursion through imports
-                        self._populate(ns, instance)
-                    code = self.code(index)
-                    entry = self._codes[index]
-                    ns.update(entry[1])
-                    if entry[4] and "__purewasm_vector__" not in ns:
-                        ns.update(_vector_namespace())
-                    fn: Callable[..., Any] = types.FunctionType(code, ns)
-                    if entry[5]:
-                        fn = tail_entry(fn)   # it makes tail calls: their loop
-                    done.append(fn)
-                    ns[names.FUNC % index] = fn
-                    finst.fn = fn
-            return done[0]
-
-        def stub(*args: Any) -> Any:
-            if done:
-                return done[0](*args)
-            return realize()(*args)
-
-        stub.__name__ = "stub_f%d" % index
-        stub.purewasm_realize = realize  # type: ignore[attr-defined]
-        return stub
+    def _realize(self, stub: "_LazyStub") -> Callable[..., Any]:
+        """Translate (or take from the cache) the function behind ``stub`` and put it
+        in place of the stub: in the namespace and in its FuncInstance."""
+        with self._lock:
+            fn = stub.fn
+            if fn is None:
+                ns, index = stub.ns, stub.index
+                if not ns["__purewasm_ready__"]:
+                    ns["__purewasm_ready__"] = True   # no recursion through imports
+                    self._populate(ns, stub.instance)
+                code = self.code(index)
+                entry = self._codes[index]
+                ns.update(entry[1])
+                if entry[4] and "__purewasm_vector__" not in ns:
+                    ns.update(_vector_namespace())
+                fn = types.FunctionType(code, ns)
+                if entry[5]:
+                    fn = tail_entry(fn)   # it makes tail calls: their loop
+                stub.fn = fn
+                ns[names.FUNC % index] = fn
+                stub.finst.fn = fn
+            return fn
 
     # ----- persistence (an on-disk cache is built on these) ------------------------------
 
@@ -342,6 +332,37 @@ class CompiledModule:
             except WasmtimeError:
                 if not skip_errors:
                     raise
+
+
+class _LazyStub:
+    """What a function is until its first call: calling it (or ``purewasm_realize()``)
+    translates the function and puts the result in its place. A small object rather
+    than closures: a module of 30,000 functions makes 30,000 of them at instantiation."""
+
+    __slots__ = ("compiled", "ns", "instance", "index", "finst", "fn")
+
+    def __init__(self, compiled: "CompiledModule", ns: Dict[str, Any], instance: Any,
+                 index: int, finst: Any) -> None:
+        self.compiled, self.ns, self.instance = compiled, ns, instance
+        self.index, self.finst = index, finst
+        self.fn: Optional[Callable[..., Any]] = None
+
+    def __call__(self, *args: Any) -> Any:
+        fn = self.fn
+        if fn is None:
+            fn = self.compiled._realize(self)
+        return fn(*args)
+
+    def purewasm_realize(self) -> Callable[..., Any]:
+        fn = self.fn
+        return fn if fn is not None else self.compiled._realize(self)
+
+    @property
+    def __name__(self) -> str:   # as a function's (backtraces, debuggers)
+        return "stub_f%d" % self.index
+
+    def __repr__(self) -> str:
+        return "<lazy function %d>" % self.index
 
 
 def codes_from_payload(data: bytes, fuel: bool, epoch: bool) -> Dict[int, Tuple[Any, ...]]:

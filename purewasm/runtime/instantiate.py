@@ -441,12 +441,16 @@ def instantiate(store: Store, module: Module, externs: Sequence[Extern],
 
     base = len(inst.funcs)
     names = func_names(module)
+    functypes: Dict[int, FuncType] = {}   # by type index: 30,000 functions share few types
     for i, func in enumerate(module.funcs):
         index = base + i
         name = names.get(index)
-        inst.funcs.append(FuncInstance(module.func_type(func.type_index), None,
-                                       "$%d" % index if name is None else name, inst, index,
-                                       tid=type_ids[func.type_index]))
+        tix = func.type_index
+        ftype = functypes.get(tix)
+        if ftype is None:
+            ftype = functypes[tix] = module.func_type(tix)
+        inst.funcs.append(FuncInstance(ftype, None, "$%d" % index if name is None else name,
+                                       inst, index, tid=type_ids[tix]))
     for tabletype in module.tables:
         table = store.new_table(tabletype, None)
         table.types = space

@@ -369,7 +369,12 @@ class Module:
     def func_types(self) -> List[FuncType]:
         """The type of every function in the function index space."""
         out = [self.func_type(imp.type_index) for imp in self.imports if imp.kind == FUNC]
-        out.extend(self.func_type(f.type_index) for f in self.funcs)
+        known: Dict[int, FuncType] = {}   # a large module's functions share few types
+        for f in self.funcs:
+            t = known.get(f.type_index)
+            if t is None:
+                t = known[f.type_index] = self.func_type(f.type_index)
+            out.append(t)
         return out
 
     def table_types(self) -> List[TableType]:
