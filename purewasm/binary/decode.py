@@ -430,6 +430,12 @@ def read_locals(data: bytes, pos: int, typed: bool) -> Tuple[List[str], int]:
         t, pos = read_valtype(data, pos, typed)
         total += c
         decls.append((c, t))
+    return expand_locals(decls, total, body_start), pos
+
+
+def expand_locals(decls: List[Tuple[int, str]], total: int, body_start: int) -> List[str]:
+    """The locals of ``decls`` ((count, type) pairs adding up to ``total``), one entry
+    each, once the count is known to be within the limits (checked before expanding)."""
     if total >= 1 << 32:
         raise MalformedError("too many locals", body_start)
     if total > MAX_LOCALS:
@@ -438,7 +444,7 @@ def read_locals(data: bytes, pos: int, typed: bool) -> Tuple[List[str], int]:
     out: List[str] = []
     for c, t in decls:
         out.extend([t] * c)
-    return out, pos
+    return out
 
 
 class _Decoder:
@@ -790,7 +796,6 @@ class _Decoder:
                 pos += 1
             else:
                 nentries, pos = read_len32(data, pos)
-            locals_: List[str] = []
             total = 0
             decls = []
             for _ in range(nentries):
@@ -806,14 +811,7 @@ class _Decoder:
                     pos += 1
                 total += c
                 decls.append((c, t))
-            if total >= 1 << 32:
-                raise MalformedError("too many locals", body_start)
-            if total > MAX_LOCALS:
-                raise MalformedError("too many locals (implementation limit exceeded: %d "
-                                     "locals, the limit is %d)" % (total, MAX_LOCALS),
-                                     body_start)
-            for c, t in decls:
-                locals_.extend([t] * c)
+            locals_ = expand_locals(decls, total, body_start)
             if self.lazy_bodies:
                 type_index = types[i] if i < len(types) else 0
                 funcs.append(LazyFunc(type_index, locals_, data, pos, body_start, body_end,

@@ -325,18 +325,9 @@ def _i64_eqz(t: Translator, ins: Instr) -> None:
     t.pure("not %s" % _p(a), "i32", (a,), isbool=True, bits=1)
 
 
-def _sign_extension(default: Handler) -> Handler:
-    """i64.extend_i32_s, i64.extendN_s: the plain shape's value is the signed one."""
-    def op(t: Translator, ins: Instr) -> None:
-        default(t, ins)
-        v = t.stack[-1]
-        v.canon = True
-        v.bits = 64
-    return op
-
-
-def _signed_load(default: Handler) -> Handler:
-    """A sign-extending narrow load: its plain shape's value is the signed one."""
+def _signed_already(default: Handler) -> Handler:
+    """i64.extend_i32_s, i64.extendN_s and the sign-extending narrow loads: the plain
+    shape's value is the signed one already."""
     def op(t: Translator, ins: Instr) -> None:
         default(t, ins)
         v = t.stack[-1]
@@ -423,10 +414,9 @@ def _install_i64() -> None:
         signed["i64." + n] = _i64_binop(n)
     for name, handler in signed.items():
         replace(name, _when_signed(HANDLERS[name], handler))
-    for name in ("i64.extend_i32_s", "i64.extend8_s", "i64.extend16_s", "i64.extend32_s"):
-        replace(name, _when_signed(HANDLERS[name], _sign_extension(HANDLERS[name])))
-    for name in ("i64.load8_s", "i64.load16_s", "i64.load32_s"):
-        replace(name, _when_signed(HANDLERS[name], _signed_load(HANDLERS[name])))
+    for name in ("i64.extend_i32_s", "i64.extend8_s", "i64.extend16_s", "i64.extend32_s",
+                 "i64.load8_s", "i64.load16_s", "i64.load32_s"):
+        replace(name, _when_signed(HANDLERS[name], _signed_already(HANDLERS[name])))
     rot: Dict[str, Handler] = {"i64.rotl": _i64_binop("rotl"), "i64.rotr": _i64_binop("rotr")}
     for name, handler in rot.items():
         replace(name, _rotate(HANDLERS[name], handler))
