@@ -6,6 +6,12 @@ installed: a dev-only dependency, never a runtime one).
     python benchmarks/suite.py [--reps N] [--quick] [--engines a,b] [--out FILE]
     python benchmarks/suite.py --check        # outputs only, tiny sizes: what CI runs
 
+Engines: wasmtime (the reference), purewasm on every Python found, pywasm, and "Python by
+hand": the same kernels written directly in Python (c/kernels.py, the same algorithms and
+outputs) on this Python, CPython 3.13 and PyPy. The last is not a Wasm engine: it is the
+floor under purewasm on that interpreter (a translator to Python cannot beat the Python a
+person would write for the same algorithm), and the report divides purewasm by it.
+
 Method. Every run is a fresh process (`python -m purewasm run`, `python -m pywasm --wasi
 preview1`, wasmtime through its Python package), so a time covers everything a user waits
 for. Each kernel runs at a size N and at a tiny size N0: the difference is the compute time
@@ -52,6 +58,12 @@ KERNELS: Dict[str, Tuple[str, int, int, int, int, int]] = {
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 QUICK_DIVISOR = 4
 PYPY_LABEL = "PyPy 3"
+HAND_LABEL = "Python by hand, "
+HAND_KERNELS = os.path.join(HERE, "c", "kernels.py")
+# Python by hand on PyPy where purewasm's PyPy size would take minutes: xorshift's i64
+# values above 2**63 are bignums in plain Python on PyPy (purewasm computes them as signed
+# machine words, compile/ops_pypy.py).
+HAND_PYPY_SIZES = {"xorshift": 8000000}
 
 
 def pythons() -> List[Tuple[str, str]]:
@@ -137,20 +149,26 @@ def _wasmtime_main(argv: Sequence[str]) -> int:
 class Engine:
     def __init__(self, label: str, kind: str, argv: List[str], env: Dict[str, str]) -> None:
         self.label = label
-        self.kind = kind            # "purewasm", "pywasm" or "wasmtime": which N to use
+        # "purewasm", "pywasm", "wasmtime" or "python" (the kernels written in Python,
+        # c/kernels.py, run at purewasm's N on the same interpreter): which N to use
+        self.kind = kind
         self.argv = argv
         self.env = env
 
     def size(self, kernel: str) -> int:
         _, _, ours, pypy, py, wt = KERNELS[kernel]
-        if self.kind == "purewasm" and self.label.endswith(PYPY_LABEL):
+        if self.kind == "python" and self.label.endswith(PYPY_LABEL):
+            return HAND_PYPY_SIZES.get(kernel, pypy)
+        if self.kind in ("purewasm", "python") and self.label.endswith(PYPY_LABEL):
             return pypy
-        return {"purewasm": ours, "pywasm": py, "wasmtime": wt}[self.kind]
+        return {"purewasm": ours, "python": ours, "pywasm": py, "wasmtime": wt}[self.kind]
 
     def run(self, wasm: str, kernel: str, n: int) -> Tuple[float, float, int, bytes]:
         """(CPU seconds, wall seconds, peak RSS in KiB, stdout) of one run."""
         if self.kind == "pywasm":
             cmd = self.argv + ["--wasi-args", kernel, "--wasi-args", str(n), wasm]
+        elif self.kind == "python":
+            cmd = self.argv + [kernel, str(n)]
         else:
             cmd = self.argv + [wasm, kernel, str(n)]
         if GNU_TIME:
@@ -182,9 +200,17 @@ def engines(selected: Optional[List[str]]) -> List[Engine]:
     env = dict(os.environ, PYTHONPATH=ROOT)
     out = [Engine("wasmtime", "wasmtime", [sys.executable, os.path.abspath(__file__),
                                            "--run-wasmtime"], env)]
-    for label, exe in pythons():
+    found = pythons()
+    for label, exe in found:
         out.append(Engine("purewasm " + label, "purewasm", [exe, "-m", "purewasm", "run"],
                           env))
+    # The same kernels written in Python, on this Python, the newest CPython and PyPy: the
+    # floor under purewasm's ratios on each (a translator cannot beat the Python a person
+    # would write for the same algorithm).
+    hand = {"CPython %d.%d" % sys.version_info[:2], "CPython 3.13", PYPY_LABEL}
+    for label, exe in found:
+        if label in hand:
+            out.append(Engine(HAND_LABEL + label, "python", [exe, HAND_KERNELS], env))
     try:
         import pywasm  # noqa: F401
         out.append(Engine("pywasm (CPython %d.%d)" % sys.version_info[:2], "pywasm",
@@ -204,15 +230,19 @@ def check(wasm: str) -> int:
 def check_outputs(wasm: str) -> List[str]:
     """Every kernel at a tiny size under purewasm (this Python) and wasmtime: the same
     output. No timing."""
-    ours = Engine("purewasm", "purewasm", [sys.executable, "-m", "purewasm", "run"],
-                  dict(os.environ, PYTHONPATH=ROOT))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    ours = Engine("purewasm", "purewasm", [sys.executable, "-m", "purewasm", "run"], env)
+    hand = Engine(HAND_LABEL, "python", [sys.executable, HAND_KERNELS], env)
     ref = engines(["wasmtime"])[0]
     bad = []
     for kernel, (_, n0, *_sizes) in KERNELS.items():
-        a, b = ours.run(wasm, kernel, n0 + 2)[3], ref.run(wasm, kernel, n0 + 2)[3]
-        print("%-10s %s" % (kernel, "same" if a == b and a else "DIFFERS %r %r" % (a, b)))
-        if a != b or not a:
-            bad.append(kernel)
+        b = ref.run(wasm, kernel, n0 + 2)[3]
+        for e in (ours, hand):
+            a = e.run(wasm, kernel, n0 + 2)[3]
+            print("%-10s %-18s %s" % (kernel, e.label.rstrip(", "),
+                                      "same" if a == b and a else "DIFFERS %r %r" % (a, b)))
+            if a != b or not a:
+                bad.append("%s (%s)" % (kernel, e.label.rstrip(", ")))
     return bad
 
 
@@ -265,7 +295,7 @@ def _purewasm_differences(results: Dict[Tuple[str, str], Dict[str, object]],
         by_size: Dict[object, set] = {}
         for e in engs:
             r = results[(k, e.label)]
-            if e.kind == "purewasm" and math.isfinite(float(r["cpu"])):  # type: ignore[arg-type]
+            if e.kind in ("purewasm", "python") and math.isfinite(float(r["cpu"])):  # type: ignore[arg-type]
                 by_size.setdefault(r["n"], set()).add(r["out"])
         if any(len(outs) > 1 for outs in by_size.values()):
             bad.append(k)
@@ -318,8 +348,12 @@ def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
                                                 "%.0f" % vs_py if vs_py == vs_py else "",
                                                 worst, ratios[worst]))
     add("")
-    add("Outputs: at a small size every kernel printed the same under purewasm and wasmtime "
-        "(`suite.py --check`: %s); at size N, the purewasm runs of a kernel at the same N printed %s." % (
+    floor = floor_table(results, engs)
+    if floor:
+        lines.extend(floor)
+    add("Outputs: at a small size every kernel printed the same under purewasm, in Python "
+        "by hand and under wasmtime (`suite.py --check`: %s); at size N, the purewasm and "
+        "by-hand runs of a kernel at the same N printed %s." % (
             check_verdict,
             "the same on every Python" if not _purewasm_differences(results, engs)
             else "DIFFERENT outputs: %s" % ", ".join(_purewasm_differences(results, engs))))
@@ -333,6 +367,33 @@ def report(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
         add("![ns per Wasm instruction, log scale](%s)" % os.path.basename(chart))
     add("")
     return "\n".join(lines)
+
+
+def floor_table(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine]
+                ) -> List[str]:
+    """purewasm against the kernels written in Python on the same interpreter: how far the
+    translated code is from the floor a translator to Python cannot go below."""
+    pairs = []
+    for hand in engs:
+        if hand.kind != "python":
+            continue
+        same = "purewasm " + hand.label[len(HAND_LABEL):]
+        if any(e.label == same for e in engs):
+            pairs.append((same, hand.label))
+    if not pairs:
+        return []
+    out = ["purewasm over the same kernels written in Python, on the same interpreter "
+           "(ns/instr ratio; 1 would be as fast as the hand-written Python; below 1, "
+           "faster):", "",
+           "| interpreter | %s | geometric mean |" % " | ".join(KERNELS),
+           "|---|%s---:|" % ("---:|" * len(KERNELS))]
+    for ours, hand in pairs:
+        ratios = [float(results[(k, ours)]["ns"]) / float(results[(k, hand)]["ns"])  # type: ignore[arg-type]
+                  for k in KERNELS]
+        out.append("| %s | %s | %.2f |" % (hand[len(HAND_LABEL):], " | ".join(
+            "%.2f" % r for r in ratios), geomean(ratios)))
+    out.append("")
+    return out
 
 
 def draw(results: Dict[Tuple[str, str], Dict[str, object]], engs: List[Engine],
