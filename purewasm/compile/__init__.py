@@ -114,11 +114,13 @@ class CompiledModule:
                    ) -> Tuple[str, Dict[str, Any], bool, Tuple[Any, ...], bool, bool]:
         if flat is None and self.force is not None:
             flat = self.force == "flat"
+        scan = None
         if flat is None:
             body = self.module.funcs[index - self.num_imported].body
-            flat = not Scan(body).structured_ok()
+            scan = Scan(body)
+            flat = not scan.structured_ok()
         tr = Translator(self.module, index, flat, self.func_types, self.fuel, self.epoch,
-                        self._spaces)
+                        self._spaces, scan)
         src = tr.translate()
         return src, tr.consts, flat, tuple(tr.line_pcs), tr.uses_simd, tr.tail_calls
 

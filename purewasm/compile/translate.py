@@ -76,8 +76,11 @@ class Translator(OperandStack):
 
     def __init__(self, module: Module, index: int, flat: bool = False,
                  func_types: Optional[List[FuncType]] = None, fuel: bool = False,
-                 epoch: bool = False, spaces: Optional["IndexSpaces"] = None) -> None:
+                 epoch: bool = False, spaces: Optional["IndexSpaces"] = None,
+                 scan: Optional[Scan] = None) -> None:
         super().__init__()
+        # The body's pre-scan, when the caller made it already (to choose the lowering).
+        self.scan_given = scan
         self.module = module
         self.index = index
         self.flat = flat
@@ -125,7 +128,7 @@ class Translator(OperandStack):
 
     def translate(self) -> str:
         body = self.func.body
-        self.scan = Scan(body)
+        self.scan = self.scan_given if self.scan_given is not None else Scan(body)
         if CPYTHON_SHAPES:
             self.pointer_locals = pointer_locals(body)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
