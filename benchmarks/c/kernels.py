@@ -18,6 +18,7 @@ so that it makes the same comparator calls.
 """
 from __future__ import annotations
 
+import struct
 import sys
 from typing import Callable, List
 
@@ -90,6 +91,33 @@ def matmul(n: int) -> float:
     s = 0.0
     for v in c:        # in order, as C does (sum() compensates on 3.12+)
         s += v
+    return s
+
+
+def matmul_bytes(n: int) -> float:
+    """matmul with its arrays in one bytearray read and written through struct, as a
+    Wasm runtime in Python must keep linear memory (byte-addressed, any alignment): not a
+    suite kernel; ``kernels.py matmul-bytes N`` shows what that memory model costs by
+    itself (no 32-bit wrap-around, no masks here)."""
+    f64 = struct.Struct("<d")
+    load, store = f64.unpack_from, f64.pack_into
+    mem = bytearray(8 * 3 * n * n)
+    a, b, c = 0, 8 * n * n, 16 * n * n
+    for i in range(n * n):
+        store(mem, a + 8 * i, (i % 17) * 0.5)
+        store(mem, b + 8 * i, (i % 13) * 0.25)
+    for i in range(n):
+        for k in range(n):
+            aik = load(mem, a + 8 * (i * n + k))[0]
+            pc = c + 8 * i * n
+            pb = b + 8 * k * n
+            for _ in range(n):
+                store(mem, pc, load(mem, pc)[0] + aik * load(mem, pb)[0])
+                pc += 8
+                pb += 8
+    s = 0.0
+    for i in range(n * n):
+        s += load(mem, c + 8 * i)[0]
     return s
 
 
@@ -464,6 +492,8 @@ def main(argv: List[str]) -> int:
         print("sha256 %d" % sha256(n))
     elif name == "matmul":
         print("matmul %.6f" % matmul(n))
+    elif name == "matmul-bytes":
+        print("matmul %.6f" % matmul_bytes(n))
     elif name == "fib":
         print("fib %d" % fib(n))
     elif name == "sort":
