@@ -34,7 +34,7 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # tail calls; 5: lines map to instruction indices, not byte offsets; 7: code shapes of
 # the speed work; 8: and PyPy's shapes of i32 arithmetic, ops_pypy.py; 9: PyPy's signed
 # i64 words; 10: and CPython's range facts, ranges.py).
-TRANSLATOR_VERSION = 10
+TRANSLATOR_VERSION = 11
 
 
 _BASE_NS = base_namespace()
@@ -290,6 +290,12 @@ class CompiledModule:
                 ns.update(entry[1])
                 if entry[4] and "__purewasm_vector__" not in ns:
                     ns.update(_vector_namespace())
+                for name in code.co_names:
+                    m = names.CALL_CACHE_NAME.match(name)
+                    if m is not None and name not in ns:
+                        # call_indirect's cache for (table, type): per instance.
+                        table = stub.instance.tables[int(m.group(1))]
+                        ns[name] = table.elements.call_cache(ns[names.TYPE_ID % int(m.group(2))])
                 fn = types.FunctionType(code, ns)
                 if entry[5]:
                     fn = tail_entry(fn)   # it makes tail calls: their loop

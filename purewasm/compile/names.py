@@ -6,6 +6,8 @@ every instance. Both sides use these patterns, so a rename cannot fail first at 
 """
 from __future__ import annotations
 
+import re
+
 FUNC = "f%d"              # function i's raw callable (the generated function or a stub)
 FUNC_REF = "F%d"          # function i's FuncInstance: the value of ref.func
 MEMORY = "mem%d"          # memory i's bytearray (never replaced: grow extends it)
@@ -16,6 +18,10 @@ GLOBAL_CELL = "g%d"       # mutable global i: its GlobalInstance (read/write .va
 GLOBAL_CONST = "G%d"      # immutable global i: its value, bound once
 TAG = "tag%d"             # tag i's TagInstance (exception handling: matched by identity)
 TYPE_ID = "T%d"           # type i's process-wide id (call_indirect's signature check)
+# call_indirect through table i expecting type j: the table's cache of callees checked for
+# that type (runtime.instances.TableElements.call_cache; CPython's shapes only), bound
+# when a function using it is made (CompiledModule._realize: CALL_CACHE_NAME).
+CALL_CACHE = "ic%d_%d"
 ELEMS = "ELEMS"           # the instance's element segments (elem.drop empties one)
 DATAS = "DATAS"           # the instance's data segments (data.drop empties one)
 FUEL = "FUEL"             # one-element list: fuel left (only with fuel metering)
@@ -25,6 +31,7 @@ EPOCH_HIT = "EPOCH_HIT"   # the runtime's verdict (runtime.Store.epoch_hit): tra
 # A name that every pending expression reading a mutable global also depends on: calls
 # and memory.grow may change any global, so they protect this name (Translator.protect).
 ANY_GLOBAL = "G"
+CALL_CACHE_NAME = re.compile(r"ic(\d+)_(\d+)\Z")
 
 
 def printable(name: str) -> str:

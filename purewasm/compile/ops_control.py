@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 from purewasm.syntax import FuncType, Instr
 
 from . import names
+from .entries import CPYTHON_SHAPES
 from .registry import handles, register
 
 if TYPE_CHECKING:
@@ -80,8 +81,20 @@ def indirect_target(t: Translator, ins: Instr) -> str:
     typeidx, tableidx = ins.imm
     c = t.pop()
     t.protect(names.ANY_GLOBAL)
-    t.effect("CALL_TARGET(%s, %s, %s)" % (names.TABLE % tableidx, t.cx(c),
-                                          names.TYPE_ID % typeidx), "funcref")
+    table, tid = names.TABLE % tableidx, names.TYPE_ID % typeidx
+    if not CPYTHON_SHAPES:
+        # PyPy's JIT inlines the helper's checks; a dict look-up it could not fold.
+        t.effect("CALL_TARGET(%s, %s, %s)" % (table, t.cx(c), tid), "funcref")
+        return t.pop().e
+    # The table's cache for this type first (a callee checked before), the full check
+    # otherwise (which fills the cache): the index is read twice, so it must be a name
+    # or a literal.
+    if not (c.atom and c.canon) or c.isbool:
+        t.effect(t.cx(c), c.t)
+        c = t.pop()
+    cache = names.CALL_CACHE % (tableidx, typeidx)
+    t.effect("(%s.get(%s) or CALL_TARGET(%s, %s, %s, %s))" % (cache, c.e, table, c.e, tid,
+                                                               cache), "funcref")
     return t.pop().e
 
 

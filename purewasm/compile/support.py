@@ -12,7 +12,7 @@ import os
 import struct
 import sys
 import types
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from purewasm import numeric
 from purewasm.errors import Trap, TrapCode, WasmException
@@ -115,8 +115,14 @@ def new_namespace(base: Dict[str, Any]) -> Dict[str, Any]:
     return dict(base)
 
 
-def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
-    """call_indirect (spec exec/instructions.rst): the callee's raw callable, or a trap."""
+def call_target(elements: List[Any], i: int, tid: int,
+                cache: Optional[Dict[int, Callable[..., Any]]] = None) -> Callable[..., Any]:
+    """call_indirect (spec exec/instructions.rst): the callee's raw callable, or a trap.
+
+    ``cache``: the table's cache for ``tid`` (runtime.instances.TableElements.call_cache),
+    where CPython's generated code looks first; the callee found is put there, realised
+    (a lazy stub is translated now, as the call is about to be made), so that the next
+    call through the same entry is one dict look-up."""
     if i >= len(elements):
         raise Trap(TrapCode.UNDEFINED_ELEMENT)
     f = elements[i]
@@ -125,7 +131,13 @@ def call_target(elements: List[Any], i: int, tid: int) -> Callable[..., Any]:
     if f.type_id != tid and tid not in ancestors(f.type_id):
         # GC: the callee's type may be a declared subtype of the expected one.
         raise Trap(TrapCode.BAD_SIGNATURE)
-    return f.fn
+    fn = f.fn
+    if cache is not None:
+        realize = getattr(fn, "purewasm_realize", None)
+        if realize is not None:
+            fn = realize()
+        cache[i] = fn
+    return fn
 
 
 def call_ref_target(f: Any) -> Callable[..., Any]:

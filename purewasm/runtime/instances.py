@@ -159,6 +159,83 @@ class MemoryInstance:
         return old
 
 
+class TableElements(list):
+    """A table's element list (generated code indexes it directly), which also keeps the
+    call_indirect caches of the table: per expected type id, a dict from element index to
+    the callable already checked for that type (compile/ops_control.py,
+    support.call_target). Every way a list can change clears them, so a cache never
+    outlives what it was checked against; the dicts themselves are never replaced
+    (namespaces hold them)."""
+
+    __slots__ = ("call_caches",)
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__(items)
+        self.call_caches: Dict[int, Dict[int, Callable[..., Any]]] = {}
+
+    def call_cache(self, type_id: int) -> Dict[int, Callable[..., Any]]:
+        """The cache of callees checked against ``type_id`` (made on first use)."""
+        cache = self.call_caches.get(type_id)
+        if cache is None:
+            cache = self.call_caches[type_id] = {}
+        return cache
+
+    def _changed(self) -> None:
+        for cache in self.call_caches.values():
+            cache.clear()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._changed()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._changed()
+
+    def __iadd__(self, other: Any) -> "TableElements":  # type: ignore[misc]  # as list's (typeshed)
+        super().__iadd__(other)
+        self._changed()
+        return self
+
+    def __imul__(self, n: Any) -> "TableElements":  # type: ignore[misc]  # as list's (typeshed)
+        super().__imul__(n)
+        self._changed()
+        return self
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        self._changed()
+
+    def extend(self, values: Any) -> None:
+        super().extend(values)
+        self._changed()
+
+    def insert(self, index: Any, value: Any) -> None:
+        super().insert(index, value)
+        self._changed()
+
+    def pop(self, index: Any = -1) -> Any:
+        value = super().pop(index)
+        self._changed()
+        return value
+
+    def remove(self, value: Any) -> None:
+        super().remove(value)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._changed()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        super().sort(*args, **kwargs)
+        self._changed()
+
+
 class TableInstance:
     """A table. ``elements`` is never replaced: grow extends it in place. Growth is
     bounded like a memory's (declared max, ``limit``, the store's limits at each growth)."""
@@ -173,7 +250,7 @@ class TableInstance:
             # Checked before allocating: a list of 10^8 entries is 800 MB.
             raise InstantiationError("table minimum size of %d elements exceeds the limit "
                                      "of %d" % (tabletype.limits.min, self.limit))
-        self.elements: List[Any] = [init] * tabletype.limits.min
+        self.elements: TableElements = TableElements([init] * tabletype.limits.min)
         self.min = tabletype.limits.min     # as declared
         self.max = tabletype.limits.max
         self.element_type = tabletype.element
