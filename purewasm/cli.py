@@ -11,6 +11,7 @@ Exit status (documented in ``--help``):
 2           a usage error (unknown flag, missing file operand, bad ``--invoke`` argument)
 134         the program trapped (as wasmtime on Unix: 128 + SIGABRT)
 130         interrupted (Ctrl-C)
+141         the reader of the output went away (a closed pipe: ``purewasm print m.wasm | head``)
 70          an internal error of purewasm (a bug: please report it)
 ==========  ==============================================================================
 
@@ -39,6 +40,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141      # 128 + SIGPIPE, what a shell reports for a tool killed by it
 EXIT_TRAP = 134
 
 PROG = "purewasm"
@@ -51,6 +53,7 @@ exit status:
   2          usage error (unknown flag, missing operand, bad --invoke argument)
   134        the program trapped (one line with the trap, then its wasm backtrace)
   130        interrupted
+  141        the reader of the output went away (a closed pipe, as `| head`)
   70         internal error of purewasm (set PUREWASM_TRACEBACK=1 for the traceback)
 """
 
@@ -744,6 +747,15 @@ def _print_trap(trap: Trap) -> None:
     sys.stderr.flush()
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass    # no file descriptor (an embedder's stream): nothing will flush to a pipe
+
+
 def _flush_std_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -798,6 +810,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _flush_std_streams()
         _fail("out of memory (the host could not allocate what the module needs)")
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (`purewasm explore m.wasm | head`): stop
+        # quietly, as tools killed by SIGPIPE do, and keep the interpreter's final flush
+        # of the dead pipe from printing an error.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback by default
         _flush_std_streams()
         if os.environ.get("PUREWASM_TRACEBACK"):

@@ -398,3 +398,20 @@ def test_explore_unknown_function_is_a_usage_error(invoke_wat, func):
     proc = purewasm("explore", "--func", func, invoke_wat)
     assert proc.returncode == 2 and proc.stdout == b""
     assert proc.stderr.startswith(b"purewasm: ")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`purewasm explore m.wasm | head -1`: the reader goes away while purewasm writes;
+    purewasm stops with 141 (128 + SIGPIPE) and says nothing, no internal error."""
+    wat = tmp_path / "many.wat"
+    wat.write_text("(module %s)" % " ".join(
+        "(func (export \"f%d\") (result i32) (i32.const %d))" % (i, i) for i in range(3000)))
+    proc = subprocess.Popen([sys.executable, "-m", "purewasm", "explore", str(wat)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"# wasm function 0")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert err == b""
