@@ -33,8 +33,8 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
 # tail calls; 5: lines map to instruction indices, not byte offsets; 7: code shapes of
 # the speed work; 8: and PyPy's shapes of i32 arithmetic, ops_pypy.py; 9: PyPy's signed
-# i64 words; 10: and CPython's range facts, ranges.py).
-TRANSLATOR_VERSION = 10
+# i64 words; 10: and CPython's range facts, ranges.py; 11: accessed pointers, ranges.py).
+TRANSLATOR_VERSION = 11
 
 
 _BASE_NS = base_namespace()

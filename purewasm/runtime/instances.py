@@ -21,6 +21,11 @@ PAGE_SIZE = 65536
 # (Wasm 3.0 memory64) 2^48 (the store's limits stop growth long before).
 MAX_PAGES = 65536
 MAX_PAGES_64 = 1 << 48
+# What purewasm gives a 32-bit memory at run time: one page less than the type allows
+# (growth may fail, spec exec/modules.rst growmem; docs/DECISIONS.md "No 4 GiB 32-bit
+# memory"). Then an address just accessed plus a small constant cannot reach 2**32, so
+# the translator adds constants to such pointers without reducing (compile/ranges.py).
+MAX_PAGES_32_RUNTIME = MAX_PAGES - 1
 # A table's size is bounded by its address type: 2^32-1 (i32) or 2^64-1 (table64).
 MAX_TABLE_32 = 0xFFFFFFFF
 MAX_TABLE_64 = (1 << 64) - 1
@@ -115,6 +120,11 @@ class MemoryInstance:
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
+        if memtype.address != "i64" and memtype.limits.min > MAX_PAGES_32_RUNTIME:
+            raise InstantiationError(
+                "memory minimum size of %d pages exceeds purewasm's limit of %d pages for a "
+                "32-bit memory (4 GiB minus one page)"
+                % (memtype.limits.min, MAX_PAGES_32_RUNTIME))
         self.data: MemoryData = new_memory_data(memtype.limits.min * PAGE_SIZE)
         self.min = memtype.limits.min       # as declared (the API's type() reports it)
         self.max = memtype.limits.max
@@ -136,7 +146,7 @@ class MemoryInstance:
         """memory.grow (spec exec/modules.rst, growmem): old size in pages, or -1."""
         old = len(self.data) // PAGE_SIZE
         new = old + delta_pages
-        bound = MAX_PAGES_64 if self.address == "i64" else MAX_PAGES
+        bound = MAX_PAGES_64 if self.address == "i64" else MAX_PAGES_32_RUNTIME
         limit = bound if self.max is None else min(self.max, bound)
         if delta_pages < 0 or new > limit:
             return -1
