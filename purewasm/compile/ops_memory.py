@@ -12,6 +12,7 @@ from . import names
 from .entries import CPYTHON_SHAPES, Handler
 from .registry import handles, register
 from .stack import V, _p
+from .views import marked
 
 if TYPE_CHECKING:
     from .translate import Translator
@@ -48,7 +49,13 @@ def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
     t.shallow(1)
     base = t.pop()
     addr = address(t, base, offset, memidx)
-    t.effect(tmpl.format(m=names.MEMORY % memidx, a=addr), vt, canon, bits)
+    expr = tmpl.format(m=names.MEMORY % memidx, a=addr)
+    vl = t.view_loop
+    if vl is not None:
+        element = vl.access(ins.op, memidx, base, offset, addr)
+        if element is not None:
+            expr = marked(expr, element)
+    t.effect(expr, vt, canon, bits)
     _accessed(t, base, offset, memidx, ins.op)
 
 
@@ -69,7 +76,13 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
         val = "%s & %s" % (_p(v), mask)
     else:
         val = t.cx(v)
-    t.emit(tmpl.format(m=names.MEMORY % memidx, a=addr, v=val))
+    stmt = tmpl.format(m=names.MEMORY % memidx, a=addr, v=val)
+    vl = t.view_loop
+    if vl is not None:
+        element = vl.access(ins.op, memidx, base, offset, addr)
+        if element is not None:
+            stmt = marked(stmt, "%s = %s" % (element, val))
+    t.emit(stmt)
     _accessed(t, base, offset, memidx, ins.op)
 
 

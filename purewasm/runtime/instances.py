@@ -61,6 +61,9 @@ LAZY_MEMORY = _lazy_memory_supported()
 # What a linear memory's bytes are: a bytearray, or an anonymous map (LAZY_MEMORY).
 MemoryData = Union[bytearray, mmap.mmap]
 MEMORY_DATA_TYPES = (bytearray, mmap.mmap)
+# The typed views a memory makes for generated code (MemoryInstance.make_view;
+# compile/views.py uses the indexes): u32, u64, f64, native byte order.
+VIEW_FORMATS = ("I", "Q", "d")
 
 
 def new_memory_data(size: int) -> MemoryData:
@@ -116,7 +119,7 @@ class MemoryInstance:
     after instantiation)."""
 
     __slots__ = ("data", "min", "max", "limit_bytes", "shared", "address", "store",
-                 "__weakref__")
+                 "views", "__weakref__")
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
@@ -132,6 +135,28 @@ class MemoryInstance:
         self.address = memtype.address      # "i32", or "i64" (memory64)
         self.limit_bytes = limit_bytes
         self.store = store
+        # Typed memoryviews of ``data`` in VIEW_FORMATS order, made on first use
+        # (make_view) by loops of generated code (compile/views.py); the list is never
+        # replaced (generated code reads it), its entries are released at every growth.
+        self.views: List[Optional[memoryview]] = [None] * len(VIEW_FORMATS)
+
+    def make_view(self, k: int) -> memoryview:
+        """The typed view ``VIEW_FORMATS[k]`` of ``data``, made now if needed."""
+        view = self.views[k]
+        if view is None:
+            with memoryview(self.data) as raw:
+                # The untyped view is released at once: the cast alone pins the bytes.
+                view = self.views[k] = raw.cast(VIEW_FORMATS[k])  # type: ignore[call-overload]
+        return view
+
+    def _release_views(self) -> None:
+        """An exported view pins the bytes (a resize raises BufferError): released before
+        growing; generated code fetches the views again at each loop entry."""
+        views = self.views
+        for k, view in enumerate(views):
+            if view is not None:
+                views[k] = None
+                view.release()
 
     @property
     def pages(self) -> int:
@@ -157,6 +182,7 @@ class MemoryInstance:
             return -1
         if delta_pages:
             data = self.data
+            self._release_views()
             try:
                 if isinstance(data, bytearray):
                     data.extend(bytes(delta_pages * PAGE_SIZE))
