@@ -266,3 +266,45 @@ def test_loops_that_are_not_versioned() -> None:
         assert "MV0" not in src and "_v" not in src, src
     for name in ("call", "step2", "f32", "mem1"):
         inst.func(name)(0, 4)
+
+
+def test_address_terms() -> None:
+    terms = views.address_terms
+    assert terms("l3") == ((3,), 0)
+    assert terms("((l3 + 12) % 4294967296)") == ((3,), 12)
+    assert terms("(((l2 + 112) + l0) % 4294967296)") == ((2, 0), 112)
+    assert terms("l5 - 8") == ((5,), -8)
+    # A minus before a group or a local, products, shifts, other moduli, slots: refused.
+    for e in ("l5 - (8 + 1)", "l1 - l2", "l1 * 4", "(l1 << 2) + l0", "12", "l1 + 0xFF",
+              "l1 % 7", "s3 + 4", "g0.value + 8", "l1 + 8 +"):
+        assert terms(e) is None, e
+
+
+def test_sum_of_two_pointers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An address that is the sum of a base and a scaled index stepping by 8.
+    text = """(module (memory 1)
+      (func (export "f") (param $base i32) (param $n i32) (result i64)
+        (local $off i32) (local $s i64)
+        loop
+          local.get $s
+          local.get $base local.get $off i32.add i64.load offset=8
+          i64.add local.set $s
+          local.get $off i32.const 8 i32.add local.set $off
+          local.get $n i32.const 1 i32.sub local.tee $n br_if 0
+        end
+        local.get $s))"""
+    words = [(k * 0x9E3779B97F4A7C15) & (2**64 - 1) for k in range(9)]
+    for base in (0, 8, 12, 65536 - 72, 65536 - 64):
+        results = []
+        for with_views in (True, False):
+            monkeypatch.setattr(translate, "TYPED_VIEWS", with_views and views.TYPED_VIEWS)
+            inst = instance(text)
+            data = inst.memories[0].data
+            for k in range(9):
+                if base + 8 + 8 * k + 8 <= 65536:
+                    struct.pack_into("<Q", data, base + 8 + 8 * k, words[k])
+            try:
+                results.append(inst.func("f")(base, 7))
+            except Trap as trap:
+                results.append(str(trap))
+        assert results[0] == results[1], base

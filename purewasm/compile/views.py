@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from purewasm.syntax import Instr
 
@@ -55,10 +55,57 @@ VIEW_LOCALS = ("_vI", "_vQ", "_vd")
 _SHIFT = {4: 2, 8: 3}
 # What loop_pointers knows of an assigned local: (alignment kept, sources, fresh).
 Pointer = Tuple[int, Tuple[int, ...], bool]
-# An address operand the loop's pointers can vouch for: a local, or a local plus or minus
-# a constant (the value of ``local.get; i32.const; i32.add``, reduced or not).
-_POINTER = re.compile(r"^l(\d+)(?: ([+-]) (\d+))?$")
 _ATOM = re.compile(r"^\w+$")
+_TOKEN = re.compile(r"l\d+|\d+|[-+%()]|\S+")
+_MODULUS = "4294967296"
+
+
+def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int]]:
+    """An address operand the loop's pointers can vouch for: the expression ``e`` as a
+    sum of locals and constants (``l2 + 112 + l0``, ``(l3 + 12) % 4294967296``,
+    ``l5 - 8``): (the locals, the sum of the constants), or None for anything else.
+    Parentheses are ignored and reductions modulo 2**32 dropped, which keeps the value
+    modulo 8 (the only thing asked of it) because a minus sign may only precede a
+    constant, never a parenthesised group or a local."""
+    tokens = _TOKEN.findall(e)
+    locals_: list = []
+    const = 0
+    sign = 1
+    expect_operand = True
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        i += 1
+        if tok in "()":
+            continue
+        if expect_operand:
+            if tok[0] == "l":
+                if sign < 0:
+                    return None
+                locals_.append(int(tok[1:]))
+            elif tok.isdigit():
+                const += sign * int(tok)
+            else:
+                return None
+            expect_operand = False
+        elif tok == "%":
+            if i >= n or tokens[i] != _MODULUS:
+                return None
+            i += 1
+        elif tok == "+":
+            sign = 1
+            expect_operand = True
+        elif tok == "-":
+            if i >= n or not tokens[i].isdigit():
+                return None
+            sign = -1
+            expect_operand = True
+        else:
+            return None
+    if expect_operand or not locals_:
+        return None
+    return tuple(locals_), const
 
 # Loop bodies longer than this (in instructions) are not versioned: the loop's code is
 # emitted twice.
@@ -208,19 +255,21 @@ class ViewLoop:
         if spec is None or memidx != 0:
             return None
         fmt, size = spec
-        m = _POINTER.match(base.e)
-        if m is None:
+        terms = address_terms(base.e)
+        if terms is None:
             return None
-        local = int(m.group(1))
-        # base = local +/- c modulo 2**32: aligned with the local when c + offset is a
-        # multiple of the size (2**32 is a multiple of 8).
-        c = int(m.group(3) or 0)
-        if (offset + (-c if m.group(2) == "-" else c)) % size:
+        # base = the sum modulo 2**32: aligned when every local is and the constants
+        # plus the offset are a multiple of the size (2**32 is a multiple of 8).
+        locals_, const = terms
+        if (offset + const) % size:
             return None
-        align, sources, fresh = self.pointers.get(local, (8, (), False))
-        if align < size:
-            return None
-        for x in sources if fresh else (local,) + sources:
+        tested: List[int] = []
+        for local in locals_:
+            align, sources, fresh = self.pointers.get(local, (8, (), False))
+            if align < size:
+                return None
+            tested.extend(sources if fresh else (local,) + sources)
+        for x in tested:
             if self.sizes.get(x, 0) < size:
                 self.sizes[x] = size
         self.formats.add(fmt)
