@@ -9,11 +9,13 @@ emitted twice (compile/control.Structured)::
     else:
         while True: ...  LD_F64(mem0, l1)[0] ... ST_F64(mem0, l3, v) ...
 
-Why the test at entry proves every access aligned for the whole loop: a pointer local
-``p`` is either not assigned in the loop or assigned only ``p = p + k`` (or ``- k``) with
-``k`` a multiple of the access sizes it is used with (:func:`loop_pointers`); 2**32 is a
-multiple of 8, so wrapping keeps the alignment; the static offsets are multiples of
-the access size. An aligned access never straddles the end of memory (a memory's size
+Why the test at entry proves every access aligned for the whole loop: an address is a
+sum of pointer locals and constants (:func:`address_terms`) whose constants plus the
+static offset are a multiple of the access size; a pointer local ``p`` is either not
+assigned in the loop, or assigned only ``p = p +/- k`` with ``k`` a multiple of the
+access size, or only ``p = q +/- c`` from such a ``q`` (then ``q`` is tested, and ``p``
+too unless the loop assigns it before any read: :func:`loop_pointers`); 2**32 is a
+multiple of 8, so wrapping keeps the alignment. An aligned access never straddles the end of memory (a memory's size
 is a multiple of 8), so the view raises IndexError exactly where struct raises
 struct.error: the same MEMORY_OUT_OF_BOUNDS trap (runtime/traps.py), at the same
 access, with memory left as the struct version leaves it (a failed store writes
@@ -44,8 +46,8 @@ from .stack import V
 TYPED_VIEWS = (CPYTHON_SHAPES and sys.implementation.name == "cpython"
                and sys.byteorder == "little")
 
-# The views a memory makes (runtime.MemoryInstance.view_formats has the same order):
-# access -> (index in the memory's view list, size in bytes, local name of the view).
+# Access -> (index of its view in the memory's list, runtime.instances.VIEW_FORMATS:
+# u32, u64, f64; size in bytes). VIEW_LOCALS: the generated code's name of each view.
 VIEW_ACCESSES = {
     "i32.load": (0, 4), "i32.store": (0, 4),
     "i64.load": (1, 8), "i64.store": (1, 8),
@@ -56,6 +58,7 @@ _SHIFT = {4: 2, 8: 3}
 # What loop_pointers knows of an assigned local: (alignment kept, sources, fresh).
 Pointer = Tuple[int, Tuple[int, ...], bool]
 _ATOM = re.compile(r"^\w+$")
+_LOCAL = re.compile(r"^l\d+$")
 _TOKEN = re.compile(r"l\d+|\d+|[-+%()]|\S+")
 _MODULUS = "4294967296"
 
@@ -80,7 +83,7 @@ def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int]]:
         if tok in "()":
             continue
         if expect_operand:
-            if tok[0] == "l":
+            if _LOCAL.match(tok) is not None:
                 if sign < 0:
                     return None
                 locals_.append(int(tok[1:]))
