@@ -15,9 +15,9 @@ static offset are a multiple of the access size; a pointer local ``p`` is either
 assigned in the loop, or assigned only ``p = p +/- k`` with ``k`` a multiple of the
 access size, or only ``p = q +/- c`` from such a ``q`` (then ``q`` is tested, and ``p``
 too unless the loop assigns it before any read: :func:`loop_pointers`); 2**32 is a
-multiple of 8, so wrapping keeps the alignment. An aligned access never straddles the end of memory (a memory's size
-is a multiple of 8), so the view raises IndexError exactly where struct raises
-struct.error: the same MEMORY_OUT_OF_BOUNDS trap (runtime/traps.py), at the same
+multiple of 8, so wrapping keeps the alignment. An aligned access never straddles the
+end of memory (a memory's size is a multiple of 8), so the view raises IndexError exactly
+where struct raises struct.error: the same MEMORY_OUT_OF_BOUNDS trap (runtime/traps.py), at the same
 access, with memory left as the struct version leaves it (a failed store writes
 nothing on either path).
 
