@@ -354,3 +354,35 @@ def test_versioned_loops_match_wasmtime() -> None:
     assert differential.diff(want, got) == []
     traps = sum(1 for entry in got if isinstance(entry, str))
     assert 10 < traps < len(plan) - 10      # both outcomes are exercised
+
+
+def test_views_only_on_cpython_little_endian() -> None:
+    import sys
+
+    from purewasm.compile.entries import CPYTHON_SHAPES
+    assert views.TYPED_VIEWS == (CPYTHON_SHAPES and sys.implementation.name == "cpython"
+                                 and sys.byteorder == "little")
+
+
+@pytest.mark.skipif(not views.TYPED_VIEWS, reason="typed views: CPython, little-endian")
+def test_shared_memory_and_epoch_checks_keep_struct() -> None:
+    from compile_helpers import compiled_for
+    from purewasm.binary import decode_module
+    from purewasm.text import wat2wasm
+
+    loop = """(func (export "f") (param $p i32) (param $n i32)
+        loop
+          local.get $p local.get $p i64.load i64.store
+          local.get $p i32.const 8 i32.add local.set $p
+          local.get $n i32.const 1 i32.sub local.tee $n br_if 0
+        end)"""
+    from purewasm.syntax import Limits, MemoryType
+
+    # A shared memory (the API's SharedMemory; the text parser has no threads proposal):
+    # another thread could grow it while the loop runs.
+    shared = decode_module(wat2wasm("(module (memory 1 1) %s)" % loop))
+    shared.mems[0] = MemoryType(Limits(1, 1), True, "i32")
+    assert "MV0" not in compiled_for(shared).source(0)
+    plain = decode_module(wat2wasm("(module (memory 1) %s)" % loop))
+    assert "MV0" in compiled_for(plain).source(0)
+    assert "MV0" not in compiled_for(plain, "metered").source(0)
