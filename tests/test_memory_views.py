@@ -270,13 +270,20 @@ def test_loops_that_are_not_versioned() -> None:
 
 def test_address_terms() -> None:
     terms = views.address_terms
-    assert terms("l3") == ((3,), 0)
-    assert terms("((l3 + 12) % 4294967296)") == ((3,), 12)
-    assert terms("(((l2 + 112) + l0) % 4294967296)") == ((2, 0), 112)
-    assert terms("l5 - 8") == ((5,), -8)
-    # A minus before a group or a local, products, shifts, other moduli, slots: refused.
-    for e in ("l5 - (8 + 1)", "l1 - l2", "l1 * 4", "(l1 << 2) + l0", "12", "l1 + 0xFF",
-              "l1 % 7", "s3 + 4", "g0.value + 8", "l1 + 8 +"):
+    assert terms("l3") == ((3,), 0, 8)
+    assert terms("((l3 + 12) % 4294967296)") == ((3,), 12, 8)
+    assert terms("(((l2 + 112) + l0) % 4294967296)") == ((2, 0), 112, 8)
+    assert terms("l5 - 8") == ((5,), -8, 8)
+    # Scaled locals: a multiple of 2**k whatever the local holds.
+    assert terms("((l4 + (l18 << 2)) % 4294967296)") == ((4,), 0, 4)
+    assert terms("(((l0 << 3) + 16779872) % 4294967296)") == ((), 16779872, 8)
+    assert terms("(l1 << 1) + l2") == ((2,), 0, 2)
+    assert terms("l1 << 5") == ((), 0, 8)
+    # A minus before a group or a local, products, shifts of anything but a whole
+    # parenthesised local, other moduli, slots: refused.
+    for e in ("l5 - (8 + 1)", "l1 - l2", "l1 * 4", "12", "l1 + 0xFF", "(l1 + 4) << 2",
+              "l2 + l1 << 2", "(l1 << 2 + 4)", "(l1 << l2)", "l2 - (l1 << 2)",
+              "l1 % 7", "s3 + 4", "g0.value + 8", "l1 + 8 +", "len(mem0) + 4"):
         assert terms(e) is None, e
 
 
@@ -386,3 +393,40 @@ def test_shared_memory_and_epoch_checks_keep_struct() -> None:
     plain = decode_module(wat2wasm("(module (memory 1) %s)" % loop))
     assert "MV0" in compiled_for(plain).source(0)
     assert "MV0" not in compiled_for(plain, "metered").source(0)
+
+
+SCALED = """(module (memory 1)
+  ;; sum of f64 at 1024 + 8 * i (a constant base: no entry test at all) plus the i32 at
+  ;; base + 4 * i, for i < n; i is an index, not a pointer
+  (func (export "f") (param $base i32) (param $n i32) (result f64)
+    (local $i i32) (local $s f64)
+    loop
+      local.get $s
+      i32.const 1024 local.get $i i32.const 3 i32.shl i32.add f64.load
+      f64.add
+      local.get $base local.get $i i32.const 2 i32.shl i32.add i32.load
+      f64.convert_i32_u f64.add
+      local.set $s
+      local.get $i i32.const 1 i32.add local.tee $i
+      local.get $n i32.ne br_if 0
+    end
+    local.get $s))"""
+
+
+@pytest.mark.parametrize("base, n", [(0, 8), (2, 8), (4, 8), (65536 - 16, 8), (0, 8000)])
+def test_scaled_indexes(base: int, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    outcomes = []
+    for with_views in (True, False):
+        monkeypatch.setattr(translate, "TYPED_VIEWS", with_views and views.TYPED_VIEWS)
+        inst = instance(SCALED)
+        if with_views and views.TYPED_VIEWS:
+            src = inst.compiled.source(0)
+            assert "_vd[" in src and "if not (l0 & 3):" in src, src
+        data = inst.memories[0].data
+        for k in range(0, 65536, 4):
+            data[k] = k % 251
+        try:
+            outcomes.append(inst.func("f")(base, n))
+        except Trap as trap:
+            outcomes.append(str(trap))
+    assert outcomes[0] == outcomes[1]

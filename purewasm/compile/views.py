@@ -63,17 +63,24 @@ _TOKEN = re.compile(r"l\d+|\d+|[-+%()]|\S+")
 _MODULUS = "4294967296"
 
 
-def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int]]:
+def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int, int]]:
     """An address operand the loop's pointers can vouch for: the expression ``e`` as a
-    sum of locals and constants (``l2 + 112 + l0``, ``(l3 + 12) % 4294967296``,
-    ``l5 - 8``): (the locals, the sum of the constants), or None for anything else.
+    sum of locals, scaled locals and constants (``l2 + 112 + l0``, ``(l3 + 12) %
+    4294967296``, ``l5 - 8``, ``(l4 + (l1 << 2))``): (the plain locals, the sum of the
+    constants, the alignment every scaled term has: 2**k for ``(lX << k)``, capped at 8;
+    8 without one), or None for anything else.
+
     Parentheses are ignored and reductions modulo 2**32 dropped, which keeps the value
     modulo 8 (the only thing asked of it) because a minus sign may only precede a
-    constant, never a parenthesised group or a local."""
+    constant, never a parenthesised group or a local, and a shift is only recognised as
+    the whole of a parenthesised group (``(lX << k)``) or of ``e``: its value is then
+    exactly ``lX << k``, a multiple of 2**k whatever ``lX`` is."""
     tokens = _TOKEN.findall(e)
     locals_: list = []
     const = 0
     sign = 1
+    scaled = 8
+    scaled_terms = 0
     expect_operand = True
     i = 0
     n = len(tokens)
@@ -86,7 +93,17 @@ def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int]]:
             if _LOCAL.match(tok) is not None:
                 if sign < 0:
                     return None
-                locals_.append(int(tok[1:]))
+                if i < n and tokens[i] == "<<":
+                    # (lX << k): the group's whole, or the whole expression.
+                    if (i + 1 >= n or not tokens[i + 1].isdigit()
+                            or (i >= 2 and tokens[i - 2] != "(")
+                            or (i + 2 < n and tokens[i + 2] != ")")):
+                        return None
+                    scaled = min(scaled, 1 << min(int(tokens[i + 1]), 3))
+                    scaled_terms += 1
+                    i += 2
+                else:
+                    locals_.append(int(tok[1:]))
             elif tok.isdigit():
                 const += sign * int(tok)
             else:
@@ -106,13 +123,13 @@ def address_terms(e: str) -> Optional[Tuple[Tuple[int, ...], int]]:
             expect_operand = True
         else:
             return None
-    if expect_operand or not locals_:
+    if expect_operand or not (locals_ or scaled_terms):
         return None
-    return tuple(locals_), const
+    return tuple(locals_), const, scaled
 
 # Loop bodies longer than this (in instructions) are not versioned: the loop's code is
 # emitted twice.
-MAX_VERSIONED_BODY = 160
+MAX_VERSIONED_BODY = 400
 
 # Instructions a versioned loop may contain besides scalar loads and stores: computation,
 # locals and globals, and control that stays in the function. No call (a host function
@@ -242,12 +259,13 @@ def entry_test(sizes: Dict[int, int]) -> str:
 class ViewLoop:
     """A loop being versioned: where its lines start, what its accesses used."""
 
-    __slots__ = ("pointers", "start", "sizes", "formats")
+    __slots__ = ("pointers", "start", "sizes", "formats", "used")
 
     def __init__(self, pointers: Dict[int, Pointer], start: int) -> None:
         self.pointers = pointers    # loop_pointers
         self.start = start          # index of its ``while True:`` line
         self.sizes: Dict[int, int] = {}    # pointer local -> largest access size
+        self.used = False                   # some access uses a view
         self.formats: set = set()          # view indexes used
 
     def access(self, op: str, memidx: int, base: V, offset: int, addr: str) -> Optional[str]:
@@ -263,8 +281,8 @@ class ViewLoop:
             return None
         # base = the sum modulo 2**32: aligned when every local is and the constants
         # plus the offset are a multiple of the size (2**32 is a multiple of 8).
-        locals_, const = terms
-        if (offset + const) % size:
+        locals_, const, scaled = terms
+        if (offset + const) % size or scaled < size:
             return None
         tested: List[int] = []
         for local in locals_:
@@ -276,6 +294,7 @@ class ViewLoop:
             if self.sizes.get(x, 0) < size:
                 self.sizes[x] = size
         self.formats.add(fmt)
+        self.used = True
         index = "%s >> %d" % (addr if _ATOM.match(addr) else "(%s)" % addr, _SHIFT[size])
         return "%s[%s]" % (VIEW_LOCALS[fmt], index)
 
@@ -283,13 +302,18 @@ class ViewLoop:
         """The loop's lines (``lines``: from its ``while True:`` to the end of its suite,
         (indentation, text, pc) each) versioned, or resolved to struct if no access
         uses a view."""
-        if not self.sizes:
+        if not self.used:
             return [(ind, resolve(s, False), pc) for ind, s, pc in lines]
         ind0, _, pc0 = lines[0]
+        fetch = ["%s = %s[%d] or %s(%d)" % (VIEW_LOCALS[fmt], memory_views, fmt, make_view, fmt)
+                 for fmt in sorted(self.formats)]
+        if not self.sizes:
+            # Every access is aligned whatever the locals hold (scaled indexes from an
+            # aligned constant): one loop, with views.
+            return ([(ind0, f, pc0) for f in fetch]
+                    + [(ind, resolve(s, True), pc) for ind, s, pc in lines])
         out = [(ind0, "if %s:" % entry_test(self.sizes), pc0)]
-        for fmt in sorted(self.formats):
-            out.append((ind0 + 1, "%s = %s[%d] or %s(%d)" % (VIEW_LOCALS[fmt], memory_views,
-                                                              fmt, make_view, fmt), pc0))
+        out.extend((ind0 + 1, f, pc0) for f in fetch)
         out.extend((ind + 1, resolve(s, True), pc) for ind, s, pc in lines)
         out.append((ind0, "else:", pc0))
         out.extend((ind + 1, resolve(s, False), pc) for ind, s, pc in lines)
