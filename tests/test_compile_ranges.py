@@ -234,3 +234,80 @@ def test_counter_shape_on_cpython() -> None:
     assert "l1 = l1 + 4" in src, src
     src = instance(_counted("i32.const 5", 4, "ne", 256)).compiled.source(0)
     assert "l1 = ((l1 + 4) % 4294967296)" in src, src
+
+
+# --- Accessed pointers: l + c after an access of l needs no % (ranges.py) ----------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pointer_plus_constant_without_an_access_still_wraps(mode: Any) -> None:
+    # No access proves anything of l0 here: l0 + 8 must wrap.
+    text = """(module (memory 1)
+      (func (export "f") (param i32) (result i32)
+        local.get 0 i32.const 8 i32.add local.set 0
+        local.get 0))"""
+    f = instance(text, mode=mode).func("f")
+    assert f(M32 - 3) == 4
+    assert f(16) == 24
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pointer_fact_dies_at_a_join_and_at_an_assignment(mode: Any) -> None:
+    # The access of l0 is skipped when l1 is set (the fact dies at the block's end);
+    # l0 is reassigned after the second access (the fact dies with the assignment).
+    text = """(module (memory 1)
+      (func (export "f") (param i32 i32) (result i32)
+        block
+          local.get 1 br_if 0
+          local.get 0 i32.load drop
+        end
+        local.get 0 i32.const 8 i32.add)
+      (func (export "g") (param i32 i32) (result i32)
+        i32.const 0 i32.load drop
+        local.get 1 local.set 0
+        i32.const 0 i32.load drop
+        local.get 0 i32.const 8 i32.add))"""
+    inst = instance(text, mode=mode)
+    f, g = inst.func("f"), inst.func("g")
+    assert f(M32 - 3, 1) == 4
+    assert f(16, 0) == 24
+    assert g(0, M32 - 3) == 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pointer_plus_constant_after_an_access(mode: Any) -> None:
+    # After the load at l0 + 4, l0 + c is exact for small c; larger constants (a
+    # subtraction in disguise, or beyond the proven headroom) still wrap.
+    text = """(module (memory 1)
+      (func (export "f") (param i32) (result i32)
+        local.get 0 i32.load offset=4 drop
+        local.get 0 i32.const 0x10007 i32.add
+        local.get 0 i32.const 0xFFFFFFF8 i32.add
+        i32.xor
+        local.get 0 i32.const 0x1000F i32.add
+        i32.xor)
+      (func (export "g") (param i32) (result i32)
+        local.get 0 i32.load offset=4 drop
+        local.get 0 i32.const 0x10007 i32.add local.set 0
+        local.get 0))"""
+    inst = instance(text, mode=mode)
+    f, g = inst.func("f"), inst.func("g")
+    for a in (0, 16, 65528):
+        assert f(a) == ((a + 0x10007) ^ ((a - 8) & M32) ^ (a + 0x1000F)) & M32, a
+        assert g(a) == a + 0x10007
+
+
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_accessed_pointer_shape_on_cpython() -> None:
+    # A copy loop: both pointers are bumped right after their access, without %.
+    text = """(module (memory 1)
+      (func (export "copy") (param i32 i32 i32)
+        loop
+          local.get 0 local.get 1 f64.load offset=8 f64.store
+          local.get 0 i32.const 8 i32.add local.set 0
+          local.get 1 i32.const 0x10010 i32.add local.set 1
+          local.get 2 i32.const 1 i32.sub local.tee 2 br_if 0
+        end))"""
+    inst = instance(text)
+    src = inst.compiled.source(0)
+    assert "l0 = l0 + 8\n" in src, src
+    assert "l1 = ((l1 + 65552) % 4294967296)" in src, src     # 65552 = 2**16 + 8 + 8

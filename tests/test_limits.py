@@ -269,3 +269,36 @@ def test_store_interrupt_from_another_thread() -> None:
         ex["spin"](store)
     assert info.value.trap_code is TrapCode.INTERRUPT
     assert ex["one"](store) == 1      # the next call runs normally
+
+
+# --- No 4 GiB 32-bit memory (docs/DECISIONS.md) -------------------------------------------
+
+def test_32_bit_memory_stops_one_page_short_of_4_gib() -> None:
+    from purewasm.runtime import MemoryInstance
+    from purewasm.syntax import Limits, MemoryType
+    mem = MemoryInstance(MemoryType(Limits(0, None), False, "i32"))
+    # 65,536 pages is what the type allows; purewasm's growth fails there (the spec lets
+    # growth fail), before allocating anything.
+    assert mem.grow(65536) == -1
+    assert mem.grow(65537) == -1
+    assert mem.pages == 0
+    assert mem.grow(1) == 0
+    assert mem.grow(65535) == -1              # 65,536 pages in all
+    mem2 = MemoryInstance(MemoryType(Limits(0, 65536), False, "i32"))
+    assert mem2.grow(65536) == -1
+    with pytest.raises(InstantiationError, match="65535 pages"):
+        MemoryInstance(MemoryType(Limits(65536, None), False, "i32"))
+
+
+def test_module_with_a_4_gib_memory_is_refused_cleanly() -> None:
+    store = w.Store()
+    store.set_limits(memory_size=1 << 33)     # past the default store limit (1 GiB)
+    # Valid (the type allows 65,536 pages), refused at instantiation with a clear error.
+    module = w.Module(store.engine, "(module (memory 65536))")
+    with pytest.raises(InstantiationError, match="65535 pages"):
+        w.Instance(store, module, [])
+    # A maximum of 65,536 is fine: only the growth to it fails.
+    ex = _instance(store, """(module (memory 0 65536)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))""")
+    assert ex["grow"](store, 65536) == -1
+    assert ex["grow"](store, 1) == 0

@@ -33,9 +33,10 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # Part of any on-disk cache key for generated code (3: entries record SIMD use; 4: and
 # tail calls; 5: lines map to instruction indices, not byte offsets; 7: code shapes of
 # the speed work; 8: and PyPy's shapes of i32 arithmetic, ops_pypy.py; 9: PyPy's signed
-# i64 words; 10: and CPython's range facts, ranges.py; 11: call_indirect's table caches;
-# 12: signed comparisons with a literal as bounds checks).
-TRANSLATOR_VERSION = 12
+# i64 words; 10: and CPython's range facts, ranges.py; 11 (session 6, two branches):
+# call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
+# with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all).
+TRANSLATOR_VERSION = 13
 
 
 _BASE_NS = base_namespace()
@@ -254,6 +255,8 @@ class CompiledModule:
         for i, mem in enumerate(instance.memories):
             ns[names.MEMORY % i] = mem.data
             ns[names.MEMORY_GROW % i] = mem.grow
+            ns[names.MEMORY_VIEWS % i] = mem.views
+            ns[names.MEMORY_VIEW % i] = mem.make_view
         for i, tab in enumerate(instance.tables):
             ns[names.TABLE % i] = tab.elements
             ns[names.TABLE_GROW % i] = tab.grow

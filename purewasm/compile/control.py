@@ -30,6 +30,7 @@ from purewasm.syntax import Instr
 from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
+from .views import ViewLoop, loop_pointers
 
 if TYPE_CHECKING:
     from .translate import Translator
@@ -38,13 +39,14 @@ if TYPE_CHECKING:
 class PyLoop:
     """A ``while True:`` of the structured lowering (level 1 = outermost)."""
 
-    __slots__ = ("level", "parent", "escapes", "mark")
+    __slots__ = ("level", "parent", "escapes", "mark", "view")
 
     def __init__(self, level: int, parent: "Optional[PyLoop]") -> None:
         self.level = level
         self.parent = parent
         self.escapes: set = set()    # _br codes of branches that leave it outwards
         self.mark = 0
+        self.view: Optional[ViewLoop] = None   # a loop being versioned (views.py)
 
 
 class Frame:
@@ -325,6 +327,12 @@ class Structured(Lowering):
             t.emit("break")
         pl = self.pyloops.pop()
         t.close_suite(pl.mark)
+        vl = pl.view
+        if vl is not None:
+            # Emitted twice: with views when every pointer is aligned (views.py).
+            t.view_loop = None
+            t.lines[vl.start:] = vl.lines(t.lines[vl.start:], names.MEMORY_VIEWS % 0,
+                                          names.MEMORY_VIEW % 0)
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")
@@ -402,7 +410,15 @@ class Structured(Lowering):
             return
         t.materialise_all()
         t.flush(f.base)
+        vl = None
+        if t.view_memory and not t.epoch and t.view_loop is None:
+            pointers = loop_pointers(t.func.body, t.pc, t.scan.end_of.get(t.pc, t.pc))
+            if pointers is not None:
+                vl = ViewLoop(pointers, len(t.lines))
         self.open_pyloop(f)
+        if vl is not None and f.py is not None:
+            f.py.view = vl
+            t.view_loop = vl
         outer = t.ctrl[-2]
         if outer.shared:
             outer.py = f.py

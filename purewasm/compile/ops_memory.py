@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Optional
 from purewasm.syntax import Instr
 
 from . import names
-from .entries import Handler
+from .entries import CPYTHON_SHAPES, Handler
 from .registry import handles, register
 from .stack import V, _p
+from .views import marked
 
 if TYPE_CHECKING:
     from .translate import Translator
@@ -48,7 +49,14 @@ def load(t: Translator, ins: Instr, vt: str, tmpl: str, canon: bool = True,
     t.shallow(1)
     base = t.pop()
     addr = address(t, base, offset, memidx)
-    t.effect(tmpl.format(m=names.MEMORY % memidx, a=addr), vt, canon, bits)
+    expr = tmpl.format(m=names.MEMORY % memidx, a=addr)
+    vl = t.view_loop
+    if vl is not None:
+        element = vl.access(ins.op, memidx, base, offset, addr)
+        if element is not None:
+            expr = marked(expr, element)
+    t.effect(expr, vt, canon, bits)
+    _accessed(t, base, offset, memidx, ins.op)
 
 
 def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> None:
@@ -68,7 +76,32 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
         val = "%s & %s" % (_p(v), mask)
     else:
         val = t.cx(v)
-    t.emit(tmpl.format(m=names.MEMORY % memidx, a=addr, v=val))
+    stmt = tmpl.format(m=names.MEMORY % memidx, a=addr, v=val)
+    vl = t.view_loop
+    if vl is not None:
+        element = vl.access(ins.op, memidx, base, offset, addr)
+        if element is not None:
+            stmt = marked(stmt, "%s = %s" % (element, val))
+    t.emit(stmt)
+    _accessed(t, base, offset, memidx, ins.op)
+
+
+def _access_size(op: str) -> int:
+    """Bytes accessed by the scalar load or store ``op`` (``i64.load16_s``: 2)."""
+    name = op[4:]
+    for digits in ("32", "16", "8"):
+        if name.endswith(digits) or name.endswith(digits + "_s") or name.endswith(digits + "_u"):
+            return int(digits) // 8
+    return 8 if op[1:3] == "64" else 4
+
+
+def _accessed(t: Translator, base: V, offset: int, memidx: int, op: str) -> None:
+    """After an access that did not trap: what it proves of a local address
+    (ranges.LocalBits.accessed)."""
+    e = base.e
+    if (CPYTHON_SHAPES and base.atom and e[:1] == "l" and e[1:].isdigit()
+            and t.memory_addresses[memidx] == "i32"):
+        t.local_bits.accessed(int(e[1:]), offset, _access_size(op))
 
 
 _LOADS = {

@@ -102,6 +102,14 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 e = "%s %s %s" % (_p(a), op, _p(b))
             # Two canonical values narrower than w bits: their sum fits (ranges.py).
             canon = (CPYTHON_SHAPES and op == "+" and a.canon and b.canon and bits <= w)
+            if (not canon and CPYTHON_SHAPES and op == "+" and w == 32 and a.atom
+                    and a.e[:1] == "l" and a.e[1:].isdigit() and b.atom and not b.deps
+                    and b.e.isdigit()
+                    and self.local_bits.sum_fits(int(a.e[1:]), int(b.e))):
+                # A pointer just accessed plus a small constant (ranges.py, "Accessed
+                # pointers").
+                canon = True
+                bits = w
             self.pure(e, t, (a, b), canon=canon, bits=bits)
             # A canonical value plus or minus a constant: a counter, a pointer.
             self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom

@@ -18,6 +18,15 @@ Two facts, both used only to choose cheaper code that computes the same values:
   around 2**32 is rare; these locals are reused for other values too), so it is written
   ``% 2**N``, not ``& mask`` (stack.OperandStack.cx, "near": cheaper on CPython when no
   reduction happens, the same value either way). A guess that only affects speed.
+
+* **Accessed pointers** (:attr:`LocalBits.headroom`, flow-sensitive like narrow locals):
+  a 32-bit memory never holds more than 65,535 pages (runtime.MAX_PAGES_32_RUNTIME,
+  docs/DECISIONS.md "No 4 GiB 32-bit memory"), so after a load or store of ``n`` bytes
+  at ``l + off`` (``l`` an i32 local, ``off`` the static offset) that did not trap,
+  ``l + off + n <= len(memory) <= 2**32 - 2**16``. Until ``l`` is assigned again or
+  paths join, ``l + c`` for a constant ``0 <= c < 2**16 + off + n`` is therefore at most
+  ``2**32 - 2**16 - off - n + c < 2**32``: canonical without ``%`` (a pointer bumped
+  past the element just accessed, ``l1 = l1 + 16``).
 """
 from __future__ import annotations
 
@@ -74,11 +83,14 @@ class LocalBits:
     """Flow-sensitive bounds on the bit length of locals' values (see the module doc),
     and the exact value of locals just assigned a constant (for :func:`counter_bounds`)."""
 
-    __slots__ = ("bits", "exact")
+    __slots__ = ("bits", "exact", "headroom")
 
     def __init__(self) -> None:
         self.bits: Dict[int, int] = {}
         self.exact: Dict[int, int] = {}
+        # local -> h: ``local + c`` < 2**32 for every constant 0 <= c < h (the module doc,
+        # "Accessed pointers").
+        self.headroom: Dict[int, int] = {}
 
     def get(self, index: int, width: int) -> int:
         """The bound on local ``index`` here (``width``: none known)."""
@@ -91,6 +103,7 @@ class LocalBits:
             self.bits[index] = bits
         else:
             self.bits.pop(index, None)
+        self.headroom.pop(index, None)
         if exact is None:
             self.exact.pop(index, None)
         else:
@@ -100,6 +113,18 @@ class LocalBits:
         """Control paths join: nothing is known any more."""
         self.bits.clear()
         self.exact.clear()
+        self.headroom.clear()
+
+    def accessed(self, index: int, offset: int, size: int) -> None:
+        """A load or store of ``size`` bytes at ``local index + offset`` in a 32-bit
+        memory just succeeded (the module doc, "Accessed pointers")."""
+        h = (1 << 16) + offset + size
+        if h > self.headroom.get(index, 0):
+            self.headroom[index] = h
+
+    def sum_fits(self, index: int, c: int) -> bool:
+        """Whether ``local index + c`` (``c`` >= 0) is known to be below 2**32."""
+        return c < self.headroom.get(index, 0)
 
 
 # Loop bodies longer than this are not searched for counters (the search is linear in the

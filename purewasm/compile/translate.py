@@ -20,6 +20,7 @@ from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its hand
 from .control import Flat, Frame, Lowering, Structured
 from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
 from .ranges import LocalBits, counter_bounds, pointer_locals
+from .views import TYPED_VIEWS, ViewLoop
 from .registry import HANDLERS
 from .scan import Scan
 from .stack import FUNC_ENTRY, OperandStack, V
@@ -117,6 +118,12 @@ class Translator(OperandStack):
         # What is known of the locals' values (ranges.py; CPython shapes only).
         self.local_bits = LocalBits()
         self.pointer_locals: frozenset = frozenset()
+        # Loops versioned for typed views of memory 0 (views.py): possible here, and the
+        # one being translated.
+        mts = sp.memory_types
+        self.view_memory = (TYPED_VIEWS and bool(mts) and mts[0].address == "i32"
+                            and not mts[0].shared)
+        self.view_loop: Optional[ViewLoop] = None
 
     def block_sig(self, bt: BlockType) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:

@@ -21,6 +21,11 @@ PAGE_SIZE = 65536
 # (Wasm 3.0 memory64) 2^48 (the store's limits stop growth long before).
 MAX_PAGES = 65536
 MAX_PAGES_64 = 1 << 48
+# What purewasm gives a 32-bit memory at run time: one page less than the type allows
+# (growth may fail, spec exec/modules.rst growmem; docs/DECISIONS.md "No 4 GiB 32-bit
+# memory"). Then an address just accessed plus a small constant cannot reach 2**32, so
+# the translator adds constants to such pointers without reducing (compile/ranges.py).
+MAX_PAGES_32_RUNTIME = MAX_PAGES - 1
 # A table's size is bounded by its address type: 2^32-1 (i32) or 2^64-1 (table64).
 MAX_TABLE_32 = 0xFFFFFFFF
 MAX_TABLE_64 = (1 << 64) - 1
@@ -56,6 +61,9 @@ LAZY_MEMORY = _lazy_memory_supported()
 # What a linear memory's bytes are: a bytearray, or an anonymous map (LAZY_MEMORY).
 MemoryData = Union[bytearray, mmap.mmap]
 MEMORY_DATA_TYPES = (bytearray, mmap.mmap)
+# The typed views a memory makes for generated code (MemoryInstance.make_view;
+# compile/views.py uses the indexes): u32, u64, f64, native byte order.
+VIEW_FORMATS = ("I", "Q", "d")
 
 
 def new_memory_data(size: int) -> MemoryData:
@@ -111,10 +119,15 @@ class MemoryInstance:
     after instantiation)."""
 
     __slots__ = ("data", "min", "max", "limit_bytes", "shared", "address", "store",
-                 "__weakref__")
+                 "views", "__weakref__")
 
     def __init__(self, memtype: MemoryType, limit_bytes: Optional[int] = None,
                  store: Any = None) -> None:
+        if memtype.address != "i64" and memtype.limits.min > MAX_PAGES_32_RUNTIME:
+            raise InstantiationError(
+                "memory minimum size of %d pages exceeds purewasm's limit of %d pages for a "
+                "32-bit memory (4 GiB minus one page)"
+                % (memtype.limits.min, MAX_PAGES_32_RUNTIME))
         self.data: MemoryData = new_memory_data(memtype.limits.min * PAGE_SIZE)
         self.min = memtype.limits.min       # as declared (the API's type() reports it)
         self.max = memtype.limits.max
@@ -122,6 +135,28 @@ class MemoryInstance:
         self.address = memtype.address      # "i32", or "i64" (memory64)
         self.limit_bytes = limit_bytes
         self.store = store
+        # Typed memoryviews of ``data`` in VIEW_FORMATS order, made on first use
+        # (make_view) by loops of generated code (compile/views.py); the list is never
+        # replaced (generated code reads it), its entries are released at every growth.
+        self.views: List[Optional[memoryview]] = [None] * len(VIEW_FORMATS)
+
+    def make_view(self, k: int) -> memoryview:
+        """The typed view ``VIEW_FORMATS[k]`` of ``data``, made now if needed."""
+        view = self.views[k]
+        if view is None:
+            with memoryview(self.data) as raw:
+                # The untyped view is released at once: the cast alone pins the bytes.
+                view = self.views[k] = raw.cast(VIEW_FORMATS[k])  # type: ignore[call-overload]
+        return view
+
+    def _release_views(self) -> None:
+        """An exported view pins the bytes (a resize raises BufferError): released before
+        growing; generated code fetches the views again at each loop entry."""
+        views = self.views
+        for k, view in enumerate(views):
+            if view is not None:
+                views[k] = None
+                view.release()
 
     @property
     def pages(self) -> int:
@@ -136,7 +171,7 @@ class MemoryInstance:
         """memory.grow (spec exec/modules.rst, growmem): old size in pages, or -1."""
         old = len(self.data) // PAGE_SIZE
         new = old + delta_pages
-        bound = MAX_PAGES_64 if self.address == "i64" else MAX_PAGES
+        bound = MAX_PAGES_64 if self.address == "i64" else MAX_PAGES_32_RUNTIME
         limit = bound if self.max is None else min(self.max, bound)
         if delta_pages < 0 or new > limit:
             return -1
@@ -147,6 +182,7 @@ class MemoryInstance:
             return -1
         if delta_pages:
             data = self.data
+            self._release_views()
             try:
                 if isinstance(data, bytearray):
                     data.extend(bytes(delta_pages * PAGE_SIZE))
