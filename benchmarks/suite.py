@@ -46,7 +46,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 # for wasmtime): sizes for roughly a second of compute each.
 KERNELS: Dict[str, Tuple[str, int, int, int, int, int]] = {
     "sha256": ("i32 loads/stores, rotations", 1, 300, 30000, 3, 100000),
-    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 110, 400, 24, 800),
+    "matmul": ("f64 loads/stores, f64 arithmetic", 4, 150, 400, 24, 800),
     "fib": ("direct calls, recursion", 5, 32, 35, 21, 40),
     "sort": ("qsort: indirect calls to the comparator", 10, 40000, 480000, 400, 5000000),
     "vm": ("a switch lowered to br_table", 10, 100000, 6000000, 1000, 30000000),
