@@ -52,6 +52,17 @@ def test_signed_compares_with_literals_and_values(w: int, mode: object) -> None:
         funcs.append((op, None, "", "vars",
                        "(func (export \"%s_vars\") (param %s %s) (result i32) "
                        "(%s.%s (local.get 0) (local.get 1)))" % (op, t, t, t, op)))
+        # A value in a slot (a call's result) against a local, and a computed value
+        # against a local.
+        funcs.append((op, None, "", "slot",
+                      "(func $id_%s (param %s) (result %s) (local.get 0))\n"
+                      "(func (export \"%s_slot\") (param %s %s) (result i32) "
+                      "(%s.%s (call $id_%s (local.get 0)) (local.get 1)))"
+                      % (op, t, t, op, t, t, t, op, op)))
+        funcs.append((op, None, "", "computed",
+                      "(func (export \"%s_computed\") (param %s %s) (result i32) "
+                      "(%s.%s (local.get 1) (%s.add (local.get 0) (%s.const 0))))"
+                      % (op, t, t, t, op, t, t)))
         # Two narrow values (bytes of the operands): both non-negative as signed.
         funcs.append((op, None, "", "narrow",
                       "(func (export \"%s_narrow\") (param %s %s) (result i32) "
@@ -69,6 +80,8 @@ def test_signed_compares_with_literals_and_values(w: int, mode: object) -> None:
             for x, y in itertools.product(edges, repeat=2):
                 if kind == "narrow":
                     want = _expected(op, x & 255, y & 255, w)
+                elif kind == "computed":
+                    want = _expected(op, y, x, w)
                 else:
                     want = _expected(op, x, y, w)
                 assert f(x, y) == want, (op, kind, x, y)

@@ -35,8 +35,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # the speed work; 8: and PyPy's shapes of i32 arithmetic, ops_pypy.py; 9: PyPy's signed
 # i64 words; 10: and CPython's range facts, ranges.py; 11 (session 6, two branches):
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
-# with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all).
-TRANSLATOR_VERSION = 13
+# with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
+# 14: signed comparisons of two names without flipping sign bits).
+TRANSLATOR_VERSION = 14
 
 
 _BASE_NS = base_namespace()

@@ -22,6 +22,12 @@ def _is_literal(v: V) -> bool:
     return v.atom and not v.deps and v.e.isdigit()
 
 
+def _is_name(v: V) -> bool:
+    """A canonical value that is a plain name (a local, a slot) or literal: cheap to read
+    more than once."""
+    return v.atom and v.canon and not v.isbool and v.e.replace("_", "").isalnum()
+
+
 def _signed_compare_shape(t: Translator, name: str, a: V, b: V, w: int) -> Optional[str]:
     """A signed comparison (lt_s/gt_s/le_s/ge_s, width ``w``) in a cheaper CPython shape
     than flipping both sign bits, or None. Flipping builds a new int per side (and one
@@ -39,12 +45,20 @@ def _signed_compare_shape(t: Translator, name: str, a: V, b: V, w: int) -> Optio
     sym = {"lt_s": "<", "gt_s": ">", "le_s": "<=", "ge_s": ">="}
     if a.canon and b.canon and a.bits < w and b.bits < w and not a.isbool and not b.isbool:
         return "%s %s %s" % (_p(a), sym[name], _p(b))
+    h = 1 << (w - 1)
     if _is_literal(a) and not _is_literal(b):
         a, b, name = b, a, _FLIPPED[name]
     if not _is_literal(b):
+        if _is_name(a) and _is_name(b):
+            # Same sign bit: the unsigned order is the signed one; different: the one
+            # with the bit set is the smaller. One xor of the two (small when both are)
+            # instead of two xors with 2**(w-1) (always large).
+            op = sym[name]
+            rev = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}[op]
+            return "(%s %s %s) if (%s ^ %s) < %d else (%s %s %s)" % (
+                a.e, op, b.e, a.e, b.e, h, a.e, rev, b.e)
         return None
     c = int(b.e)
-    h = 1 << (w - 1)
     x = t.pcx(a)
     simple = a.atom and a.canon and not a.isbool    # x is a name: cheap to read twice
     if c < h:
