@@ -36,8 +36,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # i64 words; 10: and CPython's range facts, ranges.py; 11 (session 6, two branches):
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
 # with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
-# 14: signed comparisons of two names without flipping sign bits).
-TRANSLATOR_VERSION = 14
+# 14: signed comparisons of two names without flipping sign bits; 15: views after an
+# assignment, and element indexes for view pointers, views.py).
+TRANSLATOR_VERSION = 15
 
 
 _BASE_NS = base_namespace()

@@ -56,6 +56,8 @@ def local_set(t: Translator, ins: Instr) -> None:
     if v.e == name:
         return
     t.protect(name)
+    if t.view_loop is not None:
+        t.view_loop.assigned(idx, v)
     if CPYTHON_SHAPES and v.t in _WIDTH:
         # Assigned canonical below: a bound on the value's bits holds for the local.
         exact = None

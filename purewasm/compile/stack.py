@@ -40,7 +40,8 @@ class V:
     Made by the named constructors below (or by :meth:`OperandStack.pure` for an
     operation on other entries)."""
 
-    __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot", "near")
+    __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot", "near",
+                 "aligned")
 
     def __init__(self, e: str, t: str, deps: frozenset = EMPTY, canon: bool = True,
                  bits: int = 0, depth: int = 0, atom: bool = False,
@@ -57,6 +58,9 @@ class V:
         # ints, not canonical: most likely in range all the same (a canonical value plus
         # or minus a small constant: counters, pointers), so masked with % (see cx).
         self.near = False
+        # A slot in a loop versioned for views: (alignment, locals to test) of the value
+        # it holds (views.ViewLoop.alignment_of), or None.
+        self.aligned: Optional[Tuple[int, Tuple[int, ...]]] = None
 
     @staticmethod
     def constant(text: str, t: str, atom: bool = True) -> "V":
@@ -147,7 +151,13 @@ class OperandStack(Output):
             self.max_slot = h
         nv = V.in_slot(h, v.t, v.canon, v.bits)
         nv.near = v.near
+        nv.aligned = self.alignment_of(v)
         return nv
+
+    def alignment_of(self, v: V) -> Optional[Tuple[int, Tuple[int, ...]]]:
+        """What a loop versioned for views knows of the alignment of ``v``'s value (the
+        Translator's hook: views.ViewLoop.alignment_of); None here."""
+        return None
 
     def protect(self, name: str, skip: int = -1) -> None:
         """Materialise the pending entries that read ``name`` (about to be reassigned).

@@ -171,6 +171,10 @@ class Translator(OperandStack):
             fn(self, ins)
         return self.assemble()
 
+    def alignment_of(self, v: V) -> Optional[Tuple[int, Tuple[int, ...]]]:
+        vl = self.view_loop
+        return None if vl is None else vl.alignment_of(v)
+
     def join_facts(self, i: int) -> None:
         """Before instruction ``i`` (a join): forget what was known of the locals; at a
         loop head, keep the bounds of its counters (ranges.counter_bounds)."""
@@ -180,6 +184,8 @@ class Translator(OperandStack):
             bounds = counter_bounds(self.func.body, i, scan.end_of.get(i, i),
                                     scan.refs.get(i, set()), self.local_bits)
         self.local_bits.join()
+        if self.view_loop is not None:
+            self.view_loop.join()
         for x, bound in bounds.items():
             self.local_bits.bits[x] = max(bound.bit_length(), 1)
 

@@ -27,6 +27,17 @@ that grows the memory: the only thing that releases views, runtime.MemoryInstanc
 and memory 0 is not shared. After the loop the local ``_vd`` may be stale, but every
 entry fetches it again.
 
+Two refinements inside the versioned loop (session 7):
+
+* A local the loop also assigns other values (LLVM reuses locals: sha256's ``l3`` holds
+  an address, then a loaded word; the vm kernel's holds the program counter, then a
+  stack address) has no alignment for the whole loop, but right after ``l3 = (l2 + 112)
+  + l1`` it has the sum's: :meth:`ViewLoop.assigned` remembers it until the local is
+  assigned again or paths join, and a value put in a stack slot keeps its alignment
+  with it (``V.aligned``).
+* Element indexes (:func:`reduce_indexes`): ``_vd[_x1]`` with ``_x1 = _x1 + 2`` instead
+  of ``_vd[l1 >> 3]`` with ``l1 = l1 + 16``: one shift less per access.
+
 Only i32/i64/f64 loads and stores of full width (f32 stays on struct: a float32 view
 would quiet signalling NaNs). Measured: docs/benchmarks.md, optimisation log, session 6.
 """
@@ -55,8 +66,8 @@ VIEW_ACCESSES = {
 }
 VIEW_LOCALS = ("_vI", "_vQ", "_vd")
 _SHIFT = {4: 2, 8: 3}
-# What loop_pointers knows of an assigned local: (alignment kept, sources, fresh).
-Pointer = Tuple[int, Tuple[int, ...], bool]
+# What loop_pointers knows of an assigned local: (alignment kept, sources, fresh, early).
+Pointer = Tuple[int, Tuple[int, ...], bool, bool]
 _ATOM = re.compile(r"^\w+$")
 _LOCAL = re.compile(r"^l\d+$")
 _TOKEN = re.compile(r"l\d+|\d+|[-+%()]|\S+")
@@ -139,11 +150,21 @@ _CONTROL_OK = frozenset(("block", "if", "else", "end", "br", "br_if", "br_table"
                          "drop", "select", "nop", "unreachable", "local.get", "local.set",
                          "local.tee", "global.get", "global.set"))
 _SCALAR = re.compile(r"^[if](32|64)\.[a-z0-9_]+$")
+_EXITS = frozenset(("br", "br_if", "br_table", "return"))
 
 # Markers around the two versions of one access in the lines of a loop being versioned:
 # START struct-version SEP view-version STOP (never in any other generated text).
 START, SEP, STOP = "\x01", "\x02", "\x03"
 _MARKED = re.compile("\x01([^\x02]*)\x02([^\x03]*)\x03")
+# Markers around a view's index inside the view version: INDEX_START shift|address
+# INDEX_STOP, resolved by :func:`reduce_indexes`.
+INDEX_START, INDEX_STOP = "\x04", "\x05"
+_INDEX = re.compile("\x04(\\d)\\|([^\x05]*)\x05")
+_HOLE = "\x06"
+_ASSIGNMENT = re.compile(r"^l(\d+) = (.*)$")
+_LOCAL_TOKEN = re.compile(r"\bl(\d+)\b")
+_ADDRESS_TOKEN = re.compile(r"l\d+|\d+|<<|[-+%()]|\S+")
+INDEX_NAME = "_x%d"     # the element index of local l<n> (its value >> the access shift)
 
 
 def _align(k: int) -> int:
@@ -166,12 +187,18 @@ def loop_pointers(body: Sequence[Instr],
     assigned at the loop's own level (not inside a block or if) before anything in the
     loop reads it: every path through an iteration assigns it first (branches inside an
     iteration only go forward, or back to the loop's head), so its value at entry is
-    never used and need not be tested, only its sources."""
+    never used and need not be tested, only its sources. An early local is a fresh one
+    whose first assignment comes before any branch of the loop (``br``, ``br_if``,
+    ``br_table``, ``return``): every way out of the loop, after the first iteration or
+    during it, leaves it assigned in that iteration (what :func:`reduce_indexes` needs to
+    rebuild it after the loop)."""
     if end - p > MAX_VERSIONED_BODY:
         return None
     forms: Dict[int, list] = {}
     seen = set()        # locals read or assigned so far
     fresh = set()       # locals assigned at the loop's own level before any read
+    early = set()       # fresh, and assigned before any branch
+    branched = False
     depth = 0
     for i in range(p + 1, end):
         ins = body[i]
@@ -187,9 +214,13 @@ def loop_pointers(body: Sequence[Instr],
                 forms.setdefault(ins.imm, []).append(_assignment(body, p, i))
                 if ins.imm not in seen and depth == 0:
                     fresh.add(ins.imm)
+                    if not branched:
+                        early.add(ins.imm)
                 seen.add(ins.imm)
             elif op == "local.get":
                 seen.add(ins.imm)
+            elif op in _EXITS:
+                branched = True
             continue
         if _SCALAR.match(op) is None:
             return None
@@ -214,7 +245,7 @@ def loop_pointers(body: Sequence[Instr],
             for src in sources:
                 for _, k in forms.get(src, ()):
                     align = min(align, _align(k))
-        result[x] = (align, tuple(sorted(sources)), x in fresh)
+        result[x] = (align, tuple(sorted(sources)), x in fresh, x in early)
     return result
 
 
@@ -242,6 +273,206 @@ def resolve(text: str, view: bool) -> str:
     return _MARKED.sub(r"\2" if view else r"\1", text)
 
 
+def scaled_address(e: str, shift: int) -> Optional[Tuple[str, Tuple[int, ...]]]:
+    """``e`` (address arithmetic, the shapes :func:`address_terms` reads) divided by
+    ``2**shift``: (the expression with each plain local ``lN`` read as its index
+    ``_xN``, every constant divided, each ``(lX << k)`` shifted ``k - shift`` and each
+    ``% 4294967296`` made ``% 2**(32 - shift)``; the plain locals), or None.
+
+    Exact when every plain local and every constant is a multiple of ``2**shift`` (the
+    constants are checked here, the locals by :func:`reduce_indexes`): then every
+    intermediate value of ``+``, ``- constant`` and ``% 2**32`` is one too, and dividing
+    commutes with each (``(2**s * a) % 2**32 == 2**s * (a % 2**(32 - s))``)."""
+    tokens = _ADDRESS_TOKEN.findall(e)
+    out: List[str] = []
+    plain: List[int] = []
+    unit = 1 << shift
+    expect_operand = True
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        i += 1
+        if tok in ("(", ")"):
+            out.append(tok)
+            continue
+        if expect_operand:
+            if _LOCAL.match(tok) is not None:
+                if i < n and tokens[i] == "<<":
+                    # (lX << k): only as the whole of a group or of e (as address_terms).
+                    if (i + 1 >= n or not tokens[i + 1].isdigit()
+                            or (i >= 2 and tokens[i - 2] != "(")
+                            or (i + 2 < n and tokens[i + 2] != ")")
+                            or int(tokens[i + 1]) < shift):
+                        return None
+                    k = int(tokens[i + 1]) - shift
+                    out.append(tok if k == 0 else "%s << %d" % (tok, k))
+                    i += 2
+                else:
+                    out.append(INDEX_NAME % int(tok[1:]))
+                    plain.append(int(tok[1:]))
+            elif tok.isdigit():
+                if int(tok) % unit:
+                    return None
+                out.append(str(int(tok) >> shift))
+            else:
+                return None
+            expect_operand = False
+        elif tok == "%":
+            if i >= n or tokens[i] != _MODULUS:
+                return None
+            out.append("%% %d" % (1 << (32 - shift)))
+            i += 1
+        elif tok == "+":
+            out.append("+")
+            expect_operand = True
+        elif tok == "-":
+            if i >= n or not tokens[i].isdigit():
+                return None
+            out.append("-")
+            expect_operand = True
+        else:
+            return None
+    if expect_operand:
+        return None
+    text = " ".join(out).replace("( ", "(").replace(" )", ")")
+    return text, tuple(plain)
+
+
+def _plain_index(shift: int, addr: str) -> str:
+    """A view's index computed from the byte address: ``addr >> shift``."""
+    return "%s >> %d" % (addr if _ATOM.match(addr) else "(%s)" % addr, shift)
+
+
+def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
+                   sizes: Dict[int, int]) -> Tuple[list, List[str], List[str]]:
+    """Strength reduction of the view version's indexes (``lines``: (indentation, text,
+    pc) each, with INDEX markers): a pointer local ``lN`` read as a view index of one
+    access shift ``s`` is also carried as its element index ``_xN = lN >> s``, so that
+    ``_vd[l1 >> 3]`` becomes ``_vd[_x1]``: one shift less per access. Returns (the lines
+    with every marker resolved, the statements that set the indexes at entry, the
+    statements that give the locals back their byte values after the loop).
+
+    Three kinds of reduced locals:
+
+    * invariant (not assigned in the loop): ``_xN`` is set at entry, ``lN`` stays for
+      its other reads;
+    * replaced (assigned in the loop, read only as indexes and in the assignments of
+      reduced locals): every assignment ``lN = <address arithmetic>`` becomes
+      ``_xN = <the same divided by 2**s>`` (:func:`scaled_address`: ``l3 = l3 + 16`` ->
+      ``_x3 = _x3 + 2``) and ``lN = _xN << s`` is restored after the loop;
+    * dual (assigned, also read otherwise, as a loop counter compared with its bound):
+      each assignment is kept and followed by the index's; only when the local is read
+      as an index more often than it is assigned.
+
+    Why it is exact: a reduced local is a multiple of ``2**s`` at every point of the loop
+    (at entry the entry test checked it, unless it is fresh; every assignment adds
+    multiples of ``2**s``: :func:`scaled_address` checks the constants, and the other
+    terms are reduced locals too, or ``(lX << k)`` with ``k >= s``), so its index is its
+    value divided exactly. A fresh local must be early (loop_pointers): assigned in every
+    iteration before any way out, so its index is set whenever the loop is left and the
+    restore is exact. Traps and returns leave the function: its locals no longer matter."""
+    markers: List[Tuple[int, str, Optional[Tuple[str, Tuple[int, ...]]]]] = []
+    assigns: List[Tuple[int, str]] = []
+    raw0: set = set()       # locals read other than as indexes or in assignments
+    uses: Dict[int, int] = {}
+    for _, text, _ in lines:
+        for shift, addr in _INDEX.findall(text):
+            scaled = scaled_address(addr, int(shift))
+            markers.append((int(shift), addr, scaled))
+            if scaled is None:
+                raw0.update(int(x) for x in _LOCAL_TOKEN.findall(addr))
+            else:
+                for x in scaled[1]:
+                    uses[x] = uses.get(x, 0) + 1
+        rest = _INDEX.sub(_HOLE, text)
+        m = _ASSIGNMENT.match(rest)
+        if m is not None and _HOLE not in m.group(2):
+            assigns.append((int(m.group(1)), m.group(2)))
+            continue
+        raw0.update(int(x) for x in _LOCAL_TOKEN.findall(rest))
+    shift_of: Dict[int, int] = {}
+    conflicting = set()
+    for shift, _, scaled in markers:
+        if scaled is not None:
+            for x in scaled[1]:
+                if shift_of.setdefault(x, shift) != shift:
+                    conflicting.add(x)
+    assigned_count: Dict[int, int] = {}
+    for target, _ in assigns:
+        assigned_count[target] = assigned_count.get(target, 0) + 1
+    reduced = set()
+    for x, shift in shift_of.items():
+        pointer = pointers.get(x)
+        if x in conflicting:
+            continue
+        if pointer is None or not pointer[2]:
+            # Read before assigned: its entry value is reduced, which the test checked.
+            if sizes.get(x, 0) >= (1 << shift):
+                reduced.add(x)
+        elif pointer[3]:
+            reduced.add(x)
+    dual: set = set()
+    while True:
+        dropped = False
+        for target, value in assigns:
+            if target in reduced:
+                scaled = scaled_address(value, shift_of[target])
+                if scaled is None or any(x not in reduced or shift_of[x] != shift_of[target]
+                                         for x in scaled[1]):
+                    reduced.discard(target)
+                    dropped = True
+        # What needs the byte values: raw reads, indexes left unreduced, assignments kept.
+        raw = set(raw0)
+        for _, _, scaled in markers:
+            if scaled is not None and any(x not in reduced for x in scaled[1]):
+                raw.update(scaled[1])
+        for target, value in assigns:
+            if target not in reduced or target in raw:
+                raw.update(int(x) for x in _LOCAL_TOKEN.findall(value))
+        dual = {x for x in reduced if x in pointers and x in raw}
+        for x in dual:
+            if uses.get(x, 0) <= assigned_count.get(x, 0):
+                reduced.discard(x)
+                dropped = True
+        if not dropped:
+            break
+
+    def index(m: "re.Match") -> str:
+        shift, addr = int(m.group(1)), m.group(2)
+        scaled = scaled_address(addr, shift)
+        if scaled is not None and all(x in reduced for x in scaled[1]):
+            return scaled[0]
+        return _plain_index(shift, addr)
+
+    out = []
+    for ind, text, pc in lines:
+        m = _ASSIGNMENT.match(text)
+        if m is not None and int(m.group(1)) in reduced:
+            target = int(m.group(1))
+            scaled = scaled_address(m.group(2), shift_of[target])
+            if scaled is not None:
+                if target in dual:
+                    out.append((ind, text, pc))
+                text = "%s = %s" % (INDEX_NAME % target, scaled[0])
+        out.append((ind, _INDEX.sub(index, text), pc))
+    setup = ["%s = l%d >> %d" % (INDEX_NAME % x, x, shift_of[x]) for x in sorted(reduced)
+             if x not in pointers or not pointers[x][2]]
+    restore = ["l%d = %s << %d" % (x, INDEX_NAME % x, shift_of[x]) for x in sorted(reduced)
+               if x in pointers and x not in dual]
+    return out, setup, restore
+
+
+def _drop(reduced: set, xs: Sequence[int]) -> bool:
+    """Remove ``xs`` from ``reduced``; whether any was there."""
+    hit = False
+    for x in xs:
+        if x in reduced:
+            reduced.discard(x)
+            hit = True
+    return hit
+
+
 def entry_test(sizes: Dict[int, int]) -> str:
     """The condition, at loop entry, that every pointer local (local -> the largest size
     it is accessed with) is aligned."""
@@ -259,7 +490,7 @@ def entry_test(sizes: Dict[int, int]) -> str:
 class ViewLoop:
     """A loop being versioned: where its lines start, what its accesses used."""
 
-    __slots__ = ("pointers", "start", "sizes", "formats", "used")
+    __slots__ = ("pointers", "start", "sizes", "formats", "used", "defs")
 
     def __init__(self, pointers: Dict[int, Pointer], start: int) -> None:
         self.pointers = pointers    # loop_pointers
@@ -267,6 +498,65 @@ class ViewLoop:
         self.sizes: Dict[int, int] = {}    # pointer local -> largest access size
         self.used = False                   # some access uses a view
         self.formats: set = set()          # view indexes used
+        # local -> (alignment, locals to test) of the value it was last assigned on
+        # this straight-line run of the loop's body (see :meth:`assigned`).
+        self.defs: Dict[int, Tuple[int, Tuple[int, ...]]] = {}
+
+    def _alignment(self, local: int) -> Tuple[int, Tuple[int, ...]]:
+        """What is known of ``local`` here: (the alignment its value has when the locals
+        returned are aligned at loop entry, those locals)."""
+        known = self.defs.get(local)
+        if known is not None:
+            return known
+        align, sources, fresh, _ = self.pointers.get(local, (8, (), False, False))
+        return align, (sources if fresh else (local,) + sources)
+
+    def _terms(self, v: V) -> Optional[Tuple[int, int, Tuple[int, ...]]]:
+        """``v`` as (the alignment of its locals and scaled terms, its constant, the locals
+        to test at entry for it), or None when nothing is known (see :func:`address_terms`)."""
+        if v.slot >= 0:
+            # A slot holding a value whose alignment was known when it was put there.
+            if v.aligned is None:
+                return None
+            return v.aligned[0], 0, v.aligned[1]
+        terms = address_terms(v.e)
+        if terms is None:
+            return None
+        locals_, const, align = terms
+        needs: List[int] = []
+        for local in locals_:
+            a, n = self._alignment(local)
+            align = min(align, a)
+            needs.extend(n)
+        return align, const, tuple(needs)
+
+    def alignment_of(self, v: V) -> Optional[Tuple[int, Tuple[int, ...]]]:
+        """(the alignment ``v``'s value has when the locals returned are aligned at loop
+        entry, those locals), or None: nothing known (an alignment of 1)."""
+        terms = self._terms(v)
+        if terms is None:
+            return None
+        align, const, needs = terms
+        align = min(align, _align(const))
+        return (align, needs) if align > 1 else None
+
+    def assigned(self, index: int, value: V) -> None:
+        """Local ``index`` was just assigned ``value``. A local the loop also assigns
+        other values (a pointer reused for a loaded value: sha256's ``l3``, the vm
+        kernel's program counter) has no alignment for the whole loop
+        (:func:`loop_pointers`), but right after ``l3 = (l2 + 112) + l1`` it has that of
+        the sum: until it is assigned again or paths join (:meth:`join`, called wherever
+        ranges.LocalBits forgets its facts). Likewise a slot (:attr:`V.aligned`, set when
+        a value is put in its slot: stack.OperandStack.slot_entry)."""
+        known = self.alignment_of(value)
+        if known is None:
+            self.defs.pop(index, None)
+        else:
+            self.defs[index] = known
+
+    def join(self) -> None:
+        """Control paths join: what :meth:`assigned` learnt is forgotten."""
+        self.defs.clear()
 
     def access(self, op: str, memidx: int, base: V, offset: int, addr: str) -> Optional[str]:
         """The view element for the access ``op`` at ``base + offset`` (``addr``: the
@@ -276,27 +566,20 @@ class ViewLoop:
         if spec is None or memidx != 0:
             return None
         fmt, size = spec
-        terms = address_terms(base.e)
+        terms = self._terms(base)
         if terms is None:
             return None
         # base = the sum modulo 2**32: aligned when every local is and the constants
         # plus the offset are a multiple of the size (2**32 is a multiple of 8).
-        locals_, const, scaled = terms
-        if (offset + const) % size or scaled < size:
+        align, const, tested = terms
+        if (offset + const) % size or align < size:
             return None
-        tested: List[int] = []
-        for local in locals_:
-            align, sources, fresh = self.pointers.get(local, (8, (), False))
-            if align < size:
-                return None
-            tested.extend(sources if fresh else (local,) + sources)
         for x in tested:
             if self.sizes.get(x, 0) < size:
                 self.sizes[x] = size
         self.formats.add(fmt)
         self.used = True
-        index = "%s >> %d" % (addr if _ATOM.match(addr) else "(%s)" % addr, _SHIFT[size])
-        return "%s[%s]" % (VIEW_LOCALS[fmt], index)
+        return "%s[%s%d|%s%s]" % (VIEW_LOCALS[fmt], INDEX_START, _SHIFT[size], addr, INDEX_STOP)
 
     def lines(self, lines: list, memory_views: str, make_view: str) -> list:
         """The loop's lines (``lines``: from its ``while True:`` to the end of its suite,
@@ -307,14 +590,17 @@ class ViewLoop:
         ind0, _, pc0 = lines[0]
         fetch = ["%s = %s[%d] or %s(%d)" % (VIEW_LOCALS[fmt], memory_views, fmt, make_view, fmt)
                  for fmt in sorted(self.formats)]
+        viewed, setup, restore = reduce_indexes(
+            [(ind, resolve(s, True), pc) for ind, s, pc in lines], self.pointers, self.sizes)
         if not self.sizes:
             # Every access is aligned whatever the locals hold (scaled indexes from an
             # aligned constant): one loop, with views.
-            return ([(ind0, f, pc0) for f in fetch]
-                    + [(ind, resolve(s, True), pc) for ind, s, pc in lines])
+            return ([(ind0, f, pc0) for f in fetch + setup] + viewed
+                    + [(ind0, r, pc0) for r in restore])
         out = [(ind0, "if %s:" % entry_test(self.sizes), pc0)]
-        out.extend((ind0 + 1, f, pc0) for f in fetch)
-        out.extend((ind + 1, resolve(s, True), pc) for ind, s, pc in lines)
+        out.extend((ind0 + 1, f, pc0) for f in fetch + setup)
+        out.extend((ind + 1, s, pc) for ind, s, pc in viewed)
+        out.extend((ind0 + 1, r, pc0) for r in restore)
         out.append((ind0, "else:", pc0))
         out.extend((ind + 1, resolve(s, False), pc) for ind, s, pc in lines)
         return out
