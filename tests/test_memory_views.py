@@ -525,3 +525,41 @@ def test_views_after_an_assignment_and_what_is_not_reduced() -> None:
     assert "_vI[l2 >> 2] = l1" in early and "_x2" not in early, early
     assert "_vI[_x0 + 1] = l1" in early and "_x0 = _x0 + 2" in early, early  # dual
     assert "_vI[l2 >> 2]" in reuse and "_vI[((s0 % 4294967296)) >> 2] = " in reuse, reuse
+
+
+def _fold(body: List[Tuple[int, str]]) -> List[str]:
+    lines = [(2, "while True:", 0)] + [(3 + ind, text, 0) for ind, text in body]
+    return [text for _, text, _ in views.fold_loads(lines)[1:]]
+
+
+def test_fold_loads_into_their_only_reader() -> None:
+    assert _fold([(0, "s2 = _vd[_x1]"), (0, "s1 = l27 * s2"), (0, "s2 = _vd[_x3]"),
+                  (0, "_vd[_x3] = s1 + s2"), (0, "continue")]) == [
+        "s1 = l27 * _vd[_x1]", "_vd[_x3] = s1 + _vd[_x3]", "continue"]
+    assert _fold([(0, "s0 = _vI[_x3]"), (0, "if s0 < 10:"), (1, "l1 = 1")]) == [
+        "if _vI[_x3] < 10:", "l1 = 1"]
+
+
+@pytest.mark.parametrize("body", [
+    # read again later in the loop, or at its head (the next iteration)
+    [(0, "s2 = _vd[_x1]"), (0, "s1 = l27 * s2"), (0, "l5 = s2")],
+    [(0, "l5 = s2"), (0, "s2 = _vd[_x1]"), (0, "s1 = l27 * s2")],
+    # assigned again only in one arm: the read after it may see the load
+    [(0, "s2 = _vd[_x1]"), (0, "s1 = l27 * s2"), (0, "if l1:"), (1, "s2 = 0.0"),
+     (0, "l27 = s2")],
+    # the next line is in another suite, or reads the slot twice, or not first
+    [(1, "s2 = _vd[_x1]"), (0, "s1 = l27 * s2")],
+    [(0, "s2 = _vd[_x1]"), (0, "s1 = s2 * s2")],
+    # consumers that could trap, call, or skip the load
+    [(0, "s2 = _vI[_x1]"), (0, "s1 = l3 // s2")],
+    [(0, "s2 = _vI[_x1]"), (0, "s1 = l3 % s2")],
+    [(0, "s2 = _vI[_x1]"), (0, "s1 = DIV_U32(l3, s2)")],
+    [(0, "s2 = _vI[_x1]"), (0, "s1 = s2 if l3 else 0")],
+    [(0, "s2 = _vI[_x1]"), (0, "s1 = l3 and s2")],
+    [(0, "s2 = _vI[_x1]"), (0, "_vI[s2] = l3")],
+    # a line that could trap elsewhere (its backtrace would name the load)
+    [(0, "s2 = _vd[_x1]"), (0, "_vd[_x3] = s1 + s2")],
+    [(0, "s2 = _vd[_x1]"), (0, "s1 = s2 + _vd[_x3]")],
+])
+def test_fold_loads_leaves_other_readers(body: List[Tuple[int, str]]) -> None:
+    assert _fold(body) == [text for _, text in body]

@@ -37,8 +37,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
 # with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
 # 14: signed comparisons of two names without flipping sign bits; 15: views after an
-# assignment, and element indexes for view pointers, views.py).
-TRANSLATOR_VERSION = 15
+# assignment, and element indexes for view pointers, views.py; 16: view loads folded into
+# their reader).
+TRANSLATOR_VERSION = 16
 
 
 _BASE_NS = base_namespace()

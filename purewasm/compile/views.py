@@ -463,6 +463,94 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
     return out, setup, restore
 
 
+_VIEW_LOAD = re.compile(r"^(s\d+) = (_v[IQd]\[[^\[\]]*\])$")
+# What a consumer line may hold around the folded load: arithmetic on names and
+# literals, comparisons and view subscripts; no call (``name(``: it could trap or have
+# effects first), no division by a name (ZeroDivisionError first), no short circuit or
+# conditional expression (the load might not be evaluated at all).
+_UNSAFE_CONSUMER = re.compile(r"\w\(|//|/|%\s*[^\d\s]|\bif\b.*\belse\b|\band\b|\bor\b|"
+                              r"\bnot\b|\*\*|lambda|:=")
+
+
+def fold_loads(lines: list) -> list:
+    """The view version's ``sK = _vd[i]`` folded into the next line when that line is the
+    only reader of the value: ``s2 = _vd[_x1]`` + ``s1 = l27 * s2`` -> ``s1 = l27 *
+    _vd[_x1]`` (a store and a load of a slot less: 1.08x on matmul's inner loop).
+    ``lines``: the loop's, its ``while True:`` first.
+
+    Why it computes the same: the next line at the same indentation runs right after
+    (the same suite, straight-line) and reads the load where the slot was read, with
+    nothing in it that could trap or have an effect but the load (:data:`_UNSAFE_CONSUMER`
+    keeps out calls, divisions, short circuits; no other view access; a store only to
+    the element just loaded, which cannot fail once the load did not), so a trap is the
+    load's and the folded line keeps the load's instruction (backtraces stay exact).
+    Nothing else reads the value (:func:`_dead_after`)."""
+    out: list = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        ind, text, pc = lines[i]
+        m = _VIEW_LOAD.match(text)
+        if m is not None and i + 1 < n:
+            slot, load = m.group(1), m.group(2)
+            ind2, nxt, pc2 = lines[i + 1]
+            head = _ASSIGNMENT_ANY.match(nxt)
+            rhs = nxt[head.end():] if head is not None else nxt
+            word = re.compile(r"\b%s\b" % slot)
+            target = head.group(0)[:-3] if head is not None else ""
+            if (ind2 == ind and len(word.findall(rhs)) == 1
+                    and (head is not None or nxt.startswith("if "))
+                    # The line's only trap is then the load's (its pc is the load's):
+                    # no other view access in it, and a store only to where the load
+                    # just read (``_vd[_x3] = s1 + _vd[_x3]``: same view, same index).
+                    and (head is None or _NAME.match(target) is not None or target == load)
+                    and "_v" not in rhs
+                    and _UNSAFE_CONSUMER.search(rhs.rstrip(":")) is None
+                    and _dead_after(lines, i, word)):
+                # (a replacement string, escaped: the load's text is not a pattern)
+                out.append((ind, (head.group(0) if head is not None else "")
+                            + word.sub(load.replace("\\", "\\\\"), rhs), pc))
+                i += 2
+                continue
+        out.append((ind, text, pc))
+        i += 1
+    return out
+
+
+def _dead_after(lines: list, i: int, word: "re.Pattern") -> bool:
+    """Whether the slot assigned at line ``i`` is read nowhere but at line ``i + 1``:
+    on every path from there the slot is assigned again before any read. Paths in an
+    iteration go forward in the text (``if``/``else``) or to the loop's head
+    (``continue``); leaving the loop reads no slot of it (the translator's stack is
+    linear: the entry was consumed at ``i + 1``, and values leaving by a branch are put
+    in their result slots there). So: the first mention after ``i + 1`` must be a plain
+    assignment at an indentation no deeper than any line in between (it is on every
+    path); with none up to the loop's end, the first mention from the loop's head must
+    be one at the body's own level, or line ``i`` itself."""
+    ind_min = lines[i][0]
+    for ind, text, _ in lines[i + 2:]:
+        ind_min = min(ind_min, ind)
+        if word.search(text) is not None:
+            return _plain_assignment(text, word) and ind <= ind_min
+    base = lines[0][0] + 1
+    for ind, text, _ in lines[1:i]:
+        if word.search(text) is not None:
+            return _plain_assignment(text, word) and ind == base
+    return True
+
+
+def _plain_assignment(text: str, word: "re.Pattern") -> bool:
+    """``sK = <an expression not reading sK>``."""
+    m = word.match(text)
+    return (m is not None and text[m.end():m.end() + 3] == " = "
+            and word.search(text, m.end() + 3) is None)
+
+
+_ASSIGNMENT_ANY = re.compile(r"^[\w\[\]+ ]+ = ")
+_NAME = re.compile(r"^\w+$")
+_SLOT_TOKEN = re.compile(r"\bs\d+\b")
+
+
 def _drop(reduced: set, xs: Sequence[int]) -> bool:
     """Remove ``xs`` from ``reduced``; whether any was there."""
     hit = False
@@ -592,6 +680,7 @@ class ViewLoop:
                  for fmt in sorted(self.formats)]
         viewed, setup, restore = reduce_indexes(
             [(ind, resolve(s, True), pc) for ind, s, pc in lines], self.pointers, self.sizes)
+        viewed = fold_loads(viewed)
         if not self.sizes:
             # Every access is aligned whatever the locals hold (scaled indexes from an
             # aligned constant): one loop, with views.
