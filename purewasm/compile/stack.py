@@ -40,7 +40,8 @@ class V:
     Made by the named constructors below (or by :meth:`OperandStack.pure` for an
     operation on other entries)."""
 
-    __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot", "near")
+    __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot", "near",
+                 "order")
 
     def __init__(self, e: str, t: str, deps: frozenset = EMPTY, canon: bool = True,
                  bits: int = 0, depth: int = 0, atom: bool = False,
@@ -57,6 +58,11 @@ class V:
         # ints, not canonical: most likely in range all the same (a canonical value plus
         # or minus a small constant: counters, pointers), so masked with % (see cx).
         self.near = False
+        # A strict comparison of two names or literals, kept as (signedness and width,
+        # smaller, larger): "u32", x, y for x <u y (i32.lt_u x y or i32.gt_u y x). Two of
+        # them with the operands swapped cannot both hold (ops_numeric, three-way
+        # comparisons). Only on the entry the comparison pushed: a slot holding it has none.
+        self.order: Optional[Tuple[str, str, str]] = None
 
     @staticmethod
     def constant(text: str, t: str, atom: bool = True) -> "V":
