@@ -1,10 +1,10 @@
 """Three-way comparisons: i32.sub of two strict comparisons of the same two values in
 opposite directions, C's ``(x > y) - (x < y)``, which CPython's shapes write as
-``4294967295 if (x < y) else +(x > y)`` (ops_numeric._three_way_shape). Every form of
-the idiom (both orders, gt against gt swapped, signed and unsigned, i32 and i64
-operands, a literal on one side) against the spec's definition computed here, at the
-edges of the ranges; and the pairs that look alike but are not exclusive (the same
-direction twice, non-strict, different operands, mixed signedness, an operand
+``4294967295 if (x < y) else (1 if (x > y) else 0)`` (ops_numeric._three_way_shape).
+Every form of the idiom (both orders, gt against gt swapped, signed and unsigned, i32
+and i64 operands, a literal on one side) against the spec's definition computed here,
+at the edges of the ranges; and the pairs that look alike but are not exclusive (the
+same direction twice, non-strict, different operands, mixed signedness, an operand
 reassigned between the two comparisons) keep the plain subtraction and its results."""
 from __future__ import annotations
 

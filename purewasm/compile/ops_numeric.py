@@ -102,16 +102,17 @@ def _strict_order(t: str, name: str, a: V, b: V) -> Optional[Tuple[str, str, str
 def _three_way_shape(a: V, b: V) -> Optional[str]:
     """i32.sub of two strict comparisons of the same two values in opposite directions,
     C's three-way comparison ``(x > y) - (x < y)`` (qsort comparators, memcmp-like
-    code): at most one of them holds, so the difference is -1, 0 or 1, written as a
-    conditional instead of a subtraction of two bools (which leaves CPython's int fast
-    path) masked to 32 bits: 25-35 ns less per comparison on CPython 3.11
-    (docs/benchmarks.md, session 7)."""
+    code): at most one of them holds, so the difference is -1, 0 or 1, written as
+    conditionals instead of a subtraction of two bools (which leaves CPython's int fast
+    path) masked to 32 bits: 20-50 ns less per comparison on CPython 3.9-3.13
+    (docs/benchmarks.md, session 7). The inner one tests its comparison (a jump: no bool
+    made, none to convert with ``+``)."""
     if a.order is None or b.order is None:
         return None
     kind, small, large = a.order
     if b.order != (kind, large, small):
         return None
-    return "%d if %s else +%s" % (M32, _p(b), _p(a))
+    return "%d if %s else (1 if %s else 0)" % (M32, _p(b), _p(a))
 
 
 def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per operator
