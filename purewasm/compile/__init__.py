@@ -36,10 +36,11 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # i64 words; 10: and CPython's range facts, ranges.py; 11 (session 6, two branches):
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
 # with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
-# 14: signed comparisons of two names without flipping sign bits; 15: views after an
-# assignment, and element indexes for view pointers, views.py; 16: view loads folded into
-# their reader).
-TRANSLATOR_VERSION = 16
+# 14: signed comparisons of two names without flipping sign bits; 15 (session 7, two
+# branches): views after an assignment, and element indexes for view pointers, views.py,
+# or three-way comparisons, ops_numeric.py; 16: view loads folded into their reader; 17:
+# all).
+TRANSLATOR_VERSION = 17
 
 
 _BASE_NS = base_namespace()

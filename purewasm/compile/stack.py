@@ -41,7 +41,7 @@ class V:
     operation on other entries)."""
 
     __slots__ = ("e", "t", "deps", "canon", "bits", "depth", "atom", "isbool", "slot", "near",
-                 "aligned")
+                 "aligned", "order")
 
     def __init__(self, e: str, t: str, deps: frozenset = EMPTY, canon: bool = True,
                  bits: int = 0, depth: int = 0, atom: bool = False,
@@ -61,6 +61,11 @@ class V:
         # A slot in a loop versioned for views: (alignment, locals to test) of the value
         # it holds (views.ViewLoop.alignment_of), or None.
         self.aligned: Optional[Tuple[int, Tuple[int, ...]]] = None
+        # A strict comparison of two names or literals, kept as (signedness and width,
+        # smaller, larger): "u32", x, y for x <u y (i32.lt_u x y or i32.gt_u y x). Two of
+        # them with the operands swapped cannot both hold (ops_numeric, three-way
+        # comparisons). Only on the entry the comparison pushed: a slot holding it has none.
+        self.order: Optional[Tuple[str, str, str]] = None
 
     @staticmethod
     def constant(text: str, t: str, atom: bool = True) -> "V":
