@@ -39,8 +39,8 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # 14: signed comparisons of two names without flipping sign bits; 15 (session 7, two
 # branches): views after an assignment, and element indexes for view pointers, views.py,
 # or three-way comparisons, ops_numeric.py; 16: view loads folded into their reader; 17:
-# all).
-TRANSLATOR_VERSION = 17
+# all; 18: counted view loops as for loops).
+TRANSLATOR_VERSION = 18
 
 
 _BASE_NS = base_namespace()

@@ -30,7 +30,7 @@ from purewasm.syntax import Instr
 from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
-from .views import ViewLoop, loop_pointers
+from .views import ViewLoop, counted_loop, loop_pointers
 
 if TYPE_CHECKING:
     from .translate import Translator
@@ -412,9 +412,12 @@ class Structured(Lowering):
         t.flush(f.base)
         vl = None
         if t.view_memory and not t.epoch and t.view_loop is None:
-            pointers = loop_pointers(t.func.body, t.pc, t.scan.end_of.get(t.pc, t.pc))
+            end = t.scan.end_of.get(t.pc, t.pc)
+            pointers = loop_pointers(t.func.body, t.pc, end)
             if pointers is not None:
-                vl = ViewLoop(pointers, len(t.lines))
+                vl = ViewLoop(pointers, len(t.lines),
+                              counted_loop(t.func.body, t.pc, end, t.scan.refs.get(t.pc, set()),
+                                           t.local_types))
         self.open_pyloop(f)
         if vl is not None and f.py is not None:
             f.py.view = vl

@@ -261,6 +261,104 @@ def _assignment(body: Sequence[Instr], p: int, i: int) -> Tuple[Optional[int], i
     return None, 0
 
 
+# A counted loop (counted_loop): (the counter local, its step as a signed i32, the bound:
+# a local or a constant, as its text).
+Counted = Tuple[int, int, str]
+
+
+def counted_loop(body: Sequence[Instr], p: int, end: int, refs: set,
+                 local_types: Sequence[str]) -> Optional[Counted]:
+    """The loop opened at ``p`` (its end at ``end``, ``refs`` the branches to it) when
+    it is a counted loop whose trip count is known at entry (used by
+    :meth:`ViewLoop.lines` to run it as ``for _k in range(n)``)::
+
+        loop
+          ...        (X assigned once, here at the loop's own level: X = X +/- 2**j)
+          <X != B>  br_if 0      (the only branch to the loop; B: a local the loop does
+        end                       not assign, or a constant; or just X: X != 0)
+
+    Every iteration runs the step once and then the test, and nothing else goes back to
+    the head, so the loop runs until X, stepping by c modulo 2**32 from its entry value,
+    first equals B: see :func:`trip_count`."""
+    k = end - 1
+    if refs != {k} or k < p + 3 or body[k].op != "br_if" or body[k].imm != 0:
+        return None
+    cond = body[k - 1]
+    if cond.op == "local.tee":
+        x, bound = cond.imm, "0"
+        last = k - 1
+    elif cond.op == "i32.ne" and k >= p + 4:
+        # X != B or B != X; X read with local.get, or the step's own local.tee
+        a, b = body[k - 3], body[k - 2]
+        if a.op in ("local.get", "local.tee") and b.op in ("local.get", "i32.const"):
+            xi, other = k - 3, b
+        elif b.op in ("local.get", "local.tee") and a.op in ("local.get", "i32.const"):
+            xi, other = k - 2, a
+        elif b.op == "local.tee" and k >= p + 7 and body[k - 6].op in ("local.get", "i32.const"):
+            # B, then the step itself: local.get X, i32.const c, i32.add, local.tee X
+            xi, other = k - 2, body[k - 6]
+        else:
+            return None
+        x = body[xi].imm
+        bound = "l%d" % other.imm if other.op == "local.get" else str(other.imm)
+        if bound == "l%d" % x:
+            return None
+        last = xi
+    else:
+        return None
+    if local_types[x] != "i32" or (bound.startswith("l") and local_types[int(bound[1:])] != "i32"):
+        return None
+    depth = 0
+    assign = -1
+    for i in range(p + 1, k):
+        ins = body[i]
+        if ins.op in ("block", "if", "loop", "try_table"):
+            depth += 1
+        elif ins.op == "end":
+            depth -= 1
+        elif ins.op in ("local.set", "local.tee"):
+            if ins.imm == x:
+                if assign >= 0 or depth != 0:
+                    return None
+                assign = i
+            elif bound == "l%d" % ins.imm:
+                return None
+    if (assign < p + 4 or assign > last
+            or (body[last].op == "local.tee" and assign != last)):
+        return None
+    get0, step, op = body[assign - 3], body[assign - 2], body[assign - 1]
+    if get0.op != "local.get" or get0.imm != x or step.op != "i32.const":
+        return None
+    c = step.imm - (1 << 32) if step.imm >= 1 << 31 else step.imm
+    if op.op == "i32.sub":
+        c = -c
+    elif op.op != "i32.add":
+        return None
+    if c == 0 or abs(c) > 1 << 16 or abs(c) & (abs(c) - 1):
+        return None
+    return x, c, bound
+
+
+def trip_count(counted: Counted) -> str:
+    """The number of iterations of a counted loop (:func:`counted_loop`), as an
+    expression of the locals at entry: the least k >= 1 with X + k*c = B modulo 2**32,
+    c = +/-2**j. With d = (B - X) (or (X - B) for a negative step) modulo 2**32: none
+    when d is not a multiple of 2**j (the loop only ends by another way out: 2**64
+    iterations, more than any run), else ((d - 2**j) % 2**32 >> j) + 1 (2**(32-j) for
+    d = 0: a full turn)."""
+    x, c, bound = counted
+    step = abs(c)
+    j = step.bit_length() - 1
+    if bound == "0":
+        d = "-l%d" % x if c > 0 else "l%d" % x
+    else:
+        d = "(%s - l%d)" % (bound, x) if c > 0 else "(l%d - %s)" % (x, bound)
+    if step == 1:
+        return "((%s - 1) %% 4294967296) + 1" % d
+    return ("((((%s - %d) %% 4294967296) >> %d) + 1 if not %s & %d else 18446744073709551616)"
+            % (d, step, j, d, step - 1))
+
+
 def marked(struct_text: str, view_text: str) -> str:
     """The two versions of an access, to be resolved by :func:`resolve`."""
     return START + struct_text + SEP + view_text + STOP
@@ -517,6 +615,46 @@ def fold_loads(lines: list) -> list:
     return out
 
 
+def _as_for_loop(lines: list, counted: Counted) -> list:
+    """The view version of a counted loop (:func:`counted_loop`) as ``for _k in
+    range(<trip count>)`` without its counter: FOR_ITER over a range instead of the step,
+    a comparison and two jumps per iteration. Only when the counter is read nowhere else
+    in the loop and the text has the expected shape (else unchanged). The counter keeps
+    its entry value during the loop and gets its value back at each way out: ``B`` when
+    the range runs out (``for ... else``), its entry value plus ``_k`` steps at a
+    ``break`` in iteration ``_k`` (before that iteration's step: the step is the test's
+    own, or the last statement before it)."""
+    x, c, bound = counted
+    if len(lines) < 6:
+        return lines
+    (ind0, head, pc0), test, cont, brk = lines[0], lines[-3], lines[-2], lines[-1]
+    name = "l%d" % x
+    tests = {"if %s:" % name} if bound == "0" else set()
+    tests |= {"if %s != %s:" % (bound, name), "if %s != %s:" % (name, bound)}
+    if (head != "while True:" or test[1] not in tests or test[0] != ind0 + 1
+            or cont[1] != "continue" or cont[0] != ind0 + 2
+            or brk[1] != "break" or brk[0] != ind0 + 1):
+        return lines
+    # The step, then only element indexes stepping with it (reduce_indexes' dual ones).
+    si = len(lines) - 4
+    while si > 1 and _INDEX_STEP.match(lines[si][1]) is not None:
+        si -= 1
+    step = lines[si]
+    word = re.compile(r"\b%s\b" % name)
+    if (step[0] != ind0 + 1 or not step[1].startswith(name + " = ")
+            or any(word.search(text) is not None for _, text, _ in lines[1:si])):
+        return lines
+    rebuild = "%s = (%s + _k * %d) %% 4294967296" % (name, name, c)
+    out = [(ind0, "for _k in range(%s):" % trip_count(counted), pc0)]
+    for ind, text, pc in lines[1:si] + lines[si + 1:-3]:
+        if text == "break":
+            out.append((ind, rebuild, pc))
+        out.append((ind, text, pc))
+    out.append((ind0, "else:", pc0))
+    out.append((ind0 + 1, "%s = %s" % (name, bound), pc0))
+    return out
+
+
 def _dead_after(lines: list, i: int, word: "re.Pattern") -> bool:
     """Whether the slot assigned at line ``i`` is read nowhere but at line ``i + 1``:
     on every path from there the slot is assigned again before any read. Paths in an
@@ -548,6 +686,7 @@ def _plain_assignment(text: str, word: "re.Pattern") -> bool:
 
 _ASSIGNMENT_ANY = re.compile(r"^[\w\[\]+ ]+ = ")
 _NAME = re.compile(r"^\w+$")
+_INDEX_STEP = re.compile(r"^_x\d+ = ")
 _SLOT_TOKEN = re.compile(r"\bs\d+\b")
 
 
@@ -578,10 +717,12 @@ def entry_test(sizes: Dict[int, int]) -> str:
 class ViewLoop:
     """A loop being versioned: where its lines start, what its accesses used."""
 
-    __slots__ = ("pointers", "start", "sizes", "formats", "used", "defs")
+    __slots__ = ("pointers", "start", "sizes", "formats", "used", "defs", "counted")
 
-    def __init__(self, pointers: Dict[int, Pointer], start: int) -> None:
+    def __init__(self, pointers: Dict[int, Pointer], start: int,
+                 counted: Optional[Counted] = None) -> None:
         self.pointers = pointers    # loop_pointers
+        self.counted = counted      # counted_loop: the view version runs as a for loop
         self.start = start          # index of its ``while True:`` line
         self.sizes: Dict[int, int] = {}    # pointer local -> largest access size
         self.used = False                   # some access uses a view
@@ -681,6 +822,8 @@ class ViewLoop:
         viewed, setup, restore = reduce_indexes(
             [(ind, resolve(s, True), pc) for ind, s, pc in lines], self.pointers, self.sizes)
         viewed = fold_loads(viewed)
+        if self.counted is not None:
+            viewed = _as_for_loop(viewed, self.counted)
         if not self.sizes:
             # Every access is aligned whatever the locals hold (scaled indexes from an
             # aligned constant): one loop, with views.
