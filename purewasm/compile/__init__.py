@@ -37,7 +37,7 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
 # with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
 # 14: signed comparisons of two names without flipping sign bits).
-TRANSLATOR_VERSION = 14
+TRANSLATOR_VERSION = 15
 
 
 _BASE_NS = base_namespace()
