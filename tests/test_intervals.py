@@ -463,3 +463,100 @@ def test_long_straight_body_is_linear() -> None:
     text = "(module (func (param i32) (local i32) %s local.get 1 drop))" % (
         "".join(arms % k for k in range(20000)))
     assert _probes(text) == [(0, 1)]
+
+
+def test_condition_on_a_value_read_before_an_assignment() -> None:
+    # The compared value is l0's old value: it says nothing of l0 = 5.
+    text = """(module (func (param i32)
+      local.get 0
+      i32.const 5 local.set 0
+      i32.const 10 i32.lt_u
+      if local.get 0 drop else local.get 0 drop end))"""
+    assert _probes(text) == [(5, 5), (5, 5)]
+
+
+def _operand(param: int, base: int, t: str = "i32") -> str:
+    """``l<param> & 15`` plus ``base``: a value in [base, base + 15] (modulo 2**N)."""
+    return "local.get %d %s.const 15 %s.and %s.const %d %s.add" % (param, t, t, t, base, t)
+
+
+_EXACT = {"add", "sub", "mul", "wrap", "extend_u"}   # with both operands ranges
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "and", "or", "xor", "shl", "shr_u",
+                                "shr_s", "div_u", "rem_u", "clz", "popcnt", "wrap",
+                                "extend_u", "extend_s"])
+def test_transfer_functions_cover_every_value(op: str) -> None:
+    # Each operation on operands in small ranges (near 0, 2**31 and 2**32, so that
+    # results wrap): the fact must contain every result (computed here by brute force),
+    # and equal their hull where the analysis is exact.
+    for a0, b0 in ((0, 1), (10, 3), (0x7FFFFFF8, 2), (0xFFFFFFF0, 1), (0xFFFFFFF8, 0xFFFFFFF8),
+                   (100, 0x7FFFFFF0)):
+        if op in ("shl", "shr_u", "shr_s"):
+            b0 = b0 & 7
+        if op in ("div_u", "rem_u") and b0 == 0:
+            b0 = 1
+        a_vals = [(a0 + k) & M32 for k in range(16)]
+        b_vals = [(b0 + k) & M32 for k in range(16)]
+        if op in ("clz", "popcnt", "wrap", "extend_u", "extend_s"):
+            t_in = "i64" if op == "wrap" else "i32"
+            body = {"clz": "i32.clz", "popcnt": "i32.popcnt", "wrap": "i32.wrap_i64",
+                    "extend_u": "i64.extend_i32_u", "extend_s": "i64.extend_i32_s"}[op]
+            t_out = "i64" if op.startswith("extend") else "i32"
+            text = """(module (func (param %s) (local %s)
+              %s %s local.set 1 local.get 1 drop))""" % (
+                t_in, t_out, _operand(0, a0, t_in), body)
+            fn = {"clz": lambda a, b: 32 - a.bit_length(),
+                  "popcnt": lambda a, b: bin(a).count("1"),
+                  "wrap": lambda a, b: a & M32, "extend_u": lambda a, b: a,
+                  "extend_s": lambda a, b: _signed(a, 32) & ((1 << 64) - 1)}[op]
+            results = [fn(a, 0) for a in a_vals]
+        else:
+            text = """(module (func (param i32 i32) (local i32)
+              %s %s i32.%s local.set 2 local.get 2 drop))""" % (
+                _operand(0, a0), _operand(1, b0), op)
+
+            ops = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                   "mul": lambda a, b: a * b, "and": lambda a, b: a & b,
+                   "or": lambda a, b: a | b, "xor": lambda a, b: a ^ b,
+                   "shl": lambda a, b: a << (b & 31), "shr_u": lambda a, b: a >> (b & 31),
+                   "shr_s": lambda a, b: _signed(a, 32) >> (b & 31),
+                   "div_u": lambda a, b: a // b, "rem_u": lambda a, b: a % b}
+
+            def fn(a: int, b: int) -> int:
+                return ops[op](a, b) & M32
+
+            # A zero divisor traps: no result.
+            results = [fn(a, b) for a in a_vals for b in b_vals
+                       if b or op not in ("div_u", "rem_u")]
+        got = _probes(text)[0]
+        lo, hi = min(results), max(results)
+        full = (1 << (64 if op.startswith("extend") else 32)) - 1
+        exact = op in _EXACT and not _wraps(op, a_vals, b_vals)
+        if got is None:
+            # Nothing known: fine unless the analysis is exact here.
+            assert not exact or (lo, hi) == (0, full), (op, a0, b0)
+            continue
+        assert got[0] <= lo and hi <= got[1], (op, a0, b0, got, (lo, hi))
+        if exact:
+            assert got == (lo, hi), (op, a0, b0, got, (lo, hi))
+
+
+def _wraps(op: str, a_vals: List[int], b_vals: List[int]) -> bool:
+    """Whether the exact results of ``op`` cross a multiple of 2**32 (or an operand
+    range does): the analysis then knows nothing."""
+    if max(a_vals) - min(a_vals) != 15 or max(b_vals) - min(b_vals) != 15:
+        return True
+    exact = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+             "mul": lambda a, b: a * b, "shl": lambda a, b: a << (b & 31)}.get(op)
+    if exact is None:
+        return False
+    rs = [exact(a, b) for a in a_vals for b in b_vals]
+    return min(rs) >> 32 != max(rs) >> 32
+
+
+def test_counter_below_an_unsigned_bound_that_wraps() -> None:
+    # x from 5 by 24 while x <u 0xFFFFFFF8: x + 24 wraps to a value below 5 at some
+    # point, so the head has no lower bound 5.
+    got = _probes(_counter_loop(5, 24, "lt_u", "i32.const 0xFFFFFFF8"))[0]
+    assert got is None or got[0] == 0
