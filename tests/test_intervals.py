@@ -523,7 +523,7 @@ def test_transfer_functions_cover_every_value(op: str) -> None:
                    "shr_s": lambda a, b: _signed(a, 32) >> (b & 31),
                    "div_u": lambda a, b: a // b, "rem_u": lambda a, b: a % b}
 
-            def fn(a: int, b: int) -> int:
+            def fn(a: int, b: int, ops: Any = ops) -> int:
                 return ops[op](a, b) & M32
 
             # A zero divisor traps: no result.

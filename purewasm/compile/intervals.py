@@ -55,8 +55,8 @@ from purewasm.syntax import Instr
 
 MAX_TRACKED = 48        # locals with a fact in one state
 MAX_RELS = 16           # relations x == y + k (or y & mask) in one state
-_BUDGET_PER_INSTR = 12  # instructions processed per instruction of the body (loop passes)
-_BUDGET_FLOOR = 20000
+_BUDGET_PER_INSTR = 4   # instructions processed per instruction of the body (loop passes)
+_BUDGET_FLOOR = 2000
 _MAX_PASSES = 8         # passes over one loop body before giving up
 # Counters: steps and bounds well inside the type (the lemma needs no wrap anywhere).
 _COUNTER_STEP = 1 << 16
@@ -259,7 +259,7 @@ def _masked(a: Fact, c: int, w: int) -> Fact:
 
 class _Frame:
     __slots__ = ("kind", "p", "end", "base", "np", "nr", "label", "els", "entry", "head",
-                 "back", "passes", "exempt", "widened", "narrowing", "fallback")
+                 "back", "passes", "exempt", "widened", "narrowing", "fallback", "one_pass")
 
     def __init__(self, kind: str, p: int, end: int, base: int, np: int, nr: int) -> None:
         self.kind = kind            # block, loop, if, dead
@@ -278,6 +278,7 @@ class _Frame:
         self.widened = False
         self.narrowing = False
         self.fallback: Optional[_State] = None
+        self.one_pass = False                  # loop: the head is one_pass_head's
 
 
 # Stack effects of the instructions modelled without a fact on their result:
@@ -322,6 +323,8 @@ _STORES = frozenset(("i32.store", "i64.store", "f32.store", "f64.store", "i32.st
                      "i32.store16", "i64.store8", "i64.store16", "i64.store32"))
 _INT_BINOPS = frozenset("add sub mul div_s div_u rem_s rem_u and or xor shl shr_s "
                         "shr_u".split())
+# Integer binary operators and comparisons: instruction name -> operator.
+_INT_OPS = {t + "." + n: n for t in ("i32", "i64") for n in _INT_BINOPS | set(_NEGATED)}
 # Operations whose operand bounds the translator uses (Facts.operands).
 _RECORDED = frozenset(("add", "sub", "mul", "shl"))
 
@@ -530,7 +533,11 @@ class _Analysis:
         while i < n:
             self.step += 1
             if self.step > self.budget:
-                raise _GiveUp
+                # Too much work: loops from here on (and those being analysed, at
+                # their end) take a head state that needs one pass.
+                if self.step > 2 * self.budget:
+                    raise _GiveUp
+                self.cheap = True
             ins = body[i]
             op = ins.op
             if cur is None:
@@ -547,6 +554,29 @@ class _Analysis:
                         frames.pop()
                     i += 1
                     continue
+            if op == "local.get":
+                x = ins.imm
+                w = self.widths[x]
+                if w and cur is not None:
+                    f = cur.iv.get(x, (0, (1 << w) - 1, 0))
+                    if f[0] or f[1] != (1 << w) - 1:
+                        facts.locals[i] = (f[0], f[1])
+                    stack.append(_SV(f[0], f[1], f[2], x, 0, 2 * self.step + 1))
+                else:
+                    stack.append(_TOP)
+                i += 1
+                continue
+            name = _INT_OPS.get(op)
+            if name is not None and cur is not None:
+                w = 64 if op[1] == "6" else 32
+                if name in _COMPARES:
+                    b = stack.pop()
+                    a = stack.pop()
+                    stack.append(_SV(0, 1, 0, cond=("cmp", name, a, b, w)))
+                else:
+                    self.binop(i, name, w, stack, cur)
+                i += 1
+                continue
             if op == "else":
                 fr = frames[-1]
                 if fr.kind not in ("if", "if-dead-then"):
@@ -585,16 +615,6 @@ class _Analysis:
                 stack.extend([_TOP] * fr.nr)
             elif cur is None:
                 raise _GiveUp   # not reached: dead code is skipped above
-            elif op == "local.get":
-                x = ins.imm
-                w = self.widths[x]
-                if w:
-                    f = cur.iv.get(x, (0, (1 << w) - 1, 0))
-                    if f[0] or f[1] != (1 << w) - 1:
-                        facts.locals[i] = (f[0], f[1])
-                    stack.append(_SV(f[0], f[1], f[2], x, 0, 2 * self.step + 1))
-                else:
-                    stack.append(_TOP)
             elif op == "local.set" or op == "local.tee":
                 x = ins.imm
                 v = stack.pop()
@@ -609,12 +629,6 @@ class _Analysis:
                 c = ins.imm
                 w = _W[op[:3]]
                 stack.append(_SV(c, c, _tz(c, w)))
-            elif op[:4] in ("i32.", "i64.") and op[4:] in _INT_BINOPS:
-                self.binop(i, op[4:], _W[op[:3]], stack, cur)
-            elif op[:4] in ("i32.", "i64.") and op[4:] in _COMPARES:
-                b = stack.pop()
-                a = stack.pop()
-                stack.append(_SV(0, 1, 0, cond=("cmp", op[4:], a, b, _W[op[:3]])))
             elif op == "i32.eqz" or op == "i64.eqz":
                 a = stack.pop()
                 stack.append(_SV(0, 1, 0, cond=("eqz", a, _W[op[:3]])))
@@ -806,18 +820,25 @@ class _Analysis:
             head.iv[x] = fact
             f.exempt = {x}
         if self.cheap:
-            assigned = self.assigned_in(f.p, f.end)
-            if assigned is None:
-                head = _State({}, {})
-            else:
-                for x in assigned:
-                    if x not in f.exempt:
-                        head.iv.pop(x, None)
-                head.rel = {z: r for z, r in head.rel.items()
-                            if z not in assigned and r[0] not in assigned}
+            head = self.one_pass_head(f, head)
         for x in f.exempt:
             head.rel = {z: r for z, r in head.rel.items() if z != x and r[0] != x}
         f.head = head
+
+    def one_pass_head(self, f: _Frame, head: _State) -> _State:
+        """``head`` without the facts of the locals assigned in loop ``f`` (but its
+        counter's): an invariant after one pass, whatever the body does."""
+        f.one_pass = True
+        assigned = self.assigned_in(f.p, f.end)
+        if assigned is None:
+            return _State({x: head.iv[x] for x in f.exempt}, {})
+        for x in assigned:
+            if x not in f.exempt:
+                head.iv.pop(x, None)
+        head.rel = {z: r for z, r in head.rel.items()
+                    if z not in assigned and r[0] not in assigned and z not in f.exempt
+                    and r[0] not in f.exempt}
+        return head
 
     def leave_loop(self, f: _Frame) -> Optional[_State]:
         """At the end of a pass over loop ``f``'s body: None when its head state held
@@ -835,7 +856,12 @@ class _Analysis:
                 f.fallback = head
                 return self.with_exempt(f, _join(entry.copy(), f.back), head)
             return None
-        if self.cheap or f.passes >= _MAX_PASSES:
+        if self.cheap:
+            # Out of budget: one more pass with the one-pass head.
+            if f.one_pass or entry is None:
+                raise _GiveUp
+            return self.with_exempt(f, self.one_pass_head(f, head.copy()), head)
+        if f.passes >= _MAX_PASSES:
             raise _GiveUp
         if f.narrowing and f.fallback is not None:
             # The narrowed state did not hold: the widened one did.

@@ -154,9 +154,12 @@ class Translator(OperandStack):
         self.scan = self.scan_given if self.scan_given is not None else Scan(body)
         if CPYTHON_SHAPES:
             self.pointer_locals = pointer_locals(body)
-            self.intervals = analyse(body, self.local_types, len(self.type.params),
-                                     self.scan.end_of, self.scan.refs, self.block_arity,
-                                     self.call_arity)
+            if any(body[p].op == "loop" for p in self.scan.end_of):
+                # Loops only: their bodies run many times; straight code pays the
+                # analysis (about as much as the translation) for little.
+                self.intervals = analyse(body, self.local_types, len(self.type.params),
+                                         self.scan.end_of, self.scan.refs,
+                                         self.block_arity, self.call_arity)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
         self.lowering.start()
         handlers = HANDLERS
