@@ -55,8 +55,8 @@ from purewasm.syntax import Instr
 
 MAX_TRACKED = 48        # locals with a fact in one state
 MAX_RELS = 16           # relations x == y + k (or y & mask) in one state
-_BUDGET_PER_INSTR = 4   # instructions processed per instruction of the body (loop passes)
-_BUDGET_FLOOR = 2000
+_BUDGET_PER_INSTR = 2   # instructions processed per instruction of the body (loop passes)
+_BUDGET_FLOOR = 1000
 _MAX_PASSES = 8         # passes over one loop body before giving up
 # Counters: steps and bounds well inside the type (the lemma needs no wrap anywhere).
 _COUNTER_STEP = 1 << 16
