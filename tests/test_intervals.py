@@ -560,3 +560,10 @@ def test_counter_below_an_unsigned_bound_that_wraps() -> None:
     # point, so the head has no lower bound 5.
     got = _probes(_counter_loop(5, 24, "lt_u", "i32.const 0xFFFFFFF8"))[0]
     assert got is None or got[0] == 0
+
+
+def test_long_eqz_chain_is_not_a_recursion() -> None:
+    # 50,001 eqz of a comparison: the condition is the comparison, negated (odd count).
+    text = "(module (func (param i32) local.get 0 i32.const 10 i32.lt_u %s " \
+        "if local.get 0 drop end))" % ("i32.eqz " * 50001)
+    assert _probes(text) == [(10, M32)]

@@ -480,13 +480,18 @@ class _Analysis:
     def refine(self, st: _State, c: _SV, truth: bool) -> Optional[_State]:
         """``st`` where the i32 condition ``c`` is ``truth`` (None: impossible)."""
         cond = c.cond
+        # eqz of a comparison (of an eqz...) is the comparison with the truth flipped: a
+        # loop, not a recursion (a body may hold 100,000 eqz in a row).
+        while cond is not None and cond[0] == "eqz" and cond[2] == 32 \
+                and cond[1].cond is not None:
+            c = cond[1]
+            cond = c.cond
+            truth = not truth
         if cond is None:
             ok = self.constrain(st, c, [(1, 0xFFFFFFFF)] if truth else [(0, 0)], 32)
             return st if ok else None
         if cond[0] == "eqz":
             a, w = cond[1], cond[2]
-            if a.cond is not None and w == 32:
-                return self.refine(st, a, not truth)
             m = (1 << w) - 1
             ok = self.constrain(st, a, [(0, 0)] if truth else [(1, m)], w)
             return st if ok else None
