@@ -451,10 +451,11 @@ def test_deep_loop_nests_fall_back_to_a_linear_pass() -> None:
     depth = 40
     inner = "local.get 1 drop local.get 1 i32.const 1 i32.add local.set 1 " \
             "local.get 0 br_if 0 "
-    text = "(module (func (param i32) (local i32) %s%s%s))" % (
-        "loop " * depth, inner * 3, "local.get 0 br_if 0 end " * depth)
+    text = "(module (func (param i32) (local i32 i32) i32.const 5 local.set 2 %s%s%s))" % (
+        "loop " * depth, inner * 3 + "local.get 2 drop ", "local.get 0 br_if 0 end " * depth)
     probes = _probes(text)
-    assert len(probes) == 3 and all(p is None for p in probes)
+    # l1 (assigned in the loops) unknown; l2 (not assigned) keeps its value.
+    assert probes == [None, None, None, (5, 5)]
 
 
 def test_long_straight_body_is_linear() -> None:
@@ -567,3 +568,19 @@ def test_long_eqz_chain_is_not_a_recursion() -> None:
     text = "(module (func (param i32) local.get 0 i32.const 10 i32.lt_u %s " \
         "if local.get 0 drop end))" % ("i32.eqz " * 50001)
     assert _probes(text) == [(10, M32)]
+
+
+def test_out_of_budget_loops_keep_what_one_pass_proves(monkeypatch: Any) -> None:
+    # With no budget at all every loop takes the one-pass head: the locals it assigns
+    # unknown (here l1), the others kept (l2), counters still bounded by the lemma (l3).
+    import purewasm.compile.intervals as intervals
+    monkeypatch.setattr(intervals, "_BUDGET_PER_INSTR", 0)
+    monkeypatch.setattr(intervals, "_BUDGET_FLOOR", 3)
+    text = """(module (func (param i32) (local i32 i32 i32)
+      i32.const 5 local.set 2
+      loop
+        local.get 1 drop local.get 2 drop local.get 3 drop
+        local.get 1 i32.const 1 i32.add local.set 1
+        local.get 3 i32.const 1 i32.add local.tee 3 i32.const 10 i32.ne br_if 0
+      end))"""
+    assert _probes(text) == [None, (5, 5), (0, 9)]
