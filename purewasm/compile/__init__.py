@@ -36,11 +36,12 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # i64 words; 10: and CPython's range facts, ranges.py; 11 (session 6, two branches):
 # call_indirect's table caches, or accessed pointers, ranges.py; 12: signed comparisons
 # with a literal as bounds checks, or loops versioned for typed views, views.py; 13: all;
-# 14: signed comparisons of two names without flipping sign bits; 15 (session 7, two
-# branches): views after an assignment, and element indexes for view pointers, views.py,
-# or three-way comparisons, ops_numeric.py; 16: view loads folded into their reader; 17:
-# all; 18: counted view loops as for loops).
-TRANSLATOR_VERSION = 18
+# 14: signed comparisons of two names without flipping sign bits; 15 (session 7, three
+# branches): views after an assignment and element indexes for view pointers, views.py,
+# or three-way comparisons, ops_numeric.py, or interval facts, intervals.py; 16: view
+# loads folded into their reader; 17: with three-way comparisons; 18: counted view loops
+# as for loops; 19: all).
+TRANSLATOR_VERSION = 19
 
 
 _BASE_NS = base_namespace()

@@ -115,6 +115,29 @@ def _three_way_shape(a: V, b: V) -> Optional[str]:
     return "%d if %s else (1 if %s else 0)" % (M32, _p(b), _p(a))
 
 
+def _proven_bound(t: Translator, a: V, b: V, op: str, w: int) -> int:
+    """The largest value of ``a op b`` (op ``+ - * <<``, operands canonical, b as
+    written: a literal stands for itself) when intervals.py proves it within
+    [0, 2**w) on every path: the expression is canonical as it is. -1 otherwise."""
+    if not (a.canon and b.canon) or a.isbool or b.isbool:
+        return -1
+    f = t.intervals.operands.get(t.pc)
+    if f is None:
+        return -1
+    alo, ahi, blo, bhi = f
+    if _is_literal(b):
+        blo = bhi = int(b.e)
+    if op == "+":
+        lo, hi = alo + blo, ahi + bhi
+    elif op == "-":
+        lo, hi = alo - bhi, ahi - blo
+    elif op == "*":
+        lo, hi = alo * blo, ahi * bhi
+    else:
+        lo, hi = alo << blo, ahi << bhi
+    return hi if 0 <= lo and hi >> w == 0 else -1
+
+
 def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per operator
     w = _WIDTH[t]
     sign = _SIGN[t]
@@ -157,6 +180,12 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 # pointers").
                 canon = True
                 bits = w
+            if not canon and CPYTHON_SHAPES:
+                # Bounds on the operands on every path (intervals.py).
+                hi = _proven_bound(self, a, b, op or "", w)
+                if hi >= 0:
+                    canon = True
+                    bits = max(hi.bit_length(), 1)
             self.pure(e, t, (a, b), canon=canon, bits=bits)
             # A canonical value plus or minus a constant: a counter, a pointer.
             self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom
@@ -165,6 +194,11 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             if CPYTHON_SHAPES and a.canon and b.canon and a.bits + b.bits <= w:
                 # Narrow factors: the product fits (ranges.py).
                 self.pure("%s * %s" % (_p(a), _p(b)), t, (a, b), bits=max(a.bits + b.bits, 1))
+                return
+            hi = _proven_bound(self, a, b, "*", w) if CPYTHON_SHAPES else -1
+            if hi >= 0:
+                # Bounded factors (intervals.py): the product fits.
+                self.pure("%s * %s" % (_p(a), _p(b)), t, (a, b), bits=max(hi.bit_length(), 1))
                 return
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
@@ -195,7 +229,14 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 k = int(b.e) & (w - 1)
                 # A narrow canonical value shifted within w bits stays canonical.
                 canon = CPYTHON_SHAPES and a.canon and not a.isbool and abits + k <= w
-                self.pure("%s << %d" % (aa, k), t, (a,), canon=canon, bits=abits + k)
+                bits = abits + k
+                if not canon and CPYTHON_SHAPES:
+                    # A bounded value shifted within w bits (intervals.py).
+                    hi = _proven_bound(self, a, V.constant(str(k), t), "<<", w)
+                    if hi >= 0:
+                        canon = True
+                        bits = max(hi.bit_length(), 1)
+                self.pure("%s << %d" % (aa, k), t, (a,), canon=canon, bits=bits)
         elif name in ("shr_u", "shr_s"):
             if b.atom and b.e.isdigit():
                 count = str(int(b.e) & (w - 1))

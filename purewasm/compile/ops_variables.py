@@ -45,6 +45,10 @@ def local_get(t: Translator, ins: Instr) -> None:
     if CPYTHON_SHAPES and lt in _WIDTH:
         # A narrower bound where one is known here (ranges.LocalBits).
         v.bits = t.local_bits.get(i, v.bits)
+        known = t.intervals.locals.get(t.pc)
+        if known is not None:
+            # Bounds that hold here on every path (intervals.py).
+            v.bits = min(v.bits, max(known[1].bit_length(), 1))
     t.push(v)
 
 

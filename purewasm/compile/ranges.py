@@ -1,4 +1,6 @@
-"""What the translator knows about the values of locals (CPython code shapes only).
+"""What the translator knows about the values of locals (CPython code shapes only) on
+straight-line code. Facts that survive joins (branch conditions, loop invariants) are
+intervals.py's; both are consulted (the tighter bound wins).
 
 Two facts, both used only to choose cheaper code that computes the same values:
 

@@ -19,6 +19,7 @@ from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
 from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
+from .intervals import NO_FACTS, Facts, analyse
 from .ranges import LocalBits, counter_bounds, pointer_locals
 from .views import TYPED_VIEWS, ViewLoop
 from .registry import HANDLERS
@@ -117,6 +118,8 @@ class Translator(OperandStack):
         self.line_pcs: List[Optional[int]] = []
         # What is known of the locals' values (ranges.py; CPython shapes only).
         self.local_bits = LocalBits()
+        # Bounds on values across joins (intervals.py; CPython shapes only).
+        self.intervals: Facts = NO_FACTS
         self.pointer_locals: frozenset = frozenset()
         # Loops versioned for typed views of memory 0 (views.py): possible here, and the
         # one being translated.
@@ -133,11 +136,30 @@ class Translator(OperandStack):
         ft = self.module.func_type(bt)
         return tuple(ft.params), tuple(ft.results)
 
+    def block_arity(self, bt: BlockType) -> Tuple[int, int]:
+        """(parameters, results) of a block type (for intervals.analyse)."""
+        params, results = self.block_sig(bt)
+        return len(params), len(results)
+
+    def call_arity(self, ins: Instr) -> Tuple[int, int]:
+        """(values popped, values pushed) by ``call`` or ``call_indirect`` ``ins``."""
+        if ins.op == "call":
+            ft = self.func_types[ins.imm]
+            return len(ft.params), len(ft.results)
+        ft = self.module.types[ins.imm[0]]
+        return len(ft.params) + 1, len(ft.results)
+
     def translate(self) -> str:
         body = self.func.body
         self.scan = self.scan_given if self.scan_given is not None else Scan(body)
         if CPYTHON_SHAPES:
             self.pointer_locals = pointer_locals(body)
+            if any(body[p].op == "loop" for p in self.scan.end_of):
+                # Loops only: their bodies run many times; straight code pays the
+                # analysis (about as much as the translation) for little.
+                self.intervals = analyse(body, self.local_types, len(self.type.params),
+                                         self.scan.end_of, self.scan.refs,
+                                         self.block_arity, self.call_arity)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
         self.lowering.start()
         handlers = HANDLERS

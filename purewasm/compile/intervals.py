@@ -1,0 +1,991 @@
+"""Interval facts on integer values across joins (CPython code shapes only).
+
+A pre-pass over a function body (an abstract interpretation of the structured control
+flow) that tells the translator, for some instructions, a range that the Wasm values
+involved lie in on *every* execution that reaches them:
+
+* ``Facts.operands[i]``: for ``i32``/``i64`` ``add``/``sub``/``mul``/``shl`` at index
+  ``i``, unsigned bounds ``(a_lo, a_hi, b_lo, b_hi)`` of its two operands. The
+  translator proves from them that its Python expression for the result is already in
+  ``[0, 2**N)`` and needs no ``% 2**N`` or ``& mask`` (ops_numeric).
+* ``Facts.locals[i]``: for ``local.get``/``local.tee`` at index ``i``, bounds
+  ``(lo, hi)`` of the value pushed (a narrower ``V.bits``: e.g. a signed comparison of
+  a value known below ``2**(N-1)`` becomes an unsigned one).
+
+The abstract state maps an integer local to ``(lo, hi, tz)``: its unsigned value lies in
+``[lo, hi]`` and its ``tz`` low bits are zero; and, for a few locals, an exact relation
+``x == y + k`` (``rel``: ``l0 = l2 - 2`` computed without wrapping), so that a condition
+on ``y`` also bounds ``x``. Facts come from constants, zero-initialised locals, narrow
+loads, masks, shifts and sums; branch conditions refine them (``if``, ``br_if``:
+comparisons of a local, or a local plus a constant, with a constant or another value,
+signed or unsigned, ``eqz``, a value tested for non-zero). Where paths join (the end of
+a block, an ``else``) facts are hulled; at a loop head the state is a proven invariant:
+the body is analysed with a candidate head state until the state at every back edge is
+within it (the first candidate is the entry state; then the hull with the back edges;
+then bounds still moving are widened to the type's range, and one narrowing pass tries
+the hull of entry and back edges again). A pass whose back edges are not covered is
+discarded (with its facts); only the facts of the final pass of each loop are kept.
+Branches out of the loop made in discarded passes still join into the enclosing
+labels: a superset of what reaches them, so sound, only less precise.
+
+One loop shape is proven by a lemma rather than by the fixpoint (:func:`_counter`): the
+counted loop whose one back edge is ``br_if 0`` on ``x != B`` (or ``x <u B``), ``x``
+assigned once per iteration as ``x + c``, ``B`` a constant or a local not assigned in
+the loop. With ``x < B`` at entry and ``B - x`` a multiple of ``c``, ``x`` takes the
+values ``x0, x0 + c, ..., B - c`` at the head: ``x + c`` never wraps. Intervals alone
+cannot see this (``!=`` bounds nothing); a counter that does wrap (``x0 >= B``) gets no
+fact.
+
+Soundness is the whole point (docs/DECISIONS.md: facts only choose cheaper code that
+computes the same value). Anything the analysis does not model precisely (an
+instruction not in its tables, exceptions, too much work) makes it give up: no facts
+for the function. Its cost is bounded: at most ``_BUDGET_PER_INSTR`` instructions
+processed per instruction of the body (nested loops re-analysed); beyond, it starts
+again in a linear mode (one pass per loop: locals assigned in the loop are unknown at
+its head), and at most :data:`MAX_TRACKED` locals and :data:`MAX_RELS` relations are
+kept per state, so that copying a state at a branch costs O(1).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from purewasm.opcodes import BLOCK_OPENERS
+from purewasm.syntax import Instr
+
+MAX_TRACKED = 48        # locals with a fact in one state
+MAX_RELS = 16           # relations x == y + k (or y & mask) in one state
+_BUDGET_PER_INSTR = 2   # instructions processed per instruction of the body (loop passes)
+_BUDGET_FLOOR = 1000
+_MAX_PASSES = 8         # passes over one loop body before giving up
+# Counters: steps and bounds well inside the type (the lemma needs no wrap anywhere).
+_COUNTER_STEP = 1 << 16
+
+_W = {"i32": 32, "i64": 64}
+
+Fact = Tuple[int, int, int]                  # (lo, hi, tz)
+# (base local y, offset k, mask): x == y + k (mask None) or x == y & mask (k 0).
+Rel = Tuple[int, int, Optional[int]]
+Interval = Tuple[int, int]
+
+
+class Facts:
+    """What :func:`analyse` found (see the module doc)."""
+
+    __slots__ = ("operands", "locals")
+
+    def __init__(self) -> None:
+        self.operands: Dict[int, Tuple[int, int, int, int]] = {}
+        self.locals: Dict[int, Interval] = {}
+
+
+NO_FACTS = Facts()
+
+
+class _GiveUp(Exception):
+    """The analysis cannot go on soundly (or cheaply): no facts."""
+
+
+class _State:
+    """Facts on locals at one point: ``iv`` local -> (lo, hi, tz), ``rel`` local x ->
+    (y, k, mask) with x == y + k exactly (mask None), or x == y & mask (a monotonic
+    function of y where :func:`_masked` says so). A local absent from ``iv`` may hold
+    any value."""
+
+    __slots__ = ("iv", "rel")
+
+    def __init__(self, iv: Dict[int, Fact], rel: Dict[int, Rel]) -> None:
+        self.iv = iv
+        self.rel = rel
+
+    def copy(self) -> "_State":
+        return _State(self.iv.copy(), self.rel.copy())
+
+
+def _join(a: Optional[_State], b: Optional[_State]) -> Optional[_State]:
+    """The hull of two states (None: unreachable). Returns a new state, or one of the
+    arguments when the other is None."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    biv = b.iv
+    iv: Dict[int, Fact] = {}
+    for x, fa in a.iv.items():
+        fb = biv.get(x)
+        if fb is not None:
+            iv[x] = fa if fa == fb else (min(fa[0], fb[0]), max(fa[1], fb[1]),
+                                         min(fa[2], fb[2]))
+    brel = b.rel
+    rel = {x: r for x, r in a.rel.items() if brel.get(x) == r}
+    return _State(iv, rel)
+
+
+def _covers(head: _State, back: Optional[_State], exempt: Set[int]) -> bool:
+    """Whether every fact of ``head`` holds in ``back`` too (a loop invariant)."""
+    if back is None:
+        return True
+    biv = back.iv
+    for x, (lo, hi, tz) in head.iv.items():
+        if x in exempt:
+            continue
+        fb = biv.get(x)
+        if fb is None or fb[0] < lo or fb[1] > hi or fb[2] < tz:
+            return False
+    brel = back.rel
+    for x, r in head.rel.items():
+        if brel.get(x) != r:
+            return False
+    return True
+
+
+def _tz(v: int, w: int) -> int:
+    """Trailing zero bits of the w-bit value v (w for 0)."""
+    return (v & -v).bit_length() - 1 if v else w
+
+
+class _SV:
+    """An operand stack entry: unsigned bounds (``hi`` None: unknown), known trailing
+    zeros, and where it comes from: ``src`` >= 0 when it equals ``l<src> + k`` exactly
+    (or ``l<src> & mask``), as long as the local was not assigned after ``step``;
+    ``cond`` for a comparison result (what a branch on it proves)."""
+
+    __slots__ = ("lo", "hi", "tz", "src", "k", "step", "cond", "mask")
+
+    def __init__(self, lo: int = 0, hi: Optional[int] = None, tz: int = 0, src: int = -1,
+                 k: int = 0, step: int = 0, cond: Optional[tuple] = None,
+                 mask: Optional[int] = None) -> None:
+        self.mask = mask
+        self.lo = lo
+        self.hi = hi
+        self.tz = tz
+        self.src = src
+        self.k = k
+        self.step = step
+        self.cond = cond
+
+
+_TOP = _SV()
+_BOOL = _SV(0, 1)
+
+_NEGATED = {"eq": "ne", "ne": "eq", "lt_u": "ge_u", "ge_u": "lt_u", "gt_u": "le_u",
+            "le_u": "gt_u", "lt_s": "ge_s", "ge_s": "lt_s", "gt_s": "le_s", "le_s": "gt_s"}
+_SWAPPED = {"eq": "eq", "ne": "ne", "lt_u": "gt_u", "gt_u": "lt_u", "le_u": "ge_u",
+            "ge_u": "le_u", "lt_s": "gt_s", "gt_s": "lt_s", "le_s": "ge_s", "ge_s": "le_s"}
+_COMPARES = frozenset(_NEGATED)
+
+
+def _allowed(name: str, b: Interval, w: int) -> List[Interval]:
+    """The unsigned values x (w bits) for which ``x name y`` can hold, y in ``b``: one
+    or two intervals (none: never)."""
+    m = (1 << w) - 1
+    blo, bhi = b
+    if name == "eq":
+        return [(blo, bhi)]
+    if name == "ne":
+        if blo != bhi:
+            return [(0, m)]
+        return [r for r in ((0, blo - 1), (blo + 1, m)) if r[0] <= r[1]]
+    if name == "lt_u":
+        return [(0, bhi - 1)] if bhi > 0 else []
+    if name == "le_u":
+        return [(0, bhi)]
+    if name == "gt_u":
+        return [(blo + 1, m)] if blo < m else []
+    if name == "ge_u":
+        return [(blo, m)]
+    # Signed: b as a signed range, the condition as a signed range for x, back to
+    # unsigned pieces.
+    h = 1 << (w - 1)
+    if bhi < h:
+        slo, shi = blo, bhi
+    elif blo >= h:
+        slo, shi = blo - m - 1, bhi - m - 1
+    else:
+        slo, shi = -h, h - 1
+    if name == "lt_s":
+        lo, hi = -h, shi - 1
+    elif name == "le_s":
+        lo, hi = -h, shi
+    elif name == "gt_s":
+        lo, hi = slo + 1, h - 1
+    else:  # ge_s
+        lo, hi = slo, h - 1
+    if lo > hi:
+        return []
+    if lo >= 0:
+        return [(lo, hi)]
+    if hi < 0:
+        return [(lo + m + 1, hi + m + 1)]
+    return [(0, hi), (lo + m + 1, m)]
+
+
+def _meet(pieces: List[Interval], lo: int, hi: int) -> Optional[Interval]:
+    """The hull of ``pieces`` within [lo, hi] (None: empty)."""
+    rlo = rhi = None
+    for plo, phi in pieces:
+        a, b = max(plo, lo), min(phi, hi)
+        if a <= b:
+            rlo = a if rlo is None or a < rlo else rlo
+            rhi = b if rhi is None or b > rhi else rhi
+    if rlo is None or rhi is None:
+        return None
+    return rlo, rhi
+
+
+def _reduce(lo: int, hi: int, tz: int, w: int) -> Tuple[Fact, int]:
+    """The exact integer range [lo, hi] of an operation, modulo 2**w: the range of the
+    result and the multiple of 2**w subtracted (-1 when it varies: the full range)."""
+    q = lo >> w
+    tz = min(tz, w)
+    if hi >> w == q:
+        return (lo - (q << w), hi - (q << w), tz), q
+    return (0, (1 << w) - 1, tz), -1
+
+
+def _masked(a: Fact, c: int, w: int) -> Fact:
+    """``a & c`` for a constant ``c``. When ``c`` keeps every bit of ``a``'s values
+    from bit ``j`` up (a value below ``2**n``, ``c`` = ``2**n - 2**j`` on those bits:
+    ``x & 0x7FFFFFFE`` for x < 2**31, an alignment), the result is ``a`` rounded down to
+    a multiple of ``2**j``, which is monotonic: its bounds are ``a``'s rounded down."""
+    lo, hi, tz = a
+    n = hi.bit_length()
+    low = c & ((1 << n) - 1)
+    j = _tz(low, w) if low else n
+    if low | ((1 << j) - 1) == (1 << n) - 1:
+        return (lo >> j) << j, (hi >> j) << j, max(tz, min(_tz(c, w), w))
+    return 0, min(hi, c), max(tz, _tz(c, w))
+
+
+class _Frame:
+    __slots__ = ("kind", "p", "end", "base", "np", "nr", "label", "els", "entry", "head",
+                 "back", "passes", "exempt", "widened", "narrowing", "fallback", "one_pass")
+
+    def __init__(self, kind: str, p: int, end: int, base: int, np: int, nr: int) -> None:
+        self.kind = kind            # block, loop, if, dead
+        self.p = p
+        self.end = end
+        self.base = base            # stack height below the block's parameters
+        self.np = np
+        self.nr = nr
+        self.label: Optional[_State] = None    # branches to the end (block, if)
+        self.els: Optional[_State] = None      # if: the state when the condition is false
+        self.entry: Optional[_State] = None    # loop: the state on entry
+        self.head: Optional[_State] = None     # loop: the invariant assumed at the head
+        self.back: Optional[_State] = None     # loop: the join of the back edges
+        self.passes = 0
+        self.exempt: Set[int] = set()          # loop: counters proven by _counter
+        self.widened = False
+        self.narrowing = False
+        self.fallback: Optional[_State] = None
+        self.one_pass = False                  # loop: the head is one_pass_head's
+
+
+# Stack effects of the instructions modelled without a fact on their result:
+# name -> (pops, pushes).
+_PLAIN: Dict[str, Tuple[int, int]] = {
+    "nop": (0, 0), "drop": (1, 0), "global.set": (1, 0), "memory.size": (0, 1),
+    "memory.grow": (1, 1), "memory.fill": (3, 0), "memory.copy": (3, 0),
+    "memory.init": (3, 0), "data.drop": (0, 0), "elem.drop": (0, 0), "table.get": (1, 1),
+    "table.set": (2, 0), "table.size": (0, 1), "table.grow": (2, 1), "table.fill": (3, 0),
+    "table.copy": (3, 0), "table.init": (3, 0), "ref.null": (0, 1), "ref.func": (0, 1),
+    "f32.const": (0, 1), "f64.const": (0, 1), "global.get": (0, 1),
+}
+for _t in ("f32", "f64"):
+    for _n in ("add", "sub", "mul", "div", "min", "max", "copysign"):
+        _PLAIN["%s.%s" % (_t, _n)] = (2, 1)
+    for _n in ("abs", "neg", "ceil", "floor", "trunc", "nearest", "sqrt"):
+        _PLAIN["%s.%s" % (_t, _n)] = (1, 1)
+for _n in ("i32.extend8_s", "i32.extend16_s", "i64.extend8_s", "i64.extend16_s",
+           "i64.extend32_s", "i32.trunc_f32_s", "i32.trunc_f32_u", "i32.trunc_f64_s",
+           "i32.trunc_f64_u", "i64.trunc_f32_s", "i64.trunc_f32_u", "i64.trunc_f64_s",
+           "i64.trunc_f64_u", "i32.trunc_sat_f32_s", "i32.trunc_sat_f32_u",
+           "i32.trunc_sat_f64_s", "i32.trunc_sat_f64_u", "i64.trunc_sat_f32_s",
+           "i64.trunc_sat_f32_u", "i64.trunc_sat_f64_s", "i64.trunc_sat_f64_u",
+           "f32.convert_i32_s", "f32.convert_i32_u", "f32.convert_i64_s",
+           "f32.convert_i64_u", "f32.demote_f64", "f64.convert_i32_s", "f64.convert_i32_u",
+           "f64.convert_i64_s", "f64.convert_i64_u", "f64.promote_f32",
+           "i32.reinterpret_f32", "i64.reinterpret_f64", "f32.reinterpret_i32",
+           "f64.reinterpret_i64", "i32.rotl", "i32.rotr", "i64.rotl", "i64.rotr"):
+    _PLAIN[_n] = (2, 1) if _n.endswith(("rotl", "rotr")) else (1, 1)
+for _t in ("f32", "f64"):
+    for _n in ("eq", "ne", "lt", "gt", "le", "ge"):
+        _PLAIN["%s.%s" % (_t, _n)] = (2, 1)
+
+# Loads: the range of the value loaded, when narrower than its type.
+_LOAD_RANGE = {"i32.load8_u": 0xFF, "i64.load8_u": 0xFF, "i32.load16_u": 0xFFFF,
+               "i64.load16_u": 0xFFFF, "i64.load32_u": 0xFFFFFFFF}
+_LOADS = frozenset(("i32.load", "i64.load", "f32.load", "f64.load", "i32.load8_s",
+                    "i32.load8_u", "i32.load16_s", "i32.load16_u", "i64.load8_s",
+                    "i64.load8_u", "i64.load16_s", "i64.load16_u", "i64.load32_s",
+                    "i64.load32_u"))
+_STORES = frozenset(("i32.store", "i64.store", "f32.store", "f64.store", "i32.store8",
+                     "i32.store16", "i64.store8", "i64.store16", "i64.store32"))
+_INT_BINOPS = frozenset("add sub mul div_s div_u rem_s rem_u and or xor shl shr_s "
+                        "shr_u".split())
+# Integer binary operators and comparisons: instruction name -> operator.
+_INT_OPS = {t + "." + n: n for t in ("i32", "i64") for n in _INT_BINOPS | set(_NEGATED)}
+# Operations whose operand bounds the translator uses (Facts.operands).
+_RECORDED = frozenset(("add", "sub", "mul", "shl"))
+
+# (params, results) of a block type; (pops, pushes) of a call.
+BlockArity = Callable[[Any], Tuple[int, int]]
+CallArity = Callable[[Instr], Tuple[int, int]]
+
+
+def analyse(body: Sequence[Instr], local_types: Sequence[str], nparams: int,
+            end_of: Dict[int, int], refs: Dict[int, set], block_arity: BlockArity,
+            call_arity: CallArity) -> Facts:
+    """The facts of a function body (see the module doc): ``local_types`` its locals'
+    types (parameters first, ``nparams`` of them), ``end_of``/``refs`` the block
+    structure (scan.Scan), ``block_arity``/``call_arity`` the stack effects of block
+    types and calls. :data:`NO_FACTS` when the analysis gives up."""
+    budget = _BUDGET_PER_INSTR * len(body) + _BUDGET_FLOOR
+    try:
+        return _Analysis(body, local_types, nparams, end_of, refs, block_arity,
+                         call_arity, budget, False).run()
+    except _GiveUp:
+        pass
+    try:
+        return _Analysis(body, local_types, nparams, end_of, refs, block_arity,
+                         call_arity, 2 * len(body) + _BUDGET_FLOOR, True).run()
+    except _GiveUp:
+        return NO_FACTS
+
+
+class _Analysis:
+    def __init__(self, body: Sequence[Instr], local_types: Sequence[str], nparams: int,
+                 end_of: Dict[int, int], refs: Dict[int, set], block_arity: BlockArity,
+                 call_arity: CallArity, budget: int, cheap: bool) -> None:
+        self.body = body
+        self.widths = [_W.get(t, 0) for t in local_types]
+        self.nparams = nparams
+        self.end_of = end_of
+        self.refs = refs
+        self.block_arity = block_arity
+        self.call_arity = call_arity
+        self.budget = budget
+        self.cheap = cheap
+        self.facts = Facts()
+        self.last_assign: Dict[int, int] = {}
+        self.step = 0
+        # Nesting depth of each instruction, and where each local is assigned (for
+        # _counter and the linear mode).
+        self.depth: List[int] = []
+        self.sets: Dict[int, List[int]] = {}
+        d = 0
+        for i, ins in enumerate(body):
+            op = ins.op
+            if op == "end":
+                d -= 1
+            self.depth.append(d)
+            if op in BLOCK_OPENERS:
+                d += 1
+            elif op == "local.set" or op == "local.tee":
+                self.sets.setdefault(ins.imm, []).append(i)
+        self.all_sets = sorted(i for v in self.sets.values() for i in v)
+
+    # -- values --------------------------------------------------------------------
+
+    def valid(self, v: _SV) -> bool:
+        """Whether ``v`` still equals ``l<v.src> + v.k``."""
+        return v.src >= 0 and self.last_assign.get(v.src, -1) < v.step
+
+    def value(self, v: _SV, w: int, st: _State) -> Fact:
+        """What is known of ``v`` (w bits) here: its own bounds, and its local's."""
+        m = (1 << w) - 1
+        lo, hi, tz = v.lo, (m if v.hi is None else v.hi), v.tz
+        if self.valid(v):
+            f = st.iv.get(v.src)
+            if f is not None:
+                if v.mask is not None:
+                    f = _masked(f, v.mask, w)
+                nlo, nhi = max(lo, f[0] + v.k), min(hi, f[1] + v.k)
+                if nlo <= nhi:
+                    lo, hi = nlo, nhi
+                    if v.k == 0 and f[2] > tz:
+                        tz = f[2]
+        return lo, hi, tz
+
+    def push_fact(self, stack: List[_SV], f: Fact, w: int, src: int = -1, k: int = 0,
+                  mask: Optional[int] = None) -> None:
+        lo, hi, tz = f
+        if lo == 0 and hi == (1 << w) - 1 and tz == 0 and src < 0:
+            stack.append(_TOP)
+            return
+        stack.append(_SV(lo, hi, tz, src, k, 2 * self.step + 1, None, mask))
+
+    # -- locals --------------------------------------------------------------------
+
+    def assign(self, st: _State, x: int, v: _SV) -> Fact:
+        """Local x := v (its width); returns the value's fact."""
+        w = self.widths[x]
+        f = self.value(v, w, st) if w else (0, 0, 0)
+        src, k, mask = (v.src, v.k, v.mask) if self.valid(v) else (-1, 0, None)
+        self.last_assign[x] = 2 * self.step
+        rel = st.rel
+        if rel:
+            for z in [z for z, r in rel.items() if z == x or r[0] == x]:
+                del rel[z]
+        if not w:
+            return f
+        iv = st.iv
+        if f[0] == 0 and f[1] == (1 << w) - 1 and f[2] == 0:
+            iv.pop(x, None)
+        elif x in iv or len(iv) < MAX_TRACKED:
+            iv[x] = f
+        if src >= 0 and src != x and len(rel) < MAX_RELS:
+            rel[x] = (src, k, mask)
+        return f
+
+    def constrain(self, st: _State, v: _SV, pieces: List[Interval], w: int) -> bool:
+        """Refine ``st`` with: the value of ``v`` lies in ``pieces``. False when no
+        value does (the path cannot be taken)."""
+        lo, hi, _ = self.value(v, w, st)
+        r = _meet(pieces, lo, hi)
+        if r is None:
+            return False
+        if not self.valid(v) or self.widths[v.src] != w or v.mask is not None:
+            return True
+        k = v.k
+        return self.narrow(st, v.src, r[0] - k, r[1] - k, 1)
+
+    def narrow(self, st: _State, y: int, lo: int, hi: int, hops: int) -> bool:
+        """Local y is in [lo, hi] here; so are the locals related to it (``hops``
+        relations away at most). False when that contradicts what is known."""
+        w = self.widths[y]
+        m = (1 << w) - 1
+        f = st.iv.get(y, (0, m, 0))
+        nlo, nhi = max(lo, f[0]), min(hi, f[1])
+        if nlo > nhi:
+            return False
+        if (nlo, nhi) != (f[0], f[1]) and (y in st.iv or len(st.iv) < MAX_TRACKED):
+            st.iv[y] = (nlo, nhi, f[2])
+        if hops:
+            for z, (base, k, mask) in list(st.rel.items()):
+                if base != y:
+                    continue
+                if mask is None:
+                    zlo, zhi = nlo + k, nhi + k
+                else:
+                    zlo, zhi, _ = _masked((nlo, nhi, f[2]), mask, w)
+                if not self.narrow(st, z, zlo, zhi, 0):
+                    return False
+            r = st.rel.get(y)
+            if r is not None and r[2] is None \
+                    and not self.narrow(st, r[0], nlo - r[1], nhi - r[1], 0):
+                return False
+        return True
+
+    def refine(self, st: _State, c: _SV, truth: bool) -> Optional[_State]:
+        """``st`` where the i32 condition ``c`` is ``truth`` (None: impossible)."""
+        cond = c.cond
+        # eqz of a comparison (of an eqz...) is the comparison with the truth flipped: a
+        # loop, not a recursion (a body may hold 100,000 eqz in a row).
+        while cond is not None and cond[0] == "eqz" and cond[2] == 32 \
+                and cond[1].cond is not None:
+            c = cond[1]
+            cond = c.cond
+            truth = not truth
+        if cond is None:
+            ok = self.constrain(st, c, [(1, 0xFFFFFFFF)] if truth else [(0, 0)], 32)
+            return st if ok else None
+        if cond[0] == "eqz":
+            a, w = cond[1], cond[2]
+            m = (1 << w) - 1
+            ok = self.constrain(st, a, [(0, 0)] if truth else [(1, m)], w)
+            return st if ok else None
+        _, name, a, b, w = cond
+        if not truth:
+            name = _NEGATED[name]
+        fa = self.value(a, w, st)
+        fb = self.value(b, w, st)
+        if not self.constrain(st, a, _allowed(name, (fb[0], fb[1]), w), w):
+            return None
+        fa = self.value(a, w, st)
+        if not self.constrain(st, b, _allowed(_SWAPPED[name], (fa[0], fa[1]), w), w):
+            return None
+        return st
+
+    # -- the walk ------------------------------------------------------------------
+
+    def initial(self) -> _State:
+        iv: Dict[int, Fact] = {}
+        for x in range(self.nparams, len(self.widths)):
+            w = self.widths[x]
+            if w and len(iv) < MAX_TRACKED:
+                iv[x] = (0, 0, w)
+        return _State(iv, {})
+
+    def branch(self, frames: List[_Frame], d: int, st: _State) -> None:
+        """A branch to label ``d`` with state ``st`` (given away)."""
+        if d >= len(frames):
+            return      # the function's label: a return
+        f = frames[-1 - d]
+        if f.kind == "loop":
+            f.back = _join(f.back, st)
+        else:
+            f.label = _join(f.label, st)
+
+    def run(self) -> Facts:  # noqa: C901 - one case per instruction family
+        body = self.body
+        n = len(body)
+        facts = self.facts
+        frames: List[_Frame] = []
+        stack: List[_SV] = []
+        cur: Optional[_State] = self.initial()
+        i = 0
+        while i < n:
+            self.step += 1
+            if self.step > self.budget:
+                # Too much work: loops from here on (and those being analysed, at
+                # their end) take a head state that needs one pass.
+                if self.step > 2 * self.budget:
+                    raise _GiveUp
+                self.cheap = True
+            ins = body[i]
+            op = ins.op
+            if cur is None:
+                # Unreachable: only the structure is followed.
+                if op in BLOCK_OPENERS:
+                    frames.append(_Frame("dead", i, -1, len(stack), 0, 0))
+                    i += 1
+                    continue
+                if op != "else" and op != "end":
+                    i += 1
+                    continue
+                if frames and frames[-1].kind == "dead":
+                    if op == "end":
+                        frames.pop()
+                    i += 1
+                    continue
+            if op == "local.get":
+                x = ins.imm
+                w = self.widths[x]
+                if w and cur is not None:
+                    f = cur.iv.get(x, (0, (1 << w) - 1, 0))
+                    if f[0] or f[1] != (1 << w) - 1:
+                        facts.locals[i] = (f[0], f[1])
+                    stack.append(_SV(f[0], f[1], f[2], x, 0, 2 * self.step + 1))
+                else:
+                    stack.append(_TOP)
+                i += 1
+                continue
+            name = _INT_OPS.get(op)
+            if name is not None and cur is not None:
+                w = 64 if op[1] == "6" else 32
+                if name in _COMPARES:
+                    b = stack.pop()
+                    a = stack.pop()
+                    stack.append(_SV(0, 1, 0, cond=("cmp", name, a, b, w)))
+                else:
+                    self.binop(i, name, w, stack, cur)
+                i += 1
+                continue
+            if op == "else":
+                fr = frames[-1]
+                if fr.kind not in ("if", "if-dead-then"):
+                    raise _GiveUp
+                if cur is not None:
+                    fr.label = _join(fr.label, cur)
+                cur = fr.els
+                fr.els = None
+                fr.kind = "if-else"
+                del stack[fr.base:]
+                stack.extend([_TOP] * fr.np)
+            elif op == "end":
+                if not frames:
+                    i += 1
+                    continue        # the function's end
+                fr = frames[-1]
+                if fr.kind == "loop":
+                    restart = self.leave_loop(fr)
+                    if restart is not None:
+                        for j in range(fr.p, fr.end):
+                            facts.operands.pop(j, None)
+                            facts.locals.pop(j, None)
+                        cur = restart.copy()
+                        del stack[fr.base:]
+                        stack.extend([_TOP] * fr.np)
+                        i = fr.p + 1
+                        continue
+                    # cur: the fallthrough, the only way to the loop's end.
+                elif fr.kind in ("if", "if-dead-then"):
+                    # No else: the false condition falls through to the end.
+                    cur = _join(_join(cur, fr.label), fr.els)
+                else:
+                    cur = _join(cur, fr.label)
+                frames.pop()
+                del stack[fr.base:]
+                stack.extend([_TOP] * fr.nr)
+            elif cur is None:
+                raise _GiveUp   # not reached: dead code is skipped above
+            elif op == "local.set" or op == "local.tee":
+                x = ins.imm
+                v = stack.pop()
+                f = self.assign(cur, x, v)
+                if op == "local.tee":
+                    w = self.widths[x]
+                    if w and (f[0] or f[1] != (1 << w) - 1):
+                        facts.locals[i] = (f[0], f[1])
+                    stack.append(_SV(f[0], f[1], f[2], x, 0, 2 * self.step + 1)
+                                 if w else _TOP)
+            elif op == "i32.const" or op == "i64.const":
+                c = ins.imm
+                w = _W[op[:3]]
+                stack.append(_SV(c, c, _tz(c, w)))
+            elif op == "i32.eqz" or op == "i64.eqz":
+                a = stack.pop()
+                stack.append(_SV(0, 1, 0, cond=("eqz", a, _W[op[:3]])))
+            elif op in ("i32.clz", "i32.ctz", "i32.popcnt", "i64.clz", "i64.ctz",
+                        "i64.popcnt"):
+                stack.pop()
+                w = _W[op[:3]]
+                stack.append(_SV(0, w, 0))
+            elif op == "i32.wrap_i64":
+                lo, hi, tz = self.value(stack.pop(), 64, cur)
+                self.push_fact(stack, (lo, hi, min(tz, 32)) if hi >> 32 == 0
+                               else (0, 0xFFFFFFFF, min(tz, 32)), 32)
+            elif op == "i64.extend_i32_u":
+                self.push_fact(stack, self.value(stack.pop(), 32, cur), 64)
+            elif op == "i64.extend_i32_s":
+                f = self.value(stack.pop(), 32, cur)
+                self.push_fact(stack, f if f[1] >> 31 == 0 else (0, (1 << 64) - 1, 0), 64)
+            elif op in _LOADS:
+                stack.pop()
+                r = _LOAD_RANGE.get(op)
+                stack.append(_TOP if r is None else _SV(0, r))
+            elif op in _STORES:
+                del stack[-2:]
+            elif op == "select" or op == "select_t":
+                stack.pop()
+                b = stack.pop()
+                a = stack.pop()
+                if a.hi is None or b.hi is None:
+                    stack.append(_TOP)
+                else:
+                    # Own bounds only (a's local may hold another value by now).
+                    stack.append(_SV(min(a.lo, b.lo), max(a.hi, b.hi), min(a.tz, b.tz)))
+            elif op in _PLAIN:
+                pops, pushes = _PLAIN[op]
+                if pops:
+                    del stack[-pops:]
+                stack.extend([_TOP] * pushes)
+            elif op == "ref.is_null":
+                stack.pop()
+                stack.append(_BOOL)
+            elif op in ("call", "call_indirect"):
+                pops, pushes = self.call_arity(ins)
+                if pops:
+                    del stack[-pops:]
+                stack.extend([_TOP] * pushes)
+            elif op in ("block", "loop", "if"):
+                np, nr = self.block_arity(ins.imm)
+                end = self.end_of.get(i)
+                if end is None:
+                    raise _GiveUp
+                c = stack.pop() if op == "if" else None
+                base = len(stack) - np
+                fr = _Frame(op, i, end, base, np, nr)
+                frames.append(fr)
+                if op == "if" and c is not None:
+                    fr.els = self.refine(cur.copy(), c, False)
+                    cur = self.refine(cur, c, True)
+                    if cur is None:
+                        # The then-branch is dead: its frame is followed as a dead one
+                        # up to the else (handled below), like the translator does.
+                        fr.kind = "if-dead-then"
+                        cur = None
+                elif op == "loop":
+                    self.enter_loop(fr, cur)
+                    cur = fr.head.copy() if fr.head is not None else None
+                    del stack[base:]
+                    stack.extend([_TOP] * np)
+            elif op == "br":
+                self.branch(frames, ins.imm, cur)
+                cur = None
+            elif op == "br_if":
+                c = stack.pop()
+                taken = self.refine(cur.copy(), c, True)
+                if taken is not None:
+                    self.branch(frames, ins.imm, taken)
+                cur = self.refine(cur, c, False)
+            elif op == "br_table":
+                stack.pop()
+                labels, default = ins.imm
+                for d in set(labels) | {default}:
+                    self.branch(frames, d, cur.copy())
+                cur = None
+            elif op == "return" or op == "unreachable":
+                cur = None
+            elif op in ("return_call", "return_call_indirect"):
+                cur = None
+            else:
+                raise _GiveUp
+            i += 1
+        return facts
+
+    def binop(self, i: int, name: str, w: int, stack: List[_SV], st: _State) -> None:
+        b = stack.pop()
+        a = stack.pop()
+        fa = self.value(a, w, st)
+        fb = self.value(b, w, st)
+        m = (1 << w) - 1
+        if name in _RECORDED and (fa[0] or fa[1] != m or fb[0] or fb[1] != m):
+            self.facts.operands[i] = (fa[0], fa[1], fb[0], fb[1])
+        alo, ahi, atz = fa
+        blo, bhi, btz = fb
+        point_b = blo == bhi
+        if name == "add" or name == "sub":
+            if name == "add":
+                f, q = _reduce(alo + blo, ahi + bhi, min(atz, btz), w)
+            else:
+                f, q = _reduce(alo - bhi, ahi - blo, min(atz, btz), w)
+            src, k = -1, 0
+            if q >= 0:
+                # Exact: the result is a + b - q * 2**w; a local plus a constant keeps
+                # its relation.
+                delta = blo if name == "add" else -blo
+                if point_b and self.valid(a) and a.mask is None:
+                    src, k = a.src, a.k + delta - (q << w)
+                elif name == "add" and alo == ahi and self.valid(b) and b.mask is None:
+                    src, k = b.src, b.k + alo - (q << w)
+            self.push_fact(stack, f, w, src, k)
+        elif name == "mul":
+            self.push_fact(stack, _reduce(alo * blo, ahi * bhi, atz + btz, w)[0], w)
+        elif name == "shl":
+            if point_b:
+                s = blo & (w - 1)
+                self.push_fact(stack, _reduce(alo << s, ahi << s, atz + s, w)[0], w)
+            else:
+                stack.append(_TOP)
+        elif name == "and":
+            if alo == ahi and point_b:
+                c = alo & blo
+                self.push_fact(stack, (c, c, _tz(c, w)), w)
+            elif point_b or alo == ahi:
+                # A local masked by a constant: a function of the local (the relation
+                # bounds it again when a condition bounds the local).
+                x, c = (a, blo) if point_b else (b, alo)
+                if self.valid(x) and x.k == 0 and x.mask is None:
+                    self.push_fact(stack, _masked(fa if point_b else fb, c, w), w, x.src, 0, c)
+                else:
+                    self.push_fact(stack, _masked(fa if point_b else fb, c, w), w)
+            else:
+                self.push_fact(stack, (0, min(ahi, bhi), max(atz, btz)), w)
+        elif name == "or" or name == "xor":
+            hi = (1 << max(ahi.bit_length(), bhi.bit_length())) - 1
+            lo = max(alo, blo) if name == "or" else 0
+            self.push_fact(stack, (lo, hi, min(atz, btz)), w)
+        elif name == "shr_u":
+            if point_b:
+                s = blo & (w - 1)
+                self.push_fact(stack, (alo >> s, ahi >> s, max(atz - s, 0)), w)
+            else:
+                self.push_fact(stack, (0, ahi, 0), w)
+        elif name == "shr_s":
+            if point_b and ahi >> (w - 1) == 0:
+                s = blo & (w - 1)
+                self.push_fact(stack, (alo >> s, ahi >> s, max(atz - s, 0)), w)
+            else:
+                stack.append(_TOP)
+        elif name == "div_u":
+            if point_b and blo:
+                self.push_fact(stack, (alo // blo, ahi // blo, 0), w)
+            else:
+                self.push_fact(stack, (0, ahi, 0), w)
+        elif name == "rem_u":
+            # b = 0 traps: otherwise the remainder is below b and at most a.
+            self.push_fact(stack, (0, min(ahi, max(bhi - 1, 0)), 0), w)
+        else:
+            stack.append(_TOP)
+
+    # -- loops ---------------------------------------------------------------------
+
+    def assigned_in(self, p: int, end: int) -> Optional[Set[int]]:
+        """The locals assigned between ``p`` and ``end`` (None: too many to list)."""
+        a = bisect_left(self.all_sets, p)
+        b = bisect_right(self.all_sets, end)
+        if b - a > 256:
+            return None
+        return {self.body[j].imm for j in self.all_sets[a:b]}
+
+    def count_sets(self, x: int, p: int, end: int) -> List[int]:
+        s = self.sets.get(x, [])
+        return s[bisect_left(s, p):bisect_right(s, end)]
+
+    def enter_loop(self, f: _Frame, entry: Optional[_State]) -> None:
+        if entry is None:
+            return
+        f.entry = entry.copy()
+        head = entry.copy()
+        counter = self.counter(f.p, f.end, entry)
+        if counter is not None:
+            x, fact = counter
+            head.iv[x] = fact
+            f.exempt = {x}
+        if self.cheap:
+            head = self.one_pass_head(f, head)
+        for x in f.exempt:
+            head.rel = {z: r for z, r in head.rel.items() if z != x and r[0] != x}
+        f.head = head
+
+    def one_pass_head(self, f: _Frame, head: _State) -> _State:
+        """``head`` without the facts of the locals assigned in loop ``f`` (but its
+        counter's): an invariant after one pass, whatever the body does."""
+        f.one_pass = True
+        assigned = self.assigned_in(f.p, f.end)
+        if assigned is None:
+            return _State({x: head.iv[x] for x in f.exempt}, {})
+        for x in assigned:
+            if x not in f.exempt:
+                head.iv.pop(x, None)
+        head.rel = {z: r for z, r in head.rel.items()
+                    if z not in assigned and r[0] not in assigned and z not in f.exempt
+                    and r[0] not in f.exempt}
+        return head
+
+    def leave_loop(self, f: _Frame) -> Optional[_State]:
+        """At the end of a pass over loop ``f``'s body: None when its head state held
+        (the pass's facts stand), or the head state for another pass."""
+        head = f.head
+        entry = f.entry
+        if head is None or entry is None:
+            return None     # entered dead
+        f.passes += 1
+        if _covers(head, f.back, f.exempt):
+            if f.widened and not f.narrowing and not self.cheap:
+                # Narrowing: the hull of the entry and the back edges under the widened
+                # invariant is an invariant too (it is checked all the same).
+                f.narrowing = True
+                f.fallback = head
+                return self.with_exempt(f, _join(entry.copy(), f.back), head)
+            return None
+        if self.cheap:
+            # Out of budget: one more pass with the one-pass head.
+            if f.one_pass or entry is None:
+                raise _GiveUp
+            return self.with_exempt(f, self.one_pass_head(f, head.copy()), head)
+        if f.passes >= _MAX_PASSES:
+            raise _GiveUp
+        if f.narrowing and f.fallback is not None:
+            # The narrowed state did not hold: the widened one did.
+            new: Optional[_State] = f.fallback
+            f.fallback = None
+            f.back = None
+            f.head = new
+            return new
+        new = _join(head, _join(entry.copy(), f.back))
+        if new is None:
+            raise _GiveUp
+        if f.passes >= 2:
+            f.widened = True
+            for x, fn in list(new.iv.items()):
+                fo = head.iv.get(x)
+                if fo is None or fo == fn or x in f.exempt:
+                    continue
+                if f.passes >= 4:
+                    del new.iv[x]
+                    continue
+                w = self.widths[x]
+                lo = 0 if fn[0] < fo[0] else fn[0]
+                hi = (1 << w) - 1 if fn[1] > fo[1] else fn[1]
+                new.iv[x] = (lo, hi, fn[2])
+        return self.with_exempt(f, new, head)
+
+    def with_exempt(self, f: _Frame, new: Optional[_State], head: _State) -> _State:
+        """``new`` as the next head state of ``f`` (its counters' facts kept)."""
+        if new is None:
+            raise _GiveUp
+        if new is head:
+            new = head.copy()
+        for x in f.exempt:
+            new.iv[x] = head.iv[x]
+        f.back = None
+        f.head = new
+        return new
+
+    def counter(self, p: int, end: int, entry: _State) -> Optional[Tuple[int, Fact]]:
+        """A counter of the loop at ``p`` and its bounds at the head (the module doc;
+        the proof is in the comments)."""
+        refs = self.refs.get(p)
+        if refs is None or len(refs) != 1:
+            return None
+        k = next(iter(refs))
+        body = self.body
+        base = self.depth[p] + 1
+        if not p + 4 <= k < end or body[k].op != "br_if" or body[k].imm != 0 \
+                or self.depth[k] != base:
+            return None
+        cmp = body[k - 1].op
+        t = cmp[:3]
+        if t not in _W or cmp[4:] not in ("ne", "lt_u"):
+            return None
+        w = _W[t]
+        # The operands: x (local.get x, or the local.tee x of its increment) and B,
+        # pushed right before the comparison; x first, or B first (ne is symmetric),
+        # also as ``B; x; c; add; local.tee x`` (x's increment as the second operand).
+        o1, o2 = body[k - 3], body[k - 2]
+        ne = cmp[4:] == "ne"
+        if ne and o2.op == "local.tee" and k - 6 > p:
+            xi, xpos, bi = o2, k - 2, body[k - 6]
+        elif o1.op in ("local.get", "local.tee"):
+            xi, xpos, bi = o1, k - 3, o2
+        elif ne and o2.op == "local.get":
+            xi, xpos, bi = o2, k - 2, o1
+        else:
+            return None
+        x = xi.imm
+        if self.widths[x] != w:
+            return None
+        # The bound: a constant, or a local of the same width not assigned in the loop
+        # (so its value at the head is its value at entry).
+        m = (1 << w) - 1
+        if bi.op == t + ".const":
+            blo = bhi = bi.imm
+            btz = _tz(bi.imm, w)
+        elif bi.op == "local.get" and bi.imm != x and self.widths[bi.imm] == w \
+                and not self.count_sets(bi.imm, p, end):
+            blo, bhi, btz = entry.iv.get(bi.imm, (0, m, 0))
+        else:
+            return None
+        # x is assigned once in the loop, directly in its body (not in a nested block)
+        # before the br_if, as x + c: every iteration that reaches the br_if adds c to
+        # the value x had at the head, and nothing else changes x; the comparison reads
+        # x after that (the tee is that assignment, a local.get comes after it).
+        sets = self.count_sets(x, p, end)
+        if len(sets) != 1:
+            return None
+        a = sets[0]
+        if self.depth[a] != base or not p + 3 < a <= xpos:
+            return None
+        if (xi.op == "local.tee") != (a == xpos):
+            return None
+        g, step, add = body[a - 3], body[a - 2], body[a - 1]
+        if (g.op != "local.get" or g.imm != x or step.op != t + ".const"
+                or add.op != t + ".add" or not 0 < step.imm <= _COUNTER_STEP):
+            return None
+        c = step.imm
+        x0lo, x0hi, x0tz = entry.iv.get(x, (0, m, 0))
+        ctz = _tz(c, w)
+        if cmp[4:] == "lt_u":
+            # The back edge carries x + c <u B <= bhi: at the head x is its entry value
+            # or at most bhi - 1. Below 2**w - c, x + c does not wrap, so x only grows
+            # from its entry value.
+            hi = max(x0hi, bhi - 1)
+            if bhi == 0 or hi + c > m:
+                return None
+            return x, (x0lo, hi, min(x0tz, ctz))
+        # ne: with x0 < B and B - x0 a multiple of c, by induction x < B and x = B
+        # (mod c) at the head: x + c <= B does not wrap, and the back edge (x + c != B)
+        # keeps x + c < B, so x + c <= B - c. So x is in [x0lo, bhi - c]. The
+        # multiple: exact for two constants, else both multiples of c = 2**s.
+        if x0hi >= blo:
+            return None
+        if c > 1:
+            if x0lo == x0hi and blo == bhi:
+                if (blo - x0lo) % c:
+                    return None
+            elif c & (c - 1) or x0tz < ctz or btz < ctz:
+                return None
+        return x, (x0lo, bhi - c, min(x0tz, ctz))
