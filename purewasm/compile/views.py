@@ -43,6 +43,7 @@ would quiet signalling NaNs). Measured: docs/benchmarks.md, optimisation log, se
 """
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -161,6 +162,7 @@ _MARKED = re.compile("\x01([^\x02]*)\x02([^\x03]*)\x03")
 INDEX_START, INDEX_STOP = "\x04", "\x05"
 _INDEX = re.compile("\x04(\\d)\\|([^\x05]*)\x05")
 _HOLE = "\x06"
+_INDEX_START_CHAR = "\x04"
 _ASSIGNMENT = re.compile(r"^l(\d+) = (.*)$")
 _LOCAL_TOKEN = re.compile(r"\bl(\d+)\b")
 _ADDRESS_TOKEN = re.compile(r"l\d+|\d+|<<|[-+%()]|\S+")
@@ -536,15 +538,40 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
         if not dropped:
             break
 
-    def index(m: "re.Match") -> str:
-        shift, addr = int(m.group(1)), m.group(2)
+    assign_temp, read_temps = _temporary_indexes(lines, reduced, shift_of, pointers, sizes)
+
+    def scaled_text(addr: str, shift: int, temps: Dict[int, int]) -> Optional[str]:
+        """``addr`` divided by ``2**shift`` when every plain local in it is reduced or a
+        temporary index (``temps``) of that shift: its index expression."""
         scaled = scaled_address(addr, shift)
-        if scaled is not None and all(x in reduced for x in scaled[1]):
-            return scaled[0]
-        return _plain_index(shift, addr)
+        if scaled is None:
+            return None
+        text = scaled[0]
+        for x in scaled[1]:
+            if x in reduced:
+                continue
+            if temps.get(x) != shift:
+                return None
+            text = re.sub(r"\b%s\b" % (INDEX_NAME % x), TEMP_NAME % x, text)
+        return text
+
+    def index(m: "re.Match", temps: Dict[int, int]) -> str:
+        shift, addr = int(m.group(1)), m.group(2)
+        scaled = scaled_text(addr, shift, temps)
+        return _plain_index(shift, addr) if scaled is None else scaled
 
     out = []
-    for ind, text, pc in lines:
+    for i, (ind, text, pc) in enumerate(lines):
+        temps = read_temps.get(i, {})
+        temp = assign_temp.get(i)
+        if temp is not None:
+            value = scaled_text(_ASSIGNMENT.match(text).group(2), temp[1], temps)  # type: ignore
+            if value is None:   # (_temporary_indexes checked it)
+                raise ValueError("unscalable temporary index")
+            out.append((ind, "%s = %s" % (TEMP_NAME % temp[0], value), pc))
+            continue
+        if temps:
+            text = _INDEX.sub(functools.partial(index, temps=temps), text)
         m = _ASSIGNMENT.match(text)
         if m is not None and int(m.group(1)) in reduced:
             target = int(m.group(1))
@@ -553,7 +580,7 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
                 if target in dual:
                     out.append((ind, text, pc))
                 text = "%s = %s" % (INDEX_NAME % target, scaled[0])
-        out.append((ind, _INDEX.sub(index, text), pc))
+        out.append((ind, _INDEX.sub(functools.partial(index, temps={}), text), pc))
     setup = ["%s = l%d >> %d" % (INDEX_NAME % x, x, shift_of[x]) for x in sorted(reduced)
              if x not in pointers or not pointers[x][2]]
     restore = ["l%d = %s << %d" % (x, INDEX_NAME % x, shift_of[x]) for x in sorted(reduced)
@@ -561,11 +588,312 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
     return out, setup, restore
 
 
+TEMP_NAME = "_t%d"      # the element index a local holds for a few lines (_temporary_indexes)
+_CONTROL_LINE = re.compile(r"^(if|elif|else|while|for|continue|break|return|try|except|"
+                           r"raise|with)\b")
+
+
+def _temporary_indexes(lines: list, reduced: set, shift_of: Dict[int, int],
+                       pointers: Dict[int, Pointer], sizes: Dict[int, int]
+                       ) -> Tuple[Dict[int, Tuple[int, int]], Dict[int, Dict[int, int]]]:
+    """Locals that hold an address for a few lines only (LLVM reuses locals: the vm
+    kernel's program counter ``l3`` holds a stack address in each arm of the dispatch):
+    ``l3 = ((((l2 + 112) + (l1 << 2)) - 8) % 4294967296)``, then only view indexes of
+    one shift read it (``_vI[l3 >> 2]``), then it is assigned again, all in one
+    straight-line run (same indentation, no control line in between). The assignment
+    becomes that of an element index, ``_t3 = ((((_x2 + 28) + l1) - 2) % 1073741824)``,
+    and the reads ``_vI[_t3]``: a shift and the operand's own shift less per access.
+
+    Returns (line -> (local, shift) for the assignments so rewritten, line -> {local:
+    shift} of the temporary indexes its view indexes may read). A local the loop does
+    not assign, tested at entry (``sizes``) but read by no index of its own, is added
+    to ``reduced`` (and ``shift_of``) when a temporary index needs its element index.
+
+    Why it is exact: the value is address arithmetic (:func:`scaled_address`) over
+    reduced locals (whose shift is the same) and constants that are multiples of
+    ``2**shift``, so dividing it commutes with every ``+``, ``-`` and reduction; every
+    read of the local's value is one of the indexes, which run in that order right
+    after; the next assignment ends the value's life, so no other read (after the run,
+    after the loop, at the next iteration) can see that the local was not assigned. A
+    trap in between leaves the function, whose locals no longer matter."""
+    assign_temp: Dict[int, Tuple[int, int]] = {}
+    read_temps: Dict[int, Dict[int, int]] = {}
+    n = len(lines)
+
+    def usable(y: int, shift: int) -> bool:
+        """Whether local ``y`` has (or may get) an element index of ``shift``."""
+        if y in reduced:
+            return shift_of[y] == shift
+        return y not in pointers and y not in shift_of and sizes.get(y, 0) >= 1 << shift
+    for i, (ind, text, _) in enumerate(lines):
+        m = _ASSIGNMENT.match(text)
+        if m is None or int(m.group(1)) in reduced or _INDEX_START_CHAR in text:
+            continue
+        x = int(m.group(1))
+        word = re.compile(r"\bl%d\b" % x)
+        value = m.group(2)
+        if word.search(value) is not None:
+            continue
+        shift = -1
+        end = -1
+        for j in range(i + 1, n):
+            ind2, text2, _ = lines[j]
+            if ind2 != ind or _CONTROL_LINE.match(text2) is not None:
+                break
+            for s, addr in _INDEX.findall(text2):
+                if word.search(addr) is None:
+                    continue
+                scaled = scaled_address(addr, int(s))
+                if (scaled is None or (shift >= 0 and int(s) != shift)
+                        or any(y != x and not usable(y, int(s)) for y in scaled[1])):
+                    shift = -2
+                    break
+                shift = int(s)
+            if shift == -2:
+                break
+            rest = _INDEX.sub(_HOLE, text2)
+            m2 = _ASSIGNMENT.match(rest)
+            if m2 is not None and int(m2.group(1)) == x:
+                if word.search(m2.group(2)) is None:
+                    end = j
+                break
+            if word.search(rest) is not None:
+                break
+        if end < 0 or shift < 0:
+            continue
+        scaled = scaled_address(value, shift)
+        if scaled is None or not all(usable(y, shift) for y in scaled[1]):
+            continue
+        for j in range(i + 1, end + 1):
+            for _, addr in _INDEX.findall(lines[j][1]):
+                if word.search(addr) is not None:
+                    for y in scaled_address(addr, shift)[1]:  # type: ignore
+                        if y != x:
+                            reduced.add(y)
+                            shift_of[y] = shift
+        for y in scaled[1]:
+            reduced.add(y)
+            shift_of[y] = shift
+        assign_temp[i] = (x, shift)
+        for j in range(i + 1, end + 1):
+            read_temps.setdefault(j, {})[x] = shift
+    return assign_temp, read_temps
+
+
+_SUBSCRIPT = re.compile(r"(_v[IQd])\[([^\[\]]*)\]")
+_SUM_TOKEN = re.compile(r"_[xht]\d+|l\d+|\d+|<<|[-+%()]|\S+")
+_SUM_NAME = re.compile(r"^(?:_[xht]|l)\d+$")
+HOIST_NAME = "_h%d"     # an invariant part of view indexes, computed at loop entry
+_INDEX_ASSIGNMENT = re.compile(r"^(_[xt]\d+) = (.*)$")
+
+
+def _sum_terms(index: str) -> Optional[Tuple[List[str], int, str]]:
+    """A view index as a flat sum: (its name terms, each ``name`` or ``(name << k)``, in
+    order; the sum of its constants; the modulus applied to the whole, as text, or "");
+    None for anything else. Grouping parentheses do not change a sum of names and
+    constants (a minus sign only ever precedes a constant: :func:`scaled_address`), and
+    a reduction is accepted only as the last operation of the whole index."""
+    tokens = _strip_group(_SUM_TOKEN.findall(index))
+    modulus = ""
+    if (len(tokens) >= 4 and tokens[-2] == "%" and tokens[-1].isdigit()
+            and tokens[-3] == ")" and _closing(tokens, 0) == len(tokens) - 3):
+        modulus = tokens[-1]
+        tokens = _strip_group(tokens[:-2])
+    names: List[str] = []
+    const = 0
+    sign = 1
+    expect_operand = True
+    i = 0
+    n = len(tokens)
+    depth = 0
+    while i < n:
+        tok = tokens[i]
+        if expect_operand and tok == "(" and i + 4 < n and tokens[i + 2] == "<<":
+            # (name << k): one term
+            if not (tokens[i + 3].isdigit() and tokens[i + 4] == ")"):
+                return None
+            names.append("(%s << %s)" % (tokens[i + 1], tokens[i + 3]))
+            i += 5
+            expect_operand = False
+            continue
+        i += 1
+        if tok == "(":
+            depth += 1
+            continue
+        if tok == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+            continue
+        if expect_operand:
+            if tok.isdigit():
+                const += sign * int(tok)
+            elif sign > 0 and _SUM_NAME.match(tok) is not None:
+                names.append(tok)
+            else:
+                return None
+            expect_operand = False
+        elif tok in ("+", "-"):
+            sign = 1 if tok == "+" else -1
+            expect_operand = True
+        else:
+            return None
+    if expect_operand or depth != 0:
+        return None
+    return names, const, modulus
+
+
+def _closing(tokens: List[str], i: int) -> int:
+    """The index of the parenthesis closing the one at ``i`` (-1 if none)."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        if tokens[j] == "(":
+            depth += 1
+        elif tokens[j] == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+def _strip_group(tokens: List[str]) -> List[str]:
+    """``tokens`` without the parentheses around the whole of it."""
+    while len(tokens) >= 2 and tokens[0] == "(" and _closing(tokens, 0) == len(tokens) - 1:
+        tokens = tokens[1:-1]
+    return tokens
+
+
+_INDEXED_LOCAL = re.compile(r"^(?:_x|l)(\d+)$")
+
+
+def _invariant(name: str, assigned: Dict[int, Pointer]) -> bool:
+    """Whether ``name`` is a local the loop does not assign (``assigned``: those it
+    does), or its element index."""
+    m = _INDEXED_LOCAL.match(name)
+    return m is not None and int(m.group(1)) not in assigned
+
+
+def hoist_invariant_sums(lines: list, assigned: Dict[int, Pointer]
+                         ) -> Tuple[list, List[str], set]:
+    """The view version's indexes with their loop-invariant part computed once at entry:
+    ``_vI[(((_x2 + 28) + l1) % 1073741824)]`` -> ``_vI[(_h0 + l1) % 1073741824]`` with
+    ``_h0 = _x2 + 28`` set before the loop (``assigned``: the locals the loop assigns,
+    :func:`loop_pointers`; any other local and its element index are invariant).
+    Returns (the lines, the statements to run at entry, the names of the hoisted values
+    that cannot be negative, for :func:`unwrap_indexes`).
+
+    Exact: an index is a sum of names and constants, reduced at most once, as a whole
+    (:func:`_sum_terms`); integers add associatively, so the invariant terms' sum is the
+    same at every iteration and may be added first. An index with nothing but invariant
+    terms is hoisted whole, its reduction included."""
+    hoisted: Dict[str, str] = {}
+    setup: List[str] = []
+    nonnegative: set = set()
+
+    def name_of(expr: str, never_negative: bool) -> str:
+        name = hoisted.get(expr)
+        if name is None:
+            name = hoisted[expr] = HOIST_NAME % len(hoisted)
+            setup.append("%s = %s" % (name, expr))
+            if never_negative:
+                nonnegative.add(name)
+        return name
+
+    def rewrite(index: str) -> str:
+        terms = _sum_terms(index)
+        if terms is None:
+            return index
+        names, const, modulus = terms
+        fixed = [x for x in names if _invariant(x.strip("(").split(" ")[0], assigned)]
+        moving = [x for x in names if x not in fixed]
+        if len(fixed) + (const != 0) + bool(modulus and not moving) < 2:
+            return index    # nothing to compute once
+        part = " + ".join(fixed)
+        if const:
+            part = ("%s %s %d" % (part, "+" if const > 0 else "-", abs(const))
+                    if part else str(const))
+        # Locals and element indexes are never negative; a reduction is not either.
+        if not moving:
+            return name_of("(%s) %% %s" % (part, modulus) if modulus else part,
+                           bool(modulus) or const >= 0)
+        total = " + ".join([name_of(part, const >= 0)] + moving)
+        return "(%s) %% %s" % (total, modulus) if modulus else total
+
+    out = []
+    for ind, text, pc in lines:
+        m = _INDEX_ASSIGNMENT.match(text)
+        if m is not None:
+            # an element index's own assignment (reduce_indexes): the same arithmetic
+            text = "%s = %s" % (m.group(1), rewrite(m.group(2)))
+        else:
+            text = _SUBSCRIPT.sub(lambda m: "%s[%s]" % (m.group(1), rewrite(m.group(2))), text)
+        out.append((ind, text, pc))
+    return out, setup, nonnegative
+
+
+_VIEW_MODULUS = {"_vI": "1073741824", "_vQ": "536870912", "_vd": "536870912"}
+_NEVER_NEGATIVE = re.compile(r"^\(?(?:_x|_t|l)\d+(?: << \d+\))?$")
+_SIMPLE_STATEMENT = re.compile(r"^(?:\w+|_v[IQd]\[[^\[\]]*\]) = ")
+
+
+def unwrap_indexes(lines: list, nonnegative: set) -> list:
+    """View indexes without their reduction, with the reduced ones as a fallback::
+
+        try:
+            s2 = _vI[_h0 + l1]
+        except IndexError:
+            s2 = _vI[(_h0 + l1) % 1073741824]
+
+    (CPython 3.11+ enters a ``try`` for free; a ``%`` is a generic BINARY_OP.) Only in
+    a statement with one target whose view indexes are sums of names that are never
+    negative (locals, element indexes, reductions, ``nonnegative`` hoisted values) and
+    non-negative constants.
+
+    Why it is exact: such a sum is at least 0, so the unreduced index either equals the
+    reduced one or is at least the modulus, 2**(32 - shift), which is more elements than
+    any view has (a 32-bit memory has at most 65,535 pages): the subscript raises
+    IndexError before anything is stored (Python evaluates a statement's value, then the
+    target's subscript, then stores; a load raises before its value is used). The
+    statement has no effect but its one store and no call, so running it again with the
+    reductions computes what the original would have, or raises the same IndexError
+    (the same MEMORY_OUT_OF_BOUNDS trap: runtime/traps.py) at the same instruction."""
+    changed: List[bool] = []
+
+    def unwrap(m: "re.Match") -> str:
+        view, index = m.group(1), m.group(2)
+        terms = _sum_terms(index)
+        if terms is None:
+            return m.group(0)
+        names, const, modulus = terms
+        if (modulus != _VIEW_MODULUS[view] or const < 0 or not all(
+                _NEVER_NEGATIVE.match(x) is not None or x in nonnegative for x in names)):
+            return m.group(0)
+        changed.append(True)
+        total = " + ".join(names + ([str(const)] if const else []))
+        return "%s[%s]" % (view, total)
+
+    out: list = []
+    for ind, text, pc in lines:
+        if _SIMPLE_STATEMENT.match(text) is None or _UNSAFE_CALL.search(text) is not None:
+            out.append((ind, text, pc))
+            continue
+        del changed[:]
+        bare = _SUBSCRIPT.sub(unwrap, text)
+        if not changed:
+            out.append((ind, text, pc))
+            continue
+        out.extend(((ind, "try:", pc), (ind + 1, bare, pc), (ind, "except IndexError:", pc),
+                    (ind + 1, text, pc)))
+    return out
+
+
 _VIEW_LOAD = re.compile(r"^(s\d+) = (_v[IQd]\[[^\[\]]*\])$")
 # What a consumer line may hold around the folded load: arithmetic on names and
 # literals, comparisons and view subscripts; no call (``name(``: it could trap or have
 # effects first), no division by a name (ZeroDivisionError first), no short circuit or
 # conditional expression (the load might not be evaluated at all).
+# A call in a statement: it might have an effect before a subscript raises.
+_UNSAFE_CALL = re.compile(r"\w\(")
 _UNSAFE_CONSUMER = re.compile(r"\w\(|//|/|%\s*[^\d\s]|\bif\b.*\belse\b|\band\b|\bor\b|"
                               r"\bnot\b|\*\*|lambda|:=")
 
@@ -821,9 +1149,12 @@ class ViewLoop:
                  for fmt in sorted(self.formats)]
         viewed, setup, restore = reduce_indexes(
             [(ind, resolve(s, True), pc) for ind, s, pc in lines], self.pointers, self.sizes)
+        viewed, hoisted, nonnegative = hoist_invariant_sums(viewed, self.pointers)
+        setup += hoisted
         viewed = fold_loads(viewed)
         if self.counted is not None:
             viewed = _as_for_loop(viewed, self.counted)
+        viewed = unwrap_indexes(viewed, nonnegative)
         if not self.sizes:
             # Every access is aligned whatever the locals hold (scaled indexes from an
             # aligned constant): one loop, with views.
