@@ -10,8 +10,10 @@ A second generator (:func:`_loop_rich`) makes the shapes that views.reduce_index
 views.ViewLoop.assigned reason about: a local that holds an address and then a loaded
 value (sha256's ``l3``), assignments inside an ``if`` (a join that must forget what was
 known), pointers also read as values (dual indexes), exits from the middle of the loop
-before a derived pointer is assigned, and the pointers' values after the loop (the
-restores)."""
+before a derived pointer is assigned, the pointers' values after the loop (the
+restores), and a local holding ``p + (n << 2) + c`` for a line or two before a loaded
+value (views._temporary_indexes; with pointers near 2**32 the unreduced indexes of
+views.unwrap_indexes wrap onto valid memory)."""
 from __future__ import annotations
 
 import hashlib
@@ -84,6 +86,7 @@ def _loop_rich(rnd: random.Random, index: int) -> str:
     the checksum mixed with every pointer's final value."""
     body: List[str] = []
     exit_at = rnd.randrange(6) if rnd.random() < 0.5 else -1
+    still = rnd.random() < 0.3      # p2 not stepped: invariant in the loop
     for k in range(rnd.randint(3, 7)):
         if k == exit_at:
             body.append("local.get 3 i32.const %d i32.eq br_if 1" % rnd.randint(1, 4))
@@ -112,9 +115,18 @@ def _loop_rich(rnd: random.Random, index: int) -> str:
             # a derived pointer assigned late (after a possible exit)
             body.append("local.get %d i32.const 8 i32.add local.set 2" % rnd.randrange(2))
             body.append(_access(rnd, 2))
+        elif kind < 0.8:
+            # l5 = p + (n << 2) + c (a scaled counter: views.scaled_address), read as an
+            # address for a line or two, then given a loaded value (a temporary index)
+            body.append("local.get %d local.get 3 i32.const 2 i32.shl i32.add i32.const %d "
+                        "i32.add local.set 5" % (2 if still else p, rnd.choice((0, 4, 8, -4, 16))))
+            body.append("local.get 4 local.get 5 i32.load offset=8 i64.extend_i32_u i64.xor "
+                        "local.set 4")
+            body.append("local.get 5 i32.load offset=4 local.set 5")
+            body.append("local.get 4 local.get 5 i64.extend_i32_u i64.add local.set 4")
         else:
             body.append(_access(rnd, p))
-    for p in range(3):
+    for p in range(2 if still else 3):
         step = rnd.choice(STEPS)
         body.append("local.get %d i32.const %d i32.add local.set %d" % (p, step, p))
     if rnd.random() < 0.4:
@@ -238,6 +250,9 @@ def test_rich_loops_reduce_indexes() -> None:
         found += "".join(src.source(i) for i in range(2, 14))
     assert "_x0 = l0 >> " in found and " << " in found
     assert "_x0 = _x0 + " in found or "_x1 = _x1 + " in found
+    # temporary indexes and invariant sums computed at entry (views.unwrap_indexes:
+    # tests/test_view_indexes.py)
+    assert "_t5 = " in found and "_h0 = " in found
 
 
 @pytest.mark.parametrize("seed", range(2))

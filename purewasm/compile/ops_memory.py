@@ -79,9 +79,9 @@ def store(t: Translator, ins: Instr, tmpl: str, mask: Optional[str] = None) -> N
     stmt = tmpl.format(m=names.MEMORY % memidx, a=addr, v=val)
     vl = t.view_loop
     if vl is not None:
-        element = vl.access(ins.op, memidx, base, offset, addr)
-        if element is not None:
-            stmt = marked(stmt, "%s = %s" % (element, val))
+        viewed = vl.access(ins.op, memidx, base, offset, addr, val)
+        if viewed is not None:
+            stmt = marked(stmt, viewed)
     t.emit(stmt)
     _accessed(t, base, offset, memidx, ins.op)
 

@@ -64,7 +64,11 @@ VIEW_ACCESSES = {
     "i32.load": (0, 4), "i32.store": (0, 4),
     "i64.load": (1, 8), "i64.store": (1, 8),
     "f64.load": (2, 8), "f64.store": (2, 8),
+    "i64.load32_u": (0, 4), "i64.store32": (0, 4),
 }
+# An i64 access whose address is a multiple of 4 but maybe not of 8 (C copies a struct of
+# two ints with one i64.load/store, align=4): two elements of the u32 view.
+SPLIT_ACCESSES = frozenset(("i64.load", "i64.store"))
 VIEW_LOCALS = ("_vI", "_vQ", "_vd")
 _SHIFT = {4: 2, 8: 3}
 # What loop_pointers knows of an assigned local: (alignment kept, sources, fresh, early).
@@ -874,7 +878,8 @@ def unwrap_indexes(lines: list, nonnegative: set) -> list:
 
     out: list = []
     for ind, text, pc in lines:
-        if _SIMPLE_STATEMENT.match(text) is None or _UNSAFE_CALL.search(text) is not None:
+        if (_SIMPLE_STATEMENT.match(text) is None or _UNSAFE_CALL.search(text) is not None
+                or ";" in text):
             out.append((ind, text, pc))
             continue
         del changed[:]
@@ -1115,9 +1120,11 @@ class ViewLoop:
         """Control paths join: what :meth:`assigned` learnt is forgotten."""
         self.defs.clear()
 
-    def access(self, op: str, memidx: int, base: V, offset: int, addr: str) -> Optional[str]:
-        """The view element for the access ``op`` at ``base + offset`` (``addr``: the
-        effective address as the struct version computes it), or None: it stays on
+    def access(self, op: str, memidx: int, base: V, offset: int, addr: str,
+               value: Optional[str] = None) -> Optional[str]:
+        """The view version of the access ``op`` at ``base + offset`` (``addr``: the
+        effective address as the struct version computes it): for a load its value, for
+        a store (``value``: the value stored) the statement; or None: it stays on
         struct. Records what the entry test must check."""
         spec = VIEW_ACCESSES.get(op)
         if spec is None or memidx != 0:
@@ -1129,14 +1136,27 @@ class ViewLoop:
         # base = the sum modulo 2**32: aligned when every local is and the constants
         # plus the offset are a multiple of the size (2**32 is a multiple of 8).
         align, const, tested = terms
+        split = False
         if (offset + const) % size or align < size:
-            return None
+            if op not in SPLIT_ACCESSES or (offset + const) % 4 or align < 4:
+                return None
+            fmt, size, split = 0, 4, True
         for x in tested:
             if self.sizes.get(x, 0) < size:
                 self.sizes[x] = size
         self.formats.add(fmt)
         self.used = True
-        return "%s[%s%d|%s%s]" % (VIEW_LOCALS[fmt], INDEX_START, _SHIFT[size], addr, INDEX_STOP)
+        element = "%s[%s%d|%s%s]" % (VIEW_LOCALS[fmt], INDEX_START, _SHIFT[size], addr,
+                                     INDEX_STOP)
+        if not split:
+            return element if value is None else "%s = %s" % (element, value)
+        # The high word's index: the low one's plus 1, unreduced like the effective
+        # address (an access at 2**32 - 4 traps); it is tested first by a store, which
+        # then writes nothing when the access is out of bounds, as struct's pack_into.
+        high = "_vI[(%s) + 1]" % element[4:-1]
+        if value is None:
+            return "(%s | (%s << 32))" % (element, high)
+        return "_w = %s; %s = _w >> 32; %s = _w & 0xFFFFFFFF" % (value, high, element)
 
     def lines(self, lines: list, memory_views: str, make_view: str) -> list:
         """The loop's lines (``lines``: from its ``while True:`` to the end of its suite,
