@@ -66,9 +66,6 @@ VIEW_ACCESSES = {
     "f64.load": (2, 8), "f64.store": (2, 8),
     "i64.load32_u": (0, 4), "i64.store32": (0, 4),
 }
-# An i64 access whose address is a multiple of 4 but maybe not of 8 (C copies a struct of
-# two ints with one i64.load/store, align=4): two elements of the u32 view.
-SPLIT_ACCESSES = frozenset(("i64.load", "i64.store"))
 VIEW_LOCALS = ("_vI", "_vQ", "_vd")
 _SHIFT = {4: 2, 8: 3}
 # What loop_pointers knows of an assigned local: (alignment kept, sources, fresh, early).
@@ -1136,11 +1133,10 @@ class ViewLoop:
         # base = the sum modulo 2**32: aligned when every local is and the constants
         # plus the offset are a multiple of the size (2**32 is a multiple of 8).
         align, const, tested = terms
-        split = False
         if (offset + const) % size or align < size:
-            if op not in SPLIT_ACCESSES or (offset + const) % 4 or align < 4:
-                return None
-            fmt, size, split = 0, 4, True
+            # (An i64 at a multiple of 4 as two elements of the u32 view was measured
+            # slower than struct: docs/benchmarks.md, session 8.)
+            return None
         for x in tested:
             if self.sizes.get(x, 0) < size:
                 self.sizes[x] = size
@@ -1148,15 +1144,7 @@ class ViewLoop:
         self.used = True
         element = "%s[%s%d|%s%s]" % (VIEW_LOCALS[fmt], INDEX_START, _SHIFT[size], addr,
                                      INDEX_STOP)
-        if not split:
-            return element if value is None else "%s = %s" % (element, value)
-        # The high word's index: the low one's plus 1, unreduced like the effective
-        # address (an access at 2**32 - 4 traps); it is tested first by a store, which
-        # then writes nothing when the access is out of bounds, as struct's pack_into.
-        high = "_vI[(%s) + 1]" % element[4:-1]
-        if value is None:
-            return "(%s | (%s << 32))" % (element, high)
-        return "_w = %s; %s = _w >> 32; %s = _w & 0xFFFFFFFF" % (value, high, element)
+        return element if value is None else "%s = %s" % (element, value)
 
     def lines(self, lines: list, memory_views: str, make_view: str) -> list:
         """The loop's lines (``lines``: from its ``while True:`` to the end of its suite,
