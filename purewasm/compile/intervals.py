@@ -104,11 +104,13 @@ class _State:
 
 def _join(a: Optional[_State], b: Optional[_State]) -> Optional[_State]:
     """The hull of two states (None: unreachable). Returns a new state, or one of the
-    arguments when the other is None."""
+    arguments when the other is None or holds the same facts."""
     if a is None:
         return b
     if b is None:
         return a
+    if a.iv == b.iv and a.rel == b.rel:
+        return a        # (common: both paths know the same; a dict compare is cheap)
     biv = b.iv
     iv: Dict[int, Fact] = {}
     for x, fa in a.iv.items():
@@ -170,11 +172,10 @@ _SWAPPED = {"eq": "eq", "ne": "ne", "lt_u": "gt_u", "gt_u": "lt_u", "le_u": "ge_
 _COMPARES = frozenset(_NEGATED)
 
 
-def _allowed(name: str, b: Interval, w: int) -> List[Interval]:
-    """The unsigned values x (w bits) for which ``x name y`` can hold, y in ``b``: one
-    or two intervals (none: never)."""
+def _allowed(name: str, blo: int, bhi: int, w: int) -> List[Interval]:
+    """The unsigned values x (w bits) for which ``x name y`` can hold, y in ``[blo,
+    bhi]``: one or two intervals (none: never)."""
     m = (1 << w) - 1
-    blo, bhi = b
     if name == "eq":
         return [(blo, bhi)]
     if name == "ne":
@@ -327,7 +328,7 @@ BlockArity = Callable[[Any], Tuple[int, int]]
 CallArity = Callable[[Instr], Tuple[int, int]]
 
 # The walk dispatches on a small int per instruction (its kind), computed once per body
-# with the instruction's argument in the form its case needs (``_decode``): comparing
+# with the instruction's argument in the form its case needs (``_Code``): comparing
 # ints in the order of how often the kinds occur costs much less than comparing names.
 (_GET, _CONST, _BR_IF, _SET, _TEE, _BIN, _END, _LOAD, _BLOCK, _STORE, _BR, _CALL, _EQZ,
  _CMP, _PLAIN_OP, _LOOP, _IF, _ELSE, _SELECT, _COUNT, _WRAP, _EXTEND_U, _EXTEND_S,
@@ -354,39 +355,70 @@ for _n, _o in _INT_OPS.items():
 _OPENERS = frozenset((_BLOCK, _LOOP, _IF, _OPENER))
 
 
-def _decode(body: Sequence[Instr], call_arity: CallArity) -> Tuple[List[int], List[Any]]:
-    """The kind of each instruction and its argument: the local (get, set, tee), the
-    value pushed (constants, loads), ``(name, w)`` (integer operators), ``w`` (eqz,
-    clz...), ``(pops, pushes)`` (calls and the _PLAIN ones), else ``ins.imm``."""
-    kinds: List[int] = []
-    args: List[Any] = []
-    kind_of = _KIND.get
-    for ins in body:
-        op = ins.op
-        kind = kind_of(op)
-        if kind is None:
-            kind = _OPENER if op in BLOCK_OPENERS else _UNKNOWN
-            arg: Any = None
-        elif kind == _GET or kind == _SET or kind == _TEE:
-            arg = ins.imm
-        elif kind == _CONST:
-            arg = _const(ins.imm, 64 if op[1] == "6" else 32)
-        elif kind == _BIN or kind == _CMP:
-            arg = (_INT_OPS[op], 64 if op[1] == "6" else 32)
-        elif kind == _LOAD:
-            r = _LOAD_RANGE.get(op)
-            arg = _TOP if r is None else (0, r, 0, -1, 0, 0, None, None)
-        elif kind == _CALL:
-            arg = call_arity(ins)
-        elif kind == _PLAIN_OP:
-            arg = _PLAIN[op]
-        elif kind == _EQZ or kind == _COUNT:
-            arg = 64 if op[1] == "6" else 32
-        else:
-            arg = ins.imm
-        kinds.append(kind)
-        args.append(arg)
-    return kinds, args
+class _Code:
+    """A body prepared for the walk, once per body (both walks of :func:`analyse` use
+    it): the kind of each instruction and its argument in the form its case needs (the
+    local for get/set/tee, the value pushed for constants and loads, ``(name, w)`` for
+    integer operators, ``w`` for eqz/clz..., ``(pops, pushes)`` for calls and the
+    _PLAIN ones, ``(params, results, end)`` for block openers, else ``ins.imm``); the
+    nesting depth of each instruction and where each local is assigned (for _counter
+    and the linear mode)."""
+
+    __slots__ = ("kinds", "args", "depth", "sets", "all_sets")
+
+    def __init__(self, body: Sequence[Instr], end_of: Dict[int, int],
+                 block_arity: BlockArity, call_arity: CallArity) -> None:
+        kinds: List[int] = []
+        args: List[Any] = []
+        depth: List[int] = []
+        sets: Dict[int, List[int]] = {}
+        kind_of = _KIND.get
+        d = 0
+        i = 0
+        for ins in body:
+            op = ins.op
+            kind = kind_of(op)
+            if kind == _GET:
+                arg: Any = ins.imm
+            elif kind == _CONST:
+                arg = _const(ins.imm, 64 if op[1] == "6" else 32)
+            elif kind == _SET or kind == _TEE:
+                arg = ins.imm
+                sets.setdefault(arg, []).append(i)
+            elif kind == _BIN or kind == _CMP:
+                arg = (_INT_OPS[op], 64 if op[1] == "6" else 32)
+            elif kind == _END:
+                d -= 1
+                arg = None
+            elif kind == _LOAD:
+                r = _LOAD_RANGE.get(op)
+                arg = _TOP if r is None else (0, r, 0, -1, 0, 0, None, None)
+            elif kind == _BLOCK or kind == _LOOP or kind == _IF:
+                bt = ins.imm
+                np, nr = (0, 0) if bt is None else block_arity(bt)
+                arg = (np, nr, end_of.get(i))
+            elif kind == _CALL:
+                arg = call_arity(ins)
+            elif kind == _PLAIN_OP:
+                arg = _PLAIN[op]
+            elif kind == _EQZ or kind == _COUNT:
+                arg = 64 if op[1] == "6" else 32
+            elif kind is None:
+                kind = _OPENER if op in BLOCK_OPENERS else _UNKNOWN
+                arg = None
+            else:
+                arg = ins.imm
+            kinds.append(kind)
+            args.append(arg)
+            depth.append(d)
+            if kind in _OPENERS:
+                d += 1
+            i += 1
+        self.kinds = kinds
+        self.args = args
+        self.depth = depth
+        self.sets = sets
+        self.all_sets = sorted(j for v in sets.values() for j in v)
 
 
 def analyse(body: Sequence[Instr], local_types: Sequence[str], nparams: int,
@@ -397,32 +429,31 @@ def analyse(body: Sequence[Instr], local_types: Sequence[str], nparams: int,
     structure (scan.Scan), ``block_arity``/``call_arity`` the stack effects of block
     types and calls. :data:`NO_FACTS` when the analysis gives up."""
     budget = _BUDGET_PER_INSTR * len(body) + _BUDGET_FLOOR
-    code = _decode(body, call_arity)
+    code = _Code(body, end_of, block_arity, call_arity)
     try:
-        return _Analysis(body, code, local_types, nparams, end_of, refs, block_arity,
-                         budget, False).run()
+        return _Analysis(body, code, local_types, nparams, refs, budget, False).run()
     except _GiveUp:
         pass
     try:
-        return _Analysis(body, code, local_types, nparams, end_of, refs, block_arity,
+        return _Analysis(body, code, local_types, nparams, refs,
                          2 * len(body) + _BUDGET_FLOOR, True).run()
     except _GiveUp:
         return NO_FACTS
 
 
 class _Analysis:
-    def __init__(self, body: Sequence[Instr], code: Tuple[List[int], List[Any]],
-                 local_types: Sequence[str], nparams: int, end_of: Dict[int, int],
-                 refs: Dict[int, set], block_arity: BlockArity, budget: int,
-                 cheap: bool) -> None:
+    def __init__(self, body: Sequence[Instr], code: _Code, local_types: Sequence[str],
+                 nparams: int, refs: Dict[int, set], budget: int, cheap: bool) -> None:
         self.body = body
-        self.kinds, self.args = code
+        self.kinds = code.kinds
+        self.args = code.args
+        self.depth = code.depth
+        self.sets = code.sets
+        self.all_sets = code.all_sets
         self.widths = [_W.get(t, 0) for t in local_types]
         self.masks = [(1 << w) - 1 for w in self.widths]
         self.nparams = nparams
-        self.end_of = end_of
         self.refs = refs
-        self.block_arity = block_arity
         self.budget = budget
         self.cheap = cheap
         # The facts by instruction index (lists: a loop's are cleared by a slice when
@@ -431,21 +462,6 @@ class _Analysis:
         self.locals: List[Optional[Interval]] = [None] * len(body)
         # The step of each local's last assignment (-1: none).
         self.last_assign: List[int] = [-1] * len(self.widths)
-        # Nesting depth of each instruction, and where each local is assigned (for
-        # _counter and the linear mode).
-        self.depth: List[int] = []
-        self.sets: Dict[int, List[int]] = {}
-        d = 0
-        kinds = self.kinds
-        for i, kind in enumerate(kinds):
-            if kind == _END:
-                d -= 1
-            self.depth.append(d)
-            if kind in _OPENERS:
-                d += 1
-            elif kind == _SET or kind == _TEE:
-                self.sets.setdefault(self.args[i], []).append(i)
-        self.all_sets = sorted(i for v in self.sets.values() for i in v)
 
     # -- values --------------------------------------------------------------------
 
@@ -569,13 +585,45 @@ class _Analysis:
         _, name, a, b, w = cond
         if not truth:
             name = _NEGATED[name]
+        if b[3] < 0:
+            # Not a local's value (a constant, say): its own bounds, and a condition
+            # narrows nothing of it.
+            blo, bhi = b[0], b[1]
+            if bhi is None:
+                bhi = (1 << w) - 1
+            if not self.constrain(st, a, _allowed(name, blo, bhi, w), w):
+                return None
+            alo, ahi, _ = self.value(a, w, st)
+            if _meet(_allowed(_SWAPPED[name], alo, ahi, w), blo, bhi) is None:
+                return None
+            return st
         fb = self.value(b, w, st)
-        if not self.constrain(st, a, _allowed(name, (fb[0], fb[1]), w), w):
+        if not self.constrain(st, a, _allowed(name, fb[0], fb[1], w), w):
             return None
         fa = self.value(a, w, st)
-        if not self.constrain(st, b, _allowed(_SWAPPED[name], (fa[0], fa[1]), w), w):
+        if not self.constrain(st, b, _allowed(_SWAPPED[name], fa[0], fa[1], w), w):
             return None
         return st
+
+    def narrows(self, c: SV) -> bool:
+        """Whether :meth:`refine` on condition ``c`` may change the state (narrow a
+        local): else it only tells whether the condition can hold."""
+        cond = c[6]
+        while cond is not None and cond[0] == "eqz" and cond[2] == 32 \
+                and cond[1][6] is not None:
+            c = cond[1]
+            cond = c[6]
+        if cond is None:
+            return self.narrows_value(c, 32)
+        if cond[0] == "eqz":
+            return self.narrows_value(cond[1], cond[2])
+        return self.narrows_value(cond[2], cond[4]) or self.narrows_value(cond[3], cond[4])
+
+    def narrows_value(self, v: SV, w: int) -> bool:
+        """Whether :meth:`constrain` on ``v`` (w bits) may narrow a local."""
+        src = v[3]
+        return src >= 0 and self.last_assign[src] < v[5] and self.widths[src] == w \
+            and v[7] is None
 
     # -- the walk ------------------------------------------------------------------
 
@@ -596,6 +644,17 @@ class _Analysis:
             f.back = _join(f.back, st)
         else:
             f.label = _join(f.label, st)
+
+    def branch_shared(self, frames: List[_Frame], d: int, st: _State) -> None:
+        """A branch to label ``d`` with state ``st``, which stays the caller's (copied
+        only if kept: a join with another state makes a new one)."""
+        if d >= len(frames):
+            return
+        f = frames[-1 - d]
+        if f.kind == "loop":
+            f.back = st.copy() if f.back is None else _join(f.back, st)
+        else:
+            f.label = st.copy() if f.label is None else _join(f.label, st)
 
     def run(self) -> Facts:  # noqa: C901 - one case per instruction family
         kinds = self.kinds
@@ -655,10 +714,17 @@ class _Analysis:
                 push(args[i])
             elif kind == _BR_IF:
                 c = pop()
-                taken = self.refine(cur.copy(), c, True)    # type: ignore[union-attr]
-                if taken is not None:
-                    self.branch(frames, args[i], taken)
-                cur = self.refine(cur, c, False)            # type: ignore[arg-type]
+                if self.narrows(c):
+                    taken = self.refine(cur.copy(), c, True)    # type: ignore[union-attr]
+                    if taken is not None:
+                        self.branch(frames, args[i], taken)
+                    cur = self.refine(cur, c, False)            # type: ignore[arg-type]
+                else:
+                    # Neither way changes the state: no copy unless a label keeps it.
+                    if self.refine(cur, c, True) is not None:   # type: ignore[arg-type]
+                        self.branch_shared(frames, args[i], cur)    # type: ignore[arg-type]
+                    if self.refine(cur, c, False) is None:      # type: ignore[arg-type]
+                        cur = None
             elif kind == _SET:
                 self.assign(cur, args[i], pop(), step)      # type: ignore[arg-type]
             elif kind == _TEE:
@@ -704,8 +770,7 @@ class _Analysis:
                 pop()
                 push(args[i])
             elif kind == _BLOCK or kind == _LOOP or kind == _IF:
-                np, nr = self.block_arity(args[i])
-                block_end = self.end_of.get(i)
+                np, nr, block_end = args[i]
                 if block_end is None:
                     raise _GiveUp
                 cv = pop() if kind == _IF else None
@@ -809,13 +874,52 @@ class _Analysis:
               step: int) -> None:
         b = stack.pop()
         a = stack.pop()
-        fa = self.value(a, w, st)
-        fb = self.value(b, w, st)
         m = (1 << w) - 1
-        if name in _RECORDED and (fa[0] or fa[1] != m or fb[0] or fb[1] != m):
-            self.operands[i] = (fa[0], fa[1], fb[0], fb[1])
-        alo, ahi, atz = fa
-        blo, bhi, btz = fb
+        # self.value of a and b, inlined (the hottest path of the walk).
+        la = self.last_assign
+        iv = st.iv
+        alo, ahi, atz, src = a[0], a[1], a[2], a[3]
+        if ahi is None:
+            ahi = m
+        if src >= 0 and la[src] < a[5]:
+            f = iv.get(src)
+            if f is not None:
+                if a[7] is not None:
+                    f = _masked(f, a[7], w)
+                k = a[4]
+                nlo = f[0] + k
+                nhi = f[1] + k
+                if nlo < alo:
+                    nlo = alo
+                if nhi > ahi:
+                    nhi = ahi
+                if nlo <= nhi:
+                    alo, ahi = nlo, nhi
+                    if k == 0 and f[2] > atz:
+                        atz = f[2]
+        blo, bhi, btz, src = b[0], b[1], b[2], b[3]
+        if bhi is None:
+            bhi = m
+        if src >= 0 and la[src] < b[5]:
+            f = iv.get(src)
+            if f is not None:
+                if b[7] is not None:
+                    f = _masked(f, b[7], w)
+                k = b[4]
+                nlo = f[0] + k
+                nhi = f[1] + k
+                if nlo < blo:
+                    nlo = blo
+                if nhi > bhi:
+                    nhi = bhi
+                if nlo <= nhi:
+                    blo, bhi = nlo, nhi
+                    if k == 0 and f[2] > btz:
+                        btz = f[2]
+        if name in _RECORDED and (alo or ahi != m or blo or bhi != m):
+            self.operands[i] = (alo, ahi, blo, bhi)
+        fa = alo, ahi, atz
+        fb = blo, bhi, btz
         point_b = blo == bhi
         push_fact = self.push_fact
         if name == "add" or name == "sub":
