@@ -118,8 +118,9 @@ def _join(a: Optional[_State], b: Optional[_State]) -> Optional[_State]:
         if fb is not None:
             iv[x] = fa if fa == fb else (min(fa[0], fb[0]), max(fa[1], fb[1]),
                                          min(fa[2], fb[2]))
+    arel = a.rel
     brel = b.rel
-    rel = {x: r for x, r in a.rel.items() if brel.get(x) == r}
+    rel = {x: r for x, r in arel.items() if brel.get(x) == r} if arel and brel else {}
     return _State(iv, rel)
 
 
@@ -332,7 +333,7 @@ CallArity = Callable[[Instr], Tuple[int, int]]
 # ints in the order of how often the kinds occur costs much less than comparing names.
 (_GET, _CONST, _BR_IF, _SET, _TEE, _BIN, _END, _LOAD, _BLOCK, _STORE, _BR, _CALL, _EQZ,
  _CMP, _PLAIN_OP, _LOOP, _IF, _ELSE, _SELECT, _COUNT, _WRAP, _EXTEND_U, _EXTEND_S,
- _IS_NULL, _BR_TABLE, _STOP, _OPENER, _UNKNOWN) = range(28)
+ _IS_NULL, _BR_TABLE, _STOP, _OPENER, _UNKNOWN, _GET_OTHER) = range(29)
 _KIND = {"local.get": _GET, "i32.const": _CONST, "i64.const": _CONST, "br_if": _BR_IF,
          "local.set": _SET, "local.tee": _TEE, "end": _END, "block": _BLOCK, "br": _BR,
          "call": _CALL, "call_indirect": _CALL, "i32.eqz": _EQZ, "i64.eqz": _EQZ,
@@ -366,7 +367,7 @@ class _Code:
 
     __slots__ = ("kinds", "args", "depth", "sets", "all_sets")
 
-    def __init__(self, body: Sequence[Instr], end_of: Dict[int, int],
+    def __init__(self, body: Sequence[Instr], widths: List[int], end_of: Dict[int, int],
                  block_arity: BlockArity, call_arity: CallArity) -> None:
         kinds: List[int] = []
         args: List[Any] = []
@@ -380,6 +381,8 @@ class _Code:
             kind = kind_of(op)
             if kind == _GET:
                 arg: Any = ins.imm
+                if not widths[arg]:
+                    kind = _GET_OTHER     # not an integer: nothing known
             elif kind == _CONST:
                 arg = _const(ins.imm, 64 if op[1] == "6" else 32)
             elif kind == _SET or kind == _TEE:
@@ -429,7 +432,8 @@ def analyse(body: Sequence[Instr], local_types: Sequence[str], nparams: int,
     structure (scan.Scan), ``block_arity``/``call_arity`` the stack effects of block
     types and calls. :data:`NO_FACTS` when the analysis gives up."""
     budget = _BUDGET_PER_INSTR * len(body) + _BUDGET_FLOOR
-    code = _Code(body, end_of, block_arity, call_arity)
+    code = _Code(body, [_W.get(t, 0) for t in local_types], end_of, block_arity,
+                 call_arity)
     try:
         return _Analysis(body, code, local_types, nparams, refs, budget, False).run()
     except _GiveUp:
@@ -498,12 +502,32 @@ class _Analysis:
     def assign(self, st: _State, x: int, v: SV, step: int) -> Fact:
         """Local x := v (its width) at ``step``; returns the value's fact."""
         w = self.widths[x]
-        f = self.value(v, w, st) if w else (0, 0, 0)
-        src = v[3]
-        if src >= 0 and self.last_assign[src] < v[5]:
-            k, mask = v[4], v[7]
+        iv = st.iv
+        src, k, mask = v[3], v[4], v[7]
+        if src < 0 or self.last_assign[src] >= v[5]:
+            src, k, mask = -1, 0, None      # (no longer) a local's value
+        if w:
+            # f = self.value(v, w, st), inlined.
+            lo, hi, tz = v[0], v[1], v[2]
+            if hi is None:
+                hi = (1 << w) - 1
+            g = iv.get(src) if src >= 0 else None
+            if g is not None:
+                if mask is not None:
+                    g = _masked(g, mask, w)
+                nlo = g[0] + k
+                nhi = g[1] + k
+                if nlo < lo:
+                    nlo = lo
+                if nhi > hi:
+                    nhi = hi
+                if nlo <= nhi:
+                    lo, hi = nlo, nhi
+                    if k == 0 and g[2] > tz:
+                        tz = g[2]
+            f = (lo, hi, tz)
         else:
-            src, k, mask = -1, 0, None
+            f = (0, 0, 0)
         self.last_assign[x] = 2 * step
         rel = st.rel
         if rel:
@@ -511,7 +535,6 @@ class _Analysis:
                 del rel[z]
         if not w:
             return f
-        iv = st.iv
         if f[0] == 0 and f[1] == self.masks[x] and f[2] == 0:
             iv.pop(x, None)
         elif x in iv or len(iv) < MAX_TRACKED:
@@ -523,16 +546,42 @@ class _Analysis:
     def constrain(self, st: _State, v: SV, pieces: List[Interval], w: int) -> bool:
         """Refine ``st`` with: the value of ``v`` lies in ``pieces``. False when no
         value does (the path cannot be taken)."""
-        lo, hi, _ = self.value(v, w, st)
-        r = _meet(pieces, lo, hi)
-        if r is None:
+        # lo, hi = self.value(v, w, st), inlined.
+        lo, hi, src, k = v[0], v[1], v[3], v[4]
+        if hi is None:
+            hi = (1 << w) - 1
+        live = src >= 0 and self.last_assign[src] < v[5]
+        if live:
+            f = st.iv.get(src)
+            if f is not None:
+                if v[7] is not None:
+                    f = _masked(f, v[7], w)
+                nlo = f[0] + k
+                nhi = f[1] + k
+                if nlo < lo:
+                    nlo = lo
+                if nhi > hi:
+                    nhi = hi
+                if nlo <= nhi:
+                    lo, hi = nlo, nhi
+        # r = _meet(pieces, lo, hi), inlined.
+        rlo = rhi = -1
+        for plo, phi in pieces:
+            a = plo if plo > lo else lo
+            b = phi if phi < hi else hi
+            if a <= b:
+                if rhi < 0:
+                    rlo, rhi = a, b
+                else:
+                    if a < rlo:
+                        rlo = a
+                    if b > rhi:
+                        rhi = b
+        if rhi < 0:
             return False
-        src = v[3]
-        if src < 0 or self.last_assign[src] >= v[5] or self.widths[src] != w \
-                or v[7] is not None:
+        if not live or self.widths[src] != w or v[7] is not None:
             return True
-        k = v[4]
-        return self.narrow(st, src, r[0] - k, r[1] - k, 1)
+        return self.narrow(st, src, rlo - k, rhi - k, 1)
 
     def narrow(self, st: _State, y: int, lo: int, hi: int, hops: int) -> bool:
         """Local y is in [lo, hi] here; so are the locals related to it (``hops``
@@ -672,16 +721,14 @@ class _Analysis:
         # Steps: instructions processed (the budget); 2 * step stamps an assignment,
         # 2 * step + 1 a value read from a local (which stays valid while the local's
         # last assignment is older).
+        # The budget is checked where it is read (entering and leaving a loop: a
+        # step counted past it makes the analysis cheap) and at the end (past twice
+        # it, the analysis gives up): as if after every step, since steps only grow,
+        # and between two checks the walk is at most one pass over the body.
         step = 0
         i = 0
         while i < n:
             step += 1
-            if step > budget:
-                # Too much work: loops from here on (and those being analysed, at
-                # their end) take a head state that needs one pass.
-                if step > 2 * budget:
-                    raise _GiveUp
-                self.cheap = True
             kind = kinds[i]
             if cur is None:
                 # Unreachable: only the structure is followed.
@@ -700,16 +747,13 @@ class _Analysis:
             # The cases by how often they occur.
             if kind == _GET:
                 x = args[i]
-                if widths[x]:
-                    f = cur.iv.get(x)    # type: ignore[union-attr]
-                    if f is None:
-                        push((0, masks[x], 0, x, 0, 2 * step + 1, None, None))
-                    else:
-                        if f[0] or f[1] != masks[x]:
-                            locals_[i] = (f[0], f[1])
-                        push((f[0], f[1], f[2], x, 0, 2 * step + 1, None, None))
+                f = cur.iv.get(x)    # type: ignore[union-attr]
+                if f is None:
+                    push((0, masks[x], 0, x, 0, 2 * step + 1, None, None))
                 else:
-                    push(_TOP)
+                    if f[0] or f[1] != masks[x]:
+                        locals_[i] = (f[0], f[1])
+                    push((f[0], f[1], f[2], x, 0, 2 * step + 1, None, None))
             elif kind == _CONST:
                 push(args[i])
             elif kind == _BR_IF:
@@ -745,6 +789,8 @@ class _Analysis:
                     continue        # the function's end
                 fr = frames[-1]
                 if fr.kind == "loop":
+                    if step > budget:
+                        self.over_budget(step)
                     restart = self.leave_loop(fr)
                     if restart is not None:
                         # The pass is discarded with its facts.
@@ -786,6 +832,8 @@ class _Analysis:
                         # up to the else (handled below), like the translator does.
                         fr.kind = "if-dead-then"
                 elif kind == _LOOP:
+                    if step > budget:
+                        self.over_budget(step)
                     self.enter_loop(fr, cur)
                     cur = fr.head.copy() if fr.head is not None else None
                     del stack[base:]
@@ -843,6 +891,8 @@ class _Analysis:
                 f = self.value(pop(), 32, cur)                  # type: ignore[arg-type]
                 self.push_fact(stack, f if f[1] >> 31 == 0 else (0, (1 << 64) - 1, 0), 64,
                                step)
+            elif kind == _GET_OTHER:
+                push(_TOP)
             elif kind == _IS_NULL:
                 pop()
                 push(_BOOL)
@@ -857,10 +907,19 @@ class _Analysis:
             else:
                 raise _GiveUp
             i += 1
+        if step > budget:
+            self.over_budget(step)
         facts = Facts()
         facts.operands = {j: f for j, f in enumerate(self.operands) if f is not None}
         facts.locals = {j: f for j, f in enumerate(locals_) if f is not None}
         return facts
+
+    def over_budget(self, step: int) -> None:
+        """Too much work: loops from here on (and those being analysed, at their end)
+        take a head state that needs one pass; at twice the budget, no facts."""
+        if step > 2 * self.budget:
+            raise _GiveUp
+        self.cheap = True
 
     def push_fact(self, stack: List[SV], f: Fact, w: int, step: int, src: int = -1,
                   k: int = 0, mask: Optional[int] = None) -> None:
