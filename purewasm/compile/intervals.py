@@ -940,7 +940,8 @@ class _Analysis:
         alo, ahi, atz, src = a[0], a[1], a[2], a[3]
         if ahi is None:
             ahi = m
-        if src >= 0 and la[src] < a[5]:
+        a_live = src >= 0 and la[src] < a[5]     # self.valid(a)
+        if a_live:
             f = iv.get(src)
             if f is not None:
                 if a[7] is not None:
@@ -959,7 +960,8 @@ class _Analysis:
         blo, bhi, btz, src = b[0], b[1], b[2], b[3]
         if bhi is None:
             bhi = m
-        if src >= 0 and la[src] < b[5]:
+        b_live = src >= 0 and la[src] < b[5]     # self.valid(b)
+        if b_live:
             f = iv.get(src)
             if f is not None:
                 if b[7] is not None:
@@ -982,20 +984,34 @@ class _Analysis:
         point_b = blo == bhi
         push_fact = self.push_fact
         if name == "add" or name == "sub":
+            # _reduce and push_fact, inlined (the most common operation).
             if name == "add":
-                f, q = _reduce(alo + blo, ahi + bhi, min(atz, btz), w)
+                lo, hi = alo + blo, ahi + bhi
             else:
-                f, q = _reduce(alo - bhi, ahi - blo, min(atz, btz), w)
+                lo, hi = alo - bhi, ahi - blo
+            tz = atz if atz < btz else btz
+            if tz > w:
+                tz = w
+            q = lo >> w
             src, k = -1, 0
-            if q >= 0:
-                # Exact: the result is a + b - q * 2**w; a local plus a constant keeps
-                # its relation.
-                delta = blo if name == "add" else -blo
-                if point_b and self.valid(a) and a[7] is None:
-                    src, k = a[3], a[4] + delta - (q << w)
-                elif name == "add" and alo == ahi and self.valid(b) and b[7] is None:
-                    src, k = b[3], b[4] + alo - (q << w)
-            push_fact(stack, f, w, step, src, k)
+            if hi >> w == q:
+                lo -= q << w
+                hi -= q << w
+                if q >= 0:
+                    # Exact: the result is a + b - q * 2**w; a local plus a constant
+                    # keeps its relation. (q < 0: below 0 by a constant multiple of
+                    # 2**w, still one range, but _reduce keeps no relation.)
+                    delta = blo if name == "add" else -blo
+                    if point_b and a_live and a[7] is None:
+                        src, k = a[3], a[4] + delta - (q << w)
+                    elif name == "add" and alo == ahi and b_live and b[7] is None:
+                        src, k = b[3], b[4] + alo - (q << w)
+            else:
+                lo, hi = 0, m
+            if lo == 0 and hi == m and tz == 0 and src < 0:
+                stack.append(_TOP)
+            else:
+                stack.append((lo, hi, tz, src, k, 2 * step + 1, None, None))
         elif name == "mul":
             push_fact(stack, _reduce(alo * blo, ahi * bhi, atz + btz, w)[0], w, step)
         elif name == "shl":
