@@ -354,6 +354,7 @@ for _n, _o in _INT_OPS.items():
     _KIND[_n] = _CMP if _o in _COMPARES else _BIN
 # Block openers the walk does not model (try_table): followed in dead code only.
 _OPENERS = frozenset((_BLOCK, _LOOP, _IF, _OPENER))
+_STRUCTURE = _OPENERS | {_ELSE, _END}       # what the walk follows in dead code
 
 
 class _Code:
@@ -737,7 +738,12 @@ class _Analysis:
                     i += 1
                     continue
                 if kind != _ELSE and kind != _END:
+                    # Skip to the next opener, else or end (each instruction skipped
+                    # is a step all the same).
                     i += 1
+                    while i < n and kinds[i] not in _STRUCTURE:
+                        i += 1
+                        step += 1
                     continue
                 if frames and frames[-1].kind == "dead":
                     if kind == _END:
