@@ -161,7 +161,6 @@ def _tz(v: int, w: int) -> int:
 # as long as the local was not assigned after ``step``; ``cond`` for a comparison
 # result (what a branch on it proves): ``("cmp", name, a, b, w)`` or ``("eqz", a, w)``.
 SV = Tuple[int, Optional[int], int, int, int, int, Optional[tuple], Optional[int]]
-_LO, _HI, _TZ, _SRC, _K, _STEP, _COND, _MASK = range(8)    # its fields (for reading)
 
 _TOP: SV = (0, None, 0, -1, 0, 0, None, None)
 _BOOL: SV = (0, 1, 0, -1, 0, 0, None, None)
