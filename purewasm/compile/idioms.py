@@ -18,9 +18,11 @@ at the start of the iteration) and :meth:`SliceLoop.lines` emits it versioned
     _mn = <K * S>                        # bytes per range: K iterations (the loop is
     _ma = <A at entry> + a0              # counted: views.trip_count), S bytes each
     _mb = <B at entry> + b0              # each range's first byte
-    if <K exact> and (_ma + _mn <= _mb <= len(mem0) - _mn or _mb + _mn <= _ma <= ...):
+    _mc = _ma + _mn                      # and its end
+    _md = _mb + _mn
+    if <K exact> and (_mc <= _mb or _md <= _ma) and _mc <= len(mem0) >= _md:
         lX, ... = ...                    # the locals read after the loop: exit values
-        mem0[_ma:_ma + _mn], mem0[_mb:_mb + _mn] = mem0[_mb:_mb + _mn], mem0[_ma:_ma + _mn]
+        mem0[_ma:_mc], mem0[_mb:_md] = mem0[_mb:_md], mem0[_ma:_mc]
     else:
         while True: ...                  # the loop unchanged
 
@@ -99,65 +101,59 @@ class SliceLoop:
         loop (a bit mask; None: unknown, all)."""
         ind0 = lines[0][0]
         S = self.stride
-        x, _, bound = self.counted
-        size, divisible = self._size()
-        test = "_ma + _mn <= _mb <= len(%s) - _mn or _mb + _mn <= _ma <= len(%s) - _mn" % (
-            memory, memory)
-        if divisible:
-            test = "%s and (%s)" % (divisible, test)
-        out = [(ind0, "_mn = %s" % size, pc),
-               (ind0, "_ma = %s" % _start(self.src), pc),
-               (ind0, "_mb = %s" % _start(self.dst), pc),
-               (ind0, "if %s:" % test, pc)]
+        x, c, bound = self.counted
+        step = abs(c)
+        j = step.bit_length() - 1
+        # d = B - X (X - B for a negative step) modulo 2**32, unreduced: the loop runs
+        # K = d / 2**j times when 0 < d (both canonical: d < 2**32) and d is a multiple
+        # of 2**j (views.trip_count); otherwise (d <= 0 unreduced, a turn around 2**32;
+        # or never a multiple: the loop only ends by a trap) the loop runs.
+        if bound == "0":
+            d = "4294967296 - l%d" % x if c > 0 else "l%d" % x
+        else:
+            d = "%s - l%d" % (bound, x) if c > 0 else "l%d - %s" % (x, bound)
+        out = []
+        if S == step:
+            out.append((ind0, "_mn = %s" % d, pc))
+            dv = "_mn"
+        else:
+            out.append((ind0, "_mk = %s" % d, pc))
+            out.append((ind0, "_mn = %s" % ("_mk * %d" % S if j == 0 else
+                                             "(_mk >> %d) * %d" % (j, S)), pc))
+            dv = "_mk"
+        test = "0 < %s" % dv
+        if step > 1:
+            test += " and not %s & %d" % (dv, step - 1)
+        out += [(ind0, "_ma = %s" % _start(self.src), pc),
+                (ind0, "_mb = %s" % _start(self.dst), pc),
+                (ind0, "_mc = _ma + _mn", pc),
+                (ind0, "_md = _mb + _mn", pc),
+                (ind0, "if %s and (_mc <= _mb or _md <= _ma) and _mc <= len(%s) >= _md:"
+                 % (test, memory), pc)]
         targets = []
         values = []
         for local in sorted(self.exits):
             if live is not None and not live >> local & 1:
                 continue
             targets.append("l%d" % local)
-            if local == x:
-                values.append(bound)
-            else:
-                values.append(self._exit_value(local, memory))
+            values.append(bound if local == x else self._exit_value(local, memory))
         if any("_mk" in v for v in values):
             out.append((ind0 + 1, "_mk = _mn" if S == 1 else "_mk = _mn // %d" % S, pc))
         if targets:
             out.append((ind0 + 1, "%s = %s" % (", ".join(targets), ", ".join(values)), pc))
-        a = "%s[_ma:_ma + _mn]" % memory
-        b = "%s[_mb:_mb + _mn]" % memory
+        src = "%s[_ma:_mc]" % memory
+        dst = "%s[_mb:_md]" % memory
         if self.swap:
-            out.append((ind0 + 1, "%s, %s = %s, %s" % (a, b, b, a), pc))
+            out.append((ind0 + 1, "%s, %s = %s, %s" % (src, dst, dst, src), pc))
         else:
-            out.append((ind0 + 1, "%s = %s" % (b, a), pc))
+            out.append((ind0 + 1, "%s = %s" % (dst, src), pc))
         out.append((ind0, "else:", pc))
         out.extend((ind + 1, text, p) for ind, text, p in lines)
         return out
 
-    def _size(self) -> Tuple[str, str]:
-        """(n = K * S, the bytes of each range, as an expression of the entry values;
-        the condition under which that is exact, or ""). K (views.trip_count) is the
-        least k >= 1 with X + k*c = B modulo 2**32, c = +/-2**j: with d = B - X (X - B
-        for a negative step), ((d - 2**j) % 2**32 >> j) + 1 when d is a multiple of
-        2**j; when it is not, the loop only ends by a trap (it never reaches B), and the
-        loop runs."""
-        x, c, bound = self.counted
-        step = abs(c)
-        j = step.bit_length() - 1
-        if bound == "0":
-            d = "-l%d" % x if c > 0 else "l%d" % x
-        else:
-            d = "(%s - l%d)" % (bound, x) if c > 0 else "(l%d - %s)" % (x, bound)
-        S = self.stride
-        divisible = "not %s & %d" % (d, step - 1) if step > 1 else ""
-        if S == step:
-            # ((r >> j) + 1) * 2**j = r + 2**j: r is a multiple of 2**j when d is.
-            return "(%s - %d) %% 4294967296 + %d" % (d, step, step), divisible
-        k = "(((%s - %d) %% 4294967296 >> %d) + 1)" % (d, step, j)
-        return ("%s * %d" % (k, S) if S != 1 else k), divisible
-
     def _exit_value(self, local: int, memory: str) -> str:
         """The value ``local`` has after the loop, as an expression of the entry values
-        of the locals, ``_mk`` (K), ``_ma``, ``_mb`` and ``_mn``."""
+        of the locals, ``_mk`` (K) and the ranges' ends ``_mc`` and ``_md``."""
         step = self.steps.get(local)
         if step is not None:
             return "(l%d + _mk * %d) %% 4294967296" % (local, _signed(step))
@@ -172,12 +168,8 @@ class SliceLoop:
             return "(%s + %d) %% 4294967296" % (terms, v[2])
         # A loaded value: the original memory at that byte of the last iteration's chunk.
         _, base, d, width = v
-        if base == self.src[0]:
-            start, d0 = "_ma", self.src[1]
-        else:
-            start, d0 = "_mb", self.dst[1]
-        address = "%s + _mn - %d" % (start, self.stride - (d - d0))
-        return _READ[width] % (memory, address)
+        end, d0 = ("_mc", self.src[1]) if base == self.src[0] else ("_md", self.dst[1])
+        return _READ[width] % (memory, "%s - %d" % (end, self.stride - (d - d0)))
 
 
 def _signed(k: int) -> int:
