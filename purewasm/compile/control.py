@@ -343,7 +343,8 @@ class Structured(Lowering):
                 self.liveness = Liveness(t.func.body, t.scan.end_of)
             start = pl.mark - 1
             t.lines[start:] = pl.idiom.lines(t.lines[start:], self.liveness.after(pl.end),
-                                             names.MEMORY % 0, t.lines[start][2])
+                                             names.MEMORY % 0, t.lines[start][2],
+                                             t.signed_i64)
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")

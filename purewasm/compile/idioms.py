@@ -95,10 +95,12 @@ class SliceLoop:
         self.steps = steps          # induction local -> its step modulo 2**32
         self.exits = exits          # local assigned in the loop -> its last value
 
-    def lines(self, lines: list, live: Optional[int], memory: str, pc: Optional[int]) -> list:
+    def lines(self, lines: list, live: Optional[int], memory: str, pc: Optional[int],
+              signed_i64: bool = False) -> list:
         """The loop's lines (``lines``: its ``while True:`` and its suite, (indentation,
         text, pc) each) behind the slice version; ``live``: the locals read after the
-        loop (a bit mask; None: unknown, all)."""
+        loop (a bit mask; None: unknown, all); ``signed_i64``: i64 locals hold signed
+        words (PyPy's shapes, ops_pypy.py)."""
         ind0 = lines[0][0]
         S = self.stride
         x, c, bound = self.counted
@@ -136,7 +138,7 @@ class SliceLoop:
             if live is not None and not live >> local & 1:
                 continue
             targets.append("l%d" % local)
-            values.append(bound if local == x else self._exit_value(local, memory))
+            values.append(bound if local == x else self._exit_value(local, memory, signed_i64))
         if any("_mk" in v for v in values):
             out.append((ind0 + 1, "_mk = _mn" if S == 1 else "_mk = _mn // %d" % S, pc))
         if targets:
@@ -151,7 +153,7 @@ class SliceLoop:
         out.extend((ind + 1, text, p) for ind, text, p in lines)
         return out
 
-    def _exit_value(self, local: int, memory: str) -> str:
+    def _exit_value(self, local: int, memory: str, signed_i64: bool) -> str:
         """The value ``local`` has after the loop, as an expression of the entry values
         of the locals, ``_mk`` (K) and the ranges' ends ``_mc`` and ``_md``."""
         step = self.steps.get(local)
@@ -169,7 +171,8 @@ class SliceLoop:
         # A loaded value: the original memory at that byte of the last iteration's chunk.
         _, base, d, width = v
         end, d0 = ("_mc", self.src[1]) if base == self.src[0] else ("_md", self.dst[1])
-        return _READ[width] % (memory, "%s - %d" % (end, self.stride - (d - d0)))
+        read = "LD_I64(%s, %s)[0]" if width == 8 and signed_i64 else _READ[width]
+        return read % (memory, "%s - %d" % (end, self.stride - (d - d0)))
 
 
 def _signed(k: int) -> int:
