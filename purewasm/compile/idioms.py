@@ -336,35 +336,50 @@ class Liveness:
 
     def __init__(self, body: Sequence[Instr], end_of: Dict[int, int]) -> None:
         self.live: Optional[List[int]] = None
+        self.rep: List[int] = []
         succ = _successors(body, end_of)
         if succ is None:
             return
+        # Only the instructions that read or assign a local, or do not just fall into
+        # the next, are nodes; any other has the liveness of the next node after it
+        # (rep: that node; n: the function's end, where nothing is live).
         n = len(body)
-        live = [0] * n
+        rep = list(range(n + 1))
+        nodes: List[Tuple[int, int, int, List[int]]] = []   # (i, gen, keep, successors)
+        full = -1
+        for i in range(n - 1, -1, -1):
+            ins = body[i]
+            op = ins.op
+            if op == "local.get":
+                nodes.append((i, 1 << ins.imm, full, succ[i]))
+            elif op == "local.set" or op == "local.tee":
+                nodes.append((i, 0, ~(1 << ins.imm), succ[i]))
+            elif succ[i] != [i + 1]:
+                nodes.append((i, 0, full, succ[i]))
+            else:
+                rep[i] = rep[i + 1]
+        nodes = [(i, gen, keep, [rep[s] for s in ss]) for i, gen, keep, ss in nodes]
+        live = [0] * (n + 1)
         changed = True
         while changed:
             changed = False
-            for i in range(n - 1, -1, -1):
+            for i, gen, keep, ss in nodes:
                 out = 0
-                for s in succ[i]:
+                for s in ss:
                     out |= live[s]
-                ins = body[i]
-                op = ins.op
-                if op == "local.get":
-                    out |= 1 << ins.imm
-                elif op == "local.set" or op == "local.tee":
-                    out &= ~(1 << ins.imm)
+                out = (out & keep) | gen
                 if out != live[i]:
                     live[i] = out
                     changed = True
         self.live = live
+        self.rep = rep
 
     def after(self, end: int) -> Optional[int]:
         """The locals live after the instruction ``end`` (a loop's end, reached only by
         falling through)."""
         if self.live is None:
             return None
-        return self.live[end]
+        return self.live[self.rep[end]]
 
 
 _NO_SUCCESSOR = frozenset(("return", "unreachable", "throw", "throw_ref", "return_call",
