@@ -351,3 +351,35 @@ def test_liveness_follows_branches() -> None:
     src = instance(text).compiled.source(0)
     assert "_ma = " in src and "l4 = " in src.split("_ma = ")[1].split("else:")[0]
     assert idioms.SLICE_LOOPS
+
+
+def test_pointer_counting_to_an_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source pointer is the counter (``while (p != end) *q++ = *p++``, by 2 bytes
+    an iteration): recognised, and the same as the loop and as wasmtime on disjoint,
+    overlapping, odd-length (never reaching the end), out-of-bounds and wrapping
+    ranges."""
+    differential = pytest.importorskip("differential")
+    text = _module(["""  (func (export "cp") (param $p i32) (param $q i32) (param $e i32) (result i64)
+    loop
+      local.get $q local.get $p i32.load8_u i32.store8
+      local.get $q local.get $p i32.load8_u offset=1 i32.store8 offset=1
+      local.get $q i32.const 2 i32.add local.set $q
+      local.get $e local.get $p i32.const 2 i32.add local.tee $p i32.ne br_if 0
+    end
+    local.get $p i64.extend_i32_u local.get $q i64.extend_i32_u i64.const 32 i64.shl i64.or)"""])
+    assert "_ma = " in instance(text).compiled.source(2)
+    plan: List[Tuple[str, List[Any]]] = [("seed", [0, PAGE])]
+    for p, q, e in [(100, 1000, 140), (1000, 100, 1002), (100, 101, 120), (101, 100, 121),
+                    (100, 3000, 105), (PAGE - 10, 64, PAGE + 10), (64, PAGE - 6, 100),
+                    (0xFFFFFFF8, 64, 8), (500, 600, 500)]:
+        plan.append(("cp", [p, q, e & 0xFFFFFFFF]))
+    with_slices = _run(text, plan)
+    monkeypatch.setattr(translate, "SLICE_LOOPS", False)
+    assert with_slices == _run(text, plan)
+    pytest.importorskip("wasmtime")
+    wasm = wat2wasm(text)
+    module = decode_module(wasm)
+    want = differential.run_wasmtime(wasm, module, plan)
+    monkeypatch.setattr(translate, "SLICE_LOOPS", True)
+    got = differential.run_purewasm(module, plan, None, exact=False)
+    assert differential.diff(want, got) == []
