@@ -383,3 +383,26 @@ def test_pointer_counting_to_an_end(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(translate, "SLICE_LOOPS", True)
     got = differential.run_purewasm(module, plan, None, exact=False)
     assert differential.diff(want, got) == []
+
+
+def test_slices_while_typed_views_are_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slice assignment of equal length keeps the bytearray's size, so it works while
+    the typed views of compile/views.py export its buffer (made by the sum's loop)."""
+    text = _module([_counted_loop("sw", 4, 1, True, "add", True), """  (func (export "sum")
+    (param $p i32) (param $n i32) (result i64) (local $s i64)
+    loop
+      local.get $s local.get $p i64.load i64.add local.set $s
+      local.get $p i32.const 8 i32.add local.set $p
+      local.get $n i32.const 1 i32.sub local.tee $n br_if 0
+    end
+    local.get $s)"""])
+    plan: List[Tuple[str, List[Any]]] = [("seed", [0, PAGE]), ("sum", [0, 128]),
+                                         ("sw", [0, 2048, 1024]), ("sum", [0, 128]),
+                                         ("sum", [2048, 128]), ("grow", []),
+                                         ("sw", [PAGE, 64, 4096]), ("sum", [PAGE, 16])]
+    if translate.TYPED_VIEWS:
+        assert "MV0" in instance(text).compiled.source(3)
+    with_slices = _run(text, plan)
+    monkeypatch.setattr(translate, "SLICE_LOOPS", False)
+    assert with_slices == _run(text, plan)
+    assert with_slices[1] != with_slices[3]
