@@ -30,6 +30,7 @@ from purewasm.syntax import Instr
 from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
+from .idioms import Liveness, SliceLoop, recognise
 from .views import ViewLoop, counted_loop, loop_pointers
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 class PyLoop:
     """A ``while True:`` of the structured lowering (level 1 = outermost)."""
 
-    __slots__ = ("level", "parent", "escapes", "mark", "view")
+    __slots__ = ("level", "parent", "escapes", "mark", "view", "idiom", "end")
 
     def __init__(self, level: int, parent: "Optional[PyLoop]") -> None:
         self.level = level
@@ -47,6 +48,8 @@ class PyLoop:
         self.escapes: set = set()    # _br codes of branches that leave it outwards
         self.mark = 0
         self.view: Optional[ViewLoop] = None   # a loop being versioned (views.py)
+        self.idiom: Optional[SliceLoop] = None  # a swap/copy loop (idioms.py)
+        self.end = -1                # the Wasm loop's end (with idiom)
 
 
 class Frame:
@@ -311,6 +314,7 @@ class Structured(Lowering):
         # Chains dispatched by bisection: chain variable -> the open tree nodes, root first
         # ([lo, mid, hi, in the else suite, mark of the open suite]).
         self.tree_nodes: Dict[str, List[List]] = {}
+        self.liveness: Optional[Liveness] = None    # made for the first idiom loop
 
     # ----- Python loops ------------------------------------------------------------------
 
@@ -333,6 +337,14 @@ class Structured(Lowering):
             t.view_loop = None
             t.lines[vl.start:] = vl.lines(t.lines[vl.start:], names.MEMORY_VIEWS % 0,
                                           names.MEMORY_VIEW % 0)
+        if pl.idiom is not None:
+            # Behind its slice version (idioms.py).
+            if self.liveness is None:
+                self.liveness = Liveness(t.func.body, t.scan.end_of)
+            start = pl.mark - 1
+            t.lines[start:] = pl.idiom.lines(t.lines[start:], self.liveness.after(pl.end),
+                                             names.MEMORY % 0, t.lines[start][2],
+                                             t.signed_i64)
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")
@@ -411,8 +423,12 @@ class Structured(Lowering):
         t.materialise_all()
         t.flush(f.base)
         vl = None
-        if t.view_memory and not t.epoch and t.view_loop is None:
-            end = t.scan.end_of.get(t.pc, t.pc)
+        idiom = None
+        end = t.scan.end_of.get(t.pc, t.pc)
+        if t.slice_memory and not t.epoch and not t.fuel:
+            idiom = recognise(t.func.body, t.pc, end, t.scan.refs.get(t.pc, set()),
+                              t.local_types)
+        if idiom is None and t.view_memory and not t.epoch and t.view_loop is None:
             pointers = loop_pointers(t.func.body, t.pc, end)
             if pointers is not None:
                 vl = ViewLoop(pointers, len(t.lines),
@@ -422,6 +438,9 @@ class Structured(Lowering):
         if vl is not None and f.py is not None:
             f.py.view = vl
             t.view_loop = vl
+        if idiom is not None and f.py is not None:
+            f.py.idiom = idiom
+            f.py.end = end
         outer = t.ctrl[-2]
         if outer.shared:
             outer.py = f.py

@@ -19,6 +19,7 @@ from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
 from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
+from .idioms import SLICE_LOOPS
 from .intervals import NO_FACTS, Facts, analyse
 from .ranges import LocalBits, counter_bounds, pointer_locals
 from .views import TYPED_VIEWS, ViewLoop
@@ -127,6 +128,9 @@ class Translator(OperandStack):
         self.view_memory = (TYPED_VIEWS and bool(mts) and mts[0].address == "i32"
                             and not mts[0].shared)
         self.view_loop: Optional[ViewLoop] = None
+        # Swap and copy loops as slice operations (idioms.py): memory 0 32-bit, not shared.
+        self.slice_memory = (SLICE_LOOPS and bool(mts) and mts[0].address == "i32"
+                             and not mts[0].shared)
 
     def block_sig(self, bt: BlockType) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
         if bt is None:
