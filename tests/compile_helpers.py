@@ -7,7 +7,8 @@ with one lowering forced if asked.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+import hashlib
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from purewasm import runtime as rt
 from purewasm.binary import decode_module
@@ -87,3 +88,20 @@ def instance(text: str, imports: Optional[Dict[str, Any]] = None,
              mode: Optional[str] = None) -> Instance:
     """``text`` (WAT) assembled by purewasm's own wat2wasm and instantiated."""
     return Instance(decode_module(wat2wasm(text)), imports, mode)
+
+
+def run_plan(text: str, plan: List[Tuple[str, List[Any]]]) -> List[Any]:
+    """Each call of ``plan`` ((export, arguments)) on one instance of ``text``: its result
+    or ``"trap: <reason>"``, then the SHA-256 of memory 0 at the end (the random loop
+    tests compare these between two ways of compiling the same module)."""
+    from purewasm.errors import Trap
+
+    inst = instance(text)
+    out: List[Any] = []
+    for name, args in plan:
+        try:
+            out.append(inst.func(name)(*args))
+        except Trap as trap:
+            out.append("trap: %s" % trap.reason)
+    out.append(hashlib.sha256(bytes(inst.memories[0].data)).hexdigest())
+    return out

@@ -16,15 +16,13 @@ value (views._temporary_indexes; with pointers near 2**32 the unreduced indexes 
 views.unwrap_indexes wrap onto valid memory)."""
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any, List, Tuple
 
 import pytest
 
-from compile_helpers import instance
+from compile_helpers import instance, run_plan
 from purewasm.compile import translate, views
-from purewasm.errors import Trap
 
 PAGE = 65536
 STEPS = (8, 8, 16, -8, 24, 4, 12, 1)
@@ -173,16 +171,7 @@ def _plan(rnd: random.Random, count: int) -> List[Tuple[str, List[Any]]]:
     return plan
 
 
-def _run(text: str, plan: List[Tuple[str, List[Any]]]) -> List[Any]:
-    inst = instance(text)
-    out: List[Any] = []
-    for name, args in plan:
-        try:
-            out.append(inst.func(name)(*args))
-        except Trap as trap:
-            out.append("trap: %s" % trap.reason)
-    out.append(hashlib.sha256(bytes(inst.memories[0].data)).hexdigest())
-    return out
+_run = run_plan
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -7,13 +7,12 @@ counts that never reach the bound; results (the locals read after the loop among
 traps and memory must be the same, and the same as wasmtime's for generated loops."""
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any, List, Tuple
 
 import pytest
 
-from compile_helpers import instance
+from compile_helpers import instance, run_plan
 from purewasm.binary import decode_module
 from purewasm.compile import idioms, translate
 from purewasm.errors import Trap
@@ -34,23 +33,31 @@ def _access(base: str, k: int, w: int, style: str, temp: str) -> Tuple[str, str]
     return "%s%s local.tee %s" % (base, add, temp), ""
 
 
-def _counted_loop(name: str, unroll: int, w: int, swap: bool, style: str,
-                  live: bool) -> str:
-    """qsort's main swap loop: ``i`` from 0 by ``unroll * w`` until ``i == n``; chunks
-    at ``a + i`` and ``b + i`` (copy: from ``a`` to ``b``)."""
+def _chunks(a: str, b: str, unroll: int, w: int, swap: bool, style: str) -> List[str]:
+    """The body's moves: ``unroll`` chunks of ``w`` bytes at ``a + k`` and ``b + k``
+    (``a``, ``b``: the address code), swapped or copied from a to b."""
     load, store, vt = WIDTHS[w]
     t = "$t" if vt == "i32" else "$w"
     body: List[str] = []
     for j in range(unroll):
         k = j * w
-        pa, oa = _access("local.get $a local.get $i i32.add", k, w, style, "$p")
-        pb, ob = _access("local.get $b local.get $i i32.add", k, w, style, "$q")
+        pa, oa = _access(a, k, w, style, "$p")
+        pb, ob = _access(b, k, w, style, "$q")
         if swap:
             body.append("%s %s%s local.set %s" % (pa, load, oa, t))
             body.append("local.get $p %s %s%s %s%s" % (pb, load, ob, store, oa))
             body.append("local.get $q local.get %s %s%s" % (t, store, ob))
         else:
             body.append("%s %s %s%s local.tee %s %s%s" % (pb, pa, load, oa, t, store, ob))
+    return body
+
+
+def _counted_loop(name: str, unroll: int, w: int, swap: bool, style: str,
+                  live: bool) -> str:
+    """qsort's main swap loop: ``i`` from 0 by ``unroll * w`` until ``i == n``; chunks
+    at ``a + i`` and ``b + i`` (copy: from ``a`` to ``b``)."""
+    body = _chunks("local.get $a local.get $i i32.add", "local.get $b local.get $i i32.add",
+                   unroll, w, swap, style)
     body.append("local.get $n local.get $i i32.const %d i32.add local.tee $i i32.ne br_if 0"
                 % (unroll * w))
     return _func(name, "\n      ".join(body), live)
@@ -60,19 +67,7 @@ def _pointer_loop(name: str, unroll: int, w: int, swap: bool, style: str, live: 
                   down: int = 1) -> str:
     """qsort's remainder loop: pointers ``a`` and ``b`` stepping by ``unroll * w``, a
     counter ``n`` stepping by ``-down`` until 0."""
-    load, store, vt = WIDTHS[w]
-    t = "$t" if vt == "i32" else "$w"
-    body: List[str] = []
-    for j in range(unroll):
-        k = j * w
-        pa, oa = _access("local.get $a", k, w, style, "$p")
-        pb, ob = _access("local.get $b", k, w, style, "$q")
-        if swap:
-            body.append("%s %s%s local.set %s" % (pa, load, oa, t))
-            body.append("local.get $p %s %s%s %s%s" % (pb, load, ob, store, oa))
-            body.append("local.get $q local.get %s %s%s" % (t, store, ob))
-        else:
-            body.append("%s %s %s%s local.tee %s %s%s" % (pb, pa, load, oa, t, store, ob))
+    body = _chunks("local.get $a", "local.get $b", unroll, w, swap, style)
     body.append("local.get $a i32.const %d i32.add local.set $a" % (unroll * w))
     body.append("local.get $b i32.const %d i32.add local.set $b" % (unroll * w))
     body.append("local.get $n i32.const %d i32.sub local.tee $n br_if 0" % down)
@@ -153,16 +148,7 @@ def _calls(up: bool, chunk: int) -> List[List[int]]:
     ]
 
 
-def _run(text: str, plan: List[Tuple[str, List[Any]]]) -> List[Any]:
-    inst = instance(text)
-    out: List[Any] = []
-    for name, args in plan:
-        try:
-            out.append(inst.func(name)(*args))
-        except Trap as trap:
-            out.append("trap: %s" % trap.reason)
-    out.append(hashlib.sha256(bytes(inst.memories[0].data)).hexdigest())
-    return out
+_run = run_plan
 
 
 def _plan() -> List[Tuple[str, List[Any]]]:
