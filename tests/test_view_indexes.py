@@ -281,3 +281,34 @@ def test_temporary_indexes() -> None:
     assert assign == {0: (3, 2), 9: (5, 2)}
     assert reads == {1: {3: 2}, 2: {3: 2}, 3: {3: 2}, 10: {5: 2}, 11: {5: 2}}
     assert reduced == {2, 9} and shift_of == {2: 2, 9: 2}
+
+
+def _nested(outer: int) -> str:
+    """The sum loop inside ``outer`` more loops (each run once)."""
+    body = """loop
+      local.get $s
+      local.get $base i32.const 16 i32.add local.get $i i32.const 2 i32.shl i32.add
+      i32.load i32.add local.set $s
+      local.get $i i32.const 1 i32.add local.tee $i
+      local.get $n i32.ne br_if 0
+    end"""
+    for _ in range(outer):
+        body = ("loop\n%s\nlocal.get $k i32.const 1 i32.add local.tee $k i32.const 0 i32.eq "
+                "br_if 0\nend" % body)
+    return """(module (memory 1) (func (export "f") (param $base i32) (param $n i32)
+      (result i32) (local $i i32) (local $s i32) (local $k i32)
+      %s
+      local.get $s))""" % body
+
+
+@pytest.mark.skipif(not views.TYPED_VIEWS, reason="typed views: CPython, little-endian")
+@pytest.mark.parametrize("outer", [16, 17, 18, 19])
+def test_no_try_where_cpython_would_refuse_its_nesting(outer: int) -> None:
+    # CPython allows 20 nested blocks and an except clause takes two: a try in a loop
+    # nested 19 or 20 deep would make the function fall back to the flat lowering.
+    inst = instance(_nested(outer))
+    struct.pack_into("<1024I", inst.memories[0].data, 0, *[_words(k) for k in range(1024)])
+    # base + 16 wraps to 0: words 0..7
+    assert inst.func("f")(TOP - 16, 8) == sum(_words(k) for k in range(8)) & 0xFFFFFFFF
+    assert inst.compiled.mode(0) == "structured"
+    assert ("except IndexError:" in inst.compiled.source(0)) == (outer <= 17)

@@ -31,6 +31,7 @@ from . import names
 from .entries import TranslationError
 from .stack import Line, V, _p
 from .idioms import Liveness, SliceLoop, recognise
+from .scan import MAX_PY_LOOPS
 from .views import ViewLoop, counted_loop, loop_pointers
 
 if TYPE_CHECKING:
@@ -438,6 +439,7 @@ class Structured(Lowering):
         if vl is not None and f.py is not None:
             f.py.view = vl
             t.view_loop = vl
+            vl.may_try = len(self.pyloops) <= MAX_PY_LOOPS - 2
         if idiom is not None and f.py is not None:
             f.py.idiom = idiom
             f.py.end = end

@@ -1047,7 +1047,8 @@ def entry_test(sizes: Dict[int, int]) -> str:
 class ViewLoop:
     """A loop being versioned: where its lines start, what its accesses used."""
 
-    __slots__ = ("pointers", "start", "sizes", "formats", "used", "defs", "counted")
+    __slots__ = ("pointers", "start", "sizes", "formats", "used", "defs", "counted",
+                 "may_try")
 
     def __init__(self, pointers: Dict[int, Pointer], start: int,
                  counted: Optional[Counted] = None) -> None:
@@ -1060,6 +1061,10 @@ class ViewLoop:
         # local -> (alignment, locals to test) of the value it was last assigned on
         # this straight-line run of the loop's body (see :meth:`assigned`).
         self.defs: Dict[int, Tuple[int, Tuple[int, ...]]] = {}
+        # Whether a try statement may go in the loop's body: CPython allows 20 nested
+        # blocks, and an except clause takes two of them, so not in a loop nested more
+        # than 18 deep (control.Structured.loop sets it).
+        self.may_try = True
 
     def _alignment(self, local: int) -> Tuple[int, Tuple[int, ...]]:
         """What is known of ``local`` here: (the alignment its value has when the locals
@@ -1162,7 +1167,8 @@ class ViewLoop:
         viewed = fold_loads(viewed)
         if self.counted is not None:
             viewed = _as_for_loop(viewed, self.counted)
-        viewed = unwrap_indexes(viewed, nonnegative)
+        if self.may_try:
+            viewed = unwrap_indexes(viewed, nonnegative)
         if not self.sizes:
             # Every access is aligned whatever the locals hold (scaled indexes from an
             # aligned constant): one loop, with views.
