@@ -187,9 +187,13 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                     canon = True
                     bits = max(hi.bit_length(), 1)
             self.pure(e, t, (a, b), canon=canon, bits=bits)
-            # A canonical value plus or minus a constant: a counter, a pointer.
-            self.stack[-1].near = (a.canon and not a.isbool and not b.deps and b.atom
-                                   and b.e.isdigit())
+            # A canonical value plus or minus a constant: a counter, a pointer. Or the sum
+            # of two canonical values: sizes, offsets, counts and sums of results seldom
+            # wrap (a hash's sum of products is not canonical; see cx for the costs).
+            self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
+                                    and b.e.isdigit())
+                                   or (op == "+" and a.canon and b.canon and not a.isbool
+                                       and not b.isbool))
         elif name == "mul":
             if CPYTHON_SHAPES and a.canon and b.canon and a.bits + b.bits <= w:
                 # Narrow factors: the product fits (ranges.py).

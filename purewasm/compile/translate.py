@@ -9,7 +9,7 @@ them over a function body and assembles the function.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import BlockType, FuncType, Instr, Module
@@ -72,6 +72,36 @@ class IndexSpaces:
         # Exception handling: each tag's payload types.
         self.tag_types = [tuple(module.func_type(tt.type_index).params)
                           for tt in module.tag_types()]
+
+
+# Where a function's straight-line start ends: an instruction that branches, ends the
+# path or opens a block other than ``block`` (an if's arms may not run, a loop's body may
+# run again and views.py emits code at its entry, a try_table may resume elsewhere).
+_START_ENDS = (names_where("branches") | names_where("ends_path") | names_where("is_else")
+               | (BLOCK_OPENERS - {"block"}))
+
+
+def assigned_at_start(body: Sequence[Instr]) -> Set[int]:
+    """The locals that the function's straight-line start sets before anything reads them.
+
+    Up to the first instruction that branches, loops, returns or opens an if or a
+    try_table (a block's start and end are straight-line), code runs in order, once, and
+    the structured lowering emits it in order; a local set there before
+    any ``local.get`` of it is never read unassigned, so it needs no zero at entry. The
+    Python it saves is paid at every call (fib's ``l1 = l2 = 0``)."""
+    assigned: Set[int] = set()
+    seen: Set[int] = set()
+    for ins in body:
+        op = ins.op
+        if op in ("local.set", "local.tee"):
+            if ins.imm not in seen:
+                assigned.add(ins.imm)
+                seen.add(ins.imm)
+        elif op == "local.get":
+            seen.add(ins.imm)
+        elif op in _START_ENDS:
+            break
+    return assigned
 
 
 class Translator(OperandStack):
@@ -258,8 +288,11 @@ class Translator(OperandStack):
         head = ["# wasm function %d %s" % (self.index,
                                             names.printable(self.module.func_name(self.index))),
                 "def %s(%s):" % (names.FUNC % self.index, params)]
-        # Locals no instruction reads need no initial value (no dead stores).
+        # Locals no instruction reads need no initial value (no dead stores), nor those
+        # the function's straight-line start assigns before any read.
         read = {ins.imm for ins in self.func.body if ins.op in ("local.get", "local.tee")}
+        if isinstance(self.lowering, Structured):
+            read -= assigned_at_start(self.func.body)
         inits: Dict[str, List[str]] = {}
         for i in range(nparams, len(self.local_types)):
             if i not in read:
