@@ -204,6 +204,53 @@ def test_assigned_at_start() -> None:
         assert assigned_at_start(body((stop, None), ("local.set", 1))) == set(), stop
 
 
+def _rotl(x: int, k: int) -> int:
+    k &= 31
+    return ((x << k) | (x >> (32 - k))) & M32
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rotations_of_a_local_from_one_pair(mode: Any) -> None:
+    # Several constant rotations of one local read one pair x | x << 32 (CPython shapes,
+    # ops_numeric.doubled_rotations); rotations left on the operand stack when the local
+    # is assigned keep the old value, and the pair dies at assignments and control.
+    text = """(module
+      (func (export "f") (param i32 i32) (result i32) (local i32)
+        local.get 0 i32.const 5 i32.rotl
+        local.get 0 i32.const 9 i32.rotr
+        local.get 1 local.set 0                     ;; both still pending: old l0
+        local.get 0 i32.const 3 i32.rotl
+        local.get 0 i32.const 31 i32.rotr
+        i32.xor i32.xor i32.xor
+        local.tee 2 i32.const 7 i32.rotr
+        local.get 2 i32.const 18 i32.rotr
+        i32.add
+        local.get 1 if (result i32)                   ;; a pair made in one arm only
+          local.get 2 i32.const 1 i32.rotl
+          local.get 2 i32.const 4 i32.rotl i32.xor
+        else
+          local.get 2 i32.const 2 i32.rotl
+        end
+        local.get 2 i32.const 6 i32.rotl              ;; after the join: a new pair
+        local.get 2 i32.const 8 i32.rotl i32.xor
+        local.get 2 i32.const 32 i32.rotl             ;; by 0: x itself
+        i32.add i32.add i32.add))"""
+
+    def ref(a: int, b: int) -> int:
+        x = _rotl(a, 5) ^ _rotl(a, 32 - 9) ^ _rotl(b, 3) ^ _rotl(b, 32 - 31)
+        y = (_rotl(x, 32 - 7) + _rotl(x, 32 - 18)) & M32
+        z = _rotl(x, 1) ^ _rotl(x, 4) if b else _rotl(x, 2)
+        return (y + z + (_rotl(x, 6) ^ _rotl(x, 8)) + x) & M32
+    inst = instance(text, mode=mode)
+    if CPYTHON_SHAPES and mode is None:
+        src = inst.compiled.source(0)
+        assert src.count("<< 32)") == 5 and "_r2 = l2 | (l2 << 32)" in src, src
+    f = inst.func("f")
+    for a, b in ((0, 0), (1, 0), (0, 1), (M32, 0), (0x80000001, 0x12345678),
+                 (0xDEADBEEF, 0xCAFEBABE), (0x7FFFFFFF, M32)):
+        assert f(a, b) == ref(a, b), (hex(a), hex(b))
+
+
 def _counted(init: str, step: int, cmp: str, bound: int, t: str = "i32") -> str:
     # loop: sum += x; x += step (tee); continue while x <cmp> bound; returns sum * 2**16
     # + iterations (at most 100,000: a second exit, to the enclosing block).

@@ -3,7 +3,7 @@ generated from small tables: see stack.py for the entries they combine and when 
 is masked."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from purewasm.syntax import Instr
 
@@ -314,7 +314,19 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # Unmasked, like shl: the bits above w are garbage that the consumer masks
             # if it needs the canonical value (three rotations xor'ed and added, as in
             # SHA-256, are masked once).
-            if CPYTHON_SHAPES:
+            if self.pc in self.doubled_rotations and a.e == "l%d" % self.func.body[
+                    self.pc - 2].imm:
+                # One of several rotations of a local: the low 32 bits of
+                # (x | x << 32) >> (32 - k) are x rotated left by k; the pair is
+                # computed once for them all (doubled_rotations).
+                pair = self.doubled.get(a.e)
+                if pair is None:
+                    pair = "_r%d" % len(self.doubled_names)
+                    self.doubled_names.append(pair)
+                    self.emit("%s = %s | (%s << 32)" % (pair, a.e, a.e))
+                    self.doubled[a.e] = pair
+                self.pure("%s >> %d" % (pair, w - k), t, (a,), canon=False, bits=w + k)
+            elif CPYTHON_SHAPES:
                 self.pure("(%s << %d) | (%s >> %d)" % (a.e, k, a.e, w - k), t, (a,),
                           canon=False, bits=w + k)
             else:
@@ -325,6 +337,42 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
         else:  # pragma: no cover
             raise UnsupportedError(name)
     return op
+
+
+_ROTATIONS = frozenset(("i32.rotl", "i32.rotr"))
+
+
+def doubled_rotations(body: Sequence[Instr], region_ends: Set[str]) -> Set[int]:
+    """The i32 rotations by a constant that are translated from a pair (CPython shapes).
+
+    Hashes and ciphers rotate one value several times (SHA-256's ``ROR(e, 6) ^ ROR(e, 11)
+    ^ ROR(e, 25)``): three Python operations per rotation. Where a local is rotated twice
+    or more (``local.get``/``local.tee`` x, ``i32.const``, ``i32.rotl``/``rotr``) with no
+    assignment to it and none of ``region_ends`` (the control instructions, where paths
+    split or join) in between, those rotations read one pair ``_rN = x | (x << 32)``,
+    computed at the first, and take one shift each. A single rotation keeps its three
+    operations (the pair would cost a statement more)."""
+    chosen: Set[int] = set()
+    groups: Dict[int, List[int]] = {}
+
+    def close(x: int) -> None:
+        pcs = groups.pop(x, None)
+        if pcs is not None and len(pcs) > 1:
+            chosen.update(pcs)
+
+    for i, ins in enumerate(body):
+        op = ins.op
+        if op in ("local.set", "local.tee"):
+            close(ins.imm)
+        elif op in region_ends:
+            for x in list(groups):
+                close(x)
+        elif (op in _ROTATIONS and i >= 2 and body[i - 1].op == "i32.const"
+              and body[i - 2].op in ("local.get", "local.tee")):
+            groups.setdefault(body[i - 2].imm, []).append(i)
+    for x in list(groups):
+        close(x)
+    return chosen
 
 
 def _int_unop(t: str, name: str) -> Handler:

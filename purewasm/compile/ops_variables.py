@@ -60,6 +60,7 @@ def local_set(t: Translator, ins: Instr) -> None:
     if v.e == name:
         return
     t.protect(name)
+    t.doubled.pop(name, None)
     if t.view_loop is not None:
         t.view_loop.assigned(idx, v)
     if CPYTHON_SHAPES and v.t in _WIDTH:

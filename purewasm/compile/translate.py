@@ -158,6 +158,12 @@ class Translator(OperandStack):
         self.view_memory = (TYPED_VIEWS and bool(mts) and mts[0].address == "i32"
                             and not mts[0].shared)
         self.view_loop: Optional[ViewLoop] = None
+        # Rotations of a local computed from one pair (ops_numeric.doubled_rotations):
+        # their instructions, and the pair of each local until it is assigned or control
+        # splits or joins (its names, each assigned once, in doubled_names).
+        self.doubled_rotations: Set[int] = set()
+        self.doubled: Dict[str, str] = {}
+        self.doubled_names: List[str] = []
         # Swap and copy loops as slice operations (idioms.py): memory 0 32-bit, not shared.
         self.slice_memory = (SLICE_LOOPS and bool(mts) and mts[0].address == "i32"
                              and not mts[0].shared)
@@ -194,6 +200,8 @@ class Translator(OperandStack):
                 self.intervals = analyse(body, self.local_types, len(self.type.params),
                                          self.scan.end_of, self.scan.refs,
                                          self.block_arity, self.call_arity)
+        if CPYTHON_SHAPES:
+            self.doubled_rotations = ops_numeric.doubled_rotations(body, _JOINS)
         self.ctrl.append(Frame("func", (), self.type.results, 0, True))
         self.lowering.start()
         handlers = HANDLERS
@@ -214,6 +222,7 @@ class Translator(OperandStack):
             self.cur_pc = i
             if op in _JOINS:
                 self.last_effect = None
+                self.doubled.clear()
             if op in _FACT_JOINS:
                 self.join_facts(i)
             fn = handlers.get(op)
