@@ -3,7 +3,7 @@ generated from small tables: see stack.py for the entries they combine and when 
 is masked."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, AbstractSet, Dict, List, Optional, Sequence, Set, Tuple
 
 from purewasm.syntax import Instr
 
@@ -342,7 +342,7 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
 _ROTATIONS = frozenset(("i32.rotl", "i32.rotr"))
 
 
-def doubled_rotations(body: Sequence[Instr], region_ends: Set[str]) -> Set[int]:
+def doubled_rotations(body: Sequence[Instr], region_ends: AbstractSet[str]) -> Set[int]:
     """The i32 rotations by a constant that are translated from a pair (CPython shapes).
 
     Hashes and ciphers rotate one value several times (SHA-256's ``ROR(e, 6) ^ ROR(e, 11)
