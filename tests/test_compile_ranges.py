@@ -204,6 +204,26 @@ def test_assigned_at_start() -> None:
         assert assigned_at_start(body((stop, None), ("local.set", 1))) == set(), stop
 
 
+@pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
+def test_sum_with_a_hash_reduced_with_and() -> None:
+    # A local just assigned a sum of rotations (a hash's value, ranges.LocalBits
+    # .scrambled) wraps often when added to another: & there, % for plain values.
+    text = """(module
+      (func (export "f") (param i32 i32) (result i32) (local i32 i32)
+        local.get 0 i32.const 6 i32.rotr local.get 0 i32.const 11 i32.rotr i32.xor
+        local.get 1 i32.add local.set 2
+        local.get 2 local.get 1 i32.add local.set 3
+        local.get 3 local.get 1 i32.add))"""
+    inst = instance(text)
+    src = inst.compiled.source(0)
+    assert "l3 = (l2 + l1) & 0xFFFFFFFF" in src, src
+    assert "return ((l3 + l1) % 4294967296)" in src, src
+    f = inst.func("f")
+    for a, b in ((0, 0), (M32, M32), (0x12345678, 0x9ABCDEF0)):
+        x = (((a >> 6) | (a << 26)) ^ ((a >> 11) | (a << 21))) & M32
+        assert f(a, b) == (x + 3 * b) & M32
+
+
 def _rotl(x: int, k: int) -> int:
     k &= 31
     return ((x << k) | (x >> (32 - k))) & M32

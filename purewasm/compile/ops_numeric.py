@@ -138,6 +138,12 @@ def _proven_bound(t: Translator, a: V, b: V, op: str, w: int) -> int:
     return hi if 0 <= lo and hi >> w == 0 else -1
 
 
+def _scrambled(t: Translator, v: V) -> bool:
+    """Whether v is a local just assigned a hash-like value (ranges.LocalBits)."""
+    e = v.e
+    return e[:1] == "l" and e[1:].isdigit() and int(e[1:]) in t.local_bits.scrambled
+
+
 def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per operator
     w = _WIDTH[t]
     sign = _SIGN[t]
@@ -189,11 +195,13 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             self.pure(e, t, (a, b), canon=canon, bits=bits)
             # A canonical value plus or minus a constant: a counter, a pointer. Or the sum
             # of two canonical values: sizes, offsets, counts and sums of results seldom
-            # wrap (a hash's sum of products is not canonical; see cx for the costs).
+            # wrap (see cx for the costs), unless one is a hash's (ranges.LocalBits
+            # .scrambled; a sum of products is not canonical).
             self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
                                     and b.e.isdigit())
                                    or (op == "+" and a.canon and b.canon and not a.isbool
-                                       and not b.isbool))
+                                       and not b.isbool and not _scrambled(self, a)
+                                       and not _scrambled(self, b)))
         elif name == "mul":
             if CPYTHON_SHAPES and a.canon and b.canon and a.bits + b.bits <= w:
                 # Narrow factors: the product fits (ranges.py).

@@ -74,6 +74,10 @@ def local_set(t: Translator, ins: Instr) -> None:
         else:
             bits = v.bits if v.canon else _WIDTH[v.t]
         t.local_bits.assign(idx, bits, _WIDTH[v.t], exact)
+        if not v.canon and not v.near and v.bits > _WIDTH[v.t] + 8 and "*" not in v.e:
+            # Far wider than a sum of addresses or a scaled index, not an index times a
+            # size: a rotation's or a sum of them (ranges.LocalBits.scrambled).
+            t.local_bits.scrambled.add(idx)
     last = t.last_effect
     if (last is not None and v.slot == len(t.stack) and v.canon
             and t.lines and t.lines[-1] is last[0] and last[1] == v.slot):

@@ -85,7 +85,7 @@ class LocalBits:
     """Flow-sensitive bounds on the bit length of locals' values (see the module doc),
     and the exact value of locals just assigned a constant (for :func:`counter_bounds`)."""
 
-    __slots__ = ("bits", "exact", "headroom")
+    __slots__ = ("bits", "exact", "headroom", "scrambled")
 
     def __init__(self) -> None:
         self.bits: Dict[int, int] = {}
@@ -93,6 +93,11 @@ class LocalBits:
         # local -> h: ``local + c`` < 2**32 for every constant 0 <= c < h (the module doc,
         # "Accessed pointers").
         self.headroom: Dict[int, int] = {}
+        # Locals just assigned a value reduced from a far wider one, not a product (sums
+        # of rotated values): a hash's, whose sum with another value wraps about half
+        # the time, so it is reduced with & rather than % (stack.OperandStack.cx). A
+        # hint for speed only: either reduction is exact.
+        self.scrambled: Set[int] = set()
 
     def get(self, index: int, width: int) -> int:
         """The bound on local ``index`` here (``width``: none known)."""
@@ -106,6 +111,7 @@ class LocalBits:
         else:
             self.bits.pop(index, None)
         self.headroom.pop(index, None)
+        self.scrambled.discard(index)
         if exact is None:
             self.exact.pop(index, None)
         else:
@@ -116,6 +122,7 @@ class LocalBits:
         self.bits.clear()
         self.exact.clear()
         self.headroom.clear()
+        self.scrambled.clear()
 
     def accessed(self, index: int, offset: int, size: int) -> None:
         """A load or store of ``size`` bytes at ``local index + offset`` in a 32-bit
