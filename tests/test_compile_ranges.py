@@ -204,6 +204,26 @@ def test_assigned_at_start() -> None:
         assert assigned_at_start(body((stop, None), ("local.set", 1))) == set(), stop
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_base_plus_index_times_size(mode: Any) -> None:
+    # base + index * size (two variables multiplied: an element's address) is reduced
+    # with % on CPython, a hash's h * 31 + c with &; both exact when they wrap.
+    text = """(module
+      (func (export "f") (param i32 i32 i32) (result i32) (local i32 i32)
+        local.get 0 local.get 1 local.get 2 i32.mul i32.add local.set 3
+        local.get 0 i32.const 31 i32.mul local.get 1 i32.add local.set 4
+        local.get 3 local.get 4 i32.xor))"""
+    inst = instance(text, mode=mode)
+    if CPYTHON_SHAPES and mode is None:
+        src = inst.compiled.source(0)
+        assert "l3 = ((l0 + (l1 * l2)) % 4294967296)" in src, src
+        assert "l4 = ((l0 * 31) + l1) & 0xFFFFFFFF" in src, src
+    f = inst.func("f")
+    for a, b, c in ((0, 0, 0), (16, 3, 4), (M32, M32, M32), (0x80000000, 0x10000, 0x10000),
+                    (7, 0x12345678, 0x9ABCDEF)):
+        assert f(a, b, c) == ((a + b * c) & M32) ^ ((a * 31 + b) & M32), (a, b, c)
+
+
 @pytest.mark.skipif(not CPYTHON_SHAPES, reason="CPython code shapes")
 def test_sum_with_a_hash_reduced_with_and() -> None:
     # A local just assigned a sum of rotations (a hash's value, ranges.LocalBits

@@ -3,6 +3,7 @@ generated from small tables: see stack.py for the entries they combine and when 
 is masked."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, AbstractSet, Dict, List, Optional, Sequence, Set, Tuple
 
 from purewasm.syntax import Instr
@@ -138,6 +139,10 @@ def _proven_bound(t: Translator, a: V, b: V, op: str, w: int) -> int:
     return hi if 0 <= lo and hi >> w == 0 else -1
 
 
+# The product of two canonical locals or slots (an index times a size), as mul emits it.
+_INDEX_TIMES_SIZE = re.compile(r"\A\(?[ls]\d+ \* [ls]\d+\)?\Z")
+
+
 def _scrambled(t: Translator, v: V) -> bool:
     """Whether v is a local just assigned a hash-like value (ranges.LocalBits)."""
     e = v.e
@@ -197,11 +202,17 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # of two canonical values: sizes, offsets, counts and sums of results seldom
             # wrap (see cx for the costs), unless one is a hash's (ranges.LocalBits
             # .scrambled; a sum of products is not canonical).
+            # So is a value plus the product of two variables: an element's address
+            # (base + index * size; a hash multiplies by a constant).
             self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
                                     and b.e.isdigit())
                                    or (op == "+" and a.canon and b.canon and not a.isbool
                                        and not b.isbool and not _scrambled(self, a)
-                                       and not _scrambled(self, b)))
+                                       and not _scrambled(self, b))
+                                   or (op == "+" and a.canon and not a.isbool
+                                       and _INDEX_TIMES_SIZE.match(b.e) is not None)
+                                   or (op == "+" and b.canon and not b.isbool
+                                       and _INDEX_TIMES_SIZE.match(a.e) is not None))
         elif name == "mul":
             if CPYTHON_SHAPES and a.canon and b.canon and a.bits + b.bits <= w:
                 # Narrow factors: the product fits (ranges.py).
