@@ -269,7 +269,8 @@ class OperandStack(Output):
         embedder (conditions use the bool itself).
 
         ``near`` (or ``v.near``): the value is most likely in range already (an address,
-        a counter), so it is reduced with ``% 2**N``: CPython returns an operand smaller
+        a counter, a sum of two values not known to be a hash's: ops_numeric's add), so
+        it is reduced with ``% 2**N``: CPython returns an operand smaller
         than the modulus at once (about 20 ns less than ``&`` per operation, 3.9-3.13),
         but takes about 40 ns more when it does reduce; ``&`` costs the same either way."""
         if v.isbool:
