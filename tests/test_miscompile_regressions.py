@@ -163,3 +163,44 @@ def test_tree_walk_terminates(mode: str) -> None:
 def test_value_on_one_path_reaches_its_consumer(mode: str, name: str, args: List[int],
                                                  want: int) -> None:
     assert _invoke(SHAPES, mode, name, args) == want
+
+
+# A loop parameter entered with a narrow value (a zeroed local: the interval facts give
+# it one bit): the slot kept that bound on the back edge, so `s0 + 0x7FFF...` looked
+# canonical in the second iteration and the i64 sum went unreduced past 2**64 (smith
+# campaign, session 9, seed 911530). Also i32, and a parameter entered as a constant.
+LOOP_PARAMS = r"""
+(module
+  (func (export "i64") (param i32) (result i64) (local i64)
+    local.get 1
+    loop (param i64) (result i64)
+      i64.const 0x7FFFFFFFFFFFFFFF i64.add
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if 0
+    end)
+  (func (export "i32") (param i32) (result i32) (local i32)
+    local.get 1
+    loop (param i32) (result i32)
+      i32.const 0x7FFFFFFF i32.add
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if 0
+    end)
+  (func (export "const") (param i32) (result i32)
+    i32.const 1
+    loop (param i32) (result i32)
+      i32.const 0x40000000 i32.mul i32.const 3 i32.add
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if 0
+    end))
+"""
+
+
+@pytest.mark.parametrize("mode", ["structured", "flat"])
+def test_loop_parameters_forget_the_entry_value(mode: str) -> None:
+    for n in (1, 2, 3, 4):
+        assert _invoke(LOOP_PARAMS, mode, "i64", [n]) == n * 0x7FFFFFFFFFFFFFFF % 2**64
+        assert _invoke(LOOP_PARAMS, mode, "i32", [n]) == n * 0x7FFFFFFF % 2**32
+        want = 1
+        for _ in range(n):
+            want = (want * 0x40000000 + 3) % 2**32
+        assert _invoke(LOOP_PARAMS, mode, "const", [n]) == want

@@ -423,6 +423,7 @@ class Structured(Lowering):
             return
         t.materialise_all()
         t.flush(f.base)
+        t.loop_params(f.base)
         vl = None
         idiom = None
         end = t.scan.end_of.get(t.pc, t.pc)
@@ -758,6 +759,7 @@ class Flat(Lowering):
             return
         t.materialise_all()
         t.flush(f.base)
+        t.loop_params(f.base)
         f.st_start = self.new_state()
         self.start_state(f.st_start)
         if t.epoch:

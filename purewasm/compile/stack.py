@@ -250,6 +250,15 @@ class OperandStack(Output):
                 nv.bits = _WIDTH[v.t]
             st[j] = nv
 
+    def loop_params(self, base: int) -> None:
+        """The entries from ``base`` up (flushed into their slots) are a loop's parameters:
+        back edges bring other values into those slots, so nothing is known of them
+        but their type (an entry value's bound kept here made ``s0 + K`` look canonical
+        on the second iteration: a wrong i64 sum, found by the smith campaign)."""
+        st = self.stack
+        for j in range(base, len(st)):
+            st[j] = V.in_slot(j, st[j].t)
+
     def result_slots(self, base: int, types: Sequence[str]) -> None:
         """Push entries for a label's values arriving in slots s<base>...."""
         del self.stack[base:]
