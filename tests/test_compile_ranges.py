@@ -233,15 +233,19 @@ def test_sum_with_a_hash_reduced_with_and() -> None:
         local.get 0 i32.const 6 i32.rotr local.get 0 i32.const 11 i32.rotr i32.xor
         local.get 1 i32.add local.set 2
         local.get 2 local.get 1 i32.add local.set 3
-        local.get 3 local.get 1 i32.add))"""
+        local.get 3 local.get 1 i32.add local.set 3
+        local.get 1 i32.const 7 i32.rotl local.get 0 i32.add local.set 2   ;; one rotation
+        local.get 2 local.get 3 i32.add))"""
     inst = instance(text)
     src = inst.compiled.source(0)
     assert "l3 = (l2 + l1) & 0xFFFFFFFF" in src, src
-    assert "return ((l3 + l1) % 4294967296)" in src, src
+    assert "l3 = ((l3 + l1) % 4294967296)" in src, src
+    assert "return (l2 + l3) & 0xFFFFFFFF" in src, src
     f = inst.func("f")
     for a, b in ((0, 0), (M32, M32), (0x12345678, 0x9ABCDEF0)):
         x = (((a >> 6) | (a << 26)) ^ ((a >> 11) | (a << 21))) & M32
-        assert f(a, b) == (x + 3 * b) & M32
+        y = (((b << 7) | (b >> 25)) + a) & M32
+        assert f(a, b) == (x + 3 * b + y) & M32
 
 
 def _rotl(x: int, k: int) -> int:

@@ -41,7 +41,7 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # or three-way comparisons, ops_numeric.py, or interval facts, intervals.py; 16: view
 # loads folded into their reader; 17: with three-way comparisons; 18: counted view loops
 # as for loops; 19: all).
-TRANSLATOR_VERSION = 27
+TRANSLATOR_VERSION = 28
 
 
 _BASE_NS = base_namespace()

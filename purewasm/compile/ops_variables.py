@@ -1,6 +1,7 @@
 """Handlers of the parametric, variable, constant and reference instructions."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Dict
 
 from purewasm.numeric import f32_from_bits, f64_from_bits
@@ -35,6 +36,10 @@ def select(t: Translator, ins: Instr) -> None:
     eb = _p(b) if both or not b.isbool else t.pcx(b)
     t.pure("%s if %s else %s" % (ea, cond, eb), a.t, (a, b, c),
            canon=a.canon and b.canon, bits=max(a.bits, b.bits), isbool=both)
+
+
+# What an i32 rotation by a constant reads (ops_numeric): x * (2**32 + 1), or its pair.
+_ROTATED = re.compile(r" \* 4294967297\)|\b_r\d+\b")
 
 
 @handles("local.get")
@@ -74,9 +79,12 @@ def local_set(t: Translator, ins: Instr) -> None:
         else:
             bits = v.bits if v.canon else _WIDTH[v.t]
         t.local_bits.assign(idx, bits, _WIDTH[v.t], exact)
-        if not v.canon and not v.near and v.bits > _WIDTH[v.t] + 8 and "*" not in v.e:
-            # Far wider than a sum of addresses or a scaled index, not an index times a
-            # size: a rotation's or a sum of them (ranges.LocalBits.scrambled).
+        if not v.canon and not v.near and (
+                _ROTATED.search(v.e) is not None
+                or (v.bits > _WIDTH[v.t] + 8 and "*" not in v.e)):
+            # A rotation's value (ops_numeric: by a product by 2**32 + 1, or a pair), or
+            # far wider than a sum of addresses or a scaled index and not an index times
+            # a size: a hash's (ranges.LocalBits.scrambled).
             t.local_bits.scrambled.add(idx)
     last = t.last_effect
     if (last is not None and v.slot == len(t.stack) and v.canon
