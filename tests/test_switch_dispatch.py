@@ -80,3 +80,47 @@ def test_switch_with_fallthrough(mode: Optional[str]) -> None:
         f = instance(text, mode=mode).func("f")
         for x in range(len(labels) + 2):
             assert f(x) == _model(n, labels, 2, falls, x), (falls, x)
+
+
+def _fusable_labels(rng: random.Random, n: int) -> List[int]:
+    """A table whose runs give each case 0..n-2 one run, in order, with runs of the last
+    block (n) and of the block around the chain (n + 1, out of the switch) anywhere."""
+    labels: List[int] = []
+    for case in range(n):
+        for _ in range(rng.randrange(3)):
+            labels += [rng.choice((n, n + 1))] * rng.randrange(1, 3)
+        labels += [case] * rng.randrange(1, 4)
+    return labels
+
+
+def _model_out(n: int, labels: Sequence[int], default: int, x: int) -> int:
+    case = labels[x] if x < len(labels) else default
+    return 0 if case > n else _model(n, labels, default, (), x)
+
+
+@pytest.mark.parametrize("mode", [None, "flat", "metered"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13])
+def test_fused_dispatch_tests_the_index(mode: Optional[str], n: int) -> None:
+    """When the table's runs give each case one run in order, the bisection tests the
+    br_table's index itself (scan.fused_runs): no case variable; leaves that leave the
+    switch or fall to the last block's code in between; every index against the model."""
+    rng = random.Random(100 + n)
+    for _ in range(4):
+        labels = _fusable_labels(rng, n)
+        for default in (n, n + 1, labels[-1]):
+            text = _switch(n, labels, default, ())
+            if mode is None and CPYTHON_SHAPES:
+                assert "_c" not in _source(text), (labels, default)
+            f = instance(text, mode=mode).func("f")
+            for x in list(range(len(labels) + 2)) + [M32, 1 << 31]:
+                assert f(x) == _model_out(n, labels, default, x), (labels, default, x)
+
+
+def test_unordered_cases_keep_the_case_variable() -> None:
+    """Cases out of index order cannot be leaves of a bisection of the index."""
+    text = _switch(3, [1, 0, 2, 3], 3, ())
+    f = instance(text).func("f")
+    for x in range(6):
+        assert f(x) == _model(3, [1, 0, 2, 3], 3, (), x)
+    if CPYTHON_SHAPES:
+        assert "_c" in _source(text)

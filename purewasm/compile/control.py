@@ -315,6 +315,9 @@ class Structured(Lowering):
         # Chains dispatched by bisection: chain variable -> the open tree nodes, root first
         # ([lo, mid, hi, in the else suite, mark of the open suite]).
         self.tree_nodes: Dict[str, List[List]] = {}
+        # Chains whose bisection tests the br_table's index (scan.fused_runs): chain
+        # variable -> [the tree's steps in order, the next step, the marks of open suites].
+        self.fused: Dict[str, List] = {}
         self.liveness: Optional[Liveness] = None    # made for the first idiom loop
 
     # ----- Python loops ------------------------------------------------------------------
@@ -570,6 +573,11 @@ class Structured(Lowering):
         var = f.chainvar
         if t.live:  # pragma: no cover - the scan saw a transfer before each end
             raise TranslationError("switch chain case falls through")
+        if var in self.fused:
+            self.fused_walk(var, None if f.last else f.case)
+            t.live = f.reached
+            t.result_slots(f.base, ())
+            return
         nodes = self.tree_nodes.setdefault(var, [])
         i = f.case
         # Up from the previous leaf to the node whose right half holds leaf i.
@@ -624,6 +632,11 @@ class Structured(Lowering):
         t = self.t
         labels, default = ins.imm
         idx = self.br_table_index()
+        fused = t.scan.chain_fused.get(t.ctrl[-1].chainvar)
+        if fused is not None and fused[0] == t.pc and t.ctrl[-1].kind == "case":
+            self.fused_table(idx, fused[1])
+            t.live = False
+            return
         # Ranges of consecutive indexes that branch to the same label, or (switch chains)
         # to consecutive cases: case = index + offset.
         ranges: List[Tuple[int, int, int, Optional[int]]] = []
@@ -659,6 +672,80 @@ class Structured(Lowering):
         else:
             self.range_tree(idx, labels, ranges, 0, len(ranges))
         t.live = False
+
+    def fused_table(self, idx: str, runs: Sequence[Tuple[int, int]]) -> None:
+        """The br_table of a fused switch chain (scan.fused_runs): no case variable; the
+        cases' bisection tests ``idx``, its leaves the table's runs in index order. A run
+        that leaves the chain gets its branch now (its text kept for its leaf: nothing
+        runs between the table and a leaf, so what the branch reads is still valid); the
+        code of a case is emitted in its leaf as the ends of the chain's blocks arrive
+        (end_case_tree); runs of the last block fall out of the tree to its code."""
+        t = self.t
+        var = t.ctrl[-1].chainvar
+        n = t.scan.chain_tree[var]
+        leaves: List[Tuple[str, object]] = []
+        for _, d in runs:
+            f = t.ctrl[-1 - d]
+            if d < n:
+                if f.kind != "case" or f.chainvar != var or f.case != d:
+                    raise TranslationError("switch chain out of step with its scan")
+                f.reached = True
+                leaves.append(("case", d) if d < n - 1 else ("out", None))
+                continue
+            mark, ind = len(t.lines), t.ind
+            self.branch(d)
+            leaves.append(("exit", [(i - ind, line, pc) for i, line, pc in t.lines[mark:]]))
+            del t.lines[mark:]
+        t.last_effect = None
+        steps: List[Tuple[str, object]] = []
+
+        def falls_out(lo: int, hi: int) -> bool:
+            return all(kind == "out" for kind, _ in leaves[lo:hi])
+
+        def bisect(lo: int, hi: int) -> None:
+            if hi - lo == 1:
+                steps.append(leaves[lo])
+                return
+            mid = (lo + hi) // 2
+            # A half that only falls out of the tree needs no suite.
+            if falls_out(lo, mid):
+                steps.append(("open", "if %s >= %d:" % (idx, runs[mid][0])))
+                bisect(mid, hi)
+                steps.append(("close", None))
+                return
+            steps.append(("open", "if %s < %d:" % (idx, runs[mid][0])))
+            bisect(lo, mid)
+            steps.append(("close", None))
+            if not falls_out(mid, hi):
+                steps.append(("open", "else:"))
+                bisect(mid, hi)
+                steps.append(("close", None))
+
+        bisect(0, len(runs))
+        self.fused[var] = [steps, 0, []]
+
+    def fused_walk(self, var: str, case: Optional[int]) -> None:
+        """Emit a fused chain's tree up to the leaf of ``case`` (None: to its end)."""
+        t = self.t
+        state = self.fused[var]
+        steps, marks = state[0], state[2]
+        while state[1] < len(steps):
+            kind, arg = steps[state[1]]
+            state[1] += 1
+            if kind == "open":
+                marks.append(t.open_suite(str(arg)))
+            elif kind == "close":
+                t.close_suite(marks.pop())
+            elif kind == "exit":
+                for rel, line, pc in arg:  # type: ignore[attr-defined]
+                    t.lines.append((t.ind + rel, line, pc))
+            elif kind == "case":
+                if arg != case:  # pragma: no cover - fused_runs orders the cases
+                    raise TranslationError("switch chain case out of order")
+                return
+        if case is not None:  # pragma: no cover - fused_runs gives every case a leaf
+            raise TranslationError("switch chain case without a leaf")
+        del self.fused[var]
 
     def range_tree(self, idx: str, labels: Sequence[int],
                    ranges: List[Tuple[int, int, int, Optional[int]]], lo: int, hi: int) -> None:

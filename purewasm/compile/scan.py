@@ -5,7 +5,7 @@ lowering would nest, which decides the lowering (control.py)."""
 from __future__ import annotations
 
 import sys
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
@@ -96,7 +96,10 @@ class Scan:
                 # (a bisection: its depth).
                 di = dl + (1 if op == "if" else 0)
                 if i in self.chain and self.chain[i][2]:
-                    di += max(1, self.chain_tree.get(self.chain[i][0], 1).bit_length())
+                    var = self.chain[i][0]
+                    fused = self.chain_fused.get(var)
+                    leaves = len(fused[1]) if fused else self.chain_tree.get(var, 1)
+                    di += max(1, leaves.bit_length())
                 stack.append((dl, di))
                 depth_loops += dl
                 indent += di
@@ -123,6 +126,9 @@ class Scan:
         # Chains whose case code all ends in a transfer: chain variable -> number of cases
         # (the outermost block's number, whose code is the continuation of all).
         self.chain_tree: Dict[str, int] = {}
+        # Tree chains whose br_table the cases' bisection reads directly (fused_runs):
+        # chain variable -> (the br_table's position, its runs).
+        self.chain_fused: Dict[str, Tuple[int, List[Tuple[int, int]]]] = {}
         i = 0
         n = len(body)
         while i < n:
@@ -153,6 +159,9 @@ class Scan:
                     if CPYTHON_SHAPES and segment_ends and all(body[e].op in _TRANSFERS
                                                                for e in segment_ends):
                         self.chain_tree[var] = inner - first + 1
+                        runs = fused_runs(body[bt].imm, inner - first + 1)
+                        if runs is not None:
+                            self.chain_fused[var] = (bt, runs)
             i = j + 1
 
     def find_shared(self, body: Sequence[Instr]) -> None:
@@ -184,3 +193,23 @@ class Scan:
     def structured_ok(self) -> bool:
         # +4: br_if bodies and the escape dispatch after a loop nest a few more suites.
         return self.max_loops <= MAX_PY_LOOPS and self.max_indent + 4 <= MAX_INDENT
+
+
+def fused_runs(table: Tuple[Sequence[int], int], n: int) -> Optional[List[Tuple[int, int]]]:
+    """The runs of a switch chain's br_table (labels, default) when the bisection of the
+    cases can test the table's index itself instead of a case variable set from it: the
+    maximal runs of consecutive indexes with the same label, as (first index, label depth),
+    the default's run last. Depths below ``n`` are the chain's blocks (case = depth), the
+    others leave the chain. The bisection's leaves are the runs, in index order, and the
+    code of case i is emitted in its leaf, so each case but the last (whose code follows
+    the whole chain: its runs fall out of the tree) must have exactly one run, in
+    increasing order; else None (a case variable, then a bisection of the cases)."""
+    labels, default = table
+    runs: List[Tuple[int, int]] = []
+    for i, d in enumerate(list(labels) + [default]):
+        if not runs or runs[-1][1] != d:
+            runs.append((i, d))
+    cases = [d for _, d in runs if d < n - 1]
+    if cases != list(range(n - 1)):
+        return None
+    return runs
