@@ -171,23 +171,25 @@ def test_sum_of_two_values_reduced_with_modulo(mode: Any, t: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_locals_assigned_at_the_start_need_no_zero(mode: Any) -> None:
     # Locals set in the function's straight-line start before any read are not zeroed
-    # at entry (translate.assigned_at_start); the others are, and all read right.
+    # at entry (translate.assigned_at_start), nor those set on every path before a read
+    # (idioms.Liveness); the others are, and all read right.
     text = """(module
-      (func (export "f") (param i32) (result i32) (local i32 i32 i32 i32 i32)
+      (func (export "f") (param i32) (result i32) (local i32 i32 i32 i32 i32 i32)
         block
           i32.const 7 local.set 1             ;; set at the start: no zero
           local.get 2 local.set 3             ;; l2 read first: zeroed
         end
         local.get 0 if i32.const 5 local.set 4 end   ;; set in an arm only: zeroed
-        loop i32.const 1 local.set 5 end      ;; set in a loop: zeroed
+        loop i32.const 1 local.set 5 end      ;; set on the loop's only path: no zero
+        block local.get 0 br_if 0 i32.const 3 local.set 6 end  ;; skipped: zeroed
         local.get 1 local.get 2 i32.add local.get 3 i32.add local.get 4 i32.add
-        local.get 5 i32.add))"""
+        local.get 5 i32.add local.get 6 i32.add))"""
     inst = instance(text, mode=mode)
     f = inst.func("f")
-    assert f(0) == 8 and f(1) == 13
+    assert f(0) == 11 and f(1) == 13
     if mode is None:
         head = inst.compiled.source(0).split("\n")[2]
-        assert head.strip() == "l2 = l4 = l5 = 0", inst.compiled.source(0)
+        assert head.strip() == "l2 = l4 = l6 = 0", inst.compiled.source(0)
 
 
 def test_assigned_at_start() -> None:

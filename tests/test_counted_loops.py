@@ -1,9 +1,11 @@
 """Counted loops run as ``for _k in range(n)`` (compile/views.counted_loop and trip_count,
-in the view version of a loop versioned for typed views): every shape of the counter's
+in the view version of a loop versioned for typed views, and any other innermost loop:
+compile/control.COUNTED_FOR_LOOPS): every shape of the counter's
 step and test the C compilers emit, every kind of entry value (counting up and down, a
 bound already passed so the counter wraps around 2**32, a bound the counter never meets,
 the bound equal to the entry value: a full turn), each run with views (the for loop)
-and without (the struct loop's ``while True``, the reference), compared: the number of
+and without (the struct loop's ``while True``, the reference), in loops that read memory
+(views), compute only, or call a function, compared: the number of
 iterations and the counter's final value. A safety exit ends the loops that would run
 too long; it is a second way out, which the for loop must keep working."""
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any, Dict, List
 import pytest
 
 from compile_helpers import instance
-from purewasm.compile import translate, views
+from purewasm.compile import control, translate, views
+from purewasm.compile.entries import CPYTHON_SHAPES
 
 SAFETY = 70000          # iterations before the safety exit (a full turn of step 2**16 fits)
 
@@ -38,15 +41,23 @@ SHAPES = {
 STEPS = (1, 2, 4, 8, 65536, 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFC)     # +1, ..., -1, -2, -4
 
 
-def _func(name: str, shape: str, c: int) -> str:
+# The work of an iteration: n += 1 (plus a load through an aligned pointer: the loop is
+# versioned for views; or through a call: no views).
+WORK = {
+    "view": "local.get $n local.get $p i64.load i64.add i64.const 1 i64.add local.set $n",
+    "plain": "local.get $n i64.const 1 i64.add local.set $n",
+    "call": "local.get $n call $inc local.set $n",
+}
+
+
+def _func(name: str, shape: str, c: int, kind: str = "view") -> str:
     step, test = SHAPES[shape]
     return """
   (func (export "{name}") (param $x i32) (param $b i32) (param $p i32) (result i64)
     (local $n i64)
     block
       loop
-        ;; a read through an aligned pointer: the loop is versioned for views
-        local.get $n local.get $p i64.load i64.add i64.const 1 i64.add local.set $n
+        {work}
         local.get $n i64.const {safety} i64.ge_u br_if 1
         {step}
         {test}
@@ -54,13 +65,15 @@ def _func(name: str, shape: str, c: int) -> str:
       end
     end
     local.get $n i64.const 32 i64.shl local.get $x i64.extend_i32_u i64.or)""".format(
-        name=name, safety=SAFETY, step=step.format(c=c), test=test.format(c=c))
+        name=name, safety=SAFETY, step=step.format(c=c), test=test.format(c=c),
+        work=WORK[kind])
 
 
-def _module() -> str:
-    funcs = [_func("%s_%d" % (shape, k), shape, c)
+def _module(kind: str = "view") -> str:
+    funcs = [_func("%s_%d" % (shape, k), shape, c, kind)
              for shape in SHAPES for k, c in enumerate(STEPS)]
-    return "(module (memory 1)\n%s)" % "\n".join(funcs)
+    return ("(module (memory 1)\n(func $inc (param i64) (result i64) local.get 0 i64.const 1"
+            " i64.add)\n%s)" % "\n".join(funcs))
 
 
 ENTRIES = [(0, 40), (40, 0), (3, 40), (40, 40), (0xFFFFFFF0, 8), (8, 0xFFFFFFF0),
@@ -76,10 +89,12 @@ def _run_all(text: str) -> Dict[str, List[Any]]:
     return out
 
 
-def test_counted_loops_same_as_while_loops(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = _module()
+@pytest.mark.parametrize("kind", sorted(WORK))
+def test_counted_loops_same_as_while_loops(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    text = _module(kind)
     got = _run_all(text)
     monkeypatch.setattr(translate, "TYPED_VIEWS", False)
+    monkeypatch.setattr(control, "COUNTED_FOR_LOOPS", False)
     want = _run_all(text)
     assert got == want
     # The cases cover the three outcomes: the bound met, a wrap-around, the safety exit.
@@ -87,12 +102,38 @@ def test_counted_loops_same_as_while_loops(monkeypatch: pytest.MonkeyPatch) -> N
     assert SAFETY in counts and 1 in counts and len(counts) > 10
 
 
-@pytest.mark.skipif(not views.TYPED_VIEWS, reason="typed views: CPython, little-endian")
-def test_counted_loops_are_for_loops() -> None:
-    inst = instance(_module())
-    sources = [inst.compiled.source(i) for i in range(len(SHAPES) * len(STEPS))]
+@pytest.mark.parametrize("kind", sorted(WORK))
+def test_counted_loops_are_for_loops(kind: str) -> None:
+    if not (views.TYPED_VIEWS if kind == "view" else CPYTHON_SHAPES):
+        pytest.skip("CPython's shapes (typed views: and a little-endian host)")
+    inst = instance(_module(kind))
+    # (function 0 is $inc)
+    sources = [inst.compiled.source(i) for i in range(1, 1 + len(SHAPES) * len(STEPS))]
     assert all("for _k in range(" in src for src in sources), [
         src for src in sources if "for _k" not in src][:1]
+
+
+def test_only_innermost_loops_are_for_loops() -> None:
+    """A counted loop around another loop stays a while loop (a break in the inner loop
+    is not a way out of it); the inner one is counted too, and runs as a for loop."""
+    text = """(module
+      (func (export "f") (param $i i32) (param $j i32) (result i32) (local $n i32) (local $k i32)
+        loop
+          local.get $j local.set $k
+          loop
+            local.get $n i32.const 1 i32.add local.set $n
+            local.get $k i32.const 1 i32.sub local.tee $k
+            br_if 0
+          end
+          local.get $i i32.const 1 i32.sub local.tee $i
+          br_if 0
+        end
+        local.get $n))"""
+    inst = instance(text)
+    assert inst.func("f")(3, 4) == 12 and inst.func("f")(1, 1) == 1
+    if CPYTHON_SHAPES:
+        src = inst.compiled.source(0)
+        assert src.count("for _k in range(") == 1 and "while True:" in src, src
 
 
 @pytest.mark.parametrize("c", [1, 2, 4, 8, 65536, -1, -2, -4, -65536])
@@ -142,5 +183,9 @@ def test_loops_that_are_not_counted() -> None:
           local.get $x i32.const 2 i32.add local.tee $x local.get $b i32.ne br_if 0
         end))"""
     inst = instance(text)
+    for i in range(4):
+        assert "for _k" not in inst.compiled.source(i), inst.compiled.source(i)
+    # The same without the loads (no views): still no for loop.
+    inst = instance(text.replace("local.get $p i64.load drop", "nop"))
     for i in range(4):
         assert "for _k" not in inst.compiled.source(i), inst.compiled.source(i)

@@ -15,6 +15,7 @@ import pytest
 
 from compile_helpers import instance
 from purewasm.binary import decode_module
+from purewasm.compile import control
 from purewasm.compile.entries import CPYTHON_SHAPES
 from purewasm.compile.intervals import NO_FACTS, Facts, analyse
 from purewasm.compile.scan import Scan
@@ -359,10 +360,13 @@ def test_counter_against_a_local_results(mode: Any) -> None:
         assert f(n) == want, n
 
 
-def test_counter_shapes_on_cpython() -> None:
+def test_counter_shapes_on_cpython(monkeypatch: pytest.MonkeyPatch) -> None:
     if not CPYTHON_SHAPES:
         pytest.skip("CPython code shapes only")
     text = _counter_to_local(2, 0x7FFFFFFE, "local.get 4 i32.eqz br_if 0")
+    assert "for _k in range(" in instance(text).compiled.source(0)
+    # The step itself, when the loop stays a while loop (control.COUNTED_FOR_LOOPS).
+    monkeypatch.setattr(control, "COUNTED_FOR_LOOPS", False)
     src = instance(text).compiled.source(0)
     assert "l1 = l1 + 2\n" in src
     # The wrapping one keeps its reduction.

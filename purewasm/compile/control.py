@@ -28,20 +28,26 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tupl
 from purewasm.syntax import Instr
 
 from . import names
-from .entries import TranslationError
+from .entries import CPYTHON_SHAPES, TranslationError
 from .stack import Line, V, _p
 from .idioms import Liveness, SliceLoop, recognise
 from .scan import MAX_PY_LOOPS
-from .views import ViewLoop, counted_loop, loop_pointers
+from .views import Counted, ViewLoop, as_for_loop, counted_loop, loop_pointers
 
 if TYPE_CHECKING:
     from .translate import Translator
 
 
+# Innermost counted loops run as ``for _k in range(n)`` (views.as_for_loop; CPython:
+# measured slower on PyPy; tests turn it off to compare).
+COUNTED_FOR_LOOPS = CPYTHON_SHAPES
+
+
 class PyLoop:
     """A ``while True:`` of the structured lowering (level 1 = outermost)."""
 
-    __slots__ = ("level", "parent", "escapes", "mark", "view", "idiom", "end")
+    __slots__ = ("level", "parent", "escapes", "mark", "view", "idiom", "end", "counted",
+                 "innermost")
 
     def __init__(self, level: int, parent: "Optional[PyLoop]") -> None:
         self.level = level
@@ -51,6 +57,10 @@ class PyLoop:
         self.view: Optional[ViewLoop] = None   # a loop being versioned (views.py)
         self.idiom: Optional[SliceLoop] = None  # a swap/copy loop (idioms.py)
         self.end = -1                # the Wasm loop's end (with idiom)
+        # A counted Wasm loop (views.counted_loop): run as ``for _k in range(n)`` when
+        # it is innermost (views.as_for_loop inserts the counter's value at each break).
+        self.counted: Optional[Counted] = None
+        self.innermost = True
 
 
 class Frame:
@@ -324,6 +334,8 @@ class Structured(Lowering):
 
     def open_pyloop(self, f: Frame) -> None:
         parent = self.pyloops[-1] if self.pyloops else None
+        if parent is not None:
+            parent.innermost = False
         pl = PyLoop(len(self.pyloops) + 1, parent)
         self.pyloops.append(pl)
         f.py = pl
@@ -341,6 +353,8 @@ class Structured(Lowering):
             t.view_loop = None
             t.lines[vl.start:] = vl.lines(t.lines[vl.start:], names.MEMORY_VIEWS % 0,
                                           names.MEMORY_VIEW % 0)
+        elif pl.counted is not None and pl.innermost and pl.idiom is None:
+            t.lines[pl.mark - 1:] = as_for_loop(t.lines[pl.mark - 1:], pl.counted)
         if pl.idiom is not None:
             # Behind its slice version (idioms.py).
             if self.liveness is None:
@@ -433,13 +447,17 @@ class Structured(Lowering):
         if t.slice_memory and not t.epoch and not t.fuel:
             idiom = recognise(t.func.body, t.pc, end, t.scan.refs.get(t.pc, set()),
                               t.local_types)
+        counted = None
+        if COUNTED_FOR_LOOPS and idiom is None and not t.epoch and not t.fuel:
+            counted = counted_loop(t.func.body, t.pc, end, t.scan.refs.get(t.pc, set()),
+                                   t.local_types)
         if idiom is None and t.view_memory and not t.epoch and t.view_loop is None:
             pointers = loop_pointers(t.func.body, t.pc, end)
             if pointers is not None:
-                vl = ViewLoop(pointers, len(t.lines),
-                              counted_loop(t.func.body, t.pc, end, t.scan.refs.get(t.pc, set()),
-                                           t.local_types))
+                vl = ViewLoop(pointers, len(t.lines), counted)
         self.open_pyloop(f)
+        if vl is None and f.py is not None:
+            f.py.counted = counted
         if vl is not None and f.py is not None:
             f.py.view = vl
             t.view_loop = vl

@@ -374,6 +374,13 @@ class Liveness:
         self.live = live
         self.rep = rep
 
+    def at_entry(self) -> Optional[int]:
+        """The locals live at the function's entry: read before any assignment on some
+        path (None: unknown)."""
+        if self.live is None:
+            return None
+        return self.live[self.rep[0]] if self.rep else 0
+
     def after(self, end: int) -> Optional[int]:
         """The locals live after the instruction ``end`` (a loop's end, reached only by
         falling through)."""

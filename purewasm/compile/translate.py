@@ -19,7 +19,7 @@ from . import names, ops_control, ops_gc, ops_memory, ops_numeric, ops_variables
 from . import ops_pypy  # noqa: F401 - after ops_numeric: wraps some of its handlers
 from .control import Flat, Frame, Lowering, Structured
 from .entries import CPYTHON_SHAPES, Handler, TranslationError, UnsupportedError
-from .idioms import SLICE_LOOPS
+from .idioms import SLICE_LOOPS, Liveness
 from .intervals import NO_FACTS, Facts, analyse
 from .ranges import LocalBits, counter_bounds, pointer_locals
 from .views import TYPED_VIEWS, ViewLoop
@@ -77,6 +77,9 @@ class IndexSpaces:
 # Where a function's straight-line start ends: an instruction that branches, ends the
 # path or opens a block other than ``block`` (an if's arms may not run, a loop's body may
 # run again and views.py emits code at its entry, a try_table may resume elsewhere).
+# Bodies (instructions) up to which the locals' zeros at entry follow from liveness
+# (idioms.Liveness: a fixpoint; bigger functions keep assigned_at_start's rule alone).
+ENTRY_LIVENESS_MAX = 4000
 _START_ENDS = (names_where("branches") | names_where("ends_path") | names_where("is_else")
                | (BLOCK_OPENERS - {"block"}))
 
@@ -298,10 +301,18 @@ class Translator(OperandStack):
                                             names.printable(self.module.func_name(self.index))),
                 "def %s(%s):" % (names.FUNC % self.index, params)]
         # Locals no instruction reads need no initial value (no dead stores), nor those
-        # the function's straight-line start assigns before any read.
+        # the function's straight-line start assigns before any read, nor (a body small
+        # enough for the dataflow) those no path reads before assigning them: the
+        # structured lowering reads a local only where, or after, the Wasm code does.
         read = {ins.imm for ins in self.func.body if ins.op in ("local.get", "local.tee")}
         if isinstance(self.lowering, Structured):
             read -= assigned_at_start(self.func.body)
+            if read and len(self.func.body) <= ENTRY_LIVENESS_MAX:
+                if self.lowering.liveness is None:
+                    self.lowering.liveness = Liveness(self.func.body, self.scan.end_of)
+                live = self.lowering.liveness.at_entry()
+                if live is not None:
+                    read = {i for i in read if live >> i & 1}
         inits: Dict[str, List[str]] = {}
         for i in range(nparams, len(self.local_types)):
             if i not in read:

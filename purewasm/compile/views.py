@@ -945,8 +945,9 @@ def fold_loads(lines: list) -> list:
     return out
 
 
-def _as_for_loop(lines: list, counted: Counted) -> list:
-    """The view version of a counted loop (:func:`counted_loop`) as ``for _k in
+def as_for_loop(lines: list, counted: Counted) -> list:
+    """A counted loop (:func:`counted_loop`; the view version of a versioned loop, or an
+    innermost loop of the structured lowering) as ``for _k in
     range(<trip count>)`` without its counter: FOR_ITER over a range instead of the step,
     a comparison and two jumps per iteration. Only when the counter is read nowhere else
     in the loop and the text has the expected shape (else unchanged). The counter keeps
@@ -1156,7 +1157,8 @@ class ViewLoop:
         (indentation, text, pc) each) versioned, or resolved to struct if no access
         uses a view."""
         if not self.used:
-            return [(ind, resolve(s, False), pc) for ind, s, pc in lines]
+            plain = [(ind, resolve(s, False), pc) for ind, s, pc in lines]
+            return plain if self.counted is None else as_for_loop(plain, self.counted)
         ind0, _, pc0 = lines[0]
         fetch = ["%s = %s[%d] or %s(%d)" % (VIEW_LOCALS[fmt], memory_views, fmt, make_view, fmt)
                  for fmt in sorted(self.formats)]
@@ -1166,7 +1168,7 @@ class ViewLoop:
         setup += hoisted
         viewed = fold_loads(viewed)
         if self.counted is not None:
-            viewed = _as_for_loop(viewed, self.counted)
+            viewed = as_for_loop(viewed, self.counted)
         if self.may_try:
             viewed = unwrap_indexes(viewed, nonnegative)
         if not self.sizes:
