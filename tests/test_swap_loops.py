@@ -163,7 +163,7 @@ def _plan() -> List[Tuple[str, List[Any]]]:
 def test_every_shape_is_recognised() -> None:
     src = instance(TEXT).compiled
     sources = {name: src.source(i + 2) for i, (name, _, _) in enumerate(SHAPES)}
-    missing = [name for name, s in sources.items() if "_ma = " not in s]
+    missing = [name for name, s in sources.items() if "_mc = " not in s]
     assert missing == []
     # Dead temps get no exit value, live ones do.
     assert "l4, " not in sources["c_swap4_1_add_dead"]
@@ -174,7 +174,7 @@ def test_same_with_and_without_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _plan()
     with_slices = _run(TEXT, plan)
     monkeypatch.setattr(translate, "SLICE_LOOPS", False)
-    assert "_ma = " not in instance(TEXT).compiled.source(2)
+    assert "_mc = " not in instance(TEXT).compiled.source(2)
     without = _run(TEXT, plan)
     assert with_slices == without
     traps = sum(1 for r in with_slices if isinstance(r, str) and r.startswith("trap"))
@@ -209,7 +209,7 @@ def test_slices_taken_and_partial_effects() -> None:
 
 def test_fuel_and_epoch_builds_keep_the_loop() -> None:
     src = instance(TEXT, mode="metered").compiled
-    assert all("_ma = " not in src.source(i + 2) for i in range(len(SHAPES)))
+    assert all("_mc = " not in src.source(i + 2) for i in range(len(SHAPES)))
 
 
 def test_rejected_shapes() -> None:
@@ -237,7 +237,7 @@ def test_rejected_shapes() -> None:
     text = _module([head % (name, body, step) for name, body, step in cases])
     src = instance(text).compiled
     for i, (name, _, _) in enumerate(cases):
-        assert "_ma = " not in src.source(i + 2), name
+        assert "_mc = " not in src.source(i + 2), name
 
 
 def test_sort_kernel_swaps_are_slices() -> None:
@@ -260,7 +260,7 @@ def test_sort_kernel_swaps_are_slices() -> None:
         module = decode_module(f.read())
     qsort = next(i for i, name in func_names(module).items() if name == "c.stdlib.qsort")
     source = CompiledModule(module).source(qsort)
-    assert source.count("_ma = ") >= 20
+    assert source.count("_mc = ") >= 20
     assert "mem0[_ma:_mc], mem0[_mb:_md] = mem0[_mb:_md], mem0[_ma:_mc]" in source
 
 
@@ -305,7 +305,7 @@ def test_random_loops_match_wasmtime_and_the_loop(seed: int,
     wasm = wat2wasm(text)
     module = decode_module(wasm)
     src = instance(text).compiled
-    assert sum("_ma = " in src.source(i + 2) for i in range(len(loops))) == len(loops)
+    assert sum("_mc = " in src.source(i + 2) for i in range(len(loops))) == len(loops)
     want = differential.run_wasmtime(wasm, module, plan)
     got = differential.run_purewasm(module, plan, None, exact=False)
     assert differential.diff(want, got) == []
@@ -335,8 +335,21 @@ def test_liveness_follows_branches() -> None:
     end
     local.get $r))"""
     src = instance(text).compiled.source(0)
-    assert "_ma = " in src and "l4 = " in src.split("_ma = ")[1].split("else:")[0]
+    assert "_mc = " in src and "l4 = " in src.split("_mc = ")[1].split("else:")[0]
     assert idioms.SLICE_LOOPS
+    # The counter is set to 0 right before the loop (control.zeros_before): the slice
+    # version's header uses the bound and the bases themselves.
+    assert "if 0 < l2 and (_mc <= l1 or _md <= l0)" in src and "_mn" not in src, src
+
+
+def test_zeros_before() -> None:
+    from purewasm.compile.control import zeros_before
+    lines = [(1, "if x:", 0), (2, "l3 = 0", 0), (1, "l4 = l5 = 0", 0), (1, "l5 = l6", 0),
+             (1, "s0 = l4 + 1", 0), (1, "l7 = 0", 0), (1, "while True:", 0)]
+    assert zeros_before(lines, 6) == {4, 7}        # l5 assigned again; l3 in another suite
+    assert zeros_before(lines, 2) == set()        # the line before is in another suite
+    assert zeros_before([(0, "l1 = 0", 0), (0, "l1 = l1 + 1", 0), (0, "while True:", 0)],
+                        2) == set()
 
 
 def test_pointer_counting_to_an_end(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -353,7 +366,7 @@ def test_pointer_counting_to_an_end(monkeypatch: pytest.MonkeyPatch) -> None:
       local.get $e local.get $p i32.const 2 i32.add local.tee $p i32.ne br_if 0
     end
     local.get $p i64.extend_i32_u local.get $q i64.extend_i32_u i64.const 32 i64.shl i64.or)"""])
-    assert "_ma = " in instance(text).compiled.source(2)
+    assert "_mc = " in instance(text).compiled.source(2)
     plan: List[Tuple[str, List[Any]]] = [("seed", [0, PAGE])]
     for p, q, e in [(100, 1000, 140), (1000, 100, 1002), (100, 101, 120), (101, 100, 121),
                     (100, 3000, 105), (PAGE - 10, 64, PAGE + 10), (64, PAGE - 6, 100),

@@ -23,7 +23,8 @@ travel in the slots ``s<base>...`` of the label's stack height.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+import re
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from purewasm.syntax import Instr
 
@@ -314,6 +315,36 @@ class Lowering:
         t.pop()
 
 
+_LOCAL_ZERO = re.compile(r"^((?:l\d+ = )+)0$")
+_ASSIGNED_LOCALS = re.compile(r"\bl(\d+)\b")
+
+
+def zeros_before(lines: List[Line], start: int) -> FrozenSet[int]:
+    """The locals that hold 0 when the statement at ``start`` runs, by the simple
+    statements right before it in its suite (same indentation: each ran, in order, just
+    before; a compound statement or the suite's start ends the search): a local whose
+    last assignment there is ``lN = 0``."""
+    ind = lines[start][0]
+    zeros: set = set()
+    seen: set = set()
+    for i in range(start - 1, max(start - 9, -1), -1):
+        ind2, text, _ = lines[i]
+        if ind2 != ind or text.endswith(":"):
+            break
+        m = _LOCAL_ZERO.match(text)
+        if m is not None:
+            for y in _ASSIGNED_LOCALS.findall(m.group(1)):
+                if int(y) not in seen:
+                    zeros.add(int(y))
+                    seen.add(int(y))
+            continue
+        head, sep, _ = text.partition(" = ")
+        if not sep:
+            break
+        seen.update(int(y) for y in _ASSIGNED_LOCALS.findall(head))
+    return frozenset(zeros)
+
+
 class Structured(Lowering):
     """Python loops and ifs (see the module docstring)."""
 
@@ -362,7 +393,7 @@ class Structured(Lowering):
             start = pl.mark - 1
             t.lines[start:] = pl.idiom.lines(t.lines[start:], self.liveness.after(pl.end),
                                              names.MEMORY % 0, t.lines[start][2],
-                                             t.signed_i64)
+                                             t.signed_i64, zeros_before(t.lines, start))
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")

@@ -17,7 +17,9 @@ at the start of the iteration) and :meth:`SliceLoop.lines` emits it versioned
 
     _mn = <K * S>                        # bytes per range: K iterations (the loop is
     _ma = <A at entry> + a0              # counted: views.trip_count), S bytes each
-    _mb = <B at entry> + b0              # each range's first byte
+    _mb = <B at entry> + b0              # each range's first byte (a constant, or a
+                                         # local the loop does not assign: no name;
+                                         # a counter set to 0 right before: folded)
     _mc = _ma + _mn                      # and its end
     _md = _mb + _mn
     if <K exact> and (_mc <= _mb or _md <= _ma) and _mc <= len(mem0) >= _md:
@@ -55,7 +57,7 @@ uses it (the loop's checks would be skipped).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
@@ -96,11 +98,12 @@ class SliceLoop:
         self.exits = exits          # local assigned in the loop -> its last value
 
     def lines(self, lines: list, live: Optional[int], memory: str, pc: Optional[int],
-              signed_i64: bool = False) -> list:
+              signed_i64: bool = False, zeros: FrozenSet[int] = frozenset()) -> list:
         """The loop's lines (``lines``: its ``while True:`` and its suite, (indentation,
         text, pc) each) behind the slice version; ``live``: the locals read after the
         loop (a bit mask; None: unknown, all); ``signed_i64``: i64 locals hold signed
-        words (PyPy's shapes, ops_pypy.py)."""
+        words (PyPy's shapes, ops_pypy.py); ``zeros``: locals known to hold 0 at entry
+        (the counter, mostly: the statement right before the loop set it)."""
         ind0 = lines[0][0]
         S = self.stride
         x, c, bound = self.counted
@@ -110,28 +113,40 @@ class SliceLoop:
         # K = d / 2**j times when 0 < d (both canonical: d < 2**32) and d is a multiple
         # of 2**j (views.trip_count); otherwise (d <= 0 unreduced, a turn around 2**32;
         # or never a multiple: the loop only ends by a trap) the loop runs.
+        counter = "0" if x in zeros else "l%d" % x
         if bound == "0":
-            d = "4294967296 - l%d" % x if c > 0 else "l%d" % x
+            d = "4294967296 - %s" % counter if c > 0 else counter
         else:
-            d = "%s - l%d" % (bound, x) if c > 0 else "l%d - %s" % (x, bound)
+            d = "%s - %s" % (bound, counter) if c > 0 else "%s - %s" % (counter, bound)
+        if d.endswith(" - 0"):
+            d = d[:-4]
         out = []
+
+        def bind(name: str, expr: str) -> str:
+            """``name = expr`` emitted; or, for a constant or a local the loop does not
+            assign (it still holds its value when the slices are taken), ``expr`` itself."""
+            if expr.isdigit() or (expr[:1] == "l" and expr[1:].isdigit()
+                                  and int(expr[1:]) not in self.exits):
+                return expr
+            out.append((ind0, "%s = %s" % (name, expr), pc))
+            return name
+
         if S == step:
-            out.append((ind0, "_mn = %s" % d, pc))
-            dv = "_mn"
+            mn = dv = bind("_mn", d)
         else:
             out.append((ind0, "_mk = %s" % d, pc))
             out.append((ind0, "_mn = %s" % ("_mk * %d" % S if j == 0 else
                                              "(_mk >> %d) * %d" % (j, S)), pc))
-            dv = "_mk"
+            mn, dv = "_mn", "_mk"
         test = "0 < %s" % dv
         if step > 1:
             test += " and not %s & %d" % (dv, step - 1)
-        out += [(ind0, "_ma = %s" % _start(self.src), pc),
-                (ind0, "_mb = %s" % _start(self.dst), pc),
-                (ind0, "_mc = _ma + _mn", pc),
-                (ind0, "_md = _mb + _mn", pc),
-                (ind0, "if %s and (_mc <= _mb or _md <= _ma) and _mc <= len(%s) >= _md:"
-                 % (test, memory), pc)]
+        ma = bind("_ma", _start(self.src, zeros))
+        mb = bind("_mb", _start(self.dst, zeros))
+        out += [(ind0, "_mc = %s + %s" % (ma, mn), pc),
+                (ind0, "_md = %s + %s" % (mb, mn), pc),
+                (ind0, "if %s and (_mc <= %s or _md <= %s) and _mc <= len(%s) >= _md:"
+                 % (test, mb, ma, memory), pc)]
         targets = []
         values = []
         for local in sorted(self.exits):
@@ -140,11 +155,12 @@ class SliceLoop:
             targets.append("l%d" % local)
             values.append(bound if local == x else self._exit_value(local, memory, signed_i64))
         if any("_mk" in v for v in values):
-            out.append((ind0 + 1, "_mk = _mn" if S == 1 else "_mk = _mn // %d" % S, pc))
+            out.append((ind0 + 1, "_mk = %s" % mn if S == 1 else "_mk = %s // %d" % (mn, S),
+                        pc))
         if targets:
             out.append((ind0 + 1, "%s = %s" % (", ".join(targets), ", ".join(values)), pc))
-        src = "%s[_ma:_mc]" % memory
-        dst = "%s[_mb:_md]" % memory
+        src = "%s[%s:_mc]" % (memory, ma)
+        dst = "%s[%s:_md]" % (memory, mb)
         if self.swap:
             out.append((ind0 + 1, "%s, %s = %s, %s" % (src, dst, dst, src), pc))
         else:
@@ -179,11 +195,14 @@ def _signed(k: int) -> int:
     return k - _M if k >= 1 << 31 else k
 
 
-def _start(base: Tuple[Tuple[int, ...], int]) -> str:
+def _start(base: Tuple[Tuple[int, ...], int], zeros: FrozenSet[int] = frozenset()) -> str:
     """A range's first byte: its locals' sum at entry plus d0, unreduced (a sum past
-    2**32, whose accesses wrap, fails the bounds test: the loop runs)."""
+    2**32, whose accesses wrap, fails the bounds test: the loop runs); the locals in
+    ``zeros`` hold 0."""
     locals_, d0 = base
-    e = " + ".join("l%d" % y for y in locals_)
+    e = " + ".join("l%d" % y for y in locals_ if y not in zeros)
+    if not e:
+        return str(d0)
     return "%s + %d" % (e, d0) if d0 else e
 
 
