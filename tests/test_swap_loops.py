@@ -405,3 +405,70 @@ def test_slices_while_typed_views_are_alive(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(translate, "SLICE_LOOPS", False)
     assert with_slices == _run(text, plan)
     assert with_slices[1] != with_slices[3]
+
+
+# A copy or swap loop whose test is ``i <u n`` (or ``n >u i``) after a step of +1, as
+# zig's realloc copies (views.counted_loop's ``below``): a do-while that runs n - i0
+# times from i0 < n, once from i0 >= n (or past a wrap from i0 = 2**32 - 1). The slice
+# version is taken only when 0 < n - i0.
+_BELOW = """  (func (export "%s") (param $a i32) (param $b i32) (param $n i32) (param $i i32)
+    (result i64) (local $t i32)
+    loop
+      %s
+      %s br_if 0
+    end
+    local.get $i i64.extend_i32_u local.get $t i64.extend_i32_u i64.const 32 i64.shl i64.or)"""
+_BELOW_MOVES = {
+    "copy": "local.get $b local.get $i i32.add local.get $a local.get $i i32.add "
+            "i32.load8_u local.tee $t i32.store8",
+    "swap": "local.get $a local.get $i i32.add i32.load8_u local.set $t "
+            "local.get $a local.get $i i32.add local.get $b local.get $i i32.add i32.load8_u "
+            "i32.store8 local.get $b local.get $i i32.add local.get $t i32.store8",
+}
+_BELOW_TESTS = {
+    "lt": "local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u",
+    "gt": "local.get $n local.get $i i32.const 1 i32.add local.tee $i i32.gt_u",
+}
+
+
+def _below_module() -> Tuple[str, List[str]]:
+    names = ["%s_%s" % (m, c) for m in _BELOW_MOVES for c in _BELOW_TESTS]
+    funcs = [_BELOW % (name, _BELOW_MOVES[name.split("_")[0]], _BELOW_TESTS[name.split("_")[1]])
+             for name in names]
+    return _module(funcs), names
+
+
+def test_loops_counting_below_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    text, names = _below_module()
+    src = instance(text).compiled
+    assert all("_mc = " in src.source(i + 2) for i in range(len(names)))
+    end = PAGE - 8
+    calls = [[64, 1024, 40, 0], [64, 1024, 40, 7], [1024, 64, 5, 4],    # i0 < n: slices
+             [64, 1024, 7, 7], [64, 1024, 3, 9],                        # i0 >= n: once
+             [64, 1024, 5, 0xFFFFFFFF],                                 # once, then a wrap
+             [100, 103, 20, 0], [103, 100, 20, 0], [300, 300, 9, 1],    # overlapping
+             [end, 64, 30, 0], [64, end, 30, 2],                       # out of bounds
+             [0xFFFFFFF8, 256, 20, 0], [0, 0, 0, 0]]
+    plan = [("seed", [0, PAGE])] + [(name, args) for name in names for args in calls]
+    with_slices = _run(text, plan)
+    differential = pytest.importorskip("differential")
+    if pytest.importorskip("wasmtime"):
+        wasm = wat2wasm(text)
+        want = differential.run_wasmtime(wasm, decode_module(wasm), plan)
+        got = differential.run_purewasm(decode_module(wasm), plan, None, exact=False)
+        assert differential.diff(want, got) == []
+    monkeypatch.setattr(translate, "SLICE_LOOPS", False)
+    assert with_slices == _run(text, plan)
+
+
+def test_below_needs_a_step_of_one() -> None:
+    """``i <u n`` with a step of 2 could step over n and wrap: not counted."""
+    two_bytes = (_BELOW_MOVES["copy"] + " " + _BELOW_MOVES["copy"].replace(
+        "i32.load8_u", "i32.load8_u offset=1").replace("i32.store8", "i32.store8 offset=1"))
+    text = _module([_BELOW % ("by2", two_bytes, _BELOW_TESTS["lt"].replace("i32.const 1",
+                                                                           "i32.const 2")),
+                    _BELOW % ("by2ne", two_bytes, "local.get $i i32.const 2 i32.add "
+                              "local.tee $i local.get $n i32.ne")])
+    src = instance(text).compiled
+    assert "_mc = " not in src.source(2)
+    assert "_mc = " in src.source(3)       # the same body with i != n is a copy

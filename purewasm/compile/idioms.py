@@ -73,7 +73,7 @@ MAX_STRIDE = 1 << 12    # bytes per iteration and range
 _LOADS = {"i32.load8_u": 1, "i32.load": 4, "i64.load": 8}
 _STORES = {"i32.store8": 1, "i32.store": 4, "i64.store": 8}
 _READ = {1: "%s[%s]", 4: "LD_U32(%s, %s)[0]", 8: "LD_U64(%s, %s)[0]"}
-_TESTS = frozenset(("i32.ne", "i32.eq"))
+_TESTS = frozenset(("i32.ne", "i32.eq", "i32.lt_u", "i32.gt_u"))   # (counted_loop: which test)
 # Symbolic values of one iteration: ("const", k); ("form", locals, c): the sum of the
 # locals' entry values and c, modulo 2**32; ("word", base, d, width): the memory at the
 # start of the iteration at byte d of the range of base (the locals of its address);
@@ -226,7 +226,9 @@ def recognise(body: Sequence[Instr], p: int, end: int, refs: set,
     swap or copy of two byte ranges (see the module doc), or None."""
     if end - p > MAX_BODY or body[p].imm is not None:
         return None
-    counted = counted_loop(body, p, end, refs, local_types)
+    # (below: a loop ``while (++i < n)`` is a slice too: the slice version runs only when
+    # 0 < n - i at entry, where it counts as ``i != n`` would.)
+    counted = counted_loop(body, p, end, refs, local_types, below=True)
     if counted is None:
         return None
     stack: List[Value] = []

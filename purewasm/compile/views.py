@@ -270,7 +270,7 @@ Counted = Tuple[int, int, str]
 
 
 def counted_loop(body: Sequence[Instr], p: int, end: int, refs: set,
-                 local_types: Sequence[str]) -> Optional[Counted]:
+                 local_types: Sequence[str], below: bool = False) -> Optional[Counted]:
     """The loop opened at ``p`` (its end at ``end``, ``refs`` the branches to it) when
     it is a counted loop whose trip count is known at entry (used by
     :meth:`ViewLoop.lines` to run it as ``for _k in range(n)``)::
@@ -282,7 +282,13 @@ def counted_loop(body: Sequence[Instr], p: int, end: int, refs: set,
 
     Every iteration runs the step once and then the test, and nothing else goes back to
     the head, so the loop runs until X, stepping by c modulo 2**32 from its entry value,
-    first equals B: see :func:`trip_count`."""
+    first equals B: see :func:`trip_count`.
+
+    ``below``: also ``X <u B`` (or ``B >u X``) with a step of +1 (a copy loop of zig's
+    realloc): from X0 < B the loop runs B - X0 times, exactly as with ``X != B`` (X
+    meets B before it could wrap); from X0 >= B it does not run as that one would (once,
+    or past a wrap), so only a caller that runs the loop itself unless ``0 < B - X0``
+    (idioms.SliceLoop.lines) may ask for it; :func:`trip_count` does not apply."""
     k = end - 1
     if refs != {k} or k < p + 3 or body[k].op != "br_if" or body[k].imm != 0:
         return None
@@ -290,14 +296,19 @@ def counted_loop(body: Sequence[Instr], p: int, end: int, refs: set,
     if cond.op == "local.tee":
         x, bound = cond.imm, "0"
         last = k - 1
-    elif cond.op == "i32.ne" and k >= p + 4:
+    elif (cond.op == "i32.ne" or (below and cond.op in ("i32.lt_u", "i32.gt_u"))) \
+            and k >= p + 4:
         # X != B or B != X; X read with local.get, or the step's own local.tee
+        # (below: X <u B, B >u X)
         a, b = body[k - 3], body[k - 2]
-        if a.op in ("local.get", "local.tee") and b.op in ("local.get", "i32.const"):
+        if (a.op in ("local.get", "local.tee") and b.op in ("local.get", "i32.const")
+                and cond.op != "i32.gt_u"):
             xi, other = k - 3, b
-        elif b.op in ("local.get", "local.tee") and a.op in ("local.get", "i32.const"):
+        elif (b.op in ("local.get", "local.tee") and a.op in ("local.get", "i32.const")
+              and cond.op != "i32.lt_u"):
             xi, other = k - 2, a
-        elif b.op == "local.tee" and k >= p + 7 and body[k - 6].op in ("local.get", "i32.const"):
+        elif (b.op == "local.tee" and k >= p + 7 and body[k - 6].op in ("local.get", "i32.const")
+              and cond.op != "i32.lt_u"):
             # B, then the step itself: local.get X, i32.const c, i32.add, local.tee X
             xi, other = k - 2, body[k - 6]
         else:
@@ -338,6 +349,8 @@ def counted_loop(body: Sequence[Instr], p: int, end: int, refs: set,
     elif op.op != "i32.add":
         return None
     if c == 0 or abs(c) > 1 << 16 or abs(c) & (abs(c) - 1):
+        return None
+    if cond.op != "i32.ne" and cond.op != "local.tee" and c != 1:
         return None
     return x, c, bound
 
