@@ -833,6 +833,57 @@ class Structured(Lowering):
             pcs.append(None)
 
 
+_GOTO = re.compile(r"^_s = (\d+)$")
+# Flat.br_table's line: _s = (states,)[index] if index < count else default
+_TABLE = re.compile(r"^_s = \(([\d, ]+),\)\[(.*)\] if (.*) < (\d+) else (\d+)$")
+
+
+def _table_states(text: str) -> List[int]:
+    """The states a ``_s = ...`` line (a goto, a table) may set."""
+    m = _GOTO.match(text)
+    if m is not None:
+        return [int(m.group(1))]
+    m = _TABLE.match(text)
+    if m is None:   # pragma: no cover - Flat emits no other assignment of _s
+        raise TranslationError("unknown state assignment: %s" % text)
+    return [int(x) for x in m.group(1).split(", ")] + [int(m.group(5))]
+
+
+def _renumbered(text: str, number: Dict[int, int]) -> str:
+    """A line with the states it sets renumbered (``number``: old -> new)."""
+    if not text.startswith("_s = "):
+        return text
+    m = _GOTO.match(text)
+    if m is not None:
+        return "_s = %d" % number[int(m.group(1))]
+    m = _TABLE.match(text)
+    if m is None:   # pragma: no cover - Flat emits no other assignment of _s
+        raise TranslationError("unknown state assignment: %s" % text)
+    table = ", ".join(str(number[int(x)]) for x in m.group(1).split(", "))
+    return "_s = (%s,)[%s] if %s < %s else %d" % (table, m.group(2), m.group(3), m.group(4),
+                                                   number[int(m.group(5))])
+MAX_STATE_INDENT = 40     # a state's lines after moves (the tree adds log2(#states) more)
+
+
+def _self_loop(lines: List[Line], st: int) -> List[Line]:
+    """State ``st``'s lines in a ``while True:`` of their own (Flat.merge_states): its
+    gotos to itself continue it, the other gotos break to the dispatcher."""
+    out: List[Line] = [(0, "while True:", None)]
+    skip = False
+    for i, (ind, text, pc) in enumerate(lines):
+        if skip:
+            skip = False
+            continue
+        if text == "_s = %d" % st and i + 1 < len(lines) and lines[i + 1][1] == "continue":
+            out.append((ind + 1, "continue", pc))
+            skip = True
+        elif text == "continue":
+            out.append((ind + 1, "break", pc))
+        else:
+            out.append((ind + 1, text, pc))
+    return out
+
+
 class Flat(Lowering):
     """A state machine: each state a basic block (see the module docstring)."""
 
@@ -1049,6 +1100,8 @@ class Flat(Lowering):
         out.append("    while True:")
         pcs.extend((None, None))
         if not self.markers:
+            if CPYTHON_SHAPES:
+                self.merge_states()
             self.tree(out, pcs, 0, len(self.states), 2)
             return
         # try_table: one ``try`` around the dispatch (free to enter on CPython 3.11+);
@@ -1067,6 +1120,77 @@ class Flat(Lowering):
                     "            _exn = _x",
                     "            _s = _h"])
         pcs.extend([None] * 6)
+
+    def merge_states(self) -> None:
+        """Fewer trips through the dispatcher (no try_table: ``_s`` then also says where
+        the code is). A state reached from one goto only (``_s = S`` + ``continue``, not
+        the first state, no table's) is moved to that goto's place: the code runs the
+        same, one dispatch less. A state that then goes to itself runs in its own
+        ``while True:`` (its gotos to itself ``continue`` it, the others ``break`` to
+        the dispatcher, which dispatches on the ``_s`` they set): a loop of two basic
+        blocks, e.g. a scan over a string, no longer pays the dispatch tree per
+        iteration. States hold no Python loop of their own (the flat lowering emits
+        none), so every ``continue`` in them is a goto."""
+        states = self.states
+        refs = [0] * len(states)
+        refs[0] = 1
+        sites: Dict[int, Tuple[int, int]] = {}       # state -> (state, line) of its goto
+        for st, lines in enumerate(states):
+            for i, (ind, text, _) in enumerate(lines):
+                m = _GOTO.match(text)
+                if (m is not None and i + 1 < len(lines) and lines[i + 1][1] == "continue"
+                        and lines[i + 1][0] == ind):
+                    target = int(m.group(1))
+                    refs[target] += 1
+                    sites[target] = (st, i)
+                elif text.startswith("_s = "):
+                    for target in _table_states(text):
+                        refs[target] += 2           # a table's: never moved
+        # Moved: a state into its one site, the latest first (a site inside a state
+        # moved later travels with it: sites are looked up again after each move).
+        home = list(range(len(states)))             # where each state's lines now are
+        for target in range(len(states) - 1, 0, -1):
+            if refs[target] != 1 or target not in sites or not states[target]:
+                continue
+            st, _ = sites[target]
+            st = home[st]
+            if st == target:
+                continue
+            lines = states[st]
+            i = self._goto_line(lines, target)
+            if i < 0:   # pragma: no cover - every counted goto is in its state's lines
+                continue
+            ind = lines[i][0]
+            moved = states[target]
+            if ind + max(rel for rel, _, _ in moved) > MAX_STATE_INDENT:
+                continue
+            lines[i:i + 2] = [(ind + rel, text, pc) for rel, text, pc in moved]
+            states[target] = []
+            for k, h in enumerate(home):
+                if h == target:
+                    home[k] = st
+        for st, lines in enumerate(states):
+            if (lines and self._goto_line(lines, st) >= 0
+                    and all(text != "break" for _, text, _ in lines)):
+                states[st] = _self_loop(lines, st)
+        # The moved states' numbers go: a smaller dispatch tree.
+        number: Dict[int, int] = {}
+        for st, lines in enumerate(states):
+            if lines or st == 0:
+                number[st] = len(number)
+        if len(number) < len(states):
+            self.states = [[(ind, _renumbered(text, number), pc) for ind, text, pc in lines]
+                           for st, lines in enumerate(states) if st in number]
+
+    @staticmethod
+    def _goto_line(lines: List[Line], target: int) -> int:
+        """The index of the goto ``_s = target`` + ``continue`` in ``lines``, or -1."""
+        text = "_s = %d" % target
+        for i, (ind, s, _) in enumerate(lines):
+            if s == text and i + 1 < len(lines) and lines[i + 1][1] == "continue" \
+                    and lines[i + 1][0] == ind:
+                return i
+        return -1
 
     def tree(self, out: List[str], pcs: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:
