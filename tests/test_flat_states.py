@@ -1,0 +1,164 @@
+"""The flat lowering's state merging (compile/control.Flat.merge_states): a state
+reached from one goto is moved to it, a state that then goes to itself runs in its own
+``while True:``, and the moved states' numbers are given back (a smaller dispatch tree).
+Each function runs flat and structured on many inputs, which must agree (and agree with
+a model where there is one); the shapes are checked on CPython (PyPy keeps the plain
+state machine)."""
+from __future__ import annotations
+
+import random
+from typing import List
+
+import pytest
+
+from compile_helpers import instance, wat2wasm
+from purewasm.binary import decode_module
+from purewasm.compile import CompiledModule
+from purewasm.compile.entries import CPYTHON_SHAPES
+from purewasm.validate import validate_module
+
+SCAN = """(module (memory (export "mem") 1)
+  ;; printf's scan: bytes up to a NUL or a '%', then what follows it
+  (func (export "scan") (param $p i32) (result i32) (local $c i32)
+    block $done
+      block $pct
+        loop $next
+          local.get $p i32.load8_u local.tee $c
+          i32.eqz br_if $done
+          local.get $c i32.const 37 i32.eq br_if $pct
+          local.get $p i32.const 1 i32.add local.set $p
+          br $next
+        end
+      end
+      local.get $p i32.load8_u offset=1 i32.const 1000 i32.mul
+      local.get $p i32.add return
+    end
+    local.get $p)
+  ;; a loop of three blocks with a br_table choosing the step
+  (func (export "walk") (param $n i32) (param $k i32) (result i32) (local $acc i32)
+    loop $top
+      block $three
+        block $two
+          block $one
+            local.get $n i32.const 3 i32.rem_u br_table $one $two $three $three
+          end
+          local.get $acc i32.const 1 i32.add local.set $acc
+          br $three
+        end
+        local.get $acc i32.const 7 i32.mul local.set $acc
+      end
+      local.get $acc local.get $k i32.xor local.set $acc
+      local.get $n i32.const 1 i32.sub local.tee $n
+      br_if $top
+    end
+    local.get $acc))"""
+
+
+def _flat_source(text: str, index: int) -> str:
+    return CompiledModule(decode_module(wat2wasm(text))).source(index, flat=True)
+
+
+def _scan_model(data: bytes, p: int) -> int:
+    while data[p] and data[p] != 37:
+        p += 1
+    return p if not data[p] else data[p + 1] * 1000 + p
+
+
+def test_scan_loop_runs_in_its_own_loop() -> None:
+    flat, structured = instance(SCAN, mode="flat"), instance(SCAN)
+    rng = random.Random(5)
+    data = bytes(rng.choice(b"abc%\x00") for _ in range(4096)) + b"\x00"
+    for inst in (flat, structured):
+        inst.memories[0].data[:len(data)] = data
+    for p in list(range(0, 200)) + [rng.randrange(4000) for _ in range(200)]:
+        want = _scan_model(data, p)
+        assert flat.func("scan")(p) == want == structured.func("scan")(p), p
+    if CPYTHON_SHAPES:
+        src = _flat_source(SCAN, 0)
+        # the dispatcher's loop, and the scan's own
+        assert src.count("while True:") == 2, src
+
+
+def _walk_model(n: int, k: int) -> int:
+    acc = 0
+    m32 = 0xFFFFFFFF
+    while True:
+        r = n % 3
+        if r == 0:
+            acc = (acc + 1) & m32
+        elif r == 1:
+            acc = (acc * 7) & m32
+        acc ^= k
+        n = (n - 1) & m32
+        if not n:
+            return acc
+
+
+def test_table_targets_keep_their_states() -> None:
+    flat, structured = instance(SCAN, mode="flat"), instance(SCAN)
+    for n in list(range(1, 40)) + [1000]:
+        for k in (0, 5, 0xFFFFFFFF):
+            want = _walk_model(n, k)
+            assert flat.func("walk")(n, k) == want == structured.func("walk")(n, k), (n, k)
+
+
+def _random_function(rng: random.Random, name: str) -> str:
+    """Nested blocks and loops, br/br_if/br_table to any enclosing label, arithmetic on
+    two locals; a fuel local bounds every loop."""
+    out: List[str] = []
+    depth = [0]
+
+    def body(level: int, budget: int) -> None:
+        for _ in range(rng.randrange(1, 4)):
+            r = rng.random()
+            if r < 0.25 and budget > 0:
+                out.append("block")
+                depth[0] += 1
+                body(level + 1, budget - 1)
+                depth[0] -= 1
+                out.append("end")
+            elif r < 0.45 and budget > 0:
+                out.append("loop")
+                depth[0] += 1
+                # every back edge spends fuel
+                out.append("local.get $f i32.const 1 i32.sub local.tee $f i32.eqz "
+                           "br_if %d" % (depth[0] - 1))
+                body(level + 1, budget - 1)
+                depth[0] -= 1
+                out.append("end")
+            elif r < 0.6 and depth[0]:
+                out.append("local.get $x i32.const %d i32.and br_if %d"
+                           % (rng.randrange(1, 8), rng.randrange(depth[0])))
+            elif r < 0.7 and depth[0]:
+                labels = " ".join(str(rng.randrange(depth[0]))
+                                  for _ in range(rng.randrange(1, 5)))
+                out.append("local.get $x i32.const 3 i32.shr_u br_table %s %d"
+                           % (labels, rng.randrange(depth[0])))
+                return
+            else:
+                out.append("local.get $x i32.const %d i32.mul i32.const %d i32.add "
+                           "local.get $y i32.xor local.set $x"
+                           % (rng.randrange(3, 99, 2), rng.randrange(1000)))
+                out.append("local.get $y local.get $x i32.const 5 i32.rotl i32.add "
+                           "local.set $y")
+
+    out.append("block")     # the outermost label: out of everything
+    depth[0] = 1
+    body(1, 5)
+    depth[0] = 0
+    out.append("end")
+    return ("  (func (export \"%s\") (param $x i32) (param $y i32) (result i32) "
+            "(local $f i32)\n    i32.const 300 local.set $f\n    %s\n    local.get $x "
+            "local.get $y i32.xor local.get $f i32.add)" % (name, "\n    ".join(out)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_control_flat_against_structured(seed: int) -> None:
+    rng = random.Random(seed)
+    funcs = [_random_function(rng, "f%d" % i) for i in range(25)]
+    text = "(module\n%s)" % "\n".join(funcs)
+    validate_module(decode_module(wat2wasm(text)))
+    flat, structured = instance(text, mode="flat"), instance(text)
+    for i in range(25):
+        for x, y in ((0, 0), (1, 2), (7, 3), (0xFFFFFFFF, 5), (123456, 654321)):
+            assert flat.func("f%d" % i)(x, y) == structured.func("f%d" % i)(x, y), (i, x, y)
