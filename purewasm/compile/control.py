@@ -865,6 +865,74 @@ def _renumbered(text: str, number: Dict[int, int]) -> str:
 MAX_STATE_INDENT = 40     # a state's lines after moves (the tree adds log2(#states) more)
 
 
+DUPLICATED_LINES = 8      # states copied to each goto to them (Flat.merge_states)
+
+
+def _goto_refs(states: List[List[Line]]) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
+    """How many times each state is referenced (a goto: 1, a table: 2, the first state
+    1 more), and for each state a goto to it: (the state holding it, its line)."""
+    refs = [0] * len(states)
+    refs[0] = 1
+    sites: Dict[int, Tuple[int, int]] = {}
+    for st, lines in enumerate(states):
+        for i, (ind, text, _) in enumerate(lines):
+            m = _GOTO.match(text)
+            if (m is not None and i + 1 < len(lines) and lines[i + 1][1] == "continue"
+                    and lines[i + 1][0] == ind):
+                target = int(m.group(1))
+                refs[target] += 1
+                sites[target] = (st, i)
+            elif text.startswith("_s = "):
+                for target in _table_states(text):
+                    refs[target] += 2           # a table's: never moved nor dropped
+    return refs, sites
+
+
+def _goto_line(lines: List[Line], target: int) -> int:
+    """The index of the goto ``_s = target`` + ``continue`` in ``lines``, or -1."""
+    text = "_s = %d" % target
+    for i, (ind, s, _) in enumerate(lines):
+        if s == text and i + 1 < len(lines) and lines[i + 1][1] == "continue" \
+                and lines[i + 1][0] == ind:
+            return i
+    return -1
+
+
+def _duplicate_small_states(states: List[List[Line]]) -> List[List[Line]]:
+    """Each goto (from another state) to a state of at most DUPLICATED_LINES lines
+    replaced by a copy of it (its own gotos stay gotos), within a budget of lines (half
+    the function's, at least 400); states nothing reaches any more are dropped."""
+    total = sum(len(lines) for lines in states)
+    budget = max(400, total // 2)
+    small = {st for st, lines in enumerate(states)
+             if 0 < len(lines) <= DUPLICATED_LINES}
+    if not small:
+        return states
+    out_states: List[List[Line]] = []
+    for st, lines in enumerate(states):
+        out: List[Line] = []
+        skip = False
+        for i, (ind, text, pc) in enumerate(lines):
+            if skip:
+                skip = False
+                continue
+            m = _GOTO.match(text)
+            if (m is not None and budget > 0 and i + 1 < len(lines)
+                    and lines[i + 1][1] == "continue" and lines[i + 1][0] == ind):
+                target = int(m.group(1))
+                body = states[target]
+                if (target in small and target != st
+                        and ind + max(rel for rel, _, _ in body) <= MAX_STATE_INDENT):
+                    out.extend((ind + rel, t2, p2) for rel, t2, p2 in body)
+                    budget -= len(body)
+                    skip = True
+                    continue
+            out.append((ind, text, pc))
+        out_states.append(out)
+    refs, _ = _goto_refs(out_states)
+    return [lines if refs[st] or st == 0 else [] for st, lines in enumerate(out_states)]
+
+
 def _self_loop(lines: List[Line], st: int) -> List[Line]:
     """State ``st``'s lines in a ``while True:`` of their own (Flat.merge_states): its
     gotos to itself continue it, the other gotos break to the dispatcher."""
@@ -1123,74 +1191,106 @@ class Flat(Lowering):
 
     def merge_states(self) -> None:
         """Fewer trips through the dispatcher (no try_table: ``_s`` then also says where
-        the code is). A state reached from one goto only (``_s = S`` + ``continue``, not
-        the first state, no table's) is moved to that goto's place: the code runs the
-        same, one dispatch less. A state that then goes to itself runs in its own
-        ``while True:`` (its gotos to itself ``continue`` it, the others ``break`` to
-        the dispatcher, which dispatches on the ``_s`` they set): a loop of two basic
-        blocks, e.g. a scan over a string, no longer pays the dispatch tree per
-        iteration. States hold no Python loop of their own (the flat lowering emits
-        none), so every ``continue`` in them is a goto."""
+        the code is). Gotos are ``_s = S`` + ``continue`` (states hold no Python loop of
+        their own: the flat lowering emits none, so every ``continue`` in them is a
+        goto); in order:
+
+        * a state reached from one goto only (not the first state, no table's) is moved
+          to that goto's place: the code runs the same, one dispatch less;
+        * a small state (up to DUPLICATED_LINES lines) is copied to each goto to it from
+          another state (a loop's head into its latches; a switch's loop head into each
+          case), within a budget of lines, and goes when nothing reaches it any more;
+        * a state that then goes to itself runs in its own ``while True:`` (its gotos to
+          itself ``continue`` it, the others ``break`` to the dispatcher, which
+          dispatches on the ``_s`` they set): a scan over a string no longer pays the
+          dispatch tree per iteration;
+        * the states that went give their numbers back: a smaller dispatch tree.
+
+        Each is linear in the lines: moves are assembled children first."""
         states = self.states
-        refs = [0] * len(states)
-        refs[0] = 1
-        sites: Dict[int, Tuple[int, int]] = {}       # state -> (state, line) of its goto
+        n = len(states)
+        refs, sites = _goto_refs(states)
+        # The forest of moves: parent[T] = the state holding T's one goto.
+        parent: Dict[int, int] = {}
+        for target in range(1, n):
+            if refs[target] == 1 and target in sites and states[target]:
+                holder = sites[target][0]
+                if holder != target:
+                    parent[target] = holder
+        # A cycle of moves is code nothing else reaches: it stays as it is.
+        mark = [0] * n          # 0: not seen, 1: on the current walk, 2: done
+        for st in range(n):
+            walk = []
+            x = st
+            while mark[x] == 0:
+                mark[x] = 1
+                walk.append(x)
+                if x not in parent:
+                    break
+                x = parent[x]
+            if mark[x] == 1 and x in parent and parent[x] in walk:
+                del parent[x]   # the walk closed a cycle at x
+            for y in walk:
+                mark[y] = 2
+        children: Dict[int, Dict[int, int]] = {}    # holder -> {goto line: moved state}
+        for target, holder in parent.items():
+            children.setdefault(holder, {})[sites[target][1]] = target
+        # Children first (an iterative post-order of the forest).
+        order: List[int] = []
+        seen = [False] * n
+        for root in range(n):
+            if root in parent or seen[root]:
+                continue
+            stack = [(root, False)]
+            while stack:
+                x, expanded = stack.pop()
+                if expanded:
+                    order.append(x)
+                    continue
+                seen[x] = True
+                stack.append((x, True))
+                for child in children.get(x, {}).values():
+                    if not seen[child]:
+                        stack.append((child, False))
+        assembled: Dict[int, List[Line]] = {}
+        inlined = set()
+        for x in order:
+            lines = states[x]
+            kids = children.get(x)
+            if not kids:
+                assembled[x] = lines
+                continue
+            out: List[Line] = []
+            skip = False
+            for i, line in enumerate(lines):
+                if skip:
+                    skip = False
+                    continue
+                child = kids.get(i)
+                if child is not None and child in assembled:
+                    body = assembled[child]
+                    ind = line[0]
+                    if ind + max(rel for rel, _, _ in body) <= MAX_STATE_INDENT:
+                        out.extend((ind + rel, text, pc) for rel, text, pc in body)
+                        inlined.add(child)
+                        skip = True
+                        continue
+                out.append(line)
+            assembled[x] = out
+        states = [[] if st in inlined else assembled.get(st, states[st]) for st in range(n)]
+        states = _duplicate_small_states(states)
         for st, lines in enumerate(states):
-            for i, (ind, text, _) in enumerate(lines):
-                m = _GOTO.match(text)
-                if (m is not None and i + 1 < len(lines) and lines[i + 1][1] == "continue"
-                        and lines[i + 1][0] == ind):
-                    target = int(m.group(1))
-                    refs[target] += 1
-                    sites[target] = (st, i)
-                elif text.startswith("_s = "):
-                    for target in _table_states(text):
-                        refs[target] += 2           # a table's: never moved
-        # Moved: a state into its one site, the latest first (a site inside a state
-        # moved later travels with it: sites are looked up again after each move).
-        home = list(range(len(states)))             # where each state's lines now are
-        for target in range(len(states) - 1, 0, -1):
-            if refs[target] != 1 or target not in sites or not states[target]:
-                continue
-            st, _ = sites[target]
-            st = home[st]
-            if st == target:
-                continue
-            lines = states[st]
-            i = self._goto_line(lines, target)
-            if i < 0:   # pragma: no cover - every counted goto is in its state's lines
-                continue
-            ind = lines[i][0]
-            moved = states[target]
-            if ind + max(rel for rel, _, _ in moved) > MAX_STATE_INDENT:
-                continue
-            lines[i:i + 2] = [(ind + rel, text, pc) for rel, text, pc in moved]
-            states[target] = []
-            for k, h in enumerate(home):
-                if h == target:
-                    home[k] = st
-        for st, lines in enumerate(states):
-            if (lines and self._goto_line(lines, st) >= 0
+            if (lines and _goto_line(lines, st) >= 0
                     and all(text != "break" for _, text, _ in lines)):
                 states[st] = _self_loop(lines, st)
-        # The moved states' numbers go: a smaller dispatch tree.
         number: Dict[int, int] = {}
         for st, lines in enumerate(states):
             if lines or st == 0:
                 number[st] = len(number)
-        if len(number) < len(states):
-            self.states = [[(ind, _renumbered(text, number), pc) for ind, text, pc in lines]
-                           for st, lines in enumerate(states) if st in number]
-
-    @staticmethod
-    def _goto_line(lines: List[Line], target: int) -> int:
-        """The index of the goto ``_s = target`` + ``continue`` in ``lines``, or -1."""
-        text = "_s = %d" % target
-        for i, (ind, s, _) in enumerate(lines):
-            if s == text and i + 1 < len(lines) and lines[i + 1][1] == "continue" \
-                    and lines[i + 1][0] == ind:
-                return i
-        return -1
+        if len(number) < n:
+            states = [[(ind, _renumbered(text, number), pc) for ind, text, pc in lines]
+                      for st, lines in enumerate(states) if st in number]
+        self.states = states
 
     def tree(self, out: List[str], pcs: List[Optional[int]], lo: int, hi: int,
              ind: int) -> None:
