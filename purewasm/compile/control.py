@@ -24,7 +24,7 @@ travel in the slots ``s<base>...`` of the label's stack height.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from purewasm.syntax import Instr
 
@@ -866,6 +866,7 @@ MAX_STATE_INDENT = 40     # a state's lines after moves (the tree adds log2(#sta
 
 
 DUPLICATED_LINES = 8      # states copied to each goto to them (Flat.merge_states)
+DUPLICATED_TABLE_LINES = 12   # the same, for states ending in a table
 
 
 def _goto_refs(states: List[List[Line]]) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
@@ -899,15 +900,28 @@ def _goto_line(lines: List[Line], target: int) -> int:
 
 
 def _duplicate_small_states(states: List[List[Line]]) -> List[List[Line]]:
-    """Each goto (from another state) to a state of at most DUPLICATED_LINES lines
-    replaced by a copy of it (its own gotos stay gotos), within a budget of lines (half
-    the function's, at least 400); states nothing reaches any more are dropped."""
+    """Each goto (from another state) to a small state replaced by a copy of it (its own
+    gotos stay gotos), within a budget of lines; states nothing reaches any more are
+    dropped. First the small states that end in a table (an interpreter's dispatch: a
+    copy at the end of each case saves a dispatch per interpreted instruction; up to
+    DUPLICATED_TABLE_LINES lines, a budget of the function's size), then the others (up to
+    DUPLICATED_LINES, half the function's size; at least 400 lines each)."""
     total = sum(len(lines) for lines in states)
-    budget = max(400, total // 2)
-    small = {st for st, lines in enumerate(states)
-             if 0 < len(lines) <= DUPLICATED_LINES}
-    if not small:
-        return states
+    tables = {st for st, lines in enumerate(states)
+              if 0 < len(lines) <= DUPLICATED_TABLE_LINES
+              and any(text.startswith("_s = (") for _, text, _ in lines)}
+    others = {st for st, lines in enumerate(states)
+              if 0 < len(lines) <= DUPLICATED_LINES and st not in tables}
+    for small, budget in ((tables, max(400, total)), (others, max(400, total // 2))):
+        if small:
+            states = _copy_into_gotos(states, small, budget)
+    refs, _ = _goto_refs(states)
+    return [lines if refs[st] or st == 0 else [] for st, lines in enumerate(states)]
+
+
+def _copy_into_gotos(states: List[List[Line]], small: Set[int],
+                     budget: int) -> List[List[Line]]:
+    """Gotos to the states ``small`` replaced by copies of them, up to ``budget`` lines."""
     out_states: List[List[Line]] = []
     for st, lines in enumerate(states):
         out: List[Line] = []
@@ -929,8 +943,7 @@ def _duplicate_small_states(states: List[List[Line]]) -> List[List[Line]]:
                     continue
             out.append((ind, text, pc))
         out_states.append(out)
-    refs, _ = _goto_refs(out_states)
-    return [lines if refs[st] or st == 0 else [] for st, lines in enumerate(out_states)]
+    return out_states
 
 
 def _self_loop(lines: List[Line], st: int) -> List[Line]:
