@@ -1181,8 +1181,7 @@ class Flat(Lowering):
         out.append("    while True:")
         pcs.extend((None, None))
         if not self.markers:
-            if CPYTHON_SHAPES:
-                self.merge_states()
+            self.merge_states()
             self.tree(out, pcs, 0, len(self.states), 2)
             return
         # try_table: one ``try`` around the dispatch (free to enter on CPython 3.11+);
