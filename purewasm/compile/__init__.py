@@ -40,8 +40,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # branches): views after an assignment and element indexes for view pointers, views.py,
 # or three-way comparisons, ops_numeric.py, or interval facts, intervals.py; 16: view
 # loads folded into their reader; 17: with three-way comparisons; 18: counted view loops
-# as for loops; 19: all; 29, session 10: switch chains bisected on the br_table's index).
-TRANSLATOR_VERSION = 29
+# as for loops; 19: all; 29, session 10: switch chains bisected on the br_table's index;
+# 30: the flat lowering's merged states, below-bound copy loops).
+TRANSLATOR_VERSION = 30
 
 
 _BASE_NS = base_namespace()
