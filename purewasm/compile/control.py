@@ -11,6 +11,9 @@ function (compile.CompiledModule._translate, from scan.Scan.structured_ok).
 * :class:`Flat` (any shape): basic blocks numbered and dispatched by ``while True`` and a
   balanced ``if`` tree on ``_s``; used when the structured code would exceed CPython's
   compiler limits (20 nested loops, 100 indentation levels), e.g. 3,000 nested blocks.
+  Before the tree is written, blocks reached from one place move there, small ones are
+  copied to the places that go to them, and a block that then goes to itself runs in a
+  ``while True`` of its own (:meth:`Flat.merge_states`).
 
 ``try_table`` (exception handling): structured, a Python ``try:`` whose ``except WEXC``
 tests the catch clauses and branches; flat, one ``try`` around the dispatch loop, ``_s``
