@@ -789,7 +789,7 @@ class Structured(Lowering):
             elif kind == "close":
                 t.close_suite(marks.pop())
             elif kind == "exit":
-                for rel, line, pc in arg:  # type: ignore[attr-defined]
+                for rel, line, pc in arg:
                     t.lines.append((t.ind + rel, line, pc))
             elif kind == "case":
                 if arg != case:  # pragma: no cover - fused_runs orders the cases
@@ -1281,13 +1281,13 @@ class Flat(Lowering):
                 if skip:
                     skip = False
                     continue
-                child = kids.get(i)
-                if child is not None and child in assembled:
-                    body = assembled[child]
+                kid = kids.get(i)
+                if kid is not None and kid in assembled:
+                    body = assembled[kid]
                     ind = line[0]
                     if ind + max(rel for rel, _, _ in body) <= MAX_STATE_INDENT:
                         out.extend((ind + rel, text, pc) for rel, text, pc in body)
-                        inlined.add(child)
+                        inlined.add(kid)
                         skip = True
                         continue
                 out.append(line)
