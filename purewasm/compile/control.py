@@ -836,6 +836,13 @@ class Structured(Lowering):
             pcs.append(None)
 
 
+# Flat.merge_states: a state's indentation after moves and copies (the dispatch tree adds
+# about log2(#states) levels; CPython's tokenizer stops at 100), and the states copied to
+# each goto to them: up to DUPLICATED_LINES lines, or DUPLICATED_TABLE_LINES for those
+# ending in a table (an interpreter's dispatch).
+MAX_STATE_INDENT = 40
+DUPLICATED_LINES = 8
+DUPLICATED_TABLE_LINES = 12
 _GOTO = re.compile(r"^_s = (\d+)$")
 # Flat.br_table's line: _s = (states,)[index] if index < count else default
 _TABLE = re.compile(r"^_s = \(([\d, ]+),\)\[(.*)\] if (.*) < (\d+) else (\d+)$")
@@ -865,11 +872,6 @@ def _renumbered(text: str, number: Dict[int, int]) -> str:
     table = ", ".join(str(number[int(x)]) for x in m.group(1).split(", "))
     return "_s = (%s,)[%s] if %s < %s else %d" % (table, m.group(2), m.group(3), m.group(4),
                                                    number[int(m.group(5))])
-MAX_STATE_INDENT = 40     # a state's lines after moves (the tree adds log2(#states) more)
-
-
-DUPLICATED_LINES = 8      # states copied to each goto to them (Flat.merge_states)
-DUPLICATED_TABLE_LINES = 12   # the same, for states ending in a table
 
 
 def _goto_refs(states: List[List[Line]]) -> Tuple[List[int], Dict[int, Tuple[int, int]]]:
@@ -890,6 +892,14 @@ def _goto_refs(states: List[List[Line]]) -> Tuple[List[int], Dict[int, Tuple[int
                 for target in _table_states(text):
                     refs[target] += 2           # a table's: never moved nor dropped
     return refs, sites
+
+
+def _ends_in_transfer(lines: List[Line]) -> bool:
+    """Whether a state's code never falls off its end (its last line at its own level is
+    a goto, a return or a raise): only then may it stand where a goto to it stood (the
+    dispatcher would run a state that falls off its end again)."""
+    last = [text for ind, text, _ in lines if ind == 0]
+    return bool(last) and (last[-1] == "continue" or last[-1].startswith(("return", "raise")))
 
 
 def _goto_line(lines: List[Line], target: int) -> int:
@@ -938,7 +948,7 @@ def _copy_into_gotos(states: List[List[Line]], small: Set[int],
                     and lines[i + 1][1] == "continue" and lines[i + 1][0] == ind):
                 target = int(m.group(1))
                 body = states[target]
-                if (target in small and target != st
+                if (target in small and target != st and _ends_in_transfer(body)
                         and ind + max(rel for rel, _, _ in body) <= MAX_STATE_INDENT):
                     out.extend((ind + rel, t2, p2) for rel, t2, p2 in body)
                     budget -= len(body)
@@ -1228,7 +1238,7 @@ class Flat(Lowering):
         # The forest of moves: parent[T] = the state holding T's one goto.
         parent: Dict[int, int] = {}
         for target in range(1, n):
-            if refs[target] == 1 and target in sites and states[target]:
+            if refs[target] == 1 and target in sites and _ends_in_transfer(states[target]):
                 holder = sites[target][0]
                 if holder != target:
                     parent[target] = holder
