@@ -165,3 +165,24 @@ def test_random_control_flat_against_structured(seed: int) -> None:
     for i in range(25):
         for x, y in ((0, 0), (1, 2), (7, 3), (0xFFFFFFFF, 5), (123456, 654321)):
             assert flat.func("f%d" % i)(x, y) == structured.func("f%d" % i)(x, y), (i, x, y)
+
+
+def test_a_long_table_is_not_copied() -> None:
+    """A br_table of many labels is one long line: its state is not copied to the 40
+    gotos to it (the source would grow by 40 copies of it: a quadratic path)."""
+    k = 40
+    labels = " ".join(str(i % k) for i in range(20000))
+    body = ["block"] * 22 + ["loop $top"]           # nested deeper than the structured limit
+    body.append("local.get 1 i32.const 1 i32.add local.tee 1 i32.const 300 i32.gt_u br_if 1")
+    body += ["block"] * k
+    body.append("local.get 1 i32.const 7 i32.mul local.get 0 i32.xor br_table %s 0" % labels)
+    for i in range(k):
+        body.append("end local.get 0 i32.const %d i32.add local.set 0 br $top" % (i + 1))
+    body += ["end"] * 23
+    text = ('(module (func (export "f") (param i32) (result i32) (local i32) %s local.get 0))'
+            % " ".join(body))
+    src = _flat_source(text, 0)
+    assert src.count("_s = (") == 1 and len(src) < 200000, len(src)
+    flat, structured = instance(text, mode="flat"), instance(text)
+    for x in (0, 5, 12345, 0xFFFFFFFF):
+        assert flat.func("f")(x) == structured.func("f")(x), x

@@ -843,6 +843,7 @@ class Structured(Lowering):
 MAX_STATE_INDENT = 40
 DUPLICATED_LINES = 8
 DUPLICATED_TABLE_LINES = 12
+DUPLICATED_CHARS = 2000     # and at most this much text (a huge br_table is one line)
 _GOTO = re.compile(r"^_s = (\d+)$")
 # Flat.br_table's line: _s = (states,)[index] if index < count else default
 _TABLE = re.compile(r"^_s = \(([\d, ]+),\)\[(.*)\] if (.*) < (\d+) else (\d+)$")
@@ -920,11 +921,14 @@ def _duplicate_small_states(states: List[List[Line]]) -> List[List[Line]]:
     DUPLICATED_TABLE_LINES lines, a budget of the function's size), then the others (up to
     DUPLICATED_LINES, half the function's size; at least 400 lines each)."""
     total = sum(len(lines) for lines in states)
-    tables = {st for st, lines in enumerate(states)
-              if 0 < len(lines) <= DUPLICATED_TABLE_LINES
-              and any(text.startswith("_s = (") for _, text, _ in lines)}
-    others = {st for st, lines in enumerate(states)
-              if 0 < len(lines) <= DUPLICATED_LINES and st not in tables}
+    # (and short in text: a br_table of many labels is one long line)
+    short = {st for st, lines in enumerate(states)
+             if sum(len(text) for _, text, _ in lines) <= DUPLICATED_CHARS}
+    tables = {st for st in short
+              if 0 < len(states[st]) <= DUPLICATED_TABLE_LINES
+              and any(text.startswith("_s = (") for _, text, _ in states[st])}
+    others = {st for st in short
+              if 0 < len(states[st]) <= DUPLICATED_LINES and st not in tables}
     for small, budget in ((tables, max(400, total)), (others, max(400, total // 2))):
         if small:
             states = _copy_into_gotos(states, small, budget)
