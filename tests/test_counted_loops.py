@@ -189,3 +189,48 @@ def test_loops_that_are_not_counted() -> None:
     inst = instance(text.replace("local.get $p i64.load drop", "nop"))
     for i in range(4):
         assert "for _k" not in inst.compiled.source(i), inst.compiled.source(i)
+
+
+def _stepping_module() -> str:
+    """Loops of every shape that also step a pointer through memory (i32 loads, +4):
+    in the view version the pointer's element index is the for loop's own variable
+    (views._induction_index). Each returns the iterations, the counter and the pointer
+    after the loop (restored from the index: at the bound, at the safety exit)."""
+    funcs = []
+    for shape in SHAPES:
+        for k, c in enumerate(STEPS):
+            step, test = SHAPES[shape]
+            funcs.append("""
+  (func (export "{shape}_{k}") (param $x i32) (param $b i32) (param $p i32) (result i64)
+    (local $n i64)
+    block
+      loop
+        local.get $n local.get $p i64.load32_u i64.add i64.const 1 i64.add local.set $n
+        local.get $n i64.const {safety} i64.ge_u br_if 1
+        local.get $p i32.const 4 i32.add local.set $p
+        {step}
+        {test}
+        br_if 0
+      end
+    end
+    local.get $n i64.const 32 i64.shl local.get $x i64.extend_i32_u i64.or
+    local.get $p i64.extend_i32_u i64.const 13 i64.shl i64.xor)""".format(
+                shape=shape, k=k, safety=SAFETY, step=step.format(c=c),
+                test=test.format(c=c)))
+    return "(module (memory 5)\n%s)" % "\n".join(funcs)
+
+
+def test_stepping_pointers_same_as_while_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _stepping_module()
+    got = _run_all(text)
+    if views.TYPED_VIEWS:
+        inst = instance(text)
+        sources = [inst.compiled.source(i) for i in range(len(SHAPES) * len(STEPS))]
+        assert all("for _x2 in range(_x2, " in src for src in sources), [
+            src for src in sources if "for _x2" not in src][:1]
+    monkeypatch.setattr(translate, "TYPED_VIEWS", False)
+    monkeypatch.setattr(control, "COUNTED_FOR_LOOPS", False)
+    want = _run_all(text)
+    assert got == want
+    counts = {r >> 32 for rs in want.values() for r in rs}
+    assert SAFETY in counts and 1 in counts and len(counts) > 10

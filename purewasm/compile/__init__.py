@@ -41,8 +41,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # or three-way comparisons, ops_numeric.py, or interval facts, intervals.py; 16: view
 # loads folded into their reader; 17: with three-way comparisons; 18: counted view loops
 # as for loops; 19: all; 29, session 10: switch chains bisected on the br_table's index;
-# 30: the flat lowering's merged states, below-bound copy loops).
-TRANSLATOR_VERSION = 30
+# 30: the flat lowering's merged states, below-bound copy loops; 31, session 11: an
+# element index as the for loop's variable, held local.sets left out).
+TRANSLATOR_VERSION = 31
 
 
 _BASE_NS = base_namespace()

@@ -51,7 +51,7 @@ class PyLoop:
     """A ``while True:`` of the structured lowering (level 1 = outermost)."""
 
     __slots__ = ("level", "parent", "escapes", "mark", "view", "idiom", "end", "counted",
-                 "innermost")
+                 "entry_zeros", "innermost")
 
     def __init__(self, level: int, parent: "Optional[PyLoop]") -> None:
         self.level = level
@@ -60,6 +60,9 @@ class PyLoop:
         self.mark = 0
         self.view: Optional[ViewLoop] = None   # a loop being versioned (views.py)
         self.idiom: Optional[SliceLoop] = None  # a swap/copy loop (idioms.py)
+        # Locals known 0 where the loop starts (the translator's LocalBits.exact: a
+        # ``local.set`` of 0 left out as held, intervals.Facts.held, is no line to see).
+        self.entry_zeros: FrozenSet[int] = frozenset()
         self.end = -1                # the Wasm loop's end (with idiom)
         # A counted Wasm loop (views.counted_loop): run as ``for _k in range(n)`` when
         # it is innermost (views.as_for_loop inserts the counter's value at each break).
@@ -392,11 +395,12 @@ class Structured(Lowering):
         if pl.idiom is not None:
             # Behind its slice version (idioms.py).
             if self.liveness is None:
-                self.liveness = Liveness(t.func.body, t.scan.end_of)
+                self.liveness = Liveness(t.func.body, t.scan.end_of, t.intervals.held)
             start = pl.mark - 1
             t.lines[start:] = pl.idiom.lines(t.lines[start:], self.liveness.after(pl.end),
                                              names.MEMORY % 0, t.lines[start][2],
-                                             t.signed_i64, zeros_before(t.lines, start))
+                                             t.signed_i64,
+                                             zeros_before(t.lines, start) | pl.entry_zeros)
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")
@@ -498,6 +502,7 @@ class Structured(Lowering):
             vl.may_try = len(self.pyloops) <= MAX_PY_LOOPS - 2
         if idiom is not None and f.py is not None:
             f.py.idiom = idiom
+            f.py.entry_zeros = t.entry_zeros
             f.py.end = end
         outer = t.ctrl[-2]
         if outer.shared:

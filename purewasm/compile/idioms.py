@@ -57,7 +57,7 @@ uses it (the loop's checks would be skipped).
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS
 from purewasm.syntax import Instr
@@ -355,7 +355,10 @@ class Liveness:
     None) when the body has control this does not model (exception handling, branches
     on references)."""
 
-    def __init__(self, body: Sequence[Instr], end_of: Dict[int, int]) -> None:
+    def __init__(self, body: Sequence[Instr], end_of: Dict[int, int],
+                 held: AbstractSet[int] = frozenset()) -> None:
+        # held: the local.set instructions the translator leaves out (their local holds
+        # the value already: intervals.Facts.held): no assignment.
         self.live: Optional[List[int]] = None
         self.rep: List[int] = []
         succ = _successors(body, end_of)
@@ -373,7 +376,7 @@ class Liveness:
             op = ins.op
             if op == "local.get":
                 nodes.append((i, 1 << ins.imm, full, succ[i]))
-            elif op == "local.set" or op == "local.tee":
+            elif (op == "local.set" or op == "local.tee") and i not in held:
                 nodes.append((i, 0, ~(1 << ins.imm), succ[i]))
             elif succ[i] != [i + 1]:
                 nodes.append((i, 0, full, succ[i]))

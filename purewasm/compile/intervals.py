@@ -11,6 +11,9 @@ involved lie in on *every* execution that reaches them:
 * ``Facts.locals[i]``: for ``local.get``/``local.tee`` at index ``i``, bounds
   ``(lo, hi)`` of the value pushed (a narrower ``V.bits``: e.g. a signed comparison of
   a value known below ``2**(N-1)`` becomes an unsigned one).
+* ``Facts.held``: the indexes of ``local.set`` instructions whose local already holds
+  the value set (a constant its bounds pin down, or a local it equals): the translator
+  emits nothing for them (fib's second ``l1 = 0``, the vm kernel's ``l3 = l23``).
 
 The abstract state maps an integer local to ``(lo, hi, tz)``: its unsigned value lies in
 ``[lo, hi]`` and its ``tz`` low bits are zero; and, for a few locals, an exact relation
@@ -79,11 +82,12 @@ Interval = Tuple[int, int]
 class Facts:
     """What :func:`analyse` found (see the module doc)."""
 
-    __slots__ = ("operands", "locals")
+    __slots__ = ("operands", "locals", "held")
 
     def __init__(self) -> None:
         self.operands: Dict[int, Tuple[int, int, int, int]] = {}
         self.locals: Dict[int, Interval] = {}
+        self.held: Set[int] = set()
 
 
 NO_FACTS = Facts()
@@ -471,6 +475,7 @@ class _Analysis:
         # its pass is discarded); Facts at the end.
         self.operands: List[Optional[Tuple[int, int, int, int]]] = [None] * len(body)
         self.locals: List[Optional[Interval]] = [None] * len(body)
+        self.held: List[bool] = [False] * len(body)
         # The step of each local's last assignment (-1: none).
         self.last_assign: List[int] = [-1] * len(self.widths)
 
@@ -505,6 +510,22 @@ class _Analysis:
         return v[3] >= 0 and self.last_assign[v[3]] < v[5]
 
     # -- locals --------------------------------------------------------------------
+
+    def holds(self, st: _State, x: int, v: SV) -> bool:
+        """Whether integer local x already holds ``v`` here, on every path: ``v`` is a
+        constant that x's bounds pin down, or local y's value (still) where x == y
+        (a relation with offset 0 either way)."""
+        if not self.widths[x]:
+            return False
+        src = v[3]
+        if src >= 0:
+            if v[4] or v[7] is not None or self.last_assign[src] >= v[5]:
+                return False
+            return st.rel.get(x) == (src, 0, None) or st.rel.get(src) == (x, 0, None)
+        if v[1] is None or v[0] != v[1]:
+            return False
+        f = st.iv.get(x)
+        return f is not None and f[0] == f[1] == v[0]
 
     def assign(self, st: _State, x: int, v: SV, step: int) -> Fact:
         """Local x := v (its width) at ``step``; returns the value's fact."""
@@ -782,7 +803,10 @@ class _Analysis:
                     if self.refine(cur, c, False) is None:      # type: ignore[arg-type]
                         cur = None
             elif kind == _SET:
-                self.assign(cur, args[i], pop(), step)      # type: ignore[arg-type]
+                v = pop()
+                if self.holds(cur, args[i], v):             # type: ignore[arg-type]
+                    self.held[i] = True
+                self.assign(cur, args[i], v, step)          # type: ignore[arg-type]
             elif kind == _TEE:
                 x = args[i]
                 f = self.assign(cur, x, pop(), step)        # type: ignore[arg-type]
@@ -809,6 +833,7 @@ class _Analysis:
                         p, end = fr.p, fr.end
                         self.operands[p:end] = [None] * (end - p)
                         locals_[p:end] = [None] * (end - p)
+                        self.held[p:end] = [False] * (end - p)
                         cur = restart.copy()
                         del stack[fr.base:]
                         stack.extend([_TOP] * fr.np)
@@ -924,6 +949,7 @@ class _Analysis:
         facts = Facts()
         facts.operands = {j: f for j, f in enumerate(self.operands) if f is not None}
         facts.locals = {j: f for j, f in enumerate(locals_) if f is not None}
+        facts.held = {j for j, h in enumerate(self.held) if h}
         return facts
 
     def over_budget(self, step: int) -> None:

@@ -39,6 +39,7 @@ def select(t: Translator, ins: Instr) -> None:
 
 
 # What an i32 rotation by a constant reads (ops_numeric): x * (2**32 + 1), or its pair.
+_LOCAL = re.compile(r"^l\d+$")
 _ROTATED = re.compile(r" \* 4294967297\)|\b_r\d+\b")
 
 
@@ -63,6 +64,12 @@ def local_set(t: Translator, ins: Instr) -> None:
     idx = ins.imm
     name = "l%d" % idx
     if v.e == name:
+        return
+    if t.pc in t.intervals.held and (v.e.isdigit() or _LOCAL.match(v.e) is not None):
+        # The local holds this value already on every path here (intervals.Facts.held;
+        # an atom: dropping it drops no effect). A constant stays known (LocalBits).
+        if v.e.isdigit() and v.t in _WIDTH:
+            t.local_bits.assign(idx, int(v.e).bit_length(), _WIDTH[v.t], int(v.e))
         return
     t.protect(name)
     t.doubled.pop(name, None)

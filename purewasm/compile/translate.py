@@ -9,7 +9,7 @@ them over a function body and assembles the function.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from purewasm.opcodes import BLOCK_OPENERS, names_where
 from purewasm.syntax import BlockType, FuncType, Instr, Module
@@ -84,19 +84,20 @@ _START_ENDS = (names_where("branches") | names_where("ends_path") | names_where(
                | (BLOCK_OPENERS - {"block"}))
 
 
-def assigned_at_start(body: Sequence[Instr]) -> Set[int]:
+def assigned_at_start(body: Sequence[Instr], held: AbstractSet[int] = frozenset()) -> Set[int]:
     """The locals that the function's straight-line start sets before anything reads them.
 
     Up to the first instruction that branches, loops, returns or opens an if or a
     try_table (a block's start and end are straight-line), code runs in order, once, and
     the structured lowering emits it in order; a local set there before
     any ``local.get`` of it is never read unassigned, so it needs no zero at entry. The
-    Python it saves is paid at every call (fib's ``l1 = l2 = 0``)."""
+    Python it saves is paid at every call (fib's ``l1 = l2 = 0``). ``held``: sets the
+    translator leaves out (intervals.Facts.held), which assign nothing."""
     assigned: Set[int] = set()
     seen: Set[int] = set()
-    for ins in body:
+    for i, ins in enumerate(body):
         op = ins.op
-        if op in ("local.set", "local.tee"):
+        if op in ("local.set", "local.tee") and i not in held:
             if ins.imm not in seen:
                 assigned.add(ins.imm)
                 seen.add(ins.imm)
@@ -152,6 +153,8 @@ class Translator(OperandStack):
         self.line_pcs: List[Optional[int]] = []
         # What is known of the locals' values (ranges.py; CPython shapes only).
         self.local_bits = LocalBits()
+        # Locals known 0 at the loop being entered (join_facts; for idioms.SliceLoop).
+        self.entry_zeros: FrozenSet[int] = frozenset()
         # Bounds on values across joins (intervals.py; CPython shapes only).
         self.intervals: Facts = NO_FACTS
         self.pointer_locals: frozenset = frozenset()
@@ -248,6 +251,7 @@ class Translator(OperandStack):
         loop head, keep the bounds of its counters (ranges.counter_bounds)."""
         bounds = {}
         if CPYTHON_SHAPES and self.func.body[i].op == "loop":
+            self.entry_zeros = frozenset(x for x, c in self.local_bits.exact.items() if c == 0)
             scan = self.scan
             bounds = counter_bounds(self.func.body, i, scan.end_of.get(i, i),
                                     scan.refs.get(i, set()), self.local_bits)
@@ -306,10 +310,11 @@ class Translator(OperandStack):
         # structured lowering reads a local only where, or after, the Wasm code does.
         read = {ins.imm for ins in self.func.body if ins.op in ("local.get", "local.tee")}
         if isinstance(self.lowering, Structured):
-            read -= assigned_at_start(self.func.body)
+            read -= assigned_at_start(self.func.body, self.intervals.held)
             if read and len(self.func.body) <= ENTRY_LIVENESS_MAX:
                 if self.lowering.liveness is None:
-                    self.lowering.liveness = Liveness(self.func.body, self.scan.end_of)
+                    self.lowering.liveness = Liveness(self.func.body, self.scan.end_of,
+                                                      self.intervals.held)
                 live = self.lowering.liveness.at_entry()
                 if live is not None:
                     read = {i for i in read if live >> i & 1}

@@ -988,15 +988,68 @@ def as_for_loop(lines: list, counted: Counted) -> list:
     if (step[0] != ind0 + 1 or not step[1].startswith(name + " = ")
             or any(word.search(text) is not None for _, text, _ in lines[1:si])):
         return lines
-    rebuild = "%s = (%s + _k * %d) %% 4294967296" % (name, name, c)
-    out = [(ind0, "for _k in range(%s):" % trip_count(counted), pc0)]
-    for ind, text, pc in lines[1:si] + lines[si + 1:-3]:
+    body = lines[1:si] + lines[si + 1:-3]
+    induction = _induction_index(body, ind0 + 1)
+    if induction is None:
+        rebuild = "%s = (%s + _k * %d) %% 4294967296" % (name, name, c)
+        out = [(ind0, "for _k in range(%s):" % trip_count(counted), pc0)]
+    else:
+        # The element index itself runs through the range: one step less per iteration
+        # (the loop's other index steps stay). Its value in iteration k is its entry
+        # value plus k*d, as with its step; ``_k`` keeps the entry value for the breaks.
+        at, ix, d = induction
+        body = body[:at] + body[at + 1:]
+        steps_done = "(%s - _k)" % ix if d == 1 else "(%s - _k) // %d" % (ix, d)
+        rebuild = "%s = (%s + %s * %d) %% 4294967296" % (name, name, steps_done, c)
+        out = [(ind0, "_k = %s" % ix, pc0)] if any(t == "break" for _, t, _ in body) else []
+        stop = "%s + (%s)" % (ix, trip_count(counted)) if d == 1 else \
+            "%s + (%s) * %d" % (ix, trip_count(counted), d)
+        out.append((ind0, "for %s in range(%s, %s%s):" % (ix, ix, stop, "" if d == 1 else
+                                                             ", %d" % d), pc0))
+    for ind, text, pc in body:
         if text == "break":
             out.append((ind, rebuild, pc))
         out.append((ind, text, pc))
     out.append((ind0, "else:", pc0))
+    if induction is not None:
+        # A range leaves its variable at its last value: the step of that iteration.
+        out.append((ind0 + 1, "%s = %s + %d" % (induction[1], induction[1], induction[2]),
+                    pc0))
     out.append((ind0 + 1, "%s = %s" % (name, bound), pc0))
     return out
+
+
+def _induction_index(body: list, ind: int) -> Optional[Tuple[int, str, int]]:
+    """Of the element index steps ending a counted loop's iteration (``_xN = _xN + d``,
+    :func:`reduce_indexes`; the counter's own step taken out), one that can be the
+    ``for`` loop's own variable: (its line in ``body``, its name, d): d > 0, no line
+    assigns it but its step, and only other index steps not reading it follow that."""
+    tail = len(body)
+    while tail > 0 and body[tail - 1][0] == ind and _INDEX_STEP.match(body[tail - 1][1]):
+        tail -= 1
+    for at in range(tail, len(body)):
+        m = _INDEX_INCREMENT.match(body[at][1])
+        if m is None:
+            continue
+        ix = m.group(1)
+        word = re.compile(r"\b%s\b" % ix)
+        if any(word.search(t) is not None for _, t, _ in body[at + 1:]):
+            continue
+        if any(_assigns(t, ix) for _, t, _ in body[:at]):
+            continue
+        return at, ix, int(m.group(2))
+    return None
+
+
+def _assigns(text: str, name: str) -> bool:
+    """Whether the line ``text`` may assign ``name`` (as a target of ``=``, an augmented
+    assignment, ``:=`` or a ``for``)."""
+    if re.search(r"\b%s\s*(:=|[-+*/%%&|^<>]+=)" % name, text) is not None:
+        return True
+    if text.startswith("for "):
+        return re.search(r"\b%s\b" % name, text.split(" in ", 1)[0]) is not None
+    targets = text.split(" = ")[:-1]
+    return any(name == t.strip("() ") for part in targets for t in part.split(","))
 
 
 def _dead_after(lines: list, i: int, word: "re.Pattern") -> bool:
@@ -1031,6 +1084,7 @@ def _plain_assignment(text: str, word: "re.Pattern") -> bool:
 _ASSIGNMENT_ANY = re.compile(r"^[\w\[\]+ ]+ = ")
 _NAME = re.compile(r"^\w+$")
 _INDEX_STEP = re.compile(r"^_x\d+ = ")
+_INDEX_INCREMENT = re.compile(r"^(_x\d+) = \1 \+ ([1-9]\d*)$")
 _SLOT_TOKEN = re.compile(r"\bs\d+\b")
 
 
