@@ -116,6 +116,37 @@ def _three_way_shape(a: V, b: V) -> Optional[str]:
     return "%d if %s else (1 if %s else 0)" % (M32, _p(b), _p(a))
 
 
+def _complemented(v: V, w: int) -> Optional[str]:
+    """The operand ``x`` (as written) when ``v`` is the canonical ``x ^ (2**w - 1)``
+    the xor handler writes (``_p(x) ^ mask`` or ``mask ^ _p(x)``: a name, literal or
+    parenthesised group beside the top-level ``^``), else None."""
+    mask = "%d" % ((1 << w) - 1)
+    if not v.canon or v.isbool:
+        return None
+    if v.e.endswith(" ^ " + mask):
+        x = v.e[:-len(mask) - 3]
+    elif v.e.startswith(mask + " ^ "):
+        x = v.e[len(mask) + 3:]
+    else:
+        return None
+    if _WORD.match(x) is not None:
+        return x
+    if not (x.startswith("(") and x.endswith(")")):
+        return None
+    depth = 0
+    for i, ch in enumerate(x):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and i != len(x) - 1:
+                return None     # "(a) + (b)": the outer parentheses are not one group
+    return x
+
+
+_WORD = re.compile(r"^\w+$")
+
+
 def _proven_bound(t: Translator, a: V, b: V, op: str, w: int) -> int:
     """The largest value of ``a op b`` (op ``+ - * <<``, operands canonical, b as
     written: a literal stands for itself) when intervals.py proves it within
@@ -141,6 +172,7 @@ def _proven_bound(t: Translator, a: V, b: V, op: str, w: int) -> int:
 
 # The product of two canonical locals or slots (an index times a size), as mul emits it.
 _INDEX_TIMES_SIZE = re.compile(r"\A\(?[ls]\d+ \* [ls]\d+\)?\Z")
+_VARIABLE = re.compile(r"\Al\d+\Z")
 
 
 def _scrambled(t: Translator, v: V) -> bool:
@@ -203,9 +235,16 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # wrap (see cx for the costs), unless one is a hash's (ranges.LocalBits
             # .scrambled; a sum of products is not canonical).
             # So is a value plus the product of two variables: an element's address
-            # (base + index * size; a hash multiplies by a constant).
+            # (base + index * size; a hash multiplies by a constant). And any difference
+            # from a canonical value: below 2**w, it is reduced only when negative, where
+            # ``%`` costs no more than ``&`` either (callgrind, CPython 3.9/3.11/3.13:
+            # 8-20% fewer instructions than ``&`` on 3.11/3.13 when it reduces, the same
+            # on 3.9; docs/benchmarks.md, session 11).
             self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
                                     and b.e.isdigit())
+                                   or (op == "-" and a.canon and not a.isbool)
+                                   or (op == "+" and a.canon and b.isbool)
+                                   or (op == "+" and a.isbool and b.canon)
                                    or (op == "+" and a.canon and b.canon and not a.isbool
                                        and not b.isbool and not _scrambled(self, a)
                                        and not _scrambled(self, b))
@@ -225,6 +264,13 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 return
             self.pure("%s * %s" % (self.pcx(a), self.pcx(b)), t, (a, b), canon=False,
                       bits=2 * w)
+            # The product of two locals: an index times a size, seldom wrapping (a hash
+            # multiplies by a constant; values just loaded, the vm kernel's operands,
+            # often wrap: 0.991x there with slots too; see cx for the costs).
+            self.stack[-1].near = (CPYTHON_SHAPES and a.canon and b.canon
+                                   and _VARIABLE.match(a.e) is not None
+                                   and _VARIABLE.match(b.e) is not None
+                                   and not _scrambled(self, a) and not _scrambled(self, b))
         elif name == "and":
             # bool & bool (likewise | and ^) is a bool in Python: keep the flag.
             canon = a.canon or b.canon
@@ -268,6 +314,15 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 count = "(%s & %d)" % (_p(b), w - 1)
                 args = (a, b)
             if name == "shr_u":
+                if CPYTHON_SHAPES and count == str(w - 1):
+                    operand = _complemented(a, w)
+                    if operand is not None:
+                        # (x ^ -1) >>u (w-1): x >=s 0, LLVM's count of true comparisons
+                        # (zig's block partition in the sort kernel): a comparison makes
+                        # no int of 2**w - 1 - x (about half the instructions, 3.11).
+                        self.pure("%s < %d" % (operand, 1 << (w - 1)), t, args,
+                                  isbool=True, bits=1)
+                        return
                 self.pure("%s >> %s" % (self.pcx(a), count), t, args,
                           bits=max(w - int(count), 1) if count.isdigit() else w)
             else:
