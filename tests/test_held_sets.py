@@ -1,6 +1,6 @@
 """``local.set`` of a value its local already holds (compile/intervals.Facts.held) is
 left out of the translation: a constant the local's bounds pin down (fib's second
-``l1 = 0``), or a local it equals (the vm kernel's ``l3 = l23`` after each case).
+``l1 = 0``), or a local it equals (a copy at a loop's head that the back edge keeps).
 
 The facts are checked set by set against what holds on every path, and translated
 functions against their results (and the shapes: the line is gone, the entry zero that

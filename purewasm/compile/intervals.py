@@ -13,7 +13,8 @@ involved lie in on *every* execution that reaches them:
   a value known below ``2**(N-1)`` becomes an unsigned one).
 * ``Facts.held``: the indexes of ``local.set`` instructions whose local already holds
   the value set (a constant its bounds pin down, or a local it equals): the translator
-  emits nothing for them (fib's second ``l1 = 0``, the vm kernel's ``l3 = l23``).
+  emits nothing for them (fib's second ``l1 = 0``; a copy at a loop's head that the
+  back edge keeps equal).
 
 The abstract state maps an integer local to ``(lo, hi, tz)``: its unsigned value lies in
 ``[lo, hi]`` and its ``tz`` low bits are zero; and, for a few locals, an exact relation
