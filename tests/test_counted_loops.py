@@ -91,13 +91,18 @@ def _run_all(text: str) -> Dict[str, List[Any]]:
 
 @pytest.mark.parametrize("kind", sorted(WORK))
 def test_counted_loops_same_as_while_loops(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    text = _module(kind)
+    _same_as_while_loops(monkeypatch, _module(kind))
+
+
+def _same_as_while_loops(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """``text``'s functions give the same results as their while loops (no views, no for
+    loops), over cases that cover the three outcomes: the bound met, a wrap-around, the
+    safety exit."""
     got = _run_all(text)
     monkeypatch.setattr(translate, "TYPED_VIEWS", False)
     monkeypatch.setattr(control, "COUNTED_FOR_LOOPS", False)
     want = _run_all(text)
     assert got == want
-    # The cases cover the three outcomes: the bound met, a wrap-around, the safety exit.
     counts = {r >> 32 for rs in want.values() for r in rs}
     assert SAFETY in counts and 1 in counts and len(counts) > 10
 
@@ -222,15 +227,9 @@ def _stepping_module() -> str:
 
 def test_stepping_pointers_same_as_while_loops(monkeypatch: pytest.MonkeyPatch) -> None:
     text = _stepping_module()
-    got = _run_all(text)
     if views.TYPED_VIEWS:
         inst = instance(text)
         sources = [inst.compiled.source(i) for i in range(len(SHAPES) * len(STEPS))]
         assert all("for _x2 in range(_x2, " in src for src in sources), [
             src for src in sources if "for _x2" not in src][:1]
-    monkeypatch.setattr(translate, "TYPED_VIEWS", False)
-    monkeypatch.setattr(control, "COUNTED_FOR_LOOPS", False)
-    want = _run_all(text)
-    assert got == want
-    counts = {r >> 32 for rs in want.values() for r in rs}
-    assert SAFETY in counts and 1 in counts and len(counts) > 10
+    _same_as_while_loops(monkeypatch, text)
