@@ -42,8 +42,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # loads folded into their reader; 17: with three-way comparisons; 18: counted view loops
 # as for loops; 19: all; 29, session 10: switch chains bisected on the br_table's index;
 # 30: the flat lowering's merged states, below-bound copy loops; 31, session 11: an
-# element index as the for loop's variable, held local.sets left out).
-TRANSLATOR_VERSION = 31
+# element index as the for loop's variable, held local.sets left out; 32: differences
+# of values likely in range reduced with %).
+TRANSLATOR_VERSION = 32
 
 
 _BASE_NS = base_namespace()

@@ -236,13 +236,14 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # .scrambled; a sum of products is not canonical).
             # So is a value plus the product of two variables: an element's address
             # (base + index * size; a hash multiplies by a constant). And any difference
-            # from a canonical value: below 2**w, it is reduced only when negative, where
+            # from a canonical value (or one most likely in range: Lua's ``base + (a <<
+            # 4) - 16``): below 2**w, it is reduced only when negative, where
             # ``%`` costs no more than ``&`` either (callgrind, CPython 3.9/3.11/3.13:
             # 8-20% fewer instructions than ``&`` on 3.11/3.13 when it reduces, the same
             # on 3.9; docs/benchmarks.md, session 11).
             self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
                                     and b.e.isdigit())
-                                   or (op == "-" and a.canon and not a.isbool)
+                                   or (op == "-" and (a.canon or a.near) and not a.isbool)
                                    or (op == "+" and a.canon and b.isbool)
                                    or (op == "+" and a.isbool and b.canon)
                                    or (op == "+" and a.canon and b.canon and not a.isbool
