@@ -102,3 +102,32 @@ def test_differences(mode: str) -> None:
         assert "(0 - l0) % 4294967296" in src(1), src(1)
         assert "(l0 - l1) % 18446744073709551616" in src(2), src(2)
         assert "% 4294967296" in src(3) and "&" not in src(3), src(3)
+
+
+SIGNED = """(module
+  (func (export "shr_s") (param i32) (result i32) local.get 0 i32.const 4 i32.shr_s)
+  (func (export "ext8") (param i32) (result i32) local.get 0 i32.extend8_s)
+  (func (export "div7") (param i32) (result i32) local.get 0 i32.const -7 i32.div_s)
+  (func (export "ext32") (param i64) (result i64) local.get 0 i64.extend32_s))"""
+
+
+def _signed(x: int, w: int = 32) -> int:
+    return x - (1 << w) if x >> (w - 1) else x
+
+
+@pytest.mark.parametrize("mode", [None, "flat", "metered"])
+def test_signed_results(mode: str) -> None:
+    """Results that are signed Python values (in range or negative, never past 2**w)
+    are reduced with ``%`` too."""
+    inst = instance(SIGNED, mode=mode)
+    for x in EDGES32:
+        assert inst.func("shr_s")(x) == (_signed(x) >> 4) & M32, x
+        assert inst.func("ext8")(x) == _signed(x & 0xFF, 8) & M32, x
+        q = abs(_signed(x)) // 7 * (-1 if _signed(x) >= 0 else 1)
+        assert inst.func("div7")(x) == q & M32, x
+    for x in EDGES64:
+        assert inst.func("ext32")(x) == _signed(x & M32) & M64, x
+    if CPYTHON_SHAPES and mode is None:
+        for i in range(3):
+            assert "% 4294967296" in inst.compiled.source(i), inst.compiled.source(i)
+        assert "% 18446744073709551616" in inst.compiled.source(3)

@@ -329,6 +329,10 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             else:
                 self.pure("((%s ^ %s) - %s) >> %s" % (self.pcx(a), sign, sign, count), t, args,
                           canon=False, bits=w)
+                # A signed value (as are the quotients and sign extensions below): in
+                # range or negative, never past 2**w, where ``%`` costs less than ``&``
+                # (see the differences above).
+                self.stack[-1].near = True
         elif name in ("eq", "ne", "lt_u", "gt_u", "le_u", "ge_u"):
             self.pure("%s %s %s" % (self.pcx(a), sym, self.pcx(b)), "i32", (a, b),
                       isbool=True, bits=1)
@@ -371,6 +375,7 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
                 self.pure("int((%s) / %d)" % (sa, d), t, (a,), canon=False, bits=w)
             else:
                 self.pure("int(fmod(%s, %d))" % (sa, d), t, (a,), canon=False, bits=w)
+            self.stack[-1].near = True
         elif name in ("div_s", "rem_s"):
             e = "%s_s%s(%s, %s)" % (name[:3], sfx, self.cx(a), self.cx(b))
             self.effect(e, t)
@@ -488,6 +493,7 @@ def _sign_extend(t: str, frm: int) -> Handler:
         self.shallow(1)
         a = self.pop()
         self.pure("((%s & %d) ^ %d) - %d" % (_p(a), m, s, s), t, (a,), canon=False, bits=frm)
+        self.stack[-1].near = True      # signed: see shr_s
     return op
 
 
