@@ -240,7 +240,8 @@ def _int_binop(t: str, name: str) -> Handler:  # noqa: C901 - one case per opera
             # 4) - 16``): below 2**w, it is reduced only when negative, where
             # ``%`` costs no more than ``&`` either (callgrind, CPython 3.9/3.11/3.13:
             # 8-20% fewer instructions than ``&`` on 3.11/3.13 when it reduces, the same
-            # on 3.9; docs/benchmarks.md, session 11).
+            # on 3.9; docs/benchmarks.md, session 11). And a count: a value plus a
+            # comparison's result (0 or 1).
             self.stack[-1].near = ((a.canon and not a.isbool and not b.deps and b.atom
                                     and b.e.isdigit())
                                    or (op == "-" and (a.canon or a.near) and not a.isbool)

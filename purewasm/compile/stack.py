@@ -281,7 +281,9 @@ class OperandStack(Output):
         a counter, a sum of two values not known to be a hash's: ops_numeric's add), so
         it is reduced with ``% 2**N``: CPython returns an operand smaller
         than the modulus at once (about 20 ns less than ``&`` per operation, 3.9-3.13),
-        but takes about 40 ns more when it does reduce; ``&`` costs the same either way."""
+        and reduces a negative one for no more than ``&`` costs, but takes about 40 ns
+        more to reduce one past 2**N; ``&`` costs about the same either way
+        (docs/benchmarks.md, session 11, has the instruction counts)."""
         if v.isbool:
             return "+" + _p(v)
         if v.canon or v.t not in _WIDTH:
