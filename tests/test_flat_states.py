@@ -186,3 +186,60 @@ def test_a_long_table_is_not_copied() -> None:
     flat, structured = instance(text, mode="flat"), instance(text)
     for x in (0, 5, 12345, 0xFFFFFFFF):
         assert flat.func("f")(x) == structured.func("f")(x), x
+
+
+def test_if_joins_fold_into_one_goto() -> None:
+    """control._fold_if_joins: ``if C: goto T``, Y, ``goto T`` (T's only gotos) becomes
+    ``if not (C): Y``, ``goto T``; other shapes stay as they are."""
+    from purewasm.compile.control import _fold_if_joins, _goto_refs
+
+    def fold(states: list) -> list:
+        refs, _ = _goto_refs(states)
+        _fold_if_joins(states, refs)
+        return [[(ind, text) for ind, text, _ in lines] for lines in states]
+
+    def state(*lines: tuple) -> list:
+        return [(ind, text, 7) for ind, text in lines]
+
+    joined = state((0, "x = 1"), (0, "if l0:"), (1, "_s = 1"), (1, "continue"),
+                   (0, "f(l0)"), (0, "if l1:"), (1, "g()"), (0, "_s = 1"), (0, "continue"))
+    target = state((0, "return 5"))
+    assert fold([joined, target])[0] == [
+        (0, "x = 1"), (0, "if not (l0):"), (1, "f(l0)"), (1, "if l1:"), (2, "g()"),
+        (0, "_s = 1"), (0, "continue")]
+    # The if has an else; the if holds more than the goto; a third goto to T elsewhere.
+    with_else = state((0, "if l0:"), (1, "_s = 1"), (1, "continue"), (0, "else:"),
+                      (1, "f(l0)"), (0, "_s = 1"), (0, "continue"))
+    longer = state((0, "if l0:"), (1, "_s = 1"), (1, "continue"), (1, "h()"),
+                   (0, "f(l0)"), (0, "_s = 1"), (0, "continue"))
+    for shape in (with_else, longer):
+        assert fold([shape, target])[0] == [(i, t) for i, t, _ in shape]
+    third = state((0, "_s = 1"), (0, "continue"))
+    assert fold([joined, target, third])[0] == [(i, t) for i, t, _ in joined]
+
+
+IF_JOINS = """(module
+  (func $f (param i32) (result i32) local.get 0 i32.const 3 i32.mul)
+  (func (export "chain") (param $x i32) (param $n i32) (result i32) (local $acc i32)
+    loop $top
+      block
+        local.get $x i32.const 1 i32.and br_if 0
+        local.get $acc call $f local.set $acc
+      end
+      block
+        local.get $x i32.const 2 i32.and br_if 0
+        local.get $acc i32.const 7 i32.add local.set $acc
+      end
+      local.get $x i32.const 1 i32.shr_u local.set $x
+      local.get $n i32.const 1 i32.sub local.tee $n
+      br_if $top
+    end
+    local.get $acc))"""
+
+
+def test_if_join_chains_flat_against_structured() -> None:
+    flat = instance(IF_JOINS, mode="flat")
+    structured = instance(IF_JOINS)
+    for x in (0, 1, 2, 3, 5, 0xFFFFFFFF, 0x12345678):
+        for n in (1, 2, 7, 31):
+            assert flat.func("chain")(x, n) == structured.func("chain")(x, n), (x, n)

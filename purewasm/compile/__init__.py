@@ -43,8 +43,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # as for loops; 19: all; 29, session 10: switch chains bisected on the br_table's index;
 # 30: the flat lowering's merged states, below-bound copy loops; 31, session 11: an
 # element index as the for loop's variable, held local.sets left out; 32: differences
-# of values likely in range reduced with %; 33: signed results too).
-TRANSLATOR_VERSION = 33
+# of values likely in range reduced with %; 33: signed results too; 34: the flat
+# lowering's if-joins folded into one goto).
+TRANSLATOR_VERSION = 34
 
 
 _BASE_NS = base_namespace()

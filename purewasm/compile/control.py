@@ -908,6 +908,40 @@ def _ends_in_transfer(lines: List[Line]) -> bool:
     return bool(last) and (last[-1] == "continue" or last[-1].startswith(("return", "raise")))
 
 
+def _fold_if_joins(states: List[List[Line]], refs: List[int]) -> bool:
+    """Fold the two gotos of an if-join into one (whether any was): a state that ends
+    ``if C: goto T`` (nothing else in the if), then ``Y``, then ``goto T``, where these
+    are T's only two gotos, becomes ``if not (C): Y``, then ``goto T``: the same code
+    (C true skips Y and goes to T, as before; C false runs Y, then goes to T), and T,
+    now reached from one goto, can move there (merge_states). LLVM's ``if (x) f();``
+    before a join is this shape: Lua's interpreter ran chains of such states one
+    dispatch each."""
+    folded = False
+    for st, lines in enumerate(states):
+        n = len(lines)
+        if n < 6 or lines[-1] != (0, "continue", lines[-1][2]) or lines[-2][0] != 0:
+            continue
+        m = _GOTO.match(lines[-2][1])
+        if m is None or refs[int(m.group(1))] != 2:
+            continue
+        goto = lines[-2][1]
+        for j in range(n - 5):
+            ind, text, pc = lines[j]
+            # The other goto, alone in an if at the state's level, Y after it at that
+            # level too (not the if's else).
+            if (ind == 0 and lines[j + 1][:2] == (1, goto)
+                    and lines[j + 2][:2] == (1, "continue") and lines[j + 3][0] == 0
+                    and text.startswith("if ") and text.endswith(":")
+                    and not lines[j + 3][1].startswith(("elif ", "else:"))
+                    and max(rel for rel, _, _ in lines[j + 3:n - 2]) < MAX_STATE_INDENT):
+                body = [(rel + 1, t, p) for rel, t, p in lines[j + 3:n - 2]]
+                states[st] = (lines[:j] + [(0, "if not (%s):" % text[3:-1], pc)] + body
+                              + lines[n - 2:])
+                folded = True
+                break
+    return folded
+
+
 def _goto_line(lines: List[Line], target: int) -> int:
     """The index of the goto ``_s = target`` + ``continue`` in ``lines``, or -1."""
     text = "_s = %d" % target
@@ -1240,10 +1274,14 @@ class Flat(Lowering):
           dispatch tree per iteration;
         * the states that went give their numbers back: a smaller dispatch tree.
 
-        Each is linear in the lines: moves are assembled children first."""
+        Before them, an if-join's two gotos in one state become one (_fold_if_joins), so
+        that its target moves too. Each is linear in the lines: moves are assembled
+        children first."""
         states = self.states
         n = len(states)
         refs, sites = _goto_refs(states)
+        if _fold_if_joins(states, refs):
+            refs, sites = _goto_refs(states)
         # The forest of moves: parent[T] = the state holding T's one goto.
         parent: Dict[int, int] = {}
         for target in range(1, n):
