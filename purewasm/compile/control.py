@@ -400,7 +400,9 @@ class Structured(Lowering):
             t.lines[start:] = pl.idiom.lines(t.lines[start:], self.liveness.after(pl.end),
                                              names.MEMORY % 0, t.lines[start][2],
                                              t.signed_i64,
-                                             zeros_before(t.lines, start) | pl.entry_zeros)
+                                             zeros_before(t.lines, start) | pl.entry_zeros,
+                                             (names.MEMORY_VIEWS % 0, names.MEMORY_VIEW % 0)
+                                             if t.view_memory else None)
         if pl.escapes:
             parent = self.pyloops[-1] if self.pyloops else None
             t.open_suite("if _br:")
