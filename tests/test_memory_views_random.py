@@ -13,7 +13,8 @@ known), pointers also read as values (dual indexes), exits from the middle of th
 before a derived pointer is assigned, the pointers' values after the loop (the
 restores), and a local holding ``p + (n << 2) + c`` for a line or two before a loaded
 value (views._temporary_indexes; with pointers near 2**32 the unreduced indexes of
-views.unwrap_indexes wrap onto valid memory)."""
+views.unwrap_indexes wrap onto valid memory), whose address plus a constant may be kept
+in a stack slot for a store after the local changes (a slot temporary index)."""
 from __future__ import annotations
 
 import random
@@ -122,6 +123,16 @@ def _loop_rich(rnd: random.Random, index: int) -> str:
                         "local.set 4")
             body.append("local.get 5 i32.load offset=4 local.set 5")
             body.append("local.get 4 local.get 5 i64.extend_i32_u i64.add local.set 4")
+        elif kind < 0.88:
+            # l5 = p + c holds an address; a store's address l5 + k is pushed first (kept
+            # in a stack slot: it outlives l5's value), then l5 gets a loaded value, the
+            # one stored (sha256's message schedule: a slot temporary index)
+            body.append("local.get %d i32.const %d i32.add local.set 5"
+                        % (p, rnd.choice((0, 4, 8, 16, -4))))
+            body.append("local.get 5 i32.const %d i32.add" % rnd.choice((0, 4, 64, 2, -8)))
+            body.append("local.get 5 i32.load offset=%d local.set 5" % rnd.choice((0, 4, 8)))
+            body.append("local.get 5 i32.const 3 i32.mul i32.store offset=%d"
+                        % rnd.choice((0, 0, 4, 1)))
         else:
             body.append(_access(rnd, p))
     for p in range(2 if still else 3):
@@ -242,6 +253,7 @@ def test_rich_loops_reduce_indexes() -> None:
     # temporary indexes and invariant sums computed at entry (views.unwrap_indexes:
     # tests/test_view_indexes.py)
     assert "_t5 = " in found and "_h0 = " in found
+    assert "_t%d = _t5" % views.SLOT_TEMP in found      # a slot temporary index
 
 
 @pytest.mark.parametrize("seed", range(2))

@@ -44,8 +44,9 @@ __all__ = ["CompiledModule", "TranslationError", "UnsupportedError", "TRANSLATOR
 # 30: the flat lowering's merged states, below-bound copy loops; 31, session 11: an
 # element index as the for loop's variable, held local.sets left out; 32: differences
 # of values likely in range reduced with %; 33: signed results too; 34: the flat
-# lowering's if-joins folded into one goto).
-TRANSLATOR_VERSION = 34
+# lowering's if-joins folded into one goto; 35, session 12: a swap of one aligned
+# word through a view, slot temporaries and dual counters for temporary indexes).
+TRANSLATOR_VERSION = 35
 
 
 _BASE_NS = base_namespace()

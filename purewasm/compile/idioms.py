@@ -155,7 +155,7 @@ class SliceLoop:
             values.append(bound if local == x else self._exit_value(local, memory, signed_i64))
         word = views is not None and self.swap and 4 % S == 0 and not any(
             "_mc" in v or "_md" in v for v in values)
-        if word:
+        if views is not None and word:
             # One aligned word each (the element swap of a qsort of ints or pointers):
             # a typed view exchanges it in a third of the slices' time, without their
             # overlap and bounds tests. Both ranges are a word at an address that is a

@@ -46,7 +46,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import AbstractSet, Dict, List, Optional, Sequence, Tuple
 
 from purewasm.syntax import Instr
 
@@ -541,9 +541,17 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
         for _, _, scaled in markers:
             if scaled is not None and any(x not in reduced for x in scaled[1]):
                 raw.update(scaled[1])
-        for target, value in assigns:
-            if target not in reduced or target in raw:
-                raw.update(int(x) for x in _LOCAL_TOKEN.findall(value))
+        # (to a fixed point: an assignment kept because its target is found raw later
+        # in the list makes its own operands raw: l2 = l1 + 8 before l4 = l4 + l2)
+        grown = True
+        while grown:
+            grown = False
+            for target, value in assigns:
+                if target not in reduced or target in raw:
+                    operands = {int(x) for x in _LOCAL_TOKEN.findall(value)}
+                    if not operands <= raw:
+                        raw |= operands
+                        grown = True
         dual = {x for x in reduced if x in pointers and x in raw}
         for x in dual:
             if uses.get(x, 0) <= assigned_count.get(x, 0):
@@ -552,7 +560,8 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
         if not dropped:
             break
 
-    assign_temp, read_temps = _temporary_indexes(lines, reduced, shift_of, pointers, sizes)
+    assign_temp, read_temps = _temporary_indexes(lines, reduced, shift_of, pointers, sizes,
+                                                 dual, conflicting, assigns)
 
     def scaled_text(addr: str, shift: int, temps: Dict[int, int]) -> Optional[str]:
         """``addr`` divided by ``2**shift`` when every plain local in it is reduced or a
@@ -571,7 +580,7 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
 
     def index(m: "re.Match", temps: Dict[int, int]) -> str:
         shift, addr = int(m.group(1)), m.group(2)
-        scaled = scaled_text(addr, shift, temps)
+        scaled = scaled_text(_slots_as_locals(addr, temps), shift, temps)
         return _plain_index(shift, addr) if scaled is None else scaled
 
     out = []
@@ -579,7 +588,8 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
         temps = read_temps.get(i, {})
         temp = assign_temp.get(i)
         if temp is not None:
-            value = scaled_text(_ASSIGNMENT.match(text).group(2), temp[1], temps)  # type: ignore
+            value = scaled_text(_TEMP_ASSIGNMENT.match(text).group(1), temp[1],  # type: ignore
+                                temps)
             if value is None:   # (_temporary_indexes checked it)
                 raise ValueError("unscalable temporary index")
             out.append((ind, "%s = %s" % (TEMP_NAME % temp[0], value), pc))
@@ -603,12 +613,29 @@ def reduce_indexes(lines: list, pointers: Dict[int, Pointer],
 
 
 TEMP_NAME = "_t%d"      # the element index a local holds for a few lines (_temporary_indexes)
+# A stack slot sK holding such an address (a spilled operand) is temporary index
+# ``_t<SLOT_TEMP + K>``: a number no local has (a function has at most
+# binary.decode.MAX_LOCALS), so the names' patterns here take it as any other.
+SLOT_TEMP = 1 << 24
 _CONTROL_LINE = re.compile(r"^(if|elif|else|while|for|continue|break|return|try|except|"
                            r"raise|with)\b")
+_SLOT_ASSIGNMENT = re.compile(r"^s(\d+) = (.*)$")
+_TEMP_ASSIGNMENT = re.compile(r"^[ls]\d+ = (.*)$")
+
+
+def _slots_as_locals(addr: str, temps: Dict[int, int]) -> str:
+    """``addr`` with each slot that is a temporary index here (``temps``) written as
+    the local number standing for it (:data:`SLOT_TEMP`), for :func:`scaled_address`."""
+    for y in temps:
+        if y >= SLOT_TEMP:
+            addr = re.sub(r"\bs%d\b" % (y - SLOT_TEMP), "l%d" % y, addr)
+    return addr
 
 
 def _temporary_indexes(lines: list, reduced: set, shift_of: Dict[int, int],
-                       pointers: Dict[int, Pointer], sizes: Dict[int, int]
+                       pointers: Dict[int, Pointer], sizes: Dict[int, int],
+                       dual: Optional[set] = None, conflicting: AbstractSet[int] = frozenset(),
+                       assigns: Sequence[Tuple[int, str]] = ()
                        ) -> Tuple[Dict[int, Tuple[int, int]], Dict[int, Dict[int, int]]]:
     """Locals that hold an address for a few lines only (LLVM reuses locals: the vm
     kernel's program counter ``l3`` holds a stack address in each arm of the dispatch):
@@ -618,10 +645,21 @@ def _temporary_indexes(lines: list, reduced: set, shift_of: Dict[int, int],
     becomes that of an element index, ``_t3 = ((((_x2 + 28) + l1) - 2) % 1073741824)``,
     and the reads ``_vI[_t3]``: a shift and the operand's own shift less per access.
 
+    The local may also be read by the assignment of a stack slot that is itself such a
+    temporary (sha256's message schedule: ``s0 = l3 + 64`` keeps the address of a
+    store whose value is computed after ``l3`` is assigned again): its reads, all view
+    indexes of the same shift in the run that follows, take ``_t<SLOT_TEMP + K>``, and
+    after the last one the slot is dead (the translator's stack is linear: its entry
+    was consumed; :func:`_dead_after`). Only a sum without subtraction (never negative,
+    as :func:`unwrap_indexes` assumes of a ``_t`` name).
+
     Returns (line -> (local, shift) for the assignments so rewritten, line -> {local:
     shift} of the temporary indexes its view indexes may read). A local the loop does
     not assign, tested at entry (``sizes``) but read by no index of its own, is added
-    to ``reduced`` (and ``shift_of``) when a temporary index needs its element index.
+    to ``reduced`` (and ``shift_of``) when a temporary index needs its element index; so
+    is a pointer the loop assigns whose every assignment scales (the counter of
+    sha256's schedule, ``l1 = l1 + 4``), as a ``dual`` one: its byte value is kept and
+    its index follows each assignment (:func:`reduce_indexes`).
 
     Why it is exact: the value is address arithmetic (:func:`scaled_address`) over
     reduced locals (whose shift is the same) and constants that are multiples of
@@ -634,11 +672,95 @@ def _temporary_indexes(lines: list, reduced: set, shift_of: Dict[int, int],
     read_temps: Dict[int, Dict[int, int]] = {}
     n = len(lines)
 
+    def reducible(y: int, shift: int) -> bool:
+        """Whether the loop's pointer ``y`` may carry an element index of ``shift`` (as
+        reduce_indexes would: checked at entry or fresh and early, every assignment
+        scaling over itself and reduced locals of that shift)."""
+        pointer = pointers.get(y)
+        if (dual is None or pointer is None or y in conflicting
+                or shift_of.get(y, shift) != shift
+                or any(temp[0] == y for temp in assign_temp.values())):
+            return False    # (a temporary already: its reads take _tN, not _xN)
+        if pointer[2] and not pointer[3]:
+            return False
+        if not pointer[2] and sizes.get(y, 0) < 1 << shift:
+            return False
+        for target, value in assigns:
+            if target == y:
+                scaled = scaled_address(value, shift)
+                if scaled is None or any(z != y and (z not in reduced or shift_of[z] != shift)
+                                         for z in scaled[1]):
+                    return False
+        return True
+
     def usable(y: int, shift: int) -> bool:
         """Whether local ``y`` has (or may get) an element index of ``shift``."""
         if y in reduced:
             return shift_of[y] == shift
-        return y not in pointers and y not in shift_of and sizes.get(y, 0) >= 1 << shift
+        if y not in pointers:
+            return y not in shift_of and sizes.get(y, 0) >= 1 << shift
+        return reducible(y, shift)
+
+    def reduce(y: int, shift: int) -> None:
+        if y not in reduced:
+            reduced.add(y)
+            shift_of[y] = shift
+            if y in pointers and dual is not None:
+                dual.add(y)
+
+    def index_reads(word: "re.Pattern", start: int, ind: int, slot: Optional[int] = None
+                    ) -> Tuple[int, int, str, List[Tuple[int, Tuple[int, ...]]]]:
+        """The reads of ``word`` in the straight-line run from ``start`` (at indentation
+        ``ind``): (their shift, -1 if none; the line where the scan stopped, -1 at the
+        run's end; why: "assign" (the name assigned a value not reading it), "raw" (a
+        read that is no view index), "bad" (an index of another shift or not scalable,
+        or an assignment reading the name), "end"; (line, the plain locals of its
+        index) for each index read). ``slot``: the name is slot sK, read as local
+        SLOT_TEMP + K."""
+        shift = -1
+        reads: List[Tuple[int, Tuple[int, ...]]] = []
+        for j in range(start, n):
+            ind2, text2, _ = lines[j]
+            if ind2 != ind or _CONTROL_LINE.match(text2) is not None:
+                break
+            for sh, addr in _INDEX.findall(text2):
+                if word.search(addr) is None:
+                    continue
+                if slot is not None:
+                    addr = re.sub(r"\bs%d\b" % slot, "l%d" % (SLOT_TEMP + slot), addr)
+                scaled = scaled_address(addr, int(sh))
+                if scaled is None or (shift >= 0 and int(sh) != shift):
+                    return shift, j, "bad", reads
+                shift = int(sh)
+                reads.append((j, scaled[1]))
+            rest = _INDEX.sub(_HOLE, text2)
+            m2 = _TEMP_ASSIGNMENT.match(rest)
+            if m2 is not None and word.match(rest) is not None:
+                return shift, j, "bad" if word.search(m2.group(1)) else "assign", reads
+            if word.search(rest) is not None:
+                return shift, j, "raw", reads
+        return shift, -1, "end", reads
+
+    def slot_chain(j: int) -> Optional[Tuple[int, int, int, list]]:
+        """Line ``j`` as the assignment of a slot that is a temporary index: (the slot's
+        number K, the shift, its last read, the reads), or None."""
+        text = lines[j][1]
+        m = _SLOT_ASSIGNMENT.match(text)
+        if m is None or _INDEX_START_CHAR in text or "-" in m.group(2):
+            return None
+        k = int(m.group(1))
+        word = re.compile(r"\bs%d\b" % k)
+        if word.search(m.group(2)) is not None:
+            return None
+        shift, _, why, reads = index_reads(word, j + 1, lines[j][0], slot=k)
+        if shift < 0 or why not in ("assign", "end"):
+            return None
+        # After its last read the slot is dead: no later read of this value.
+        last = reads[-1][0]
+        if not _dead_after(lines, last - 1, word, assigned_at=j):
+            return None
+        return k, shift, last, reads
+
     for i, (ind, text, _) in enumerate(lines):
         m = _ASSIGNMENT.match(text)
         if m is None or int(m.group(1)) in reduced or _INDEX_START_CHAR in text:
@@ -648,49 +770,44 @@ def _temporary_indexes(lines: list, reduced: set, shift_of: Dict[int, int],
         value = m.group(2)
         if word.search(value) is not None:
             continue
-        shift = -1
-        end = -1
-        for j in range(i + 1, n):
-            ind2, text2, _ = lines[j]
-            if ind2 != ind or _CONTROL_LINE.match(text2) is not None:
+        shift, end, why, reads = index_reads(word, i + 1, ind)
+        chains = []
+        while why == "raw":
+            # A read that is no index: the assignment of a slot temporary, or give up.
+            chain = slot_chain(end)
+            if chain is None or (shift >= 0 and chain[1] != shift):
                 break
-            for s, addr in _INDEX.findall(text2):
-                if word.search(addr) is None:
-                    continue
-                scaled = scaled_address(addr, int(s))
-                if (scaled is None or (shift >= 0 and int(s) != shift)
-                        or any(y != x and not usable(y, int(s)) for y in scaled[1])):
-                    shift = -2
-                    break
-                shift = int(s)
-            if shift == -2:
-                break
-            rest = _INDEX.sub(_HOLE, text2)
-            m2 = _ASSIGNMENT.match(rest)
-            if m2 is not None and int(m2.group(1)) == x:
-                if word.search(m2.group(2)) is None:
-                    end = j
-                break
-            if word.search(rest) is not None:
-                break
-        if end < 0 or shift < 0:
+            shift = chain[1]
+            chains.append((end, chain))
+            more_shift, end, why, more = index_reads(word, end + 1, ind)
+            if more_shift >= 0 and more_shift != shift:
+                why = "bad"
+            reads += more
+        if why != "assign" or shift < 0:
             continue
         scaled = scaled_address(value, shift)
         if scaled is None or not all(usable(y, shift) for y in scaled[1]):
             continue
-        for j in range(i + 1, end + 1):
-            for _, addr in _INDEX.findall(lines[j][1]):
-                if word.search(addr) is not None:
-                    for y in scaled_address(addr, shift)[1]:  # type: ignore
-                        if y != x:
-                            reduced.add(y)
-                            shift_of[y] = shift
-        for y in scaled[1]:
-            reduced.add(y)
-            shift_of[y] = shift
+        needed = [y for _, plain in reads for y in plain if y != x]
+        for j, (k, _, _, slot_reads) in chains:
+            value2 = _SLOT_ASSIGNMENT.match(lines[j][1]).group(2)  # type: ignore
+            scaled2 = scaled_address(value2, shift)
+            if scaled2 is None:
+                needed.append(-1)
+                break
+            needed += [y for y in scaled2[1] if y != x]
+            needed += [y for _, plain in slot_reads for y in plain if y != SLOT_TEMP + k]
+        if not all(y >= 0 and usable(y, shift) for y in needed):
+            continue
+        for y in list(scaled[1]) + needed:
+            reduce(y, shift)
         assign_temp[i] = (x, shift)
         for j in range(i + 1, end + 1):
             read_temps.setdefault(j, {})[x] = shift
+        for j, (k, _, last, _) in chains:
+            assign_temp[j] = (SLOT_TEMP + k, shift)
+            for r in range(j + 1, last + 1):
+                read_temps.setdefault(r, {})[SLOT_TEMP + k] = shift
     return assign_temp, read_temps
 
 
@@ -713,6 +830,9 @@ def _sum_terms(index: str) -> Optional[Tuple[List[str], int, str]]:
             and tokens[-3] == ")" and _closing(tokens, 0) == len(tokens) - 3):
         modulus = tokens[-1]
         tokens = _strip_group(tokens[:-2])
+    elif len(tokens) == 3 and tokens[1] == "%" and tokens[2].isdigit():
+        modulus = tokens[2]         # one name reduced: ``(_t5 % 1073741824)``
+        tokens = tokens[:1]
     names: List[str] = []
     const = 0
     sign = 1
@@ -1052,8 +1172,10 @@ def _assigns(text: str, name: str) -> bool:
     return any(name == t.strip("() ") for part in targets for t in part.split(","))
 
 
-def _dead_after(lines: list, i: int, word: "re.Pattern") -> bool:
-    """Whether the slot assigned at line ``i`` is read nowhere but at line ``i + 1``:
+def _dead_after(lines: list, i: int, word: "re.Pattern",
+                assigned_at: Optional[int] = None) -> bool:
+    """Whether the slot assigned at line ``i`` (or at ``assigned_at``, with no read
+    between it and line ``i + 1``) is read nowhere but at line ``i + 1``:
     on every path from there the slot is assigned again before any read. Paths in an
     iteration go forward in the text (``if``/``else``) or to the loop's head
     (``continue``); leaving the loop reads no slot of it (the translator's stack is
@@ -1068,7 +1190,7 @@ def _dead_after(lines: list, i: int, word: "re.Pattern") -> bool:
         if word.search(text) is not None:
             return _plain_assignment(text, word) and ind <= ind_min
     base = lines[0][0] + 1
-    for ind, text, _ in lines[1:i]:
+    for ind, text, _ in lines[1:i if assigned_at is None else assigned_at]:
         if word.search(text) is not None:
             return _plain_assignment(text, word) and ind == base
     return True
