@@ -20,6 +20,13 @@
   (tests/validate_mutants.py). Each disagreement is saved to ``OUT/``.
 * ``fuzz``: mutated spec modules and .wat texts through the decoder, validator and text
   parser; anything but a purewasm.errors exception escaping is saved to ``OUT/fuzz-*``.
+* ``loops``: the random loop generators of the tests, with many more seeds than CI runs:
+  tests/test_memory_views_random.py's plain and rich loops (typed views, element and
+  temporary indexes) and tests/test_swap_loops.py's swap and copy loops (slices), each
+  module run on its plan with the optimisation and without it (every result, trap and
+  the final memory must be the same); a module whose plan runs longer than 10 s (the
+  generators can make a loop that only ends after 2**32 iterations) is skipped and
+  counted. Each mismatch is saved as ``OUT/loops-<kind>-<seed>.wat``.
 
 Each mode ends with one summary line, "N modules, M mismatches" (also appended to
 ``OUT/summary.txt``, with a progress line every few hundred modules).
@@ -248,6 +255,88 @@ def cmd_fuzz(args: Any) -> int:
     return 1 if escapes else 0
 
 
+# --- loops -----------------------------------------------------------------------------
+
+def cmd_loops(args: Any) -> int:
+    import random
+    import signal
+
+    import test_memory_views_random as V
+    import test_swap_loops as W
+    from compile_helpers import run_plan
+    from purewasm.compile import translate
+
+    class _Slow(Exception):
+        pass
+
+    def _alarm(*_: Any) -> None:
+        raise _Slow()
+
+    def swap_case(rnd: random.Random) -> Tuple[str, list]:
+        loops = [W._random_loop(rnd, i) for i in range(10)]
+        plan: list = [("seed", [0, W.PAGE])]
+        for _ in range(60):
+            i = rnd.randrange(len(loops))
+            _, up, chunk = loops[i]
+            a = rnd.choice((0, 64, 1000, W.PAGE - 64, W.PAGE - 5, 0xFFFFFFF8, 2 * W.PAGE - 40))
+            b = rnd.choice((a + rnd.randint(-2 * chunk, 2 * chunk), rnd.randrange(2 * W.PAGE),
+                            rnd.randrange(4096))) & 0xFFFFFFFF
+            k = rnd.choice((1, 2, 3, 5, 9))
+            n = k * chunk if up and rnd.random() < 0.85 else (k if not up else k * chunk + 1)
+            plan.append(("l%d" % i, [a & 0xFFFFFFFF, b, n]))
+            if rnd.random() < 0.05:
+                plan.append(("grow", []))
+        return W._module([t for t, _, _ in loops]), plan
+
+    kinds = {
+        "views": (lambda rnd: (V._module(rnd, 12), V._plan(rnd, 12)), "TYPED_VIEWS"),
+        "rich": (lambda rnd: (V._module(rnd, 12, V._loop_rich), None), "TYPED_VIEWS"),
+        "swaps": (swap_case, "SLICE_LOOPS"),
+    }
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    signal.signal(signal.SIGALRM, _alarm)
+    t0 = time.time()
+    deadline = t0 + args.hours * 3600 if args.hours else None
+    n = bad = slow = 0
+    seed = args.seed_start
+    while (deadline is None and seed < args.seed_start + args.modules) or \
+            (deadline is not None and time.time() < deadline):
+        for kind, (make, flag) in kinds.items():
+            rnd = random.Random(seed)
+            text, plan = make(rnd)
+            if plan is None:
+                plan = V._plan(rnd, 12)
+            original = getattr(translate, flag)
+            try:
+                signal.alarm(10)
+                with_it = run_plan(text, plan)
+                setattr(translate, flag, False)
+                without = run_plan(text, plan)
+                signal.alarm(0)
+            except _Slow:
+                slow += 1
+                continue
+            finally:
+                signal.alarm(0)
+                setattr(translate, flag, original)
+            n += 1
+            if with_it != without:
+                bad += 1
+                path = os.path.join(out, "loops-%s-%d.wat" % (kind, seed))
+                with open(path, "w") as f:
+                    f.write(text)
+                _log(out, "mismatch: %s seed %d (%s)" % (kind, seed, path))
+        seed += 1
+        if seed % 100 == 0:
+            _log(out, "loops: seeds %d-%d, %d modules, %d mismatches, %d too slow (%.0f s)"
+                 % (args.seed_start, seed - 1, n, bad, slow, time.time() - t0))
+    _log(out, "loops: seeds %d-%d, %d too slow (%.0f s)"
+         % (args.seed_start, seed - 1, slow, time.time() - t0))
+    _log(out, "%d modules, %d mismatches" % (n, bad))
+    return 1 if bad else 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -274,12 +363,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     v.add_argument("--body-mutants", type=int, default=2000, help="per program")
     v.add_argument("--programs", nargs="*", default=[])
     v.add_argument("--out", default="campaign-out")
+    lo = sub.add_parser("loops")
+    lo.add_argument("--modules", type=int, default=1000, help="seeds (each: three modules)")
+    lo.add_argument("--hours", type=float, default=0.0)
+    lo.add_argument("--seed-start", type=int, default=100000)
+    lo.add_argument("--out", default="campaign-out")
     i = sub.add_parser("interesting")
     i.add_argument("--seed", type=int, default=0)
     i.add_argument("file")
     args = ap.parse_args(argv)
     return {"smith": cmd_smith, "crosscheck": cmd_crosscheck, "fuzz": cmd_fuzz,
-            "validate": cmd_validate, "interesting": cmd_interesting}[args.cmd](args)
+            "validate": cmd_validate, "interesting": cmd_interesting,
+            "loops": cmd_loops}[args.cmd](args)
 
 
 if __name__ == "__main__":
