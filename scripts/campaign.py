@@ -272,26 +272,10 @@ def cmd_loops(args: Any) -> int:
     def _alarm(*_: Any) -> None:
         raise _Slow()
 
-    def swap_case(rnd: random.Random) -> Tuple[str, list]:
-        loops = [W._random_loop(rnd, i) for i in range(10)]
-        plan: list = [("seed", [0, W.PAGE])]
-        for _ in range(60):
-            i = rnd.randrange(len(loops))
-            _, up, chunk = loops[i]
-            a = rnd.choice((0, 64, 1000, W.PAGE - 64, W.PAGE - 5, 0xFFFFFFF8, 2 * W.PAGE - 40))
-            b = rnd.choice((a + rnd.randint(-2 * chunk, 2 * chunk), rnd.randrange(2 * W.PAGE),
-                            rnd.randrange(4096))) & 0xFFFFFFFF
-            k = rnd.choice((1, 2, 3, 5, 9))
-            n = k * chunk if up and rnd.random() < 0.85 else (k if not up else k * chunk + 1)
-            plan.append(("l%d" % i, [a & 0xFFFFFFFF, b, n]))
-            if rnd.random() < 0.05:
-                plan.append(("grow", []))
-        return W._module([t for t, _, _ in loops]), plan
-
     kinds = {
         "views": (lambda rnd: (V._module(rnd, 12), V._plan(rnd, 12)), "TYPED_VIEWS"),
         "rich": (lambda rnd: (V._module(rnd, 12, V._loop_rich), None), "TYPED_VIEWS"),
-        "swaps": (swap_case, "SLICE_LOOPS"),
+        "swaps": (W.random_case, "SLICE_LOOPS"),
     }
     out = args.out
     os.makedirs(out, exist_ok=True)

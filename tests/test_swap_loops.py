@@ -293,17 +293,9 @@ def test_one_aligned_word_swaps_through_a_view(monkeypatch: pytest.MonkeyPatch) 
             plan.append((name, [64, 2048, 2 * n]))       # two words: the slices
         if not grown:
             plan.append(("grow", []))
-    with_views = _run(TEXT, plan)
+    with_views = _same_as_wasmtime_and_the_loop(TEXT, plan, monkeypatch)
     traps = [r for r in with_views[:-1] if isinstance(r, str)]
     assert 0 < len(traps) < len(plan) // 2
-    differential = pytest.importorskip("differential")
-    if pytest.importorskip("wasmtime"):
-        wasm = wat2wasm(TEXT)
-        want = differential.run_wasmtime(wasm, decode_module(wasm), plan)
-        got = differential.run_purewasm(decode_module(wasm), plan, None, exact=False)
-        assert differential.diff(want, got) == []
-    monkeypatch.setattr(translate, "SLICE_LOOPS", False)
-    assert with_views == _run(TEXT, plan)
 
 
 def test_one_word_past_2_32_before_the_wrap(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,14 +335,11 @@ def _random_loop(rnd: random.Random, index: int) -> Tuple[str, bool, int]:
     return _pointer_loop(name, unroll, w, swap, style, live), False, unroll * w
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_random_loops_match_wasmtime_and_the_loop(seed: int,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    differential = pytest.importorskip("differential")
-    pytest.importorskip("wasmtime")
-    rnd = random.Random(4200 + seed)
-    loops = [_random_loop(rnd, i) for i in range(10)]
-    text = _module([t for t, _, _ in loops])
+def random_case(rnd: random.Random, count: int = 10) -> Tuple[str, List[Tuple[str, List[Any]]]]:
+    """A module of ``count`` random swap/copy loops and a plan of 60 calls on ranges
+    disjoint, overlapping, near the end of memory and past 2**32, with a grow now and
+    then (also scripts/campaign.py loops)."""
+    loops = [_random_loop(rnd, i) for i in range(count)]
     plan: List[Tuple[str, List[Any]]] = [("seed", [0, PAGE])]
     for _ in range(60):
         i = rnd.randrange(len(loops))
@@ -363,16 +352,35 @@ def test_random_loops_match_wasmtime_and_the_loop(seed: int,
         plan.append(("l%d" % i, [a & 0xFFFFFFFF, b, n]))
         if rnd.random() < 0.05:
             plan.append(("grow", []))
-    wasm = wat2wasm(text)
-    module = decode_module(wasm)
-    src = instance(text).compiled
-    assert sum("_mc = " in src.source(i + 2) for i in range(len(loops))) == len(loops)
-    want = differential.run_wasmtime(wasm, module, plan)
-    got = differential.run_purewasm(module, plan, None, exact=False)
-    assert differential.diff(want, got) == []
+    return _module([t for t, _, _ in loops]), plan
+
+
+def _same_as_wasmtime_and_the_loop(text: str, plan: List[Tuple[str, List[Any]]],
+                                   monkeypatch: pytest.MonkeyPatch) -> List[Any]:
+    """``plan`` run on ``text``: the same results, traps and memory as wasmtime's (when
+    installed) and as with the loops alone (no slices); returns the results."""
     with_slices = _run(text, plan)
+    differential = pytest.importorskip("differential")
+    if pytest.importorskip("wasmtime"):
+        wasm = wat2wasm(text)
+        want = differential.run_wasmtime(wasm, decode_module(wasm), plan)
+        got = differential.run_purewasm(decode_module(wasm), plan, None, exact=False)
+        assert differential.diff(want, got) == []
     monkeypatch.setattr(translate, "SLICE_LOOPS", False)
     assert with_slices == _run(text, plan)
+    monkeypatch.setattr(translate, "SLICE_LOOPS", True)
+    return with_slices
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_loops_match_wasmtime_and_the_loop(seed: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("differential")
+    pytest.importorskip("wasmtime")
+    text, plan = random_case(random.Random(4200 + seed))
+    src = instance(text).compiled
+    assert all("_mc = " in src.source(i + 2) for i in range(10))
+    _same_as_wasmtime_and_the_loop(text, plan, monkeypatch)
 
 
 def test_liveness_follows_branches() -> None:
@@ -511,15 +519,7 @@ def test_loops_counting_below_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
              [end, 64, 30, 0], [64, end, 30, 2],                       # out of bounds
              [0xFFFFFFF8, 256, 20, 0], [0, 0, 0, 0]]
     plan = [("seed", [0, PAGE])] + [(name, args) for name in names for args in calls]
-    with_slices = _run(text, plan)
-    differential = pytest.importorskip("differential")
-    if pytest.importorskip("wasmtime"):
-        wasm = wat2wasm(text)
-        want = differential.run_wasmtime(wasm, decode_module(wasm), plan)
-        got = differential.run_purewasm(decode_module(wasm), plan, None, exact=False)
-        assert differential.diff(want, got) == []
-    monkeypatch.setattr(translate, "SLICE_LOOPS", False)
-    assert with_slices == _run(text, plan)
+    _same_as_wasmtime_and_the_loop(text, plan, monkeypatch)
 
 
 def test_below_needs_a_step_of_one() -> None:
